@@ -1,0 +1,7 @@
+# Shared settings for the set-up, test and demo scripts (sourced, not run).
+export SOHBET_CACHE="${SOHBET_CACHE:-$HOME/.cache/sohbet-rtc}"
+export WASM_PACK_VERSION="${WASM_PACK_VERSION:-0.13.1}"
+export LIVEKIT_VERSION="${LIVEKIT_VERSION:-v1.13.5}"
+export LIVEKIT_SERVER_BIN="${LIVEKIT_SERVER_BIN:-$SOHBET_CACHE/bin/livekit-server-$LIVEKIT_VERSION}"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+export PATH="$HOME/.cargo/bin:$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"

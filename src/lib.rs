@@ -1,0 +1,11 @@
+//! sohbet-rtc: hybrid P2P/SFU voice and video for Sohbet, compiled to WebAssembly.
+//!
+//! Layers (arrows point downwards only, see docs/ARCHITECTURE.md):
+//! `facade` (wasm-bindgen JS API) → `service` (one call) → `mode` / `p2p` / `sfu` →
+//! `signal` / `media`. The codecs (`signal::messages`, `signal::codec`, `sfu::proto`) and the
+//! decisions (`mode::policy`) are pure and build and test natively; everything that touches
+//! the browser is compiled for `wasm32` only.
+
+pub mod mode;
+pub mod sfu;
+pub mod signal;

@@ -1,0 +1,1 @@
+//! Pure mode policy (placeholder until the policy lands).

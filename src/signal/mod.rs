@@ -1,0 +1,11 @@
+//! The `voice:*` signalling layer: pure wire types and codec, plus (in the browser) the
+//! transports that carry them — an adapter over the app's own socket and a built-in
+//! WebSocket client with back-off reconnect.
+
+pub mod codec;
+pub mod messages;
+
+pub use codec::{
+    decode_frame, decode_value, encode, split_objects, CodecError, Decoded, MAX_FRAME_BYTES,
+};
+pub use messages::*;
