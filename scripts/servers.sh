@@ -1,0 +1,50 @@
+# Start/stop helpers for the reference server and livekit-server (sourced by test.sh and demo.sh).
+# Every process started here is recorded in $PID_FILE and stopped by PID in stop_servers.
+
+PID_FILE="${PID_FILE:-.artifacts/pids}"
+mkdir -p "$(dirname "$PID_FILE")"
+
+wait_http() { # url timeout_s
+  local url=$1 deadline=$(( $(date +%s) + ${2:-30} ))
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    (( $(date +%s) > deadline )) && { echo "timed out waiting for $url" >&2; return 1; }
+    sleep 0.2
+  done
+}
+
+start_ref_server() { # http_port ws_port log
+  local http=$1 ws=$2 log=$3
+  SOHBET_HTTP_PORT=$http SOHBET_WS_PORT=$ws SOHBET_STATIC_DIR="$PWD" \
+  LIVEKIT_URL="ws://127.0.0.1:${LIVEKIT_PORT:-7880}" \
+    "$SERVER_BIN" >"$log" 2>&1 &
+  echo $! >>"$PID_FILE"
+  wait_http "http://127.0.0.1:$http/api/voice/channels" 30
+}
+
+start_livekit() { # port log
+  local port=$1 log=$2
+  local cfg="port: $port
+rtc:
+  tcp_port: $((port + 1))
+  udp_port: $((port + 2))
+  use_external_ip: false
+  enable_loopback_candidate: true
+  stun_servers: [\"127.0.0.1:3478\"]
+logging:
+  level: info"
+  "$LIVEKIT_SERVER_BIN" --dev --bind 127.0.0.1 --node-ip 127.0.0.1 --config-body "$cfg" >"$log" 2>&1 &
+  echo $! >>"$PID_FILE"
+  wait_http "http://127.0.0.1:$port/" 60
+}
+
+stop_servers() {
+  [[ -f "$PID_FILE" ]] || return 0
+  while read -r pid; do
+    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
+  done <"$PID_FILE"
+  sleep 0.3
+  while read -r pid; do
+    [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true
+  done <"$PID_FILE"
+  rm -f "$PID_FILE"
+}

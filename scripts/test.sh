@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every test tier from a fresh clone: set-up, lint, native tests, browser tests (wasm in
+# headless Chromium against the real reference server and a real livekit-server), and the
+# end-to-end suite. Servers started here are stopped by PID on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+bash scripts/setup.sh
+
+ART=.artifacts; mkdir -p "$ART"
+export PID_FILE="$ART/test-pids"
+source scripts/servers.sh
+trap stop_servers EXIT
+T0=$(date +%s)
+step() { printf '\n=== %s (t=%ss) ===\n' "$*" "$(( $(date +%s) - T0 ))"; }
+
+step "format";        cargo fmt --all -- --check
+step "clippy native"; cargo clippy --workspace --all-targets -- -D warnings
+step "clippy wasm32"; cargo clippy -p sohbet-rtc --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "native tests"
+cargo test --workspace 2>&1 | tee "$ART/native.log"
+
+step "start servers"
+cargo build -p sohbet-server --quiet
+export SERVER_BIN=target/debug/sohbet-server
+export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 LIVEKIT_PORT=17880
+start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/ref-server.log"
+start_livekit $LIVEKIT_PORT "$ART/livekit.log"
+export SOHBET_HTTP_URL="http://127.0.0.1:$SOHBET_HTTP_PORT" SOHBET_WS_URL="ws://127.0.0.1:$SOHBET_WS_PORT"
+export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$LIVEKIT_PORT"
+
+step "browser tests (wasm in headless Chromium)"
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
+wasm-pack test --headless --chrome 2>&1 | tee "$ART/browser.log"
+
+if [[ -f tests/e2e/run.mjs ]]; then
+  step "end-to-end (Playwright + system Chromium)"
+  node tests/e2e/run.mjs 2>&1 | tee "$ART/e2e.log"
+fi
+
+step "summary"
+count() { grep -hoE "test result: ok\. [0-9]+ passed; [0-9]+ failed" "$@" 2>/dev/null | awk '{p+=$4; f+=$6} END {print p+0, f+0}'; }
+read -r NP NF < <(count "$ART/native.log")
+read -r BP BF < <(count "$ART/browser.log")
+EP=0; EF=0
+[[ -f "$ART/e2e.log" ]] && read -r EP EF < <(grep -hoE "^e2e: [0-9]+ passed, [0-9]+ failed" "$ART/e2e.log" | awk '{p+=$2; f+=$4} END {print p+0, f+0}')
+echo "native:  $NP passed, $NF failed"
+echo "browser: $BP passed, $BF failed"
+echo "e2e:     $EP passed, $EF failed"
+echo "wall time: $(( $(date +%s) - T0 ))s"
+echo "$((NP + BP + EP)) passed, $((NF + BF + EF)) failed"
