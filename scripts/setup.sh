@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 log() { printf '[setup] %s\n' "$*"; }
+# cargo install with the crate's own lock file; without it when the registry lacks a locked version.
+cargo_install() { cargo install --locked "$1" --version "=$2" || cargo install "$1" --version "=$2"; }
 
 # --- Rust: wasm32 target, wasm-pack, wasm-bindgen-cli (version pinned to Cargo.lock) ---------
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -16,11 +18,11 @@ for comp in clippy rustfmt; do
   rustup component list --installed | grep -q "^$comp" || rustup component add "$comp"
 done
 if ! command -v wasm-pack >/dev/null 2>&1 || [[ "$(wasm-pack --version)" != *"$WASM_PACK_VERSION"* ]]; then
-  log "installing wasm-pack $WASM_PACK_VERSION"; cargo install --locked wasm-pack --version "$WASM_PACK_VERSION"
+  log "installing wasm-pack $WASM_PACK_VERSION"; cargo_install wasm-pack "$WASM_PACK_VERSION"
 fi
 WB_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock 2>/dev/null || true)
 if [[ -n "$WB_VERSION" ]] && { ! command -v wasm-bindgen >/dev/null 2>&1 || [[ "$(wasm-bindgen --version)" != *"$WB_VERSION"* ]]; }; then
-  log "installing wasm-bindgen-cli $WB_VERSION"; cargo install --locked wasm-bindgen-cli --version "$WB_VERSION"
+  log "installing wasm-bindgen-cli $WB_VERSION"; cargo_install wasm-bindgen-cli "$WB_VERSION"
 fi
 
 # --- Debian: chromium, chromedriver, binaryen (wasm-opt) -------------------------------------

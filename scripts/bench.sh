@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (never part of the tests): each prints `BENCH name=value` lines, which are
+# merged into bench/results.json. Starts the same servers as the tests and stops them by PID.
+# Usage: scripts/bench.sh [p2p|sfu|size ...]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+bash scripts/setup.sh
+ART=.artifacts; mkdir -p "$ART"
+export PID_FILE="$ART/bench-pids"
+source scripts/servers.sh
+trap stop_servers EXIT
+which=("$@"); ((${#which[@]})) || which=(size p2p sfu)
+want() { [[ " ${which[*]} " == *" $1 "* ]]; }
+
+if want p2p || want sfu; then
+  cargo build -p sohbet-server --release --quiet
+  export SERVER_BIN=target/release/sohbet-server
+  export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 LIVEKIT_PORT=17880
+  start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/bench-ref-server.log"
+  start_livekit $LIVEKIT_PORT "$ART/bench-livekit.log"
+  export SOHBET_HTTP_URL="http://127.0.0.1:$SOHBET_HTTP_PORT" SOHBET_WS_URL="ws://127.0.0.1:$SOHBET_WS_PORT"
+  export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$LIVEKIT_PORT" WASM_BINDGEN_TEST_TIMEOUT=900
+fi
+if want size; then
+  bash scripts/build_pkg.sh
+  node scripts/bundle_size.mjs 2>&1 | tee "$ART/bench-size.log" | node scripts/bench_merge.mjs --stdin
+fi
+if want p2p; then
+  for t in tests/bench_p2p*.rs; do
+    [[ -f $t ]] || continue
+    wasm-pack test --headless --chrome --release --features bench -- --test "$(basename "$t" .rs)" 2>&1 \
+      | tee "$ART/bench-$(basename "$t" .rs).log" | node scripts/bench_merge.mjs --stdin
+  done
+fi
+if want sfu; then
+  bash scripts/build_pkg.sh
+  for b in tests/e2e/bench_*.mjs; do
+    [[ -f $b ]] || continue
+    node "$b" 2>&1 | tee "$ART/bench-$(basename "$b" .mjs).log" | node scripts/bench_merge.mjs --stdin
+  done
+fi
+echo "bench/results.json:"; cat bench/results.json

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
+# import time — compat-spec P19), then wasm-opt -Oz from binaryen, then adds the hand-written JS entry
+# (js/index.js: the drop-in `webrtcService` / `websocketService` singletons with lazy wasm init) and
+# its TypeScript types. Skips the work when pkg/ is newer than every source file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+newest_src=$(find src js Cargo.toml Cargo.lock -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -1)
+if [[ -f pkg/.built ]] && [[ "${FORCE:-0}" != 1 ]] && \
+   awk -v a="$(stat -c %Y pkg/.built)" -v b="${newest_src%.*}" 'BEGIN{exit !(a>=b)}'; then
+  echo "[build_pkg] pkg/ is up to date"; exit 0
+fi
+wasm-pack build --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack
+WASM=pkg/sohbet_rtc_bg.wasm
+before=$(stat -c %s "$WASM")
+wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
+echo "[build_pkg] wasm-opt -Oz: $before -> $(stat -c %s "$WASM") bytes"
+if [[ -d js ]]; then cp js/* pkg/; fi
+node -e '
+const fs = require("fs");
+const ver = /^version = "(.*)"/m.exec(fs.readFileSync("Cargo.toml", "utf8"))[1];
+const files = fs.readdirSync("pkg").filter((f) => !f.startsWith(".") && f !== "package.json" && f !== ".gitignore");
+const hasShim = fs.existsSync("pkg/index.js");
+const pkg = {
+  name: "sohbet-rtc", version: ver, type: "module",
+  description: "Hybrid P2P/SFU voice and video for Sohbet (Rust/wasm drop-in for webrtcService)",
+  license: "MIT", files,
+  main: hasShim ? "index.js" : "sohbet_rtc.js", module: hasShim ? "index.js" : "sohbet_rtc.js",
+  types: hasShim ? "index.d.ts" : "sohbet_rtc.d.ts",
+  sideEffects: false,
+};
+fs.writeFileSync("pkg/package.json", JSON.stringify(pkg, null, 2) + "\n");
+'
+rm -f pkg/.gitignore
+touch pkg/.built
+echo "[build_pkg] pkg/ ready: $(ls pkg | tr '\n' ' ')"
