@@ -6,6 +6,7 @@
 //! decisions (`mode::policy`) are pure and build and test natively; everything that touches
 //! the browser is compiled for `wasm32` only.
 
+pub mod media;
 pub mod mode;
 pub mod sfu;
 pub mod signal;

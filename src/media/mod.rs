@@ -1,0 +1,24 @@
+//! Media layer shared by the P2P and SFU halves: local capture, the one audio graph of a call
+//! (per-participant gain, P2P and SFU buses, analysers, hidden `<audio>` elements), the level
+//! monitor (speaking detection) and the connection-quality poll.
+//!
+//! Pure logic (the quality classifier and the speaking detector) builds natively and is tested
+//! with `cargo test`; everything that touches the browser is compiled for `wasm32` only.
+
+pub mod error;
+
+#[cfg(target_arch = "wasm32")]
+pub mod capture;
+#[cfg(target_arch = "wasm32")]
+pub mod graph;
+#[cfg(target_arch = "wasm32")]
+mod nodes;
+#[cfg(target_arch = "wasm32")]
+pub mod timer;
+
+pub use error::{MediaError, CAMERA_FAILED_MESSAGE, CAPTURE_FAILED_MESSAGE};
+
+#[cfg(target_arch = "wasm32")]
+pub use capture::LocalMedia;
+#[cfg(target_arch = "wasm32")]
+pub use graph::{AudioGraph, Bus};
