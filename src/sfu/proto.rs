@@ -1,0 +1,223 @@
+//! Pure LiveKit protobuf codec: binary `SignalResponse` frames in, `SignalRequest` frames out,
+//! with a typed error for every way a frame can be bad, plus the `/rtc` URL builder.
+//!
+//! Nothing here touches the browser; it builds and is tested natively.
+
+use livekit_protocol as lk;
+use prost::Message as _;
+use thiserror::Error;
+
+pub use lk::signal_request::Message as Request;
+pub use lk::signal_response::Message as Response;
+
+/// The signalling protocol version we speak (server `CurrentProtocol` in v1.11+).
+pub const PROTOCOL_VERSION: u32 = 17;
+/// The SDK version we announce with `sdk=js` so that the server's JS gates (ReconnectResponse,
+/// browser detection) apply.
+pub const SDK_VERSION: &str = "2.23.0";
+/// Largest frame we accept from the server (the server chunks updates at ~128 KiB).
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// Why a signal frame could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ProtoError {
+    /// The bytes are not a valid protobuf `SignalResponse`.
+    #[error("malformed protobuf frame: {0}")]
+    Malformed(String),
+    /// The frame decoded but carried no message we know (a newer server's oneof, or empty).
+    #[error("frame carries no known message")]
+    Empty,
+    /// The frame is bigger than we are willing to decode.
+    #[error("frame of {0} bytes exceeds the limit")]
+    TooLarge(usize),
+    /// A text frame arrived where only binary frames are expected.
+    #[error("unexpected text frame")]
+    TextFrame,
+    /// A well-formed message arrived in a state where it makes no sense.
+    #[error("unexpected {got} while {state}")]
+    Unexpected {
+        got: &'static str,
+        state: &'static str,
+    },
+}
+
+impl ProtoError {
+    /// A stable machine-readable code for the JS side.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProtoError::Malformed(_) => "SFU_MALFORMED_FRAME",
+            ProtoError::Empty => "SFU_EMPTY_FRAME",
+            ProtoError::TooLarge(_) => "SFU_FRAME_TOO_LARGE",
+            ProtoError::TextFrame => "SFU_TEXT_FRAME",
+            ProtoError::Unexpected { .. } => "SFU_UNEXPECTED_MESSAGE",
+        }
+    }
+}
+
+/// Decodes one binary frame from the server.
+pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(ProtoError::TooLarge(bytes.len()));
+    }
+    let frame =
+        lk::SignalResponse::decode(bytes).map_err(|e| ProtoError::Malformed(e.to_string()))?;
+    frame.message.ok_or(ProtoError::Empty)
+}
+
+/// Encodes one request into a binary frame.
+pub fn encode_request(message: Request) -> Vec<u8> {
+    lk::SignalRequest {
+        message: Some(message),
+    }
+    .encode_to_vec()
+}
+
+/// Encodes a response (used by tests and tools that play the server's part).
+pub fn encode_response(message: Response) -> Vec<u8> {
+    lk::SignalResponse {
+        message: Some(message),
+    }
+    .encode_to_vec()
+}
+
+/// Decodes a request frame (used by tests that check what the client sends).
+pub fn decode_request(bytes: &[u8]) -> Result<Request, ProtoError> {
+    let frame =
+        lk::SignalRequest::decode(bytes).map_err(|e| ProtoError::Malformed(e.to_string()))?;
+    frame.message.ok_or(ProtoError::Empty)
+}
+
+/// A short stable name of a response kind, for logs and error messages.
+pub fn response_name(message: &Response) -> &'static str {
+    match message {
+        Response::Join(_) => "join",
+        Response::Answer(_) => "answer",
+        Response::Offer(_) => "offer",
+        Response::Trickle(_) => "trickle",
+        Response::Update(_) => "update",
+        Response::TrackPublished(_) => "track_published",
+        Response::Leave(_) => "leave",
+        Response::Mute(_) => "mute",
+        Response::SpeakersChanged(_) => "speakers_changed",
+        Response::ConnectionQuality(_) => "connection_quality",
+        Response::RefreshToken(_) => "refresh_token",
+        Response::Reconnect(_) => "reconnect",
+        Response::Pong(_) | Response::PongResp(_) => "pong",
+        _ => "other",
+    }
+}
+
+/// Why we are resuming, as the server's `ReconnectReason` numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReconnectReason {
+    SignalDisconnected = 1,
+    PublisherFailed = 2,
+    SubscriberFailed = 3,
+}
+
+/// Builds the classic dual-PC `/rtc` WebSocket URL. `resume` = (own participant sid, reason).
+pub fn rtc_url(base: &str, token: &str, resume: Option<(&str, ReconnectReason)>) -> String {
+    let base = base.trim_end_matches('/');
+    let base = if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else {
+        base.to_string()
+    };
+    let mut url = format!(
+        "{base}/rtc?access_token={}&auto_subscribe=1&sdk=js&version={SDK_VERSION}&protocol={PROTOCOL_VERSION}",
+        percent_encode(token)
+    );
+    if let Some((sid, reason)) = resume {
+        url.push_str(&format!(
+            "&reconnect=1&sid={}&reconnect_reason={}",
+            percent_encode(sid),
+            reason as i32
+        ));
+    }
+    url
+}
+
+/// Percent-encodes everything outside the URL-unreserved set.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Builds the client's ping pair (`ping` then `ping_req`) for one interval tick.
+pub fn ping_requests(now_ms: i64, rtt_ms: i64) -> [Vec<u8>; 2] {
+    [
+        encode_request(Request::Ping(now_ms)),
+        encode_request(Request::PingReq(lk::Ping {
+            timestamp: now_ms,
+            rtt: rtt_ms,
+        })),
+    ]
+}
+
+/// A client-initiated leave (reason CLIENT_INITIATED, action DISCONNECT).
+pub fn leave_request() -> Vec<u8> {
+    encode_request(Request::Leave(lk::LeaveRequest {
+        can_reconnect: false,
+        reason: lk::DisconnectReason::ClientInitiated as i32,
+        action: lk::leave_request::Action::Disconnect as i32,
+        regions: None,
+    }))
+}
+
+/// The AddTrackRequest for a microphone track whose browser id is `cid`.
+pub fn add_mic_track(cid: &str, muted: bool) -> Vec<u8> {
+    encode_request(Request::AddTrack(lk::AddTrackRequest {
+        cid: cid.to_string(),
+        name: "microphone".to_string(),
+        r#type: lk::TrackType::Audio as i32,
+        muted,
+        source: lk::TrackSource::Microphone as i32,
+        ..Default::default()
+    }))
+}
+
+/// A session description frame (`offer` or `answer`) with the given id.
+pub fn session_description(kind: &str, sdp: String, id: u32) -> Vec<u8> {
+    let sd = lk::SessionDescription {
+        r#type: kind.to_string(),
+        sdp,
+        id,
+        mid_to_track_id: Default::default(),
+    };
+    if kind == "offer" {
+        encode_request(Request::Offer(sd))
+    } else {
+        encode_request(Request::Answer(sd))
+    }
+}
+
+/// A trickle frame; `subscriber` picks the target transport.
+pub fn trickle(candidate_json: String, subscriber: bool) -> Vec<u8> {
+    let target = if subscriber {
+        lk::SignalTarget::Subscriber
+    } else {
+        lk::SignalTarget::Publisher
+    };
+    encode_request(Request::Trickle(lk::TrickleRequest {
+        candidate_init: candidate_json,
+        target: target as i32,
+        r#final: false,
+    }))
+}
+
+/// A mute/unmute frame for the server track sid.
+pub fn mute(track_sid: &str, muted: bool) -> Vec<u8> {
+    encode_request(Request::Mute(lk::MuteTrackRequest {
+        sid: track_sid.to_string(),
+        muted,
+    }))
+}

@@ -1,0 +1,209 @@
+//! Pure roster of remote LiveKit participants built from `ParticipantUpdate` snapshots,
+//! `SpeakersChanged` and `ConnectionQualityUpdate`, mapped to the app's `VoiceParticipant`
+//! shape (never raw LiveKit objects).
+//!
+//! Participants are keyed by identity (protocol > 11: one identity may reappear with a new
+//! sid); stale versions are dropped; DISCONNECTED removes.
+
+use std::collections::BTreeMap;
+
+use livekit_protocol as lk;
+use serde::Serialize;
+
+use super::tracks::user_id_of;
+
+/// The app-facing participant (field names match `webrtc-service.ts`; `stream` is attached in
+/// the browser layer).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VoiceParticipant {
+    pub user_id: i64,
+    pub username: String,
+    pub university: String,
+    pub is_muted: bool,
+    pub is_video_enabled: bool,
+    pub is_speaking: bool,
+    pub audio_level: f32,
+}
+
+/// What one remote participant looks like to us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteEntry {
+    pub sid: String,
+    pub identity: String,
+    pub name: String,
+    pub version: u32,
+    /// Server sid of the microphone track, if published.
+    pub mic_sid: Option<String>,
+    pub mic_muted: bool,
+    pub has_video: bool,
+    pub speaking: bool,
+    pub level: f32,
+    /// LiveKit connection quality (0 poor, 1 good, 2 excellent, 3 lost).
+    pub quality: i32,
+}
+
+/// What changed after applying an update.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RosterChange {
+    pub joined: Vec<String>,
+    pub left: Vec<String>,
+    pub changed: bool,
+}
+
+/// All remote participants, keyed by identity.
+#[derive(Debug, Default, Clone)]
+pub struct Roster {
+    own_identity: String,
+    by_identity: BTreeMap<String, RemoteEntry>,
+}
+
+impl Roster {
+    /// A roster that ignores entries for our own identity.
+    pub fn new(own_identity: &str) -> Self {
+        Self {
+            own_identity: own_identity.to_string(),
+            by_identity: BTreeMap::new(),
+        }
+    }
+
+    /// Applies full participant snapshots (JoinResponse.other_participants or an update).
+    pub fn apply(&mut self, infos: &[lk::ParticipantInfo]) -> RosterChange {
+        let mut change = RosterChange::default();
+        for info in infos {
+            if info.identity == self.own_identity || info.identity.is_empty() {
+                continue;
+            }
+            let disconnected = info.state == lk::participant_info::State::Disconnected as i32;
+            if let Some(existing) = self.by_identity.get(&info.identity) {
+                // Same session, older snapshot: drop. A new sid is a new session: accept.
+                if existing.sid == info.sid && info.version < existing.version {
+                    continue;
+                }
+                if disconnected && existing.sid != info.sid {
+                    continue;
+                }
+            }
+            if disconnected {
+                if self.by_identity.remove(&info.identity).is_some() {
+                    change.left.push(info.identity.clone());
+                    change.changed = true;
+                }
+                continue;
+            }
+            let mic = info.tracks.iter().find(|t| {
+                t.r#type == lk::TrackType::Audio as i32
+                    && t.source != lk::TrackSource::ScreenShareAudio as i32
+            });
+            let has_video = info
+                .tracks
+                .iter()
+                .any(|t| t.r#type == lk::TrackType::Video as i32 && !t.muted);
+            let previous = self.by_identity.get(&info.identity);
+            let entry = RemoteEntry {
+                sid: info.sid.clone(),
+                identity: info.identity.clone(),
+                name: info.name.clone(),
+                version: info.version,
+                mic_sid: mic.map(|t| t.sid.clone()),
+                mic_muted: mic.map(|t| t.muted).unwrap_or(false),
+                has_video,
+                speaking: previous.map(|p| p.speaking).unwrap_or(false),
+                level: previous.map(|p| p.level).unwrap_or(0.0),
+                quality: previous.map(|p| p.quality).unwrap_or(1),
+            };
+            if previous.is_none() {
+                change.joined.push(info.identity.clone());
+            }
+            if previous != Some(&entry) {
+                change.changed = true;
+            }
+            self.by_identity.insert(info.identity.clone(), entry);
+        }
+        change
+    }
+
+    /// Applies a SpeakersChanged delta (by participant sid). Returns true if anything changed.
+    pub fn apply_speakers(&mut self, speakers: &[lk::SpeakerInfo]) -> bool {
+        let mut changed = false;
+        for speaker in speakers {
+            if let Some(entry) = self.by_identity.values_mut().find(|e| e.sid == speaker.sid) {
+                if entry.speaking != speaker.active || entry.level != speaker.level {
+                    entry.speaking = speaker.active;
+                    entry.level = speaker.level.clamp(0.0, 1.0);
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    /// Applies a ConnectionQualityUpdate; returns true if anything changed.
+    pub fn apply_quality(&mut self, updates: &[lk::ConnectionQualityInfo]) -> bool {
+        let mut changed = false;
+        for update in updates {
+            if let Some(entry) = self
+                .by_identity
+                .values_mut()
+                .find(|e| e.sid == update.participant_sid)
+            {
+                if entry.quality != update.quality {
+                    entry.quality = update.quality;
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    /// Finds the identity that currently owns a participant sid.
+    pub fn identity_of_sid(&self, sid: &str) -> Option<&str> {
+        self.by_identity
+            .values()
+            .find(|e| e.sid == sid)
+            .map(|e| e.identity.as_str())
+    }
+
+    /// One participant by identity.
+    pub fn get(&self, identity: &str) -> Option<&RemoteEntry> {
+        self.by_identity.get(identity)
+    }
+
+    /// Number of remote participants.
+    pub fn len(&self) -> usize {
+        self.by_identity.len()
+    }
+
+    /// True when nobody else is in the room.
+    pub fn is_empty(&self) -> bool {
+        self.by_identity.is_empty()
+    }
+
+    /// Forgets everyone (leave or full rejoin).
+    pub fn clear(&mut self) {
+        self.by_identity.clear();
+    }
+
+    /// The app-facing list, ordered by identity. Identities that are not numbers are skipped,
+    /// because the app's `userId` is a number.
+    pub fn voice_participants(&self) -> Vec<VoiceParticipant> {
+        self.by_identity
+            .values()
+            .filter_map(|e| {
+                Some(VoiceParticipant {
+                    user_id: user_id_of(&e.identity)?,
+                    username: if e.name.is_empty() {
+                        e.identity.clone()
+                    } else {
+                        e.name.clone()
+                    },
+                    university: String::new(),
+                    is_muted: e.mic_muted,
+                    is_video_enabled: e.has_video,
+                    is_speaking: e.speaking,
+                    audio_level: e.level,
+                })
+            })
+            .collect()
+    }
+}

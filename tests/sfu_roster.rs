@@ -1,0 +1,164 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Native tests of participant/track mapping and ping bookkeeping: what the app sees when
+//! LiveKit reports people joining, muting, speaking and leaving.
+
+use livekit_protocol as lk;
+use sohbet_rtc::sfu::ping::{PingAction, PingClock};
+use sohbet_rtc::sfu::roster::Roster;
+use sohbet_rtc::sfu::tracks::{user_id_of, TrackMap};
+
+fn person(sid: &str, identity: &str, version: u32, mic_muted: Option<bool>) -> lk::ParticipantInfo {
+    lk::ParticipantInfo {
+        sid: sid.into(),
+        identity: identity.into(),
+        name: format!("user{identity}"),
+        version,
+        state: lk::participant_info::State::Active as i32,
+        tracks: mic_muted
+            .map(|muted| {
+                vec![lk::TrackInfo {
+                    sid: format!("TR_{sid}"),
+                    r#type: lk::TrackType::Audio as i32,
+                    source: lk::TrackSource::Microphone as i32,
+                    muted,
+                    ..Default::default()
+                }]
+            })
+            .unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_new_participant_appears_with_numeric_user_id_and_name() {
+    let mut roster = Roster::new("1");
+    let change = roster.apply(&[person("PA_a", "2", 1, Some(false))]);
+    assert_eq!(change.joined, vec!["2".to_string()]);
+    let list = roster.voice_participants();
+    assert_eq!(list.len(), 1);
+    assert_eq!((list[0].user_id, list[0].username.as_str()), (2, "user2"));
+    assert_eq!(list[0].university, "");
+    assert!(!list[0].is_muted);
+}
+
+#[test]
+fn our_own_identity_is_never_listed() {
+    let mut roster = Roster::new("1");
+    roster.apply(&[person("PA_me", "1", 1, Some(false))]);
+    assert!(roster.voice_participants().is_empty());
+}
+
+#[test]
+fn mute_and_unmute_follow_the_snapshots_and_stale_versions_are_ignored() {
+    let mut roster = Roster::new("1");
+    roster.apply(&[person("PA_a", "2", 1, Some(false))]);
+    roster.apply(&[person("PA_a", "2", 3, Some(true))]);
+    assert!(roster.voice_participants()[0].is_muted);
+    let change = roster.apply(&[person("PA_a", "2", 2, Some(false))]);
+    assert!(!change.changed);
+    assert!(
+        roster.voice_participants()[0].is_muted,
+        "an older snapshot must not unmute"
+    );
+    roster.apply(&[person("PA_a", "2", 4, Some(false))]);
+    assert!(!roster.voice_participants()[0].is_muted);
+}
+
+#[test]
+fn disconnected_removes_the_participant() {
+    let mut roster = Roster::new("1");
+    roster.apply(&[
+        person("PA_a", "2", 1, Some(false)),
+        person("PA_b", "3", 1, None),
+    ]);
+    let mut gone = person("PA_a", "2", 2, Some(false));
+    gone.state = lk::participant_info::State::Disconnected as i32;
+    let change = roster.apply(&[gone]);
+    assert_eq!(change.left, vec!["2".to_string()]);
+    let ids: Vec<i64> = roster
+        .voice_participants()
+        .iter()
+        .map(|p| p.user_id)
+        .collect();
+    assert_eq!(ids, vec![3]);
+}
+
+#[test]
+fn a_rejoin_with_a_new_sid_replaces_the_old_session_even_with_a_lower_version() {
+    let mut roster = Roster::new("1");
+    roster.apply(&[person("PA_old", "2", 9, Some(true))]);
+    roster.apply(&[person("PA_new", "2", 1, Some(false))]);
+    assert_eq!(roster.get("2").map(|e| e.sid.as_str()), Some("PA_new"));
+    // A late DISCONNECTED for the old sid must not remove the new session.
+    let mut late = person("PA_old", "2", 10, None);
+    late.state = lk::participant_info::State::Disconnected as i32;
+    roster.apply(&[late]);
+    assert_eq!(roster.len(), 1);
+}
+
+#[test]
+fn speakers_changed_marks_speaking_and_level() {
+    let mut roster = Roster::new("1");
+    roster.apply(&[person("PA_a", "2", 1, Some(false))]);
+    assert!(roster.apply_speakers(&[lk::SpeakerInfo {
+        sid: "PA_a".into(),
+        level: 0.6,
+        active: true
+    }]));
+    let p = &roster.voice_participants()[0];
+    assert!(p.is_speaking);
+    assert!((p.audio_level - 0.6).abs() < 1e-6);
+}
+
+#[test]
+fn packed_stream_ids_resolve_to_participant_and_track() {
+    let map = TrackMap::new();
+    let owner = map
+        .resolve("PA_abc|TR_xyz", "random-id", None)
+        .expect("owner");
+    assert_eq!(owner.participant_sid, "PA_abc");
+    assert_eq!(owner.track_sid.as_deref(), Some("TR_xyz"));
+}
+
+#[test]
+fn the_mid_table_resolves_tracks_when_the_stream_id_does_not() {
+    let mut map = TrackMap::new();
+    map.update(
+        &[("3".to_string(), "TR_mid".to_string())]
+            .into_iter()
+            .collect(),
+    );
+    let owner = map
+        .resolve("PA_abc|camera", "browser-id", Some("3"))
+        .expect("owner");
+    assert_eq!(owner.track_sid.as_deref(), Some("TR_mid"));
+    assert!(map
+        .resolve("not-a-livekit-stream", "x", Some("3"))
+        .is_none());
+}
+
+#[test]
+fn identities_map_to_numeric_user_ids_only_when_numeric() {
+    assert_eq!(user_id_of("42"), Some(42));
+    assert_eq!(user_id_of("alice"), None);
+    assert_eq!(user_id_of(""), None);
+}
+
+#[test]
+fn pings_are_sent_every_interval_and_silence_times_out() {
+    let mut clock = PingClock::new(5, 15, 0);
+    assert_eq!(clock.tick(0), PingAction::SendPing(0));
+    assert_eq!(clock.tick(4_000), PingAction::Idle);
+    assert_eq!(clock.tick(5_000), PingAction::SendPing(5_000));
+    clock.on_pong(5_000, 5_040);
+    assert_eq!(clock.rtt_ms(), 40);
+    assert_eq!(clock.tick(20_000), PingAction::SendPing(20_000));
+    assert_eq!(clock.tick(20_041), PingAction::TimedOut);
+}
+
+#[test]
+fn any_message_resets_the_ping_timeout() {
+    let mut clock = PingClock::new(0, 0, 0);
+    clock.on_message(14_000);
+    assert_ne!(clock.tick(28_000), PingAction::TimedOut);
+}
