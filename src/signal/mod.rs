@@ -2,6 +2,7 @@
 //! transports that carry them — an adapter over the app's own socket and a built-in
 //! WebSocket client with back-off reconnect.
 
+pub mod backoff;
 pub mod codec;
 pub mod messages;
 
