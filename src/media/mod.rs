@@ -6,13 +6,19 @@
 //! with `cargo test`; everything that touches the browser is compiled for `wasm32` only.
 
 pub mod error;
+pub mod quality;
+pub mod speaking;
 
 #[cfg(target_arch = "wasm32")]
 pub mod capture;
 #[cfg(target_arch = "wasm32")]
 pub mod graph;
 #[cfg(target_arch = "wasm32")]
+pub mod monitor;
+#[cfg(target_arch = "wasm32")]
 mod nodes;
+#[cfg(target_arch = "wasm32")]
+pub mod quality_poll;
 #[cfg(target_arch = "wasm32")]
 pub mod timer;
 
@@ -22,3 +28,7 @@ pub use error::{MediaError, CAMERA_FAILED_MESSAGE, CAPTURE_FAILED_MESSAGE};
 pub use capture::LocalMedia;
 #[cfg(target_arch = "wasm32")]
 pub use graph::{AudioGraph, Bus};
+#[cfg(target_arch = "wasm32")]
+pub use monitor::{LevelEntry, LevelMonitor, LevelMonitorConfig};
+#[cfg(target_arch = "wasm32")]
+pub use quality_poll::QualityMonitor;
