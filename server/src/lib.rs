@@ -1,0 +1,149 @@
+//! sohbet-server: the native reference back end of sohbet-rtc (compat-spec §2.2, §3, §6).
+//!
+//! Two listeners: HTTP (REST under `/api`, `/metrics`, `/ws`, and optionally static files at
+//! `/`) and the voice:* WebSocket at `/?token=<JWT>` on its own port, as the C++ server
+//! runs it. State is in memory. [`start`] binds both (port 0 = ephemeral, for tests) and
+//! returns a [`RunningServer`] with the bound addresses; dropping it stops the listeners.
+//!
+//! Modules: `config` (env), `auth` (user JWTs), `channels` + `rest` (REST), `hub` + `voice`
+//! (rooms and message handling) + `modes` (mode policy per room), `ws` (socket I/O),
+//! `livekit` (tokens), `dev` (test hooks), `metrics`, `clock`, `error`, `state`.
+
+pub mod auth;
+pub mod channels;
+pub mod clock;
+pub mod config;
+pub mod dev;
+pub mod error;
+pub mod hub;
+pub mod livekit;
+pub mod metrics;
+pub mod modes;
+pub mod rest;
+pub mod state;
+pub mod voice;
+pub mod ws;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::cors::CorsLayer;
+use tower_http::services::ServeDir;
+
+pub use config::Config;
+pub use error::{ApiError, ServerError};
+pub use state::AppState;
+
+/// The REST/static router of the HTTP port.
+pub fn http_router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route(
+            "/api/voice/channels",
+            get(rest::list_channels).post(rest::create_channel),
+        )
+        .route(
+            "/api/voice/channels/{id}",
+            get(rest::get_channel).delete(rest::delete_channel),
+        )
+        .route("/api/voice/channels/{id}/join", post(rest::join_channel))
+        .route(
+            "/api/voice/channels/{id}/leave",
+            delete(rest::leave_channel),
+        )
+        .route(
+            "/api/voice/channels/{id}/sfu-token",
+            post(livekit::sfu_token),
+        )
+        .route("/api/dev/login", post(dev::login))
+        .route("/api/dev/drop-connections", post(dev::drop_connections))
+        .route("/metrics", get(metrics::metrics))
+        .route("/ws", get(ws::upgrade));
+    if let Some(dir) = &state.config().static_dir {
+        router = router.fallback_service(ServeDir::new(dir));
+    }
+    router.layer(CorsLayer::permissive()).with_state(state)
+}
+
+/// The router of the WebSocket port: the voice socket at `/`.
+pub fn ws_router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(ws::upgrade))
+        .layer(CorsLayer::permissive())
+        .with_state(state)
+}
+
+/// A started server. Dropping it (or calling [`RunningServer::stop`]) stops accepting,
+/// drops every open voice socket and ends the policy ticker.
+pub struct RunningServer {
+    pub http_addr: SocketAddr,
+    pub ws_addr: SocketAddr,
+    state: AppState,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// `http://<http_addr>`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// `ws://<ws_addr>`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.ws_addr)
+    }
+
+    /// Stops the server (same as dropping it).
+    pub fn stop(self) {}
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.state.hub().drop_all();
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+fn serve(listener: TcpListener, router: Router) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("listener ended: {e}");
+        }
+    })
+}
+
+/// Binds both listeners and starts serving on the current Tokio runtime.
+pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    let http = bind(config.http_addr()).await?;
+    let ws = bind(config.ws_addr()).await?;
+    let http_addr = http.local_addr()?;
+    let ws_addr = ws.local_addr()?;
+    let tick = Duration::from_millis(config.tick_ms);
+    let state = AppState::new(config);
+    let tasks = vec![
+        serve(http, http_router(state.clone())),
+        serve(ws, ws_router(state.clone())),
+        modes::spawn_ticker(state.hub(), tick),
+    ];
+    Ok(RunningServer {
+        http_addr,
+        ws_addr,
+        state,
+        tasks,
+    })
+}

@@ -1,0 +1,296 @@
+//! Handling of each client → server `voice:*` message (compat-spec §3.1, with the reference
+//! server's stricter rules): join/leave with participants and mute/video state, relays of
+//! offer/answer/ice-candidate only between live members with an honest `from_user_id`,
+//! mute/video broadcasts, and mode-change acks. Every refusal is a [`VoiceError`] sent back
+//! to the sender as `voice:error {code, message}`; the connection stays open.
+
+use sohbet_rtc::signal::{
+    encode, ChannelId, CodecError, Message, ModeChangeAck, ParticipantEntry, Participants, UserId,
+    UserJoined, UserMuted, UserVideoToggled, MAX_CHANNEL_ID, MAX_FRAME_BYTES, MAX_USER_ID,
+};
+use thiserror::Error;
+
+use crate::auth::UserInfo;
+use crate::hub::{broadcast, send_text_to_user, send_to_conn, ConnId, Hub, HubState};
+use crate::hub::{Member, Room};
+
+/// Why a client frame was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum VoiceError {
+    #[error("channel_id {0} is outside 1..={MAX_CHANNEL_ID}")]
+    BadChannelId(ChannelId),
+    #[error("user id {0} is outside 1..={MAX_USER_ID}")]
+    BadUserId(UserId),
+    #[error("you are not a live member of channel {0}")]
+    NotAMember(ChannelId),
+    #[error("user {target} is not a live member of channel {channel}")]
+    TargetNotInChannel { channel: ChannelId, target: UserId },
+    #[error("from_user_id {claimed} is not the authenticated user {actual}")]
+    WrongSender { claimed: UserId, actual: UserId },
+    #[error("frame of {0} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")]
+    FrameTooLarge(usize),
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    #[error("unknown message type: {0}")]
+    UnknownType(String),
+    #[error("{0} is sent by the server, not by clients")]
+    UnexpectedType(&'static str),
+    #[error("binary frames are not supported; send JSON text")]
+    BinaryFrame,
+}
+
+impl VoiceError {
+    /// The stable code carried in `voice:error`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VoiceError::BadChannelId(_) | VoiceError::BadUserId(_) => "bad-id",
+            VoiceError::NotAMember(_) => "not-a-member",
+            VoiceError::TargetNotInChannel { .. } => "target-not-in-channel",
+            VoiceError::WrongSender { .. } => "wrong-sender",
+            VoiceError::FrameTooLarge(_) => "frame-too-large",
+            VoiceError::Malformed(_) => "malformed",
+            VoiceError::UnknownType(_) => "unknown-type",
+            VoiceError::UnexpectedType(_) => "unexpected-type",
+            VoiceError::BinaryFrame => "binary-frame",
+        }
+    }
+}
+
+impl From<CodecError> for VoiceError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::UnknownType(kind) => VoiceError::UnknownType(kind),
+            CodecError::FrameTooLarge { size, .. } => VoiceError::FrameTooLarge(size),
+            other => VoiceError::Malformed(other.to_string()),
+        }
+    }
+}
+
+fn check_channel(id: ChannelId) -> Result<(), VoiceError> {
+    if (1..=MAX_CHANNEL_ID).contains(&id) {
+        Ok(())
+    } else {
+        Err(VoiceError::BadChannelId(id))
+    }
+}
+
+fn check_user(id: UserId) -> Result<(), VoiceError> {
+    if (1..=MAX_USER_ID).contains(&id) {
+        Ok(())
+    } else {
+        Err(VoiceError::BadUserId(id))
+    }
+}
+
+fn is_member(st: &HubState, channel_id: ChannelId, user: UserId) -> bool {
+    st.rooms
+        .get(&channel_id)
+        .is_some_and(|r| r.members.contains_key(&user))
+}
+
+impl Hub {
+    /// Handles one decoded message from connection `conn`; refusals go back as voice:error.
+    pub fn handle(&self, conn: ConnId, msg: Message) {
+        let mut st = self.lock();
+        let Some(user) = st.conns.get(&conn).map(|c| c.user.clone()) else {
+            return;
+        };
+        let result = match &msg {
+            Message::Join(j) => self.join(&mut st, conn, &user, j.channel_id),
+            Message::Leave(l) => self.leave(&mut st, &user, l.channel_id),
+            Message::Offer(_) | Message::Answer(_) | Message::IceCandidate(_) => {
+                relay(&st, &user, &msg)
+            }
+            Message::Mute(m) => set_flag(&mut st, &user, m.channel_id, Flag::Muted(m.muted)),
+            Message::VideoToggle(v) => {
+                set_flag(&mut st, &user, v.channel_id, Flag::Video(v.video_enabled))
+            }
+            Message::ModeChangeAck(ack) => self.record_ack(&user, ack),
+            other => Err(VoiceError::UnexpectedType(other.type_name())),
+        };
+        if let Err(e) = result {
+            tracing::debug!(user = user.id, code = e.code(), "refused: {e}");
+            self.refuse_locked(&st, conn, &e);
+        }
+    }
+
+    fn join(
+        &self,
+        st: &mut HubState,
+        conn: ConnId,
+        user: &UserInfo,
+        channel_id: ChannelId,
+    ) -> Result<(), VoiceError> {
+        check_channel(channel_id)?;
+        let policy = self.settings.policy;
+        let room = st.rooms.entry(channel_id).or_insert_with(|| Room {
+            members: Default::default(),
+            policy: sohbet_rtc::mode::policy::ModePolicy::new(policy),
+        });
+        // (Re-)joining resets the member's mute/video state and moves membership to `conn`.
+        room.members.insert(
+            user.id,
+            Member {
+                conn,
+                info: user.clone(),
+                muted: false,
+                video_enabled: false,
+            },
+        );
+        self.feed_count(st, channel_id);
+        let Some(room) = st.rooms.get(&channel_id) else {
+            return Ok(());
+        };
+        let others: Vec<&Member> = room
+            .members
+            .values()
+            .filter(|m| m.info.id != user.id)
+            .collect();
+        let participants = Message::Participants(Participants {
+            channel_id,
+            participants: others
+                .iter()
+                .map(|m| entry(&m.info, Some(m.muted), Some(m.video_enabled)))
+                .collect(),
+            mode: Some(room.policy.mode()),
+        });
+        send_to_conn(st, conn, &participants);
+        // Old TypeScript clients ignore the extra fields: replay the state as events too.
+        for m in &others {
+            if m.muted {
+                let muted = UserMuted {
+                    channel_id,
+                    user_id: m.info.id,
+                    muted: true,
+                };
+                send_to_conn(st, conn, &Message::UserMuted(muted));
+            }
+            if m.video_enabled {
+                let video = UserVideoToggled {
+                    channel_id,
+                    user_id: m.info.id,
+                    video_enabled: true,
+                };
+                send_to_conn(st, conn, &Message::UserVideoToggled(video));
+            }
+        }
+        let joined = Message::UserJoined(UserJoined {
+            channel_id,
+            user: entry(user, None, None),
+        });
+        broadcast(st, channel_id, &joined, Some(user.id));
+        Ok(())
+    }
+
+    fn leave(
+        &self,
+        st: &mut HubState,
+        user: &UserInfo,
+        channel_id: ChannelId,
+    ) -> Result<(), VoiceError> {
+        check_channel(channel_id)?;
+        if !is_member(st, channel_id, user.id) {
+            return Err(VoiceError::NotAMember(channel_id));
+        }
+        self.remove_member(st, channel_id, user.id);
+        Ok(())
+    }
+
+    fn record_ack(&self, user: &UserInfo, ack: &ModeChangeAck) -> Result<(), VoiceError> {
+        check_channel(ack.channel_id)?;
+        if ack.user_id != user.id {
+            return Err(VoiceError::WrongSender {
+                claimed: ack.user_id,
+                actual: user.id,
+            });
+        }
+        self.metrics.mode_change_ack(ack.success);
+        tracing::info!(
+            channel = ack.channel_id,
+            user = user.id,
+            success = ack.success,
+            error = ack.error.as_deref().unwrap_or(""),
+            "voice:mode-change-ack"
+        );
+        Ok(())
+    }
+}
+
+fn entry(u: &UserInfo, muted: Option<bool>, video_enabled: Option<bool>) -> ParticipantEntry {
+    ParticipantEntry {
+        user_id: u.id,
+        username: u.username.clone(),
+        university: u.university.clone(),
+        muted,
+        video_enabled,
+    }
+}
+
+/// Forwards offer/answer/ice-candidate to the target's sockets, re-serialised (well-formed,
+/// type first, payload last) so the receiver never sees the C++ server's trailing brace.
+fn relay(st: &HubState, user: &UserInfo, msg: &Message) -> Result<(), VoiceError> {
+    let (Some(channel_id), Some((from, target))) = (msg.channel_id(), msg.relay_ids()) else {
+        return Err(VoiceError::UnexpectedType(msg.type_name()));
+    };
+    check_channel(channel_id)?;
+    check_user(from)?;
+    check_user(target)?;
+    if from != user.id {
+        return Err(VoiceError::WrongSender {
+            claimed: from,
+            actual: user.id,
+        });
+    }
+    if !is_member(st, channel_id, user.id) {
+        return Err(VoiceError::NotAMember(channel_id));
+    }
+    if !is_member(st, channel_id, target) {
+        return Err(VoiceError::TargetNotInChannel {
+            channel: channel_id,
+            target,
+        });
+    }
+    let text = encode(msg)?;
+    send_text_to_user(st, target, &text);
+    Ok(())
+}
+
+enum Flag {
+    Muted(bool),
+    Video(bool),
+}
+
+/// voice:mute / voice:video-toggle: remember the state and tell the whole room, sender included.
+fn set_flag(
+    st: &mut HubState,
+    user: &UserInfo,
+    channel_id: ChannelId,
+    flag: Flag,
+) -> Result<(), VoiceError> {
+    check_channel(channel_id)?;
+    let member = st
+        .rooms
+        .get_mut(&channel_id)
+        .and_then(|r| r.members.get_mut(&user.id))
+        .ok_or(VoiceError::NotAMember(channel_id))?;
+    let event = match flag {
+        Flag::Muted(muted) => {
+            member.muted = muted;
+            Message::UserMuted(UserMuted {
+                channel_id,
+                user_id: user.id,
+                muted,
+            })
+        }
+        Flag::Video(video_enabled) => {
+            member.video_enabled = video_enabled;
+            Message::UserVideoToggled(UserVideoToggled {
+                channel_id,
+                user_id: user.id,
+                video_enabled,
+            })
+        }
+    };
+    broadcast(st, channel_id, &event, None);
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! The voice:* WebSocket endpoint (`GET /?token=<JWT>` on the WS port, the URL shape of the
+//! C++ server; also `/ws` on the HTTP port). The token is checked BEFORE the upgrade: a
+//! missing or invalid one gets HTTP 401. Each connection runs one task that forwards hub
+//! output to the socket and decodes inbound frames with the `sohbet_rtc::signal` codec.
+//! Oversized, malformed, unknown and binary frames get voice:error and the socket stays up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sohbet_rtc::signal::{decode_frame, Decoded, MAX_FRAME_BYTES};
+use tokio::sync::mpsc;
+
+use crate::auth::UserInfo;
+use crate::hub::{ConnId, Hub, Outbound};
+use crate::state::AppState;
+use crate::voice::VoiceError;
+
+/// Largest WebSocket message the transport accepts at all; frames between 4 KiB and this get
+/// a voice:error, larger ones end the connection (tungstenite's limit).
+pub const MAX_WS_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// Upgrade handler: authenticate by `?token=`, then hand the socket to [`run`].
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let token = query.get("token").map(String::as_str).unwrap_or_default();
+    match state.auth().verify(token) {
+        Ok(user) => {
+            let hub = state.hub().clone();
+            ws.max_message_size(MAX_WS_MESSAGE_BYTES)
+                .max_frame_size(MAX_WS_MESSAGE_BYTES)
+                .on_upgrade(move |socket| run(socket, hub, user))
+        }
+        Err(e) => {
+            tracing::info!(code = e.code(), "refused WebSocket upgrade: {e}");
+            let body = serde_json::json!({ "error": "Unauthorized", "code": e.code() });
+            (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+        }
+    }
+}
+
+/// Runs one authenticated connection until either side ends it.
+async fn run(mut socket: WebSocket, hub: Arc<Hub>, user: UserInfo) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let user_id = user.id;
+    let conn = hub.connect(user, tx);
+    tracing::debug!(conn, user = user_id, "voice socket open");
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(Outbound::Text(text)) => {
+                    if socket.send(WsMessage::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                // Drop the socket without a close frame, as a network failure would.
+                Some(Outbound::Drop) | None => break,
+            },
+            inbound = socket.recv() => match inbound {
+                Some(Ok(WsMessage::Text(text))) => handle_text(&hub, conn, text.as_str()),
+                Some(Ok(WsMessage::Binary(_))) => hub.refuse(conn, &VoiceError::BinaryFrame),
+                // Pings are answered by the transport itself.
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                Some(Ok(WsMessage::Close(_))) => {
+                    // One more read flushes the transport's reply to the close handshake.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), socket.recv()).await;
+                    break;
+                }
+                None | Some(Err(_)) => break,
+            },
+        }
+    }
+    hub.disconnect(conn);
+    tracing::debug!(conn, user = user_id, "voice socket closed");
+}
+
+/// Decodes one text frame (possibly several coalesced envelopes) and dispatches each.
+fn handle_text(hub: &Hub, conn: ConnId, text: &str) {
+    if text.len() > MAX_FRAME_BYTES {
+        hub.refuse(conn, &VoiceError::FrameTooLarge(text.len()));
+        return;
+    }
+    for item in decode_frame(text) {
+        match item {
+            Ok(Decoded::Voice(msg)) => hub.handle(conn, msg),
+            // chat:* and user:* share the socket in the app; the reference server has no chat.
+            Ok(Decoded::Other { kind, .. }) => tracing::debug!(conn, "ignoring {kind}"),
+            Err(e) => hub.refuse(conn, &VoiceError::from(e)),
+        }
+    }
+}
