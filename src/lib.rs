@@ -6,7 +6,9 @@
 //! decisions (`mode::policy`) are pure and build and test natively; everything that touches
 //! the browser is compiled for `wasm32` only.
 
+pub mod error;
 pub mod media;
 pub mod mode;
+pub mod p2p;
 pub mod sfu;
 pub mod signal;

@@ -5,6 +5,7 @@
 pub mod backoff;
 pub mod codec;
 pub mod messages;
+pub mod transport;
 
 pub use codec::{
     decode_frame, decode_value, encode, split_objects, CodecError, Decoded, MAX_FRAME_BYTES,

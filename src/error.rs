@@ -1,0 +1,158 @@
+//! The JS error mapping shared by every layer. Each layer keeps its own small `thiserror`
+//! enum (`TransportError`, `MediaError`, `P2pError`, `SfuError`, …) with a stable
+//! machine-readable code such as `"signal/not-open"`; at the wasm-bindgen boundary those
+//! become a plain JS `Error` whose `message` is the `Display` text and whose `code` property
+//! is the stable code, so apps can branch on `err.code` and still show `err.message`.
+//!
+//! How a layer plugs in:
+//! ```ignore
+//! impl JsErrorCode for MediaError { fn code(&self) -> &'static str { MediaError::code(self) } }
+//! crate::impl_js_error!(MediaError); // wasm32: `impl From<MediaError> for JsValue`
+//! ```
+//! The trait and [`CodedError`] are pure and build natively; the conversions into `JsValue`
+//! exist only on `wasm32`.
+
+use std::fmt;
+
+use crate::signal::codec::CodecError;
+
+/// A layer error with a stable code for JS (`error.code`).
+pub trait JsErrorCode: fmt::Display {
+    /// The stable, namespaced code, e.g. `"signal/not-open"` or `"media/permission-denied"`.
+    fn code(&self) -> &'static str;
+}
+
+impl JsErrorCode for CodecError {
+    fn code(&self) -> &'static str {
+        CodecError::code(self)
+    }
+}
+
+/// A code and a message, detached from the layer type that produced them. Any
+/// [`JsErrorCode`] converts into it with `?` or `.into()`, which lets code that mixes
+/// several layers return one error type to JS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodedError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl CodedError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for CodedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for CodedError {}
+
+impl<E: JsErrorCode> From<E> for CodedError {
+    fn from(e: E) -> Self {
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Implements `From<$ty> for wasm_bindgen::JsValue` (wasm32 only) for a type that implements
+/// [`JsErrorCode`], so `?` works in `#[wasm_bindgen]` functions returning `Result<_, JsValue>`.
+#[macro_export]
+macro_rules! impl_js_error {
+    ($ty:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        impl From<$ty> for wasm_bindgen::JsValue {
+            fn from(e: $ty) -> Self {
+                $crate::error::js_error_from(&e)
+            }
+        }
+    };
+}
+
+impl_js_error!(CodecError);
+
+#[cfg(target_arch = "wasm32")]
+impl From<CodedError> for wasm_bindgen::JsValue {
+    fn from(e: CodedError) -> Self {
+        to_js_error(e.code, &e.message)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod js {
+    use wasm_bindgen::{JsCast, JsValue};
+
+    use super::JsErrorCode;
+
+    /// Builds a JS `Error` with `message` and a `code` property.
+    pub fn to_js_error(code: &str, message: &str) -> JsValue {
+        let err = js_sys::Error::new(message);
+        // Setting a property on a fresh Error object cannot fail; ignore the Result anyway.
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
+        err.into()
+    }
+
+    /// Converts any layer error into a JS `Error` carrying its stable code.
+    pub fn js_error_from<E: JsErrorCode + ?Sized>(e: &E) -> JsValue {
+        to_js_error(e.code(), &e.to_string())
+    }
+
+    /// Describes a value thrown by the browser (an `Error`, a `DOMException`, a string or
+    /// anything else) as one line of text, for wrapping into a layer error.
+    pub fn describe_js(value: &JsValue) -> String {
+        if let Some(err) = value.dyn_ref::<js_sys::Error>() {
+            let name: String = err.name().into();
+            let message: String = err.message().into();
+            return if message.is_empty() {
+                name
+            } else {
+                format!("{name}: {message}")
+            };
+        }
+        if let Some(s) = value.as_string() {
+            return s;
+        }
+        // DOMException and plain objects: prefer `.message`, then String(value).
+        if let Ok(m) = js_sys::Reflect::get(value, &JsValue::from_str("message")) {
+            if let Some(s) = m.as_string() {
+                return s;
+            }
+        }
+        format!("{value:?}")
+    }
+
+    /// Reads `error.code` back from a JS error value (None when absent or not a string).
+    pub fn js_error_code(value: &JsValue) -> Option<String> {
+        js_sys::Reflect::get(value, &JsValue::from_str("code"))
+            .ok()
+            .and_then(|c| c.as_string())
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use js::{describe_js, js_error_code, js_error_from, to_js_error};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codec_errors_keep_their_stable_code_when_detached() {
+        let e = CodecError::FrameTooLarge {
+            size: 5000,
+            limit: 4096,
+        };
+        let coded: CodedError = e.clone().into();
+        assert_eq!(coded.code, "signal/frame-too-large");
+        assert_eq!(coded.message, e.to_string());
+        assert!(coded.to_string().contains("signal/frame-too-large"));
+    }
+}

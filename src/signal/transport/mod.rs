@@ -1,0 +1,180 @@
+//! Signalling transports: the contract the P2P, SFU and service layers code against, and
+//! its two browser implementations.
+//!
+//! - [`SignalTransport`] + [`TransportEvent`] + [`TransportError`]: the contract (pure; builds
+//!   natively so strategies can be tested with fakes). Share one transport as
+//!   [`SharedTransport`] (`Rc<dyn SignalTransport>`).
+//! - [`hub::EventHub`]: the re-entrancy-safe subscriber list every implementation uses.
+//! - `app_socket::AppSocketTransport` (wasm32): adapter over the app's own `websocketService`
+//!   (one socket per tab, compat-spec P17).
+//! - `ws_client::WsClient` (wasm32): built-in WebSocket client with back-off reconnect and
+//!   automatic re-join (P12); `js_client::SignalingClient` exposes it to JS with the
+//!   `websocketService` API shape.
+
+use std::rc::Rc;
+
+use thiserror::Error;
+
+use super::codec::{encode, CodecError};
+use super::messages::Message;
+use crate::error::JsErrorCode;
+
+pub mod hub;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app_socket;
+#[cfg(target_arch = "wasm32")]
+pub mod js_client;
+#[cfg(target_arch = "wasm32")]
+mod timer;
+#[cfg(target_arch = "wasm32")]
+pub mod ws_client;
+
+#[cfg(target_arch = "wasm32")]
+pub use app_socket::AppSocketTransport;
+#[cfg(target_arch = "wasm32")]
+pub use js_client::SignalingClient;
+#[cfg(target_arch = "wasm32")]
+pub use ws_client::WsClient;
+
+pub use hub::{EventHub, Subscription};
+
+/// What a transport reports to its subscribers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportEvent {
+    /// A decoded `voice:*` message.
+    Message(Message),
+    /// A non-voice envelope (chat:*, user:*) seen on the shared socket, passed on untouched.
+    Other {
+        kind: String,
+        payload: serde_json::Value,
+    },
+    /// A received frame (or one envelope of it) could not be decoded; the session continues.
+    DecodeError(CodecError),
+    /// The socket is open (first open, and again after every reconnect).
+    Connected,
+    /// The socket closed or was closed (a reconnect may follow).
+    Disconnected,
+    /// A reconnect succeeded and the remembered voice:join was re-sent (P12): resync state.
+    Reconnected,
+}
+
+/// Why a transport operation failed. `code()` is stable and reaches JS as `error.code`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TransportError {
+    /// The socket is not open; the message was NOT sent (no silent drop, P18).
+    #[error("the signalling socket is not open")]
+    NotOpen,
+    /// The message could not be encoded, or its frame exceeds the server's 4096-byte limit.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The browser or the app socket refused the send.
+    #[error("sending failed: {0}")]
+    SendFailed(String),
+    /// Opening the connection failed (bad URL, refused, rejected token, gave up retrying).
+    #[error("could not connect: {0}")]
+    ConnectFailed(String),
+    /// The transport was disconnected or dropped while the operation was pending.
+    #[error("the signalling transport was closed")]
+    Closed,
+    /// The app-supplied socket object lacks a required method.
+    #[error("the app socket object has no `{0}` function")]
+    BadSocket(&'static str),
+}
+
+impl TransportError {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransportError::NotOpen => "signal/not-open",
+            TransportError::Codec(e) => e.code(),
+            TransportError::SendFailed(_) => "signal/send-failed",
+            TransportError::ConnectFailed(_) => "signal/connect-failed",
+            TransportError::Closed => "signal/closed",
+            TransportError::BadSocket(_) => "signal/bad-socket",
+        }
+    }
+}
+
+impl JsErrorCode for TransportError {
+    fn code(&self) -> &'static str {
+        TransportError::code(self)
+    }
+}
+
+crate::impl_js_error!(TransportError);
+
+/// The signalling contract used by the P2P, SFU and service layers.
+pub trait SignalTransport {
+    /// Sends one message now, or fails: `NotOpen` when the socket is not open (never a
+    /// silent drop), `Codec` when the frame would exceed 4096 bytes.
+    fn send(&self, msg: &Message) -> Result<(), TransportError>;
+    /// Whether a send would currently reach the socket.
+    fn is_open(&self) -> bool;
+    /// Registers a handler for every event; dropping the [`Subscription`] unsubscribes.
+    /// Handlers may send, subscribe or unsubscribe from inside the call.
+    fn subscribe(&self, handler: Box<dyn Fn(&TransportEvent)>) -> Subscription;
+}
+
+/// The one handle type layers share.
+pub type SharedTransport = Rc<dyn SignalTransport>;
+
+/// Splits a message into its wire type and payload JSON, after checking the encoded frame
+/// fits the 4096-byte limit (so a transport that serialises it again stays under it too).
+pub fn envelope_parts(msg: &Message) -> Result<(&'static str, serde_json::Value), TransportError> {
+    let frame = encode(msg)?;
+    let value: serde_json::Value =
+        serde_json::from_str(&frame).map_err(|e| CodecError::Encode(e.to_string()))?;
+    let payload = match value {
+        serde_json::Value::Object(mut map) => map
+            .remove("payload")
+            .ok_or(CodecError::Encode("no payload".into()))?,
+        _ => return Err(CodecError::Encode("not an object".into()).into()),
+    };
+    Ok((msg.type_name(), payload))
+}
+
+/// Builds `{"type":<kind>,"payload":<payload>}` with `type` first (compat-spec 2.2a), for
+/// envelopes that are not typed voice messages (chat:*, raw app payloads).
+pub fn envelope_text(kind: &str, payload_json: &str) -> String {
+    let kind = serde_json::Value::String(kind.to_owned());
+    format!("{{\"type\":{kind},\"payload\":{payload_json}}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::messages::{ChannelRef, Mute};
+
+    #[test]
+    fn envelope_parts_returns_the_wire_type_and_the_payload_object() {
+        let msg = Message::Mute(Mute {
+            channel_id: 7,
+            muted: true,
+        });
+        let (kind, payload) = envelope_parts(&msg).expect("small message encodes");
+        assert_eq!(kind, "voice:mute");
+        assert_eq!(payload, serde_json::json!({"channel_id": 7, "muted": true}));
+    }
+
+    #[test]
+    fn oversized_messages_are_refused_with_the_frame_too_large_code() {
+        let msg = Message::Error(crate::signal::messages::ErrorReport {
+            code: "x".into(),
+            message: "y".repeat(5000),
+        });
+        let err = envelope_parts(&msg).expect_err("a 5 KB frame must be refused");
+        assert_eq!(err.code(), "signal/frame-too-large");
+    }
+
+    #[test]
+    fn envelope_text_puts_type_first_and_escapes_it() {
+        let text = envelope_text("chat:\"x\"", "{\"a\":1}");
+        assert!(text.starts_with("{\"type\":\"chat:\\\"x\\\"\""));
+        let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(v["payload"]["a"], 1);
+        let leave = Message::Leave(ChannelRef { channel_id: 3 });
+        assert_eq!(TransportError::NotOpen.code(), "signal/not-open");
+        assert_eq!(envelope_parts(&leave).map(|p| p.0), Ok("voice:leave"));
+    }
+}
