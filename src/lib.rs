@@ -9,6 +9,5 @@
 pub mod error;
 pub mod media;
 pub mod mode;
-pub mod p2p;
 pub mod sfu;
 pub mod signal;
