@@ -36,7 +36,7 @@ fn a_join_response_round_trips() {
 fn a_truncated_frame_is_a_typed_malformed_error() {
     let frame = join_frame();
     let err = proto::decode_response(&frame[..frame.len() - 3]).unwrap_err();
-    assert_eq!(err.code(), "SFU_MALFORMED_FRAME");
+    assert_eq!(err.code(), "sfu/malformed-frame");
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn an_oversized_frame_is_refused_before_decoding() {
     let big = vec![0u8; proto::MAX_FRAME_BYTES + 1];
     assert_eq!(
         proto::decode_response(&big).unwrap_err().code(),
-        "SFU_FRAME_TOO_LARGE"
+        "sfu/frame-too-large"
     );
 }
 
@@ -127,7 +127,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_and_errors_have_codes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Err(e) = proto::decode_response(&bytes) {
-            prop_assert!(e.code().starts_with("SFU_"));
+            prop_assert!(e.code().starts_with("sfu/"));
         }
     }
 

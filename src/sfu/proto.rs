@@ -45,14 +45,22 @@ impl ProtoError {
     /// A stable machine-readable code for the JS side.
     pub fn code(&self) -> &'static str {
         match self {
-            ProtoError::Malformed(_) => "SFU_MALFORMED_FRAME",
-            ProtoError::Empty => "SFU_EMPTY_FRAME",
-            ProtoError::TooLarge(_) => "SFU_FRAME_TOO_LARGE",
-            ProtoError::TextFrame => "SFU_TEXT_FRAME",
-            ProtoError::Unexpected { .. } => "SFU_UNEXPECTED_MESSAGE",
+            ProtoError::Malformed(_) => "sfu/malformed-frame",
+            ProtoError::Empty => "sfu/empty-frame",
+            ProtoError::TooLarge(_) => "sfu/frame-too-large",
+            ProtoError::TextFrame => "sfu/text-frame",
+            ProtoError::Unexpected { .. } => "sfu/unexpected-message",
         }
     }
 }
+
+impl crate::error::JsErrorCode for ProtoError {
+    fn code(&self) -> &'static str {
+        ProtoError::code(self)
+    }
+}
+
+crate::impl_js_error!(ProtoError);
 
 /// Decodes one binary frame from the server.
 pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {

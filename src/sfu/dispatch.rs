@@ -1,0 +1,415 @@
+//! The SFU engine's reactions: signal frames (join, offers, answers, trickle, participant
+//! updates, leave, refresh_token, pongs), peer-connection events (local candidates, remote
+//! tracks, state changes) and the app's publish/mute commands.
+
+use futures::channel::oneshot;
+use livekit_protocol as lk;
+use wasm_bindgen::JsCast;
+use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnectionState, RtcTrackEvent};
+
+use super::error::SfuError;
+use super::ping::PingClock;
+use super::proto::{self, ProtoError, ReconnectReason, Response};
+use super::roster::Roster;
+use super::session::{Engine, Mic, Phase};
+use super::socket::SocketEvent;
+use super::tracks::user_id_of;
+use super::transport::PcEvent;
+use crate::media::timer::now_ms;
+use crate::media::Bus;
+
+/// How many times an unresolved remote track is retried (one per roster update or offer).
+const TRACK_RETRIES: u32 = 40;
+
+impl Engine {
+    pub(super) async fn on_socket(&mut self, event: SocketEvent) {
+        let current = self.generation;
+        match event {
+            SocketEvent::Open(_) => {}
+            SocketEvent::Text(gen) if gen == current => {
+                self.emitter.error(&ProtoError::TextFrame.into());
+            }
+            SocketEvent::Frame(gen, bytes) if gen == current => {
+                self.ping.on_message(now_ms() as i64);
+                match proto::decode_response(&bytes) {
+                    Ok(message) => self.on_message(message).await,
+                    // An unknown message from a newer server is not an error.
+                    Err(ProtoError::Empty) => {}
+                    Err(e) => self.emitter.error(&e.into()),
+                }
+            }
+            SocketEvent::Closed(gen, code) if gen == current => {
+                self.socket = None;
+                match self.phase {
+                    Phase::Joining { rejoin: false, .. } => self.fail(SfuError::SignalClosed(code)),
+                    Phase::Connected | Phase::Resuming { .. } | Phase::Joining { .. } => {
+                        self.begin_recovery(ReconnectReason::SignalDisconnected)
+                    }
+                    Phase::Waiting { .. } | Phase::Closed => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_message(&mut self, message: Response) {
+        match (self.phase, message) {
+            (Phase::Joining { rejoin, .. }, Response::Join(join)) => {
+                self.on_join(join, rejoin).await
+            }
+            (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave),
+            (Phase::Joining { .. }, other) => self.emitter.error(
+                &ProtoError::Unexpected {
+                    got: proto::response_name(&other),
+                    state: "joining",
+                }
+                .into(),
+            ),
+            (Phase::Resuming { .. }, Response::Reconnect(_)) => {
+                self.phase = Phase::Connected;
+                self.ping = PingClock::new(5, 15, now_ms() as i64);
+                self.verify_until = Some(now_ms() + super::session::VERIFY_MS);
+                self.restart_publisher_ice().await;
+                self.recovered("resume");
+            }
+            (Phase::Resuming { .. }, Response::Leave(_)) => {
+                // The server no longer knows the session: go straight to a full rejoin.
+                self.rejoin_now();
+            }
+            (Phase::Connected | Phase::Resuming { .. }, other) => self.on_connected(other).await,
+            _ => {}
+        }
+    }
+
+    async fn on_join(&mut self, join: lk::JoinResponse, rejoin: bool) {
+        let me = join.participant.clone().unwrap_or_default();
+        self.own_sid = me.sid.clone();
+        self.roster = Roster::new(&me.identity);
+        self.roster.apply(&join.other_participants);
+        self.ping = PingClock::new(join.ping_interval, join.ping_timeout, now_ms() as i64);
+        {
+            let mut shared = self.shared.borrow_mut();
+            shared.own_sid = me.sid.clone();
+            shared.own_identity = me.identity.clone();
+        }
+        if let Err(e) = self.create_transports(&join) {
+            self.fail(e);
+            return;
+        }
+        self.phase = Phase::Connected;
+        if let Some(waiter) = self.join_waiter.take() {
+            let _ = waiter.send(Ok(()));
+        }
+        self.emit_participants();
+        if rejoin {
+            self.republish().await;
+            self.recovered("rejoin");
+        }
+    }
+
+    async fn on_connected(&mut self, message: Response) {
+        match message {
+            Response::Offer(offer) => {
+                self.tracks.update(&offer.mid_to_track_id);
+                let Some(sub) = self.subscriber.as_mut() else {
+                    return;
+                };
+                match sub.answer_offer(&offer.sdp).await {
+                    Ok(sdp) => self.send(&proto::session_description("answer", sdp, offer.id)),
+                    Err(e) => self.emitter.error(&e),
+                }
+                self.retry_pending_tracks();
+            }
+            Response::Answer(answer) => {
+                if answer.id != 0 && answer.id != self.offer_id {
+                    return; // an answer to a stale offer
+                }
+                if let Some(publisher) = self.publisher.as_mut() {
+                    if let Err(e) = publisher.accept_answer(&answer.sdp).await {
+                        self.emitter.error(&e);
+                    }
+                }
+            }
+            Response::Trickle(trickle) => {
+                let to_subscriber = trickle.target == lk::SignalTarget::Subscriber as i32;
+                let pc = if to_subscriber {
+                    self.subscriber.as_mut()
+                } else {
+                    self.publisher.as_mut()
+                };
+                if let Some(pc) = pc {
+                    if let Err(e) = pc.add_remote_candidate(&trickle.candidate_init).await {
+                        self.emitter.error(&e);
+                    }
+                }
+            }
+            Response::Update(update) => {
+                let change = self.roster.apply(&update.participants);
+                if change.changed {
+                    self.drop_departed_streams();
+                    self.retry_pending_tracks();
+                    self.emit_participants();
+                }
+            }
+            Response::TrackPublished(published) => {
+                if let Some(mic) = self.mic.as_mut().filter(|m| m.cid == published.cid) {
+                    let sid = published.track.map(|t| t.sid).unwrap_or_default();
+                    mic.sid = Some(sid.clone());
+                    self.shared.borrow_mut().published_track_sid = Some(sid.clone());
+                    if let Some((_, waiter)) = mic.waiter.take() {
+                        let _ = waiter.send(Ok(sid));
+                    }
+                }
+            }
+            Response::Leave(leave) => self.on_leave(leave),
+            Response::Mute(mute) => {
+                if self.mic.as_ref().and_then(|m| m.sid.as_deref()) == Some(mute.sid.as_str()) {
+                    self.set_muted(mute.muted);
+                }
+            }
+            Response::SpeakersChanged(speakers) => {
+                if self.roster.apply_speakers(&speakers.speakers) {
+                    self.emit_participants();
+                }
+            }
+            Response::ConnectionQuality(quality) => {
+                self.roster.apply_quality(&quality.updates);
+                if let Some(own) = quality
+                    .updates
+                    .iter()
+                    .find(|q| q.participant_sid == self.own_sid)
+                {
+                    let label = match own.quality {
+                        2 => "good",
+                        1 => "medium",
+                        _ => "poor",
+                    };
+                    self.emitter.emit("quality", &[("quality", label.into())]);
+                }
+            }
+            Response::RefreshToken(token) => self.config.token = token,
+            Response::PongResp(pong) => {
+                self.ping.on_pong(pong.last_ping_timestamp, now_ms() as i64)
+            }
+            _ => {}
+        }
+    }
+
+    fn on_leave(&mut self, leave: lk::LeaveRequest) {
+        match lk::leave_request::Action::try_from(leave.action) {
+            Ok(lk::leave_request::Action::Resume) => {
+                self.begin_recovery(ReconnectReason::SignalDisconnected)
+            }
+            Ok(lk::leave_request::Action::Reconnect) => {
+                self.outage_since.get_or_insert(now_ms());
+                self.episode_attempts += 1;
+                self.rejoin_now();
+            }
+            _ => self.fail(SfuError::Disconnected(leave.reason)),
+        }
+    }
+
+    pub(super) async fn on_pc(&mut self, event: PcEvent) {
+        match event {
+            PcEvent::Candidate { subscriber, json } => self.send(&proto::trickle(json, subscriber)),
+            PcEvent::Track(event) => self.on_track(event, 0),
+            PcEvent::State { subscriber, state } => {
+                if state == RtcPeerConnectionState::Failed && self.phase == Phase::Connected {
+                    let reason = if subscriber {
+                        ReconnectReason::SubscriberFailed
+                    } else {
+                        ReconnectReason::PublisherFailed
+                    };
+                    self.begin_recovery(reason);
+                }
+            }
+        }
+    }
+
+    fn on_track(&mut self, event: RtcTrackEvent, tries: u32) {
+        let track = event.track();
+        if track.kind() != "audio" {
+            return;
+        }
+        let Some(stream) = event.streams().get(0).dyn_into::<MediaStream>().ok() else {
+            return;
+        };
+        let mid = event.transceiver().mid();
+        let Some(owner) = self
+            .tracks
+            .resolve(&stream.id(), &track.id(), mid.as_deref())
+        else {
+            return;
+        };
+        let Some(identity) = self
+            .roster
+            .identity_of_sid(&owner.participant_sid)
+            .map(str::to_string)
+        else {
+            if tries < TRACK_RETRIES {
+                self.pending_tracks.push((tries + 1, event));
+            }
+            return;
+        };
+        let Some(user_id) = user_id_of(&identity).and_then(|id| u64::try_from(id).ok()) else {
+            return;
+        };
+        if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
+            self.emitter.error(&SfuError::Browser(e.to_string()));
+        }
+        self.streams.insert(identity, (user_id, stream.clone()));
+        self.emitter.emit(
+            "track",
+            &[
+                ("userId", (user_id as f64).into()),
+                ("stream", stream.into()),
+            ],
+        );
+    }
+
+    fn retry_pending_tracks(&mut self) {
+        for (tries, event) in std::mem::take(&mut self.pending_tracks) {
+            self.on_track(event, tries);
+        }
+    }
+
+    fn drop_departed_streams(&mut self) {
+        let gone: Vec<String> = self
+            .streams
+            .keys()
+            .filter(|id| self.roster.get(id).is_none())
+            .cloned()
+            .collect();
+        for identity in gone {
+            if let Some((user, _)) = self.streams.remove(&identity) {
+                self.graph.borrow_mut().detach(user, Bus::Sfu);
+                self.emitter
+                    .emit("track-removed", &[("userId", (user as f64).into())]);
+            }
+        }
+    }
+
+    pub(super) async fn publish(
+        &mut self,
+        track: MediaStreamTrack,
+        waiter: oneshot::Sender<Result<String, SfuError>>,
+    ) {
+        if self.phase != Phase::Connected {
+            let _ = waiter.send(Err(SfuError::NotConnected));
+            return;
+        }
+        let muted = !track.enabled();
+        self.mic = Some(Mic {
+            cid: track.id(),
+            track,
+            sid: None,
+            muted,
+            waiter: Some((now_ms(), waiter)),
+        });
+        self.negotiate_mic(false).await;
+    }
+
+    async fn republish(&mut self) {
+        if self.mic.is_some() {
+            self.negotiate_mic(false).await;
+        }
+    }
+
+    async fn negotiate_mic(&mut self, ice_restart: bool) {
+        let Some(mic) = self.mic.as_ref() else { return };
+        let frame = proto::add_mic_track(&mic.cid, mic.muted);
+        let track = mic.track.clone();
+        self.send(&frame);
+        let Some(publisher) = self.publisher.as_mut() else {
+            return;
+        };
+        publisher.add_send_track(&track);
+        self.offer_id += 1;
+        match publisher.create_offer(ice_restart).await {
+            Ok(sdp) => self.send(&proto::session_description("offer", sdp, self.offer_id)),
+            Err(e) => self.emitter.error(&e),
+        }
+    }
+
+    async fn restart_publisher_ice(&mut self) {
+        if self.mic.as_ref().and_then(|m| m.sid.as_ref()).is_none() {
+            return;
+        }
+        let Some(publisher) = self.publisher.as_mut() else {
+            return;
+        };
+        self.offer_id += 1;
+        match publisher.create_offer(true).await {
+            Ok(sdp) => self.send(&proto::session_description("offer", sdp, self.offer_id)),
+            Err(e) => self.emitter.error(&e),
+        }
+    }
+
+    pub(super) fn set_muted(&mut self, muted: bool) {
+        let Some(mic) = self.mic.as_mut() else { return };
+        mic.muted = muted;
+        mic.track.set_enabled(!muted);
+        if let Some(sid) = mic.sid.clone() {
+            self.send(&proto::mute(&sid, muted));
+        }
+    }
+
+    pub(super) fn send(&self, frame: &[u8]) {
+        if let Some(socket) = &self.socket {
+            socket.send(frame);
+        }
+    }
+
+    fn emit_participants(&self) {
+        let list = self.snapshot_participants();
+        self.shared.borrow_mut().participants = list;
+        let js = self.shared.borrow().participants_js();
+        self.emitter.emit("participants", &[("participants", js)]);
+    }
+
+    fn snapshot_participants(&self) -> Vec<super::roster::VoiceParticipant> {
+        let levels = self.graph.borrow().levels();
+        let mut list = self.roster.voice_participants();
+        for p in &mut list {
+            if let Some((_, level)) = levels
+                .iter()
+                .find(|(id, _)| i64::try_from(*id) == Ok(p.user_id))
+            {
+                p.audio_level = p.audio_level.max(*level);
+            }
+        }
+        list
+    }
+
+    /// Local levels for `audioLevel` (the server's SpeakersChanged drives `isSpeaking`).
+    pub(super) fn refresh_levels(&mut self) {
+        if self.phase == Phase::Connected && !self.streams.is_empty() {
+            self.shared.borrow_mut().participants = self.snapshot_participants();
+        }
+    }
+
+    pub(super) fn publish_snapshot(&self) {
+        let mut shared = self.shared.borrow_mut();
+        shared.state = match self.phase {
+            Phase::Joining { rejoin: false, .. } => "connecting",
+            Phase::Connected => "connected",
+            Phase::Closed => "closed",
+            _ => "reconnecting",
+        };
+        shared.socket_open = self.socket.as_ref().is_some_and(|s| s.is_open());
+        shared.open_peer_connections = [&self.subscriber, &self.publisher]
+            .iter()
+            .filter(|pc| pc.as_ref().is_some_and(|pc| pc.is_open()))
+            .count() as u32;
+        shared.streams = self
+            .streams
+            .values()
+            .map(|(id, stream)| (*id as i64, stream.clone()))
+            .collect();
+        shared.rtt_ms = self.ping.rtt_ms();
+        if self.phase == Phase::Closed {
+            shared.participants.clear();
+            shared.published_track_sid = None;
+        }
+    }
+}

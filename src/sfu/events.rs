@@ -1,0 +1,112 @@
+//! What the SFU engine tells the outside: [`Emitter`] calls the one JS listener with
+//! `{type, …}` objects, and [`Shared`] is the snapshot the JS wrapper reads synchronously
+//! (participants, state, reconnect statistics, what is still open).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::JsValue;
+use web_sys::MediaStream;
+
+use super::error::SfuError;
+use super::roster::VoiceParticipant;
+
+/// The single listener slot (a new registration replaces the old one).
+#[derive(Clone, Default)]
+pub struct Emitter {
+    listener: Rc<RefCell<Option<Function>>>,
+}
+
+impl Emitter {
+    /// Replaces the listener (`None` removes it).
+    pub fn set(&self, listener: Option<Function>) {
+        *self.listener.borrow_mut() = listener;
+    }
+
+    /// Calls the listener with `{type: kind, ...fields}`. A throwing listener is ignored.
+    pub fn emit(&self, kind: &str, fields: &[(&str, JsValue)]) {
+        let listener = self.listener.borrow().clone();
+        if let Some(listener) = listener {
+            let event = Object::new();
+            let _ = Reflect::set(&event, &"type".into(), &kind.into());
+            for (key, value) in fields {
+                let _ = Reflect::set(&event, &(*key).into(), value);
+            }
+            let _ = listener.call1(&JsValue::NULL, &event);
+        }
+    }
+
+    /// Emits `{type: 'error', code, message}`.
+    pub fn error(&self, error: &SfuError) {
+        self.emit(
+            "error",
+            &[
+                ("code", error.code().into()),
+                ("message", error.to_string().into()),
+            ],
+        );
+    }
+}
+
+/// The snapshot the JS wrapper reads.
+#[derive(Default)]
+pub struct Shared {
+    pub state: &'static str,
+    pub participants: Vec<VoiceParticipant>,
+    pub streams: Vec<(i64, MediaStream)>,
+    pub own_sid: String,
+    pub own_identity: String,
+    pub reconnect_attempts: u32,
+    pub resumes: u32,
+    pub rejoins: u32,
+    pub last_recovery_ms: f64,
+    pub socket_open: bool,
+    pub open_peer_connections: u32,
+    pub published_track_sid: Option<String>,
+    pub rtt_ms: i64,
+}
+
+impl Shared {
+    /// The participants as `VoiceParticipant` JS objects (with `stream` when known).
+    pub fn participants_js(&self) -> JsValue {
+        let out = js_sys::Array::new();
+        for p in &self.participants {
+            let Ok(obj) = serde_wasm_bindgen::to_value(p) else {
+                continue;
+            };
+            if let Some((_, stream)) = self.streams.iter().find(|(id, _)| *id == p.user_id) {
+                let _ = Reflect::set(&obj, &"stream".into(), stream);
+            }
+            out.push(&obj);
+        }
+        out.into()
+    }
+
+    /// Statistics and leak indicators as a plain JS object.
+    pub fn stats_js(&self) -> JsValue {
+        let obj = Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = Reflect::set(&obj, &k.into(), &v);
+        };
+        set("state", self.state.into());
+        set("ownSid", self.own_sid.as_str().into());
+        set("ownIdentity", self.own_identity.as_str().into());
+        set("reconnectAttempts", self.reconnect_attempts.into());
+        set("resumes", self.resumes.into());
+        set("rejoins", self.rejoins.into());
+        set("lastRecoveryMs", self.last_recovery_ms.into());
+        set("socketOpen", self.socket_open.into());
+        set("openPeerConnections", self.open_peer_connections.into());
+        set("remoteStreams", (self.streams.len() as u32).into());
+        set("rttMs", (self.rtt_ms as f64).into());
+        set(
+            "publishedTrackSid",
+            self.published_track_sid
+                .as_deref()
+                .map(JsValue::from_str)
+                .unwrap_or(JsValue::NULL),
+        );
+        obj.into()
+    }
+}

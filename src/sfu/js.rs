@@ -1,0 +1,199 @@
+//! `SfuClient`: the JS-facing LiveKit client (wasm-bindgen). It owns an `AudioGraph` for
+//! remote playback and drives one session engine; every method is a message to the engine.
+//!
+//! ```js
+//! const sfu = new SfuClient({ useServerIceServers: false });
+//! sfu.onEvent(e => console.log(e.type, e));
+//! await sfu.connect(url, token);          // resolves on JoinResponse
+//! await sfu.publish(micTrack);            // resolves with the server track sid
+//! sfu.setMuted(true); await sfu.leave();
+//! ```
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::channel::{mpsc, oneshot};
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::{AnalyserNode, MediaStreamTrack};
+
+use super::error::SfuError;
+use super::events::{Emitter, Shared};
+use super::session::{Engine, Input, SessionConfig};
+use crate::media::AudioGraph;
+
+/// A LiveKit SFU voice client for one room.
+#[wasm_bindgen]
+pub struct SfuClient {
+    graph: Rc<RefCell<AudioGraph>>,
+    emitter: Emitter,
+    shared: Rc<RefCell<Shared>>,
+    commands: Option<mpsc::UnboundedSender<Input>>,
+    use_server_ice: bool,
+}
+
+#[wasm_bindgen]
+impl SfuClient {
+    /// `options.useServerIceServers` (default false): use the JoinResponse's ICE servers.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<SfuClient, JsValue> {
+        let use_server_ice = Reflect::get(&options, &"useServerIceServers".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let graph = AudioGraph::new().map_err(|e| media_error(&e))?;
+        graph.resume();
+        Ok(SfuClient {
+            graph: Rc::new(RefCell::new(graph)),
+            emitter: Emitter::default(),
+            shared: Rc::new(RefCell::new(Shared {
+                state: "idle",
+                ..Shared::default()
+            })),
+            commands: None,
+            use_server_ice,
+        })
+    }
+
+    /// Registers the single event listener (`{type, ...}` objects); `null` removes it.
+    #[wasm_bindgen(js_name = onEvent)]
+    pub fn on_event(&self, listener: Option<Function>) {
+        self.emitter.set(listener);
+    }
+
+    /// Joins the room of `token` on the LiveKit server at `url`. Resolves once the
+    /// JoinResponse arrived; rejects with `{code}` on failure.
+    pub fn connect(&mut self, url: String, token: String) -> Result<Promise, JsValue> {
+        if self.commands.is_some() {
+            return Err(SfuError::Browser("already connected; leave first".into()).into());
+        }
+        let config = SessionConfig {
+            url,
+            token,
+            use_server_ice: self.use_server_ice,
+        };
+        let (tx, joined) = Engine::start(
+            config,
+            self.graph.clone(),
+            self.emitter.clone(),
+            self.shared.clone(),
+        )?;
+        self.commands = Some(tx);
+        Ok(future_to_promise(async move {
+            match joined.await {
+                Ok(Ok(())) => Ok(JsValue::UNDEFINED),
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err(SfuError::Closed.into()),
+            }
+        }))
+    }
+
+    /// Publishes a microphone track. Resolves with the server track sid.
+    pub fn publish(&self, track: MediaStreamTrack) -> Promise {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.send(Input::Publish(track, tx));
+        future_to_promise(async move {
+            if !sent {
+                return Err(SfuError::NotConnected.into());
+            }
+            match rx.await {
+                Ok(Ok(sid)) => Ok(JsValue::from_str(&sid)),
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err(SfuError::Closed.into()),
+            }
+        })
+    }
+
+    /// Mutes or unmutes the published microphone (track.enabled + MuteTrackRequest).
+    #[wasm_bindgen(js_name = setMuted)]
+    pub fn set_muted(&self, muted: bool) {
+        self.send(Input::SetMuted(muted));
+    }
+
+    /// Per-participant playback volume (0..=1 and above for boost).
+    #[wasm_bindgen(js_name = setVolume)]
+    pub fn set_volume(&self, user_id: f64, volume: f32) {
+        if user_id >= 0.0 {
+            self.graph.borrow_mut().set_volume(user_id as u64, volume);
+        }
+    }
+
+    /// Deafen: silence every remote participant.
+    #[wasm_bindgen(js_name = setDeafened)]
+    pub fn set_deafened(&self, deafened: bool) {
+        self.graph.borrow_mut().set_deafened(deafened);
+    }
+
+    /// Leaves the room: LeaveRequest, close 1000, both PCs closed, remote audio released.
+    /// Idempotent; resolves when everything is released.
+    pub fn leave(&mut self) -> Promise {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.send(Input::Leave(tx));
+        self.commands = None;
+        let graph = self.graph.clone();
+        future_to_promise(async move {
+            if sent {
+                let _ = rx.await;
+            }
+            graph.borrow_mut().close();
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// The remote participants as `VoiceParticipant` objects (never the local user).
+    pub fn participants(&self) -> JsValue {
+        self.shared.borrow().participants_js()
+    }
+
+    /// State, reconnect statistics and what is still open (for tests and diagnostics).
+    pub fn stats(&self) -> JsValue {
+        let value = self.shared.borrow().stats_js();
+        let graph = self.graph.borrow();
+        let _ = Reflect::set(
+            &value,
+            &"graphElements".into(),
+            &(graph.element_count() as u32).into(),
+        );
+        let _ = Reflect::set(
+            &value,
+            &"graphNodes".into(),
+            &(graph.node_count() as u32).into(),
+        );
+        let _ = Reflect::set(&value, &"graphClosed".into(), &graph.is_closed().into());
+        value
+    }
+
+    /// An analyser on what this client plays (tests and benchmarks).
+    #[wasm_bindgen(js_name = outputAnalyser)]
+    pub fn output_analyser(&self, fft_size: u32) -> Result<AnalyserNode, JsValue> {
+        self.graph
+            .borrow_mut()
+            .tap_output(fft_size)
+            .map_err(|e| media_error(&e))
+    }
+
+    /// Fault injection: closes the signal socket abruptly, as a network drop would.
+    #[wasm_bindgen(js_name = killSignal)]
+    pub fn kill_signal(&self) {
+        self.send(Input::KillSignal);
+    }
+
+    fn send(&self, input: Input) -> bool {
+        self.commands
+            .as_ref()
+            .is_some_and(|tx| tx.unbounded_send(input).is_ok())
+    }
+}
+
+fn media_error(e: &crate::media::MediaError) -> JsValue {
+    crate::error::to_js_error(e.code(), &e.to_string())
+}
+
+impl Drop for SfuClient {
+    fn drop(&mut self) {
+        // Dropping the sender ends the engine loop, which tears everything down.
+        self.commands = None;
+        self.graph.borrow_mut().close();
+    }
+}

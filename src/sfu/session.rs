@@ -1,0 +1,442 @@
+//! The SFU session engine: one task that owns the signal socket, both peer connections, the
+//! roster and the audio routing, and processes every input (socket frames, PC events, timer
+//! ticks, app commands) strictly in order from one queue — no racing futures.
+//!
+//! This file holds the lifecycle (join, resume, full rejoin, leave, teardown); the handling of
+//! individual signal messages and remote tracks lives in `dispatch.rs`.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use futures::channel::{mpsc, oneshot};
+use futures::StreamExt;
+use livekit_protocol as lk;
+use web_sys::{MediaStream, MediaStreamTrack};
+
+use super::error::SfuError;
+use super::events::{Emitter, Shared};
+use super::ping::PingClock;
+use super::proto::{self, ReconnectReason};
+use super::roster::Roster;
+use super::socket::{SignalSocket, SocketEvent};
+use super::tracks::TrackMap;
+use super::transport::{PcEvent, PeerTransport};
+use crate::media::timer::{now_ms, Interval};
+use crate::media::{AudioGraph, Bus};
+use crate::signal::backoff::Backoff;
+
+/// Everything the engine reacts to.
+pub enum Input {
+    Socket(SocketEvent),
+    Pc(PcEvent),
+    Tick,
+    Publish(MediaStreamTrack, oneshot::Sender<Result<String, SfuError>>),
+    SetMuted(bool),
+    KillSignal,
+    Leave(oneshot::Sender<()>),
+}
+
+/// Session settings.
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub url: String,
+    pub token: String,
+    /// Use `ice_servers` from the JoinResponse (off in tests: loopback needs none).
+    pub use_server_ice: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Phase {
+    Joining { since: f64, rejoin: bool },
+    Connected,
+    Resuming { since: f64 },
+    Waiting { until: f64 },
+    Closed,
+}
+
+pub(super) struct Mic {
+    pub track: MediaStreamTrack,
+    pub cid: String,
+    pub sid: Option<String>,
+    pub muted: bool,
+    pub waiter: Option<(f64, oneshot::Sender<Result<String, SfuError>>)>,
+}
+
+/// The engine state; owned by the run loop only.
+pub struct Engine {
+    pub(super) config: SessionConfig,
+    pub(super) tx: mpsc::UnboundedSender<Input>,
+    pub(super) socket: Option<SignalSocket>,
+    pub(super) generation: u32,
+    pub(super) phase: Phase,
+    pub(super) own_sid: String,
+    pub(super) ping: PingClock,
+    pub(super) subscriber: Option<PeerTransport>,
+    pub(super) publisher: Option<PeerTransport>,
+    pub(super) offer_id: u32,
+    pub(super) tracks: TrackMap,
+    pub(super) roster: Roster,
+    pub(super) mic: Option<Mic>,
+    pub(super) streams: BTreeMap<String, (u64, MediaStream)>,
+    pub(super) pending_tracks: Vec<(u32, web_sys::RtcTrackEvent)>,
+    pub(super) graph: Rc<RefCell<AudioGraph>>,
+    pub(super) emitter: Emitter,
+    pub(super) shared: Rc<RefCell<Shared>>,
+    pub(super) join_waiter: Option<oneshot::Sender<Result<(), SfuError>>>,
+    pub(super) backoff: Backoff,
+    /// When the current outage began (for time-to-recovery), if one is in progress.
+    pub(super) outage_since: Option<f64>,
+    pub(super) episode_attempts: u32,
+    /// After a resume: the subscriber PC must be connected again by then, else full rejoin.
+    pub(super) verify_until: Option<f64>,
+    _timer: Option<Interval>,
+}
+
+const JOIN_TIMEOUT_MS: f64 = 10_000.0;
+const RESUME_TIMEOUT_MS: f64 = 5_000.0;
+pub(super) const VERIFY_MS: f64 = 10_000.0;
+const PUBLISH_TIMEOUT_MS: f64 = 10_000.0;
+const MAX_ATTEMPTS: u32 = 20;
+
+fn socket_input(event: SocketEvent) -> Input {
+    Input::Socket(event)
+}
+
+fn pc_input(event: PcEvent) -> Input {
+    Input::Pc(event)
+}
+
+impl Engine {
+    /// Opens the join socket and spawns the run loop. Returns the command sender and a
+    /// receiver that resolves when the JoinResponse arrived (or the join failed).
+    pub fn start(
+        config: SessionConfig,
+        graph: Rc<RefCell<AudioGraph>>,
+        emitter: Emitter,
+        shared: Rc<RefCell<Shared>>,
+    ) -> Result<
+        (
+            mpsc::UnboundedSender<Input>,
+            oneshot::Receiver<Result<(), SfuError>>,
+        ),
+        SfuError,
+    > {
+        let (tx, rx) = mpsc::unbounded();
+        let (join_tx, join_rx) = oneshot::channel();
+        let tick_tx = tx.clone();
+        let timer = Interval::new(250, move || {
+            let _ = tick_tx.unbounded_send(Input::Tick);
+        })
+        .map_err(|e| SfuError::Browser(e.to_string()))?;
+        let mut engine = Engine {
+            config,
+            tx: tx.clone(),
+            socket: None,
+            generation: 0,
+            phase: Phase::Closed,
+            own_sid: String::new(),
+            ping: PingClock::new(5, 15, 0),
+            subscriber: None,
+            publisher: None,
+            offer_id: 0,
+            tracks: TrackMap::new(),
+            roster: Roster::new(""),
+            mic: None,
+            streams: BTreeMap::new(),
+            pending_tracks: Vec::new(),
+            graph,
+            emitter,
+            shared,
+            join_waiter: Some(join_tx),
+            backoff: Backoff::exponential(100, 2_000).with_max_attempts(Some(MAX_ATTEMPTS)),
+            outage_since: None,
+            episode_attempts: 0,
+            verify_until: None,
+            _timer: Some(timer),
+        };
+        engine.open_join(false)?;
+        wasm_bindgen_futures::spawn_local(engine.run(rx));
+        Ok((tx, join_rx))
+    }
+
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
+        while let Some(input) = rx.next().await {
+            self.handle(input).await;
+            self.publish_snapshot();
+            if self.phase == Phase::Closed {
+                break;
+            }
+        }
+        self.teardown();
+        self.publish_snapshot();
+    }
+
+    async fn handle(&mut self, input: Input) {
+        match input {
+            Input::Socket(event) => self.on_socket(event).await,
+            Input::Pc(event) => self.on_pc(event).await,
+            Input::Tick => self.on_tick().await,
+            Input::Publish(track, waiter) => self.publish(track, waiter).await,
+            Input::SetMuted(muted) => self.set_muted(muted),
+            Input::KillSignal => {
+                if let Some(socket) = &self.socket {
+                    socket.kill();
+                }
+            }
+            Input::Leave(done) => {
+                if let Some(socket) = &self.socket {
+                    socket.send(&proto::leave_request());
+                }
+                self.teardown();
+                self.emitter
+                    .emit("disconnected", &[("reason", "client".into())]);
+                let _ = done.send(());
+            }
+        }
+    }
+
+    pub(super) fn open_join(&mut self, rejoin: bool) -> Result<(), SfuError> {
+        self.generation += 1;
+        let url = proto::rtc_url(&self.config.url, &self.config.token, None);
+        self.socket = Some(SignalSocket::open(
+            &url,
+            self.generation,
+            self.tx.clone(),
+            socket_input,
+        )?);
+        self.phase = Phase::Joining {
+            since: now_ms(),
+            rejoin,
+        };
+        Ok(())
+    }
+
+    pub(super) fn open_resume(&mut self, reason: ReconnectReason) -> Result<(), SfuError> {
+        self.generation += 1;
+        let resume = Some((self.own_sid.as_str(), reason));
+        let url = proto::rtc_url(&self.config.url, &self.config.token, resume);
+        self.socket = Some(SignalSocket::open(
+            &url,
+            self.generation,
+            self.tx.clone(),
+            socket_input,
+        )?);
+        self.phase = Phase::Resuming { since: now_ms() };
+        Ok(())
+    }
+
+    /// Builds both PCs after a JoinResponse.
+    pub(super) fn create_transports(&mut self, join: &lk::JoinResponse) -> Result<(), SfuError> {
+        let servers: Vec<(Vec<String>, String, String)> = if self.config.use_server_ice {
+            join.ice_servers
+                .iter()
+                .map(|s| (s.urls.clone(), s.username.clone(), s.credential.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.subscriber = Some(PeerTransport::new(
+            true,
+            &servers,
+            self.tx.clone(),
+            pc_input,
+        )?);
+        self.publisher = Some(PeerTransport::new(
+            false,
+            &servers,
+            self.tx.clone(),
+            pc_input,
+        )?);
+        Ok(())
+    }
+
+    /// Starts (or continues) recovery after the signal or a transport was lost: the first
+    /// attempt of an episode resumes, later ones rejoin after a back-off.
+    pub(super) fn begin_recovery(&mut self, reason: ReconnectReason) {
+        let now = now_ms();
+        if self.outage_since.is_none() {
+            self.outage_since = Some(now);
+            self.episode_attempts = 0;
+            self.backoff.reset();
+        }
+        if let Some(mut socket) = self.socket.take() {
+            socket.close(1000);
+        }
+        self.episode_attempts += 1;
+        self.shared.borrow_mut().reconnect_attempts += 1;
+        if self.episode_attempts == 1 && !self.own_sid.is_empty() {
+            self.emitter.emit(
+                "reconnecting",
+                &[("mode", "resume".into()), ("attempt", 1.into())],
+            );
+            if self.open_resume(reason).is_ok() {
+                return;
+            }
+        }
+        match self.backoff.next_delay_ms() {
+            Some(delay) => {
+                self.phase = Phase::Waiting {
+                    until: now + f64::from(delay),
+                }
+            }
+            None => self.fail(SfuError::ReconnectFailed(self.episode_attempts)),
+        }
+    }
+
+    /// Full rejoin: drop both PCs and all remote audio, then join again.
+    pub(super) fn rejoin_now(&mut self) {
+        self.close_transports();
+        self.emitter.emit(
+            "reconnecting",
+            &[
+                ("mode", "rejoin".into()),
+                ("attempt", self.episode_attempts.into()),
+            ],
+        );
+        if let Err(e) = self.open_join(true) {
+            self.emitter.error(&e);
+            self.phase = Phase::Waiting {
+                until: now_ms() + 500.0,
+            };
+        }
+    }
+
+    /// Called when the session is usable again after an outage.
+    pub(super) fn recovered(&mut self, mode: &str) {
+        if let Some(since) = self.outage_since.take() {
+            let ms = now_ms() - since;
+            {
+                let mut shared = self.shared.borrow_mut();
+                shared.last_recovery_ms = ms;
+                if mode == "resume" {
+                    shared.resumes += 1;
+                } else {
+                    shared.rejoins += 1;
+                }
+            }
+            self.emitter.emit(
+                "reconnected",
+                &[
+                    ("mode", mode.into()),
+                    ("attempts", self.episode_attempts.into()),
+                    ("ms", ms.into()),
+                ],
+            );
+        }
+    }
+
+    async fn on_tick(&mut self) {
+        let now = now_ms();
+        match self.phase {
+            Phase::Joining { since, rejoin } if now - since > JOIN_TIMEOUT_MS => {
+                if rejoin {
+                    self.begin_recovery(ReconnectReason::SignalDisconnected);
+                } else {
+                    self.fail(SfuError::JoinTimeout(JOIN_TIMEOUT_MS as u32));
+                }
+            }
+            Phase::Resuming { since } if now - since > RESUME_TIMEOUT_MS => {
+                self.begin_recovery(ReconnectReason::SignalDisconnected);
+            }
+            Phase::Waiting { until } if now >= until => self.rejoin_now(),
+            Phase::Connected => self.connected_tick(now),
+            _ => {}
+        }
+        self.check_publish_timeout(now);
+        self.refresh_levels();
+    }
+
+    fn connected_tick(&mut self, now: f64) {
+        match self.ping.tick(now as i64) {
+            super::ping::PingAction::SendPing(ts) => {
+                if let Some(socket) = &self.socket {
+                    for frame in proto::ping_requests(ts, self.ping.rtt_ms()) {
+                        socket.send(&frame);
+                    }
+                }
+            }
+            super::ping::PingAction::TimedOut => {
+                self.begin_recovery(ReconnectReason::SignalDisconnected);
+                return;
+            }
+            super::ping::PingAction::Idle => {}
+        }
+        if let Some(deadline) = self.verify_until {
+            let connected = self
+                .subscriber
+                .as_ref()
+                .is_some_and(|pc| pc.state() == web_sys::RtcPeerConnectionState::Connected);
+            if connected {
+                self.verify_until = None;
+            } else if now > deadline {
+                self.verify_until = None;
+                self.outage_since.get_or_insert(now);
+                self.episode_attempts += 1;
+                self.rejoin_now();
+            }
+        }
+    }
+
+    fn check_publish_timeout(&mut self, now: f64) {
+        if let Some(mic) = &mut self.mic {
+            if mic
+                .waiter
+                .as_ref()
+                .is_some_and(|(since, _)| now - since > PUBLISH_TIMEOUT_MS)
+            {
+                if let Some((_, waiter)) = mic.waiter.take() {
+                    let _ = waiter.send(Err(SfuError::PublishTimeout));
+                }
+            }
+        }
+    }
+
+    /// Ends the session with an error (join failure, server DISCONNECT, retries used up).
+    pub(super) fn fail(&mut self, error: SfuError) {
+        self.emitter.error(&error);
+        if let Some(waiter) = self.join_waiter.take() {
+            let _ = waiter.send(Err(error.clone()));
+        }
+        self.teardown();
+        self.emitter
+            .emit("disconnected", &[("reason", error.code().into())]);
+    }
+
+    pub(super) fn close_transports(&mut self) {
+        if let Some(mut pc) = self.subscriber.take() {
+            pc.close();
+        }
+        if let Some(mut pc) = self.publisher.take() {
+            pc.close();
+        }
+        let mut graph = self.graph.borrow_mut();
+        for (_, (user, _)) in std::mem::take(&mut self.streams) {
+            graph.detach(user, Bus::Sfu);
+        }
+        self.pending_tracks.clear();
+        self.tracks.clear();
+        if let Some(mic) = &mut self.mic {
+            mic.sid = None;
+        }
+    }
+
+    /// Releases everything: socket, PCs, remote audio, timer. Idempotent.
+    pub(super) fn teardown(&mut self) {
+        if let Some(mut socket) = self.socket.take() {
+            socket.close(1000);
+        }
+        self.close_transports();
+        self.roster.clear();
+        if let Some(mic) = self.mic.take() {
+            if let Some((_, waiter)) = mic.waiter {
+                let _ = waiter.send(Err(SfuError::Closed));
+            }
+        }
+        if let Some(waiter) = self.join_waiter.take() {
+            let _ = waiter.send(Err(SfuError::Closed));
+        }
+        self._timer = None;
+        self.phase = Phase::Closed;
+    }
+}

@@ -1,0 +1,116 @@
+//! `SignalSocket`: the LiveKit signal WebSocket (binary protobuf frames). It owns the socket
+//! and its four listener closures, forwards everything as [`SocketEvent`]s tagged with a
+//! generation number, and clears the listeners and closes the socket on drop.
+
+use futures::channel::mpsc::UnboundedSender;
+use js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+use super::error::SfuError;
+
+/// What the socket reports, tagged with the generation of the socket that produced it.
+#[derive(Debug)]
+pub enum SocketEvent {
+    Open(u32),
+    Frame(u32, Vec<u8>),
+    Text(u32),
+    Closed(u32, u16),
+}
+
+/// One signal connection attempt.
+pub struct SignalSocket {
+    ws: WebSocket,
+    generation: u32,
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
+    closed: bool,
+}
+
+impl SignalSocket {
+    /// Opens `url`; events go to `sink` as `map(SocketEvent)`.
+    pub fn open<E: 'static>(
+        url: &str,
+        generation: u32,
+        sink: UnboundedSender<E>,
+        map: fn(SocketEvent) -> E,
+    ) -> Result<SignalSocket, SfuError> {
+        let ws = WebSocket::new(url).map_err(|e| SfuError::js(&e))?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let tx = sink.clone();
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_| {
+            let _ = tx.unbounded_send(map(SocketEvent::Open(generation)));
+        });
+        let tx = sink.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let data = ev.data();
+            let event = match data.dyn_into::<ArrayBuffer>() {
+                Ok(buf) => SocketEvent::Frame(generation, Uint8Array::new(&buf).to_vec()),
+                Err(_) => SocketEvent::Text(generation),
+            };
+            let _ = tx.unbounded_send(map(event));
+        });
+        let tx = sink.clone();
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+            let _ = tx.unbounded_send(map(SocketEvent::Closed(generation, ev.code())));
+        });
+        // An error is always followed by a close event; nothing to do but keep the closure.
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |_| {});
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(SignalSocket {
+            ws,
+            generation,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+            _on_error: on_error,
+            closed: false,
+        })
+    }
+
+    /// The generation this socket reports with.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// True while the socket is open.
+    pub fn is_open(&self) -> bool {
+        !self.closed && self.ws.ready_state() == WebSocket::OPEN
+    }
+
+    /// Sends one binary frame; a closed socket drops it (the session resumes and resyncs).
+    pub fn send(&self, frame: &[u8]) -> bool {
+        self.is_open() && self.ws.send_with_u8_array(frame).is_ok()
+    }
+
+    /// Detaches the listeners and closes with `code` (1000 = normal). Idempotent.
+    pub fn close(&mut self, code: u16) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        let _ = self.ws.close_with_code(code);
+    }
+
+    /// Test hook: closes the socket abruptly while keeping the listeners, exactly like a
+    /// network loss seen from the page (the close event then drives the resume path).
+    pub fn kill(&self) {
+        let _ = self.ws.close_with_code(4000);
+    }
+}
+
+impl Drop for SignalSocket {
+    fn drop(&mut self) {
+        self.close(1000);
+    }
+}

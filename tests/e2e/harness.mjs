@@ -1,0 +1,95 @@
+// Node-side harness for the SFU end-to-end suite: builds the wasm package for the test page,
+// launches system Chromium through playwright-core with the project's WebRTC test flags, runs
+// named tests in fresh pages, and manages a private livekit-server for fault injection.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(HERE, '../..');
+export const HTTP = process.env.SOHBET_HTTP_URL ?? 'http://127.0.0.1:18080';
+export const LIVEKIT = process.env.SOHBET_LIVEKIT_URL ?? 'ws://127.0.0.1:17880';
+
+export function buildPkg() {
+  if (process.env.SFU_E2E_SKIP_BUILD === '1') return;
+  const r = spawnSync('wasm-pack', ['build', '--dev', '--target', 'web', '--out-dir', 'tests/e2e/pkg',
+    '--out-name', 'sohbet_rtc', '--no-pack'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error('wasm-pack build failed');
+}
+
+export async function launch() {
+  const flags = JSON.parse(fs.readFileSync(path.join(ROOT, 'webdriver.json'), 'utf8'))['goog:chromeOptions'];
+  const args = flags.args.filter((a) => !a.startsWith('--headless'));
+  return chromium.launch({ executablePath: flags.binary ?? '/usr/bin/chromium', headless: true, args });
+}
+
+export async function openPage(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+  await page.goto(`${HTTP}/tests/e2e/sfu.html`);
+  await page.waitForFunction(() => window.E2E_READY === true, null, { timeout: 30000 });
+  return { page, context, logs };
+}
+
+// Runs tests sequentially; prints one line each and the closing summary line.
+export async function runAll(tests, only) {
+  buildPkg();
+  const browser = await launch();
+  let passed = 0; let failed = 0;
+  try {
+    for (const [name, fn] of tests) {
+      if (only && !name.includes(only)) continue;
+      const t0 = Date.now();
+      let ctx = null;
+      try {
+        ctx = await openPage(browser);
+        const note = await fn(ctx.page, ctx);
+        passed++;
+        console.log(`ok   ${name} (${Date.now() - t0} ms)${note ? ` — ${note}` : ''}`);
+      } catch (e) {
+        failed++;
+        console.log(`FAIL ${name} (${Date.now() - t0} ms): ${e.message.split('\n')[0]}`);
+        if (ctx) console.log(ctx.logs.slice(-15).map((l) => `     ${l}`).join('\n'));
+      } finally {
+        await ctx?.context.close().catch(() => {});
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed;
+}
+
+// A private livekit-server (same settings as scripts/servers.sh) that tests may kill/restart.
+export class PrivateLivekit {
+  constructor(port) { this.port = port; this.proc = null; }
+  get url() { return `ws://127.0.0.1:${this.port}`; }
+  async start() {
+    const p = this.port;
+    const cfg = `port: ${p}\nrtc:\n  tcp_port: ${p + 1}\n  udp_port: ${p + 2}\n  use_external_ip: false\n`
+      + `  enable_loopback_candidate: true\n  stun_servers: ["127.0.0.1:3478"]\nlogging:\n  level: warn\n`;
+    const bin = process.env.LIVEKIT_SERVER_BIN
+      ?? path.join(process.env.HOME, '.cache/sohbet-rtc/bin/livekit-server-v1.13.5');
+    this.proc = spawn(bin, ['--dev', '--bind', '127.0.0.1', '--node-ip', '127.0.0.1', '--config-body', cfg],
+      { stdio: 'ignore' });
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      try { if ((await fetch(`http://127.0.0.1:${p}/`)).ok) return; } catch { /* not up yet */ }
+      if (Date.now() > deadline) throw new Error('private livekit-server did not start');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  async kill() {
+    if (!this.proc) return;
+    const proc = this.proc; this.proc = null;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  }
+}

@@ -1,0 +1,121 @@
+// Browser-side helpers for the SFU end-to-end suite: log in to the reference back end, fetch
+// LiveKit tokens from it, make tone "microphones", measure what a client hears (FFT energy at
+// each voice's frequency), and drive our SfuClient or LiveKit's own livekit-client.
+import initWasm, { SfuClient } from './pkg/sohbet_rtc.js';
+
+let LK = null;
+export async function init() {
+  await initWasm();
+  LK = await import('/node_modules/livekit-client/dist/livekit-client.esm.mjs');
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(what, fn, timeoutMs = 15000, stepMs = 100) {
+  const t0 = performance.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+export async function login(name) {
+  const r = await fetch('/api/dev/login', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: name }),
+  });
+  if (!r.ok) throw new Error(`dev login ${r.status}: ${await r.text()}`);
+  return r.json();
+}
+
+export async function sfuToken(userToken, channel) {
+  const r = await fetch(`/api/voice/channels/${channel}/sfu-token`, {
+    method: 'POST', headers: { authorization: `Bearer ${userToken}` },
+  });
+  if (!r.ok) throw new Error(`sfu-token ${r.status}: ${await r.text()}`);
+  return r.json();
+}
+
+// One shared context for every tone "microphone" on the page.
+let toneCtx = null;
+export function tone(freq) {
+  toneCtx ??= new AudioContext();
+  toneCtx.resume();
+  const osc = toneCtx.createOscillator();
+  osc.frequency.value = freq;
+  const gain = toneCtx.createGain();
+  gain.gain.value = 0.5;
+  const dest = toneCtx.createMediaStreamDestination();
+  osc.connect(gain).connect(dest);
+  osc.start();
+  return { track: dest.stream.getAudioTracks()[0], stream: dest.stream, stop: () => { osc.stop(); osc.disconnect(); } };
+}
+
+// FFT probe on an AnalyserNode: the peak level (dBFS) near `freq`. A tone at 0.5 amplitude
+// arrives around -10..-20 dBFS; silence, codec noise and neighbouring voices stay below -60.
+export const HEARD_DB = -45;
+export function probe(analyser) {
+  analyser.smoothingTimeConstant = 0;
+  const bins = new Float32Array(analyser.frequencyBinCount);
+  const binHz = analyser.context.sampleRate / analyser.fftSize;
+  const level = (freq) => {
+    analyser.getFloatFrequencyData(bins);
+    const c = Math.round(freq / binHz);
+    let peak = -200;
+    for (let i = Math.max(0, c - 3); i <= Math.min(bins.length - 1, c + 3); i++) {
+      if (Number.isFinite(bins[i])) peak = Math.max(peak, bins[i]);
+    }
+    return peak;
+  };
+  return { level, hears: (freq) => level(freq) > HEARD_DB };
+}
+
+// Analyses a remote MediaStream the way an app would play it (muted element + Web Audio).
+export function streamProbe(stream) {
+  const ctx = new AudioContext();
+  ctx.resume();
+  const el = new Audio(); el.muted = true; el.srcObject = stream; el.play().catch(() => {});
+  const src = ctx.createMediaStreamSource(stream);
+  const an = ctx.createAnalyser(); an.fftSize = 8192;
+  src.connect(an);
+  return { ...probe(an), close: () => { src.disconnect(); el.srcObject = null; ctx.close(); } };
+}
+
+export const VOICES = [440, 620, 800, 980, 1160, 1340, 1520, 1700];
+
+// Our client: login, token from the back end, connect, publish a tone.
+export async function ourClient(name, channel, freq, { url = null, events = null } = {}) {
+  const { token: userToken, user } = await login(name);
+  const minted = await sfuToken(userToken, channel);
+  const client = new SfuClient({ useServerIceServers: false });
+  const log = [];
+  client.onEvent((e) => { log.push(e); events?.(e); });
+  const mic = tone(freq);
+  await client.connect(url ?? minted.url, minted.token);
+  const trackSid = await client.publish(mic.track);
+  const out = probe(client.outputAnalyser(8192));
+  return { client, user, freq, mic, out, log, trackSid, userToken, minted };
+}
+
+// LiveKit's official SDK as a participant that publishes a tone and listens.
+export async function livekitClient(name, channel, freq, { url = null } = {}) {
+  const { token: userToken, user } = await login(name);
+  const minted = await sfuToken(userToken, channel);
+  const room = new LK.Room();
+  const probes = new Map();
+  room.on(LK.RoomEvent.TrackSubscribed, (track, _pub, participant) => {
+    if (track.kind === 'audio') probes.set(participant.identity, streamProbe(new MediaStream([track.mediaStreamTrack])));
+  });
+  await room.connect(url ?? minted.url, minted.token, { autoSubscribe: true });
+  let mic = null;
+  if (freq) {
+    mic = tone(freq);
+    await room.localParticipant.publishTrack(mic.track, { source: LK.Track.Source.Microphone });
+  }
+  const hears = (identity, f) => probes.get(String(identity))?.hears(f) ?? false;
+  return { room, user, freq, mic, probes, hears, LK };
+}
+
+export { SfuClient, LK };
