@@ -9,5 +9,10 @@
 pub mod error;
 pub mod media;
 pub mod mode;
+pub mod p2p;
+pub mod service;
 pub mod sfu;
 pub mod signal;
+
+#[cfg(target_arch = "wasm32")]
+pub mod facade;

@@ -1,0 +1,124 @@
+//! Conversions at the JS boundary: ids arriving as JS numbers, participants leaving as plain
+//! objects with exactly the `VoiceParticipant` field names (compat-spec §1.1), callback calls
+//! that never throw into Rust, and the TypeScript declarations the package ships.
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use web_sys::MediaStream;
+
+use crate::service::{Participant, ServiceError};
+use crate::signal::{UserId, MAX_CHANNEL_ID, MAX_USER_ID};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** One remote participant of the voice call (compat-spec §1.1). */
+export interface VoiceParticipant {
+  userId: number;
+  username: string;
+  /** '' when the server sent none. */
+  university: string;
+  isMuted: boolean;
+  isVideoEnabled: boolean;
+  isSpeaking: boolean;
+  /** 0..1: mean FFT byte value / 255. */
+  audioLevel: number;
+  /** The remote stream (event.streams[0] of the last ontrack). */
+  stream?: MediaStream;
+}
+
+/** ICE configuration; take the servers from your backend at runtime (H-P4). */
+export interface WebRTCConfig {
+  iceServers: RTCIceServer[];
+}
+
+/** The `code`/`message` pair passed to onError callbacks and set on rejected Errors. */
+export interface VoiceError {
+  code: string;
+  message: string;
+}
+
+export type ConnectionQuality = 'good' | 'medium' | 'poor';
+"#;
+
+/// A JS number as a channel id (1..=1_000_000, H-T2).
+pub fn channel_id(value: f64) -> Result<u64, ServiceError> {
+    whole(value, MAX_CHANNEL_ID, "channelId")
+}
+
+/// A JS number as a user id (1..=100_000_000, H-T2).
+pub fn user_id(value: f64) -> Result<UserId, ServiceError> {
+    whole(value, MAX_USER_ID, "userId")
+}
+
+fn whole(value: f64, max: u64, name: &str) -> Result<u64, ServiceError> {
+    if value.is_finite() && value.fract() == 0.0 && value >= 1.0 && value <= max as f64 {
+        Ok(value as u64)
+    } else {
+        Err(ServiceError::InvalidArgument(format!(
+            "{name} must be a whole number in 1..={max}, got {value}"
+        )))
+    }
+}
+
+fn set(obj: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+/// A fresh plain object for one participant.
+pub fn participant_object(p: &Participant, stream: Option<&MediaStream>) -> Object {
+    let obj = Object::new();
+    set(&obj, "userId", &JsValue::from_f64(p.user_id as f64));
+    set(&obj, "username", &JsValue::from_str(&p.username));
+    set(&obj, "university", &JsValue::from_str(&p.university));
+    set(&obj, "isMuted", &JsValue::from_bool(p.is_muted));
+    set(
+        &obj,
+        "isVideoEnabled",
+        &JsValue::from_bool(p.is_video_enabled),
+    );
+    set(&obj, "isSpeaking", &JsValue::from_bool(p.is_speaking));
+    set(
+        &obj,
+        "audioLevel",
+        &JsValue::from_f64(f64::from(p.audio_level)),
+    );
+    if let Some(stream) = stream {
+        set(&obj, "stream", stream);
+    }
+    obj
+}
+
+/// A NEW array of fresh participant objects (P7: React state identity).
+pub fn participant_array(list: &[(Participant, Option<MediaStream>)]) -> Array {
+    list.iter()
+        .map(|(p, stream)| JsValue::from(participant_object(p, stream.as_ref())))
+        .collect()
+}
+
+/// `{code, message}` for onError callbacks.
+pub fn error_object(code: &str, message: &str) -> Object {
+    let obj = Object::new();
+    set(&obj, "code", &JsValue::from_str(code));
+    set(&obj, "message", &JsValue::from_str(message));
+    obj
+}
+
+/// Calls an app callback; an exception it throws is reported on the console, not propagated.
+pub fn call(callback: Option<Function>, args: &[JsValue]) {
+    let Some(f) = callback else { return };
+    let result = match args {
+        [] => f.call0(&JsValue::NULL),
+        [a] => f.call1(&JsValue::NULL, a),
+        [a, b] => f.call2(&JsValue::NULL, a, b),
+        _ => f.apply(&JsValue::NULL, &args.iter().collect::<Array>()),
+    };
+    if let Err(e) = result {
+        web_sys::console::warn_2(&JsValue::from_str("sohbet-rtc: a callback threw"), &e);
+    }
+}
+
+/// The function in `value`, or `None` for anything else (null/undefined unregister nothing:
+/// the slot keeps single-slot replace semantics for functions only).
+pub fn function(value: &JsValue) -> Option<Function> {
+    value.dyn_ref::<Function>().cloned()
+}

@@ -1,0 +1,150 @@
+//! The perfect-negotiation decisions of the mesh as pure functions (compat-spec §4, P3–P5).
+//!
+//! Roles follow the original client exactly so that old and new clients agree: the peer with
+//! the lower user id is *polite*. Offers are answered from either side whenever there is no
+//! collision, so legacy TypeScript clients (which offer from both ends) interoperate. On glare
+//! the impolite side ignores the incoming offer and the polite side rolls its own back. Only the
+//! impolite side restarts ICE, so the two ends never restart at once (P4); after
+//! [`MAX_ICE_RESTARTS`] real restarts the connection is rebuilt. An unanswered offer is rolled
+//! back and re-sent up to [`MAX_OFFER_RETRIES`] times (P5).
+
+use crate::signal::UserId;
+
+/// Real ICE restarts per peer before the connection is rebuilt (P4: the original managed one).
+pub const MAX_ICE_RESTARTS: u32 = 3;
+/// Re-sent offers after an offer timed out, before giving up on that peer (P5).
+pub const MAX_OFFER_RETRIES: u32 = 3;
+/// How long an offer may stay unanswered (P5: "about 10 s").
+pub const OFFER_TIMEOUT_MS: u32 = 10_000;
+/// How long ICE may stay 'disconnected' before a restart (compat-spec §4).
+pub const DISCONNECTED_GRACE_MS: u32 = 5_000;
+
+/// `polite = own id < remote id` (compat-spec §4, same rule as the old clients).
+pub fn is_polite(own: UserId, remote: UserId) -> bool {
+    own < remote
+}
+
+/// The browser's signalling state, reduced to what the decisions need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signaling {
+    Stable,
+    HaveLocalOffer,
+    HaveRemoteOffer,
+    Closed,
+}
+
+/// What to do with an incoming offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferDecision {
+    /// Apply it and answer.
+    Accept,
+    /// Roll our own outstanding offer back, then apply it and answer (polite side on glare).
+    RollbackThenAccept,
+    /// Ignore it: we are impolite and our offer wins the glare.
+    Ignore,
+    /// The connection is closed: nothing to do.
+    Drop,
+}
+
+/// Perfect negotiation's decision for a remote offer.
+pub fn on_remote_offer(polite: bool, making_offer: bool, state: Signaling) -> OfferDecision {
+    if state == Signaling::Closed {
+        return OfferDecision::Drop;
+    }
+    let collision = making_offer || state != Signaling::Stable;
+    match (collision, polite, state) {
+        (false, _, _) => OfferDecision::Accept,
+        (true, false, _) => OfferDecision::Ignore,
+        (true, true, Signaling::HaveLocalOffer) => OfferDecision::RollbackThenAccept,
+        (true, true, _) => OfferDecision::Accept,
+    }
+}
+
+/// Whether a remote answer can be applied (only while our offer is outstanding).
+pub fn answer_expected(state: Signaling) -> bool {
+    state == Signaling::HaveLocalOffer
+}
+
+/// What to do about a connection whose ICE is unhealthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartDecision {
+    /// Do nothing now: the other side (impolite) drives the restart.
+    LeaveToRemote,
+    /// Restart ICE (an offer with iceRestart).
+    Restart,
+    /// Restarts did not help: close this connection and build a fresh one.
+    Rebuild,
+}
+
+/// ICE stayed 'disconnected' past the grace period, or went 'failed' (`restarts` = real
+/// restarts already made since the last time the connection was healthy).
+pub fn on_ice_trouble(polite: bool, restarts: u32) -> RestartDecision {
+    if restarts >= MAX_ICE_RESTARTS {
+        RestartDecision::Rebuild
+    } else if polite {
+        RestartDecision::LeaveToRemote
+    } else {
+        RestartDecision::Restart
+    }
+}
+
+/// Our offer went unanswered: `Some(next retry number)` to re-offer, `None` to give up.
+pub fn on_offer_timeout(retries_done: u32) -> Option<u32> {
+    (retries_done < MAX_OFFER_RETRIES).then_some(retries_done + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Signaling::*;
+
+    #[test]
+    fn lower_id_is_polite_on_both_ends() {
+        assert!(is_polite(3, 7));
+        assert!(!is_polite(7, 3));
+    }
+
+    #[test]
+    fn offers_without_collision_are_answered_from_either_side() {
+        assert_eq!(on_remote_offer(true, false, Stable), OfferDecision::Accept);
+        assert_eq!(on_remote_offer(false, false, Stable), OfferDecision::Accept);
+    }
+
+    #[test]
+    fn glare_is_won_by_the_impolite_side() {
+        assert_eq!(on_remote_offer(false, true, Stable), OfferDecision::Ignore);
+        assert_eq!(
+            on_remote_offer(false, false, HaveLocalOffer),
+            OfferDecision::Ignore
+        );
+        assert_eq!(
+            on_remote_offer(true, false, HaveLocalOffer),
+            OfferDecision::RollbackThenAccept
+        );
+        assert_eq!(on_remote_offer(true, true, Stable), OfferDecision::Accept);
+        assert_eq!(on_remote_offer(true, false, Closed), OfferDecision::Drop);
+    }
+
+    #[test]
+    fn answers_only_apply_to_an_outstanding_offer() {
+        assert!(answer_expected(HaveLocalOffer));
+        assert!(!answer_expected(Stable));
+        assert!(!answer_expected(HaveRemoteOffer));
+    }
+
+    #[test]
+    fn only_the_impolite_side_restarts_and_three_restarts_mean_rebuild() {
+        assert_eq!(on_ice_trouble(false, 0), RestartDecision::Restart);
+        assert_eq!(on_ice_trouble(false, 2), RestartDecision::Restart);
+        assert_eq!(on_ice_trouble(false, 3), RestartDecision::Rebuild);
+        assert_eq!(on_ice_trouble(true, 0), RestartDecision::LeaveToRemote);
+        assert_eq!(on_ice_trouble(true, 3), RestartDecision::Rebuild);
+    }
+
+    #[test]
+    fn unanswered_offers_are_retried_then_given_up() {
+        assert_eq!(on_offer_timeout(0), Some(1));
+        assert_eq!(on_offer_timeout(2), Some(3));
+        assert_eq!(on_offer_timeout(3), None);
+    }
+}

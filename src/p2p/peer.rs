@@ -1,0 +1,354 @@
+//! One remote user's `RTCPeerConnection`: its browser event handlers, its timers and its
+//! negotiation state. Every `Closure` the peer registers is owned here and released by
+//! [`Peer::close`] (also run on drop): handlers are unset, timers cleared, the connection closed
+//! (P15: `close()` fires no event, so cleanup is explicit).
+//!
+//! Signalling work for a peer (remote offers, answers, candidates, our own offers) runs one
+//! operation at a time through the queue in `ops.rs`, so concurrent offers never interleave
+//! their awaits. Events are delivered to the mesh's sink from a microtask, never from inside
+//! a browser callback, so the receiver may freely close this very peer.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{
+    MediaStream, MediaStreamTrack, RtcBundlePolicy, RtcConfiguration, RtcIceConnectionState,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpSender, RtcTrackEvent,
+};
+
+use super::error::P2pError;
+use super::mesh::MeshEvent;
+use super::negotiation::{is_polite, on_ice_trouble, RestartDecision, DISCONNECTED_GRACE_MS};
+use super::ops::{self, Op};
+use super::timer::Timeout;
+use crate::signal::{ChannelId, IceCandidate, IceCandidateMsg, Message, UserId};
+
+/// Where a peer's events go (the mesh's sink) and how it asks the mesh for a rebuild.
+pub type EventSink = Rc<dyn Fn(MeshEvent)>;
+/// Rebuild request: (remote user, an offer to replay on the fresh connection).
+pub type RebuildRequest = Rc<dyn Fn(UserId, Option<String>)>;
+
+/// What a peer needs to know at creation.
+#[derive(Clone)]
+pub struct PeerSettings {
+    pub own_id: UserId,
+    pub remote_id: UserId,
+    pub channel_id: ChannelId,
+    /// `RTCIceServer[]` (or undefined for none — loopback needs none).
+    pub ice_servers: JsValue,
+    pub offer_timeout_ms: u32,
+}
+
+/// Mutable negotiation state of one peer.
+#[derive(Default)]
+pub(crate) struct PeerState {
+    pub making_offer: bool,
+    pub ignore_offer: bool,
+    pub pending_candidates: Vec<IceCandidate>,
+    pub restarts: u32,
+    pub offer_retries: u32,
+    pub offer_timer: Option<Timeout>,
+    pub ice_timer: Option<Timeout>,
+    pub ops: VecDeque<Op>,
+    pub running: bool,
+    pub closed: bool,
+    pub local_stream: Option<MediaStream>,
+    pub was_connected: bool,
+}
+
+/// Shared by the peer's closures (through `Weak`) and its operation runner.
+pub(crate) struct PeerInner {
+    pub settings: PeerSettings,
+    pub polite: bool,
+    pub pc: RtcPeerConnection,
+    pub state: RefCell<PeerState>,
+    pub sink: EventSink,
+    pub rebuild: RebuildRequest,
+}
+
+impl PeerInner {
+    /// Delivers an event from a fresh microtask (never inside a browser callback).
+    pub fn emit(&self, event: MeshEvent) {
+        let sink = self.sink.clone();
+        wasm_bindgen_futures::spawn_local(async move { sink(event) });
+    }
+
+    pub fn error(&self, error: P2pError) {
+        self.emit(MeshEvent::Error(error));
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state.borrow().closed
+    }
+
+    /// Adds every local track no sender carries yet, WITH the local stream (old clients read
+    /// `event.streams[0]`).
+    pub fn ensure_local_tracks(&self) {
+        let Some(stream) = self.state.borrow().local_stream.clone() else {
+            return;
+        };
+        let senders = self.pc.get_senders();
+        for track in stream.get_tracks().iter() {
+            let Ok(track) = track.dyn_into::<MediaStreamTrack>() else {
+                continue;
+            };
+            let carried = senders.iter().any(|s| {
+                s.dyn_into::<RtcRtpSender>()
+                    .ok()
+                    .and_then(|s| s.track())
+                    .is_some_and(|t| t == track)
+            });
+            if !carried {
+                self.pc.add_track_0(&track, &stream);
+            }
+        }
+    }
+}
+
+/// One peer connection and everything it registered with the browser.
+pub struct Peer {
+    inner: Rc<PeerInner>,
+    handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+impl Peer {
+    /// Creates the connection (bundlePolicy max-bundle, ICE servers from the settings). With
+    /// `initiate`, the local tracks are added at once, so `negotiationneeded` sends our offer;
+    /// otherwise they are added when the remote offer is answered.
+    pub fn new(
+        settings: PeerSettings,
+        local_stream: Option<MediaStream>,
+        initiate: bool,
+        sink: EventSink,
+        rebuild: RebuildRequest,
+    ) -> Result<Peer, P2pError> {
+        let config = RtcConfiguration::new();
+        config.set_bundle_policy(RtcBundlePolicy::MaxBundle);
+        if !settings.ice_servers.is_undefined() && !settings.ice_servers.is_null() {
+            config.set_ice_servers(&settings.ice_servers);
+        }
+        let pc = RtcPeerConnection::new_with_configuration(&config)
+            .map_err(|e| P2pError::PeerConnection(js_text(&e)))?;
+        let polite = is_polite(settings.own_id, settings.remote_id);
+        let state = PeerState {
+            local_stream,
+            ..PeerState::default()
+        };
+        let inner = Rc::new(PeerInner {
+            settings,
+            polite,
+            pc,
+            state: RefCell::new(state),
+            sink,
+            rebuild,
+        });
+        let mut peer = Peer {
+            inner,
+            handlers: Vec::new(),
+        };
+        peer.install_handlers();
+        if initiate {
+            peer.inner.ensure_local_tracks();
+        }
+        Ok(peer)
+    }
+
+    fn handler(&mut self, f: impl Fn(&Rc<PeerInner>, JsValue) + 'static) -> js_sys::Function {
+        let weak = Rc::downgrade(&self.inner);
+        let closure = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            if let Some(inner) = weak.upgrade() {
+                if !inner.is_closed() {
+                    f(&inner, event);
+                }
+            }
+        });
+        let function = closure.as_ref().unchecked_ref::<js_sys::Function>().clone();
+        self.handlers.push(closure);
+        function
+    }
+
+    fn install_handlers(&mut self) {
+        let on_negotiation = self.handler(|inner, _| ops::enqueue(inner, Op::Negotiate));
+        let on_candidate = self.handler(on_ice_candidate);
+        let on_track = self.handler(on_remote_track);
+        let on_ice_state = self.handler(|inner, _| on_ice_state_change(inner));
+        let on_state = self.handler(|inner, _| {
+            let state = inner.pc.connection_state();
+            inner.emit(MeshEvent::PeerState {
+                user_id: inner.settings.remote_id,
+                state,
+            });
+        });
+        let pc = &self.inner.pc;
+        pc.set_onnegotiationneeded(Some(&on_negotiation));
+        pc.set_onicecandidate(Some(&on_candidate));
+        pc.set_ontrack(Some(&on_track));
+        pc.set_oniceconnectionstatechange(Some(&on_ice_state));
+        pc.set_onconnectionstatechange(Some(&on_state));
+    }
+
+    /// The browser connection (for stats polling and tests).
+    pub fn connection(&self) -> &RtcPeerConnection {
+        &self.inner.pc
+    }
+
+    pub fn remote_id(&self) -> UserId {
+        self.inner.settings.remote_id
+    }
+
+    /// Queues an operation (remote offer/answer/candidate) for this peer.
+    pub fn enqueue(&self, op: Op) {
+        ops::enqueue(&self.inner, op);
+    }
+
+    /// Replaces the local stream and adds any new tracks (video added later renegotiates).
+    pub fn set_local_stream(&self, stream: Option<MediaStream>) {
+        self.inner.state.borrow_mut().local_stream = stream;
+        self.inner.ensure_local_tracks();
+    }
+
+    /// Unsets every handler, clears timers and closes the connection. Idempotent.
+    pub fn close(&mut self) {
+        {
+            let mut st = self.inner.state.borrow_mut();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            st.offer_timer = None;
+            st.ice_timer = None;
+            st.ops.clear();
+            st.pending_candidates.clear();
+            st.local_stream = None;
+        }
+        let pc = &self.inner.pc;
+        pc.set_onnegotiationneeded(None);
+        pc.set_onicecandidate(None);
+        pc.set_ontrack(None);
+        pc.set_oniceconnectionstatechange(None);
+        pc.set_onconnectionstatechange(None);
+        pc.close();
+        self.handlers.clear();
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn on_ice_candidate(inner: &Rc<PeerInner>, event: JsValue) {
+    let Ok(event) = event.dyn_into::<RtcPeerConnectionIceEvent>() else {
+        return;
+    };
+    let Some(candidate) = event.candidate() else {
+        return; // end of gathering: the old clients ignore the null candidate too
+    };
+    let text = candidate.candidate();
+    if text.is_empty() {
+        return;
+    }
+    let ufrag = js_sys::Reflect::get(&candidate, &JsValue::from_str("usernameFragment"))
+        .ok()
+        .and_then(|v| v.as_string());
+    let s = &inner.settings;
+    inner.emit(MeshEvent::Signal(Message::IceCandidate(IceCandidateMsg {
+        channel_id: s.channel_id,
+        target_user_id: s.remote_id,
+        from_user_id: s.own_id,
+        candidate: IceCandidate {
+            candidate: text,
+            sdp_mid: candidate.sdp_mid(),
+            sdp_m_line_index: candidate.sdp_m_line_index(),
+            username_fragment: ufrag,
+        },
+    })));
+}
+
+fn on_remote_track(inner: &Rc<PeerInner>, event: JsValue) {
+    let Ok(event) = event.dyn_into::<RtcTrackEvent>() else {
+        return;
+    };
+    let track = event.track();
+    let stream = event
+        .streams()
+        .get(0)
+        .dyn_into::<MediaStream>()
+        .ok()
+        .or_else(|| {
+            let tracks = js_sys::Array::of1(&track);
+            MediaStream::new_with_tracks(&tracks).ok()
+        });
+    if let Some(stream) = stream {
+        inner.emit(MeshEvent::RemoteTrack {
+            user_id: inner.settings.remote_id,
+            stream,
+            track,
+        });
+    }
+}
+
+fn on_ice_state_change(inner: &Rc<PeerInner>) {
+    match inner.pc.ice_connection_state() {
+        RtcIceConnectionState::Connected | RtcIceConnectionState::Completed => {
+            let mut st = inner.state.borrow_mut();
+            st.restarts = 0;
+            st.ice_timer = None;
+            st.was_connected = true;
+        }
+        RtcIceConnectionState::Disconnected => {
+            let weak = Rc::downgrade(inner);
+            let timer = Timeout::new(DISCONNECTED_GRACE_MS, move || {
+                if let Some(inner) = weak.upgrade() {
+                    if inner.pc.ice_connection_state() == RtcIceConnectionState::Disconnected {
+                        ice_trouble(&inner);
+                    }
+                }
+            });
+            inner.state.borrow_mut().ice_timer = timer;
+        }
+        RtcIceConnectionState::Failed => {
+            inner.state.borrow_mut().ice_timer = None;
+            ice_trouble(inner);
+        }
+        _ => {}
+    }
+}
+
+/// ICE stayed disconnected or failed: restart (impolite side only), or rebuild (P4).
+fn ice_trouble(inner: &Rc<PeerInner>) {
+    if inner.is_closed() {
+        return;
+    }
+    let restarts = inner.state.borrow().restarts;
+    match on_ice_trouble(inner.polite, restarts) {
+        RestartDecision::Restart => {
+            inner.state.borrow_mut().restarts = restarts + 1;
+            ops::enqueue(inner, Op::IceRestart);
+        }
+        RestartDecision::LeaveToRemote => {
+            // Count the remote's restarts as ours so both ends agree on when to rebuild.
+            inner.state.borrow_mut().restarts = restarts + 1;
+        }
+        RestartDecision::Rebuild => {
+            inner.error(P2pError::IceFailed {
+                user_id: inner.settings.remote_id,
+                restarts,
+            });
+            (inner.rebuild)(inner.settings.remote_id, None);
+        }
+    }
+}
+
+/// Best-effort text of a JS error value.
+pub fn js_text(value: &JsValue) -> String {
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}

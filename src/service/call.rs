@@ -1,0 +1,476 @@
+//! [`CallService`]: owns one voice call at a time — the local media, the audio graph, the P2P
+//! mesh, the participant list, the level and quality monitors and the transport subscription —
+//! and carries out the commands of compat-spec §1.2. Inbound traffic is handled in `inbound.rs`.
+//!
+//! Races are closed with a generation token (P11): every join and leave bumps it, and a join
+//! that resumes after awaiting the microphone or the socket checks it and, if stale, stops what
+//! it captured and gives up without sending voice:join. The AudioGraph is created synchronously
+//! at the start of join (P14, autoplay). Leave is idempotent and releases everything.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use web_sys::MediaStream;
+
+use super::events::{ServiceConfig, ServiceError, ServiceEvent};
+use super::participants::{Participant, ParticipantList};
+use crate::media::{AudioGraph, LevelMonitor, LocalMedia, QualityMonitor};
+use crate::p2p::mesh::Mesh;
+use crate::signal::transport::{SharedTransport, Subscription, TransportEvent};
+use crate::signal::{ChannelId, ChannelRef, Message, Mute, UserId, VideoToggle};
+
+pub type ServiceSink = Rc<dyn Fn(ServiceEvent)>;
+
+/// One call in progress.
+pub(crate) struct Call {
+    pub channel_id: ChannelId,
+    pub user_id: UserId,
+    pub graph: Rc<RefCell<AudioGraph>>,
+    pub local: Option<LocalMedia>,
+    pub mesh: Option<Mesh>,
+    pub participants: ParticipantList,
+    pub streams: HashMap<UserId, MediaStream>,
+    pub subscription: Option<Subscription>,
+    pub levels: Option<LevelMonitor>,
+    pub quality: Option<QualityMonitor>,
+    /// voice:join was sent (so leave sends voice:leave).
+    pub joined: bool,
+    /// The socket dropped during the call; the next Connected/Reconnected resyncs (P12).
+    pub lost_socket: bool,
+}
+
+pub(crate) struct State {
+    pub generation: u64,
+    pub muted: bool,
+    pub video_enabled: bool,
+    pub deafened: bool,
+    pub volumes: HashMap<UserId, f32>,
+    pub custom_stream: Option<MediaStream>,
+    pub call: Option<Call>,
+}
+
+pub(crate) struct Shared {
+    pub transport: SharedTransport,
+    pub config: RefCell<ServiceConfig>,
+    pub sink: RefCell<Option<ServiceSink>>,
+    pub state: RefCell<State>,
+}
+
+/// The voice call engine behind the JS `WebRtcService`.
+pub struct CallService {
+    pub(crate) shared: Rc<Shared>,
+}
+
+impl Shared {
+    /// Queues an event for the owner; delivered from a microtask (no borrow is ever held).
+    pub fn emit(&self, event: ServiceEvent) {
+        let Some(sink) = self.sink.borrow().clone() else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move { sink(event) });
+    }
+
+    /// Sends a frame; failures become error events (nothing is borrowed while sending).
+    pub fn send(&self, msg: &Message) -> bool {
+        match self.transport.send(msg) {
+            Ok(()) => true,
+            Err(e) => {
+                self.emit(ServiceEvent::error(e.code(), e.to_string()));
+                false
+            }
+        }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.state.borrow().generation
+    }
+}
+
+impl CallService {
+    pub fn new(transport: SharedTransport, config: ServiceConfig) -> CallService {
+        let shared = Rc::new(Shared {
+            transport,
+            config: RefCell::new(config),
+            sink: RefCell::new(None),
+            state: RefCell::new(State {
+                generation: 0,
+                muted: false,
+                video_enabled: false,
+                deafened: false,
+                volumes: HashMap::new(),
+                custom_stream: None,
+                call: None,
+            }),
+        });
+        CallService { shared }
+    }
+
+    /// Where events go (the facade's dispatcher). Replaces any earlier sink.
+    pub fn set_sink(&self, sink: ServiceSink) {
+        *self.shared.sink.borrow_mut() = Some(sink);
+    }
+
+    pub fn set_config(&self, config: ServiceConfig) {
+        *self.shared.config.borrow_mut() = config;
+    }
+
+    /// Use this stream instead of getUserMedia for the next joins (`None`: capture again).
+    pub fn set_local_stream(&self, stream: Option<MediaStream>) {
+        self.shared.state.borrow_mut().custom_stream = stream;
+    }
+
+    /// joinChannel: leaves any current call, captures, waits for the socket, sends voice:join.
+    pub async fn join(
+        &self,
+        channel_id: ChannelId,
+        user_id: UserId,
+        audio_only: bool,
+    ) -> Result<(), ServiceError> {
+        if channel_id == 0 || user_id == 0 {
+            return Err(ServiceError::InvalidArgument("ids must be positive".into()));
+        }
+        self.leave();
+        let shared = &self.shared;
+        let graph = AudioGraph::new().map_err(ServiceError::Audio)?;
+        let (generation, custom) = {
+            let mut st = shared.state.borrow_mut();
+            st.generation += 1;
+            st.muted = false;
+            st.video_enabled = false;
+            let mut graph = graph;
+            graph.set_deafened(st.deafened);
+            for (id, volume) in &st.volumes {
+                graph.set_volume(*id, *volume);
+            }
+            st.call = Some(Call {
+                channel_id,
+                user_id,
+                graph: Rc::new(RefCell::new(graph)),
+                local: None,
+                mesh: None,
+                participants: ParticipantList::new(user_id),
+                streams: HashMap::new(),
+                subscription: None,
+                levels: None,
+                quality: None,
+                joined: false,
+                lost_socket: false,
+            });
+            (st.generation, st.custom_stream.clone())
+        };
+        let local = match custom {
+            Some(stream) => Ok(LocalMedia::from_stream(stream)),
+            None => LocalMedia::capture(audio_only).await,
+        };
+        let mut local = match local {
+            Ok(local) if shared.generation() == generation => local,
+            Ok(mut stale) => {
+                stale.stop();
+                return Err(ServiceError::Aborted);
+            }
+            Err(e) => {
+                self.abort_join(generation);
+                return Err(ServiceError::Capture(e));
+            }
+        };
+        if !self.wait_for_socket().await || shared.generation() != generation {
+            local.stop();
+            if shared.generation() != generation {
+                return Err(ServiceError::Aborted);
+            }
+            self.abort_join(generation);
+            return Err(ServiceError::NotConnected);
+        }
+        let join = super::inbound::start_call(shared, local, generation);
+        match join {
+            Some(msg) => match shared.transport.send(&msg) {
+                Ok(()) => {
+                    shared.emit(ServiceEvent::Status("Connected".into()));
+                    Ok(())
+                }
+                Err(e) => {
+                    self.abort_join(generation);
+                    Err(ServiceError::Transport(e))
+                }
+            },
+            None => Err(ServiceError::Aborted),
+        }
+    }
+
+    /// Resolves true once the transport is open (P18), false after the configured wait.
+    async fn wait_for_socket(&self) -> bool {
+        let transport = self.shared.transport.clone();
+        if transport.is_open() {
+            return true;
+        }
+        let (tx, rx) = futures::channel::oneshot::channel::<bool>();
+        let tx = Rc::new(RefCell::new(Some(tx)));
+        let on_open = tx.clone();
+        let _sub = transport.subscribe(Box::new(move |event| {
+            if matches!(
+                event,
+                TransportEvent::Connected | TransportEvent::Reconnected
+            ) {
+                if let Some(tx) = on_open.borrow_mut().take() {
+                    let _ = tx.send(true);
+                }
+            }
+        }));
+        let wait = self.shared.config.borrow().socket_wait_ms;
+        let _timer = crate::p2p::timer::Timeout::new(wait, move || {
+            if let Some(tx) = tx.borrow_mut().take() {
+                let _ = tx.send(false);
+            }
+        });
+        rx.await.unwrap_or(false) || transport.is_open()
+    }
+
+    /// Undoes a join that failed before voice:join went out (no voice:leave is sent).
+    fn abort_join(&self, generation: u64) {
+        let call = {
+            let mut st = self.shared.state.borrow_mut();
+            if st.generation != generation {
+                return;
+            }
+            st.generation += 1;
+            st.call.take()
+        };
+        if let Some(call) = call {
+            release(call);
+        }
+    }
+
+    /// leaveChannel: idempotent; sends voice:leave, closes every peer, stops local tracks,
+    /// closes the graph, drops timers and subscriptions, then notifies an empty list.
+    pub fn leave(&self) {
+        let call = {
+            let mut st = self.shared.state.borrow_mut();
+            let Some(call) = st.call.take() else {
+                return;
+            };
+            st.generation += 1;
+            st.muted = false;
+            st.video_enabled = false;
+            call
+        };
+        let leave = call.joined.then(|| {
+            Message::Leave(ChannelRef {
+                channel_id: call.channel_id,
+            })
+        });
+        release(call);
+        if let Some(msg) = leave {
+            // Best effort: if the socket is down the server drops us anyway.
+            let _ = self.shared.transport.send(&msg);
+        }
+        self.shared.emit(ServiceEvent::ParticipantsChanged);
+    }
+
+    pub fn in_call(&self) -> bool {
+        self.shared.state.borrow().call.is_some()
+    }
+
+    pub fn current_channel(&self) -> Option<ChannelId> {
+        self.shared
+            .state
+            .borrow()
+            .call
+            .as_ref()
+            .map(|c| c.channel_id)
+    }
+
+    /// A snapshot of the participants with their streams.
+    pub fn participants(&self) -> Vec<(Participant, Option<MediaStream>)> {
+        let st = self.shared.state.borrow();
+        let Some(call) = st.call.as_ref() else {
+            return Vec::new();
+        };
+        call.participants
+            .iter()
+            .map(|p| (p.clone(), call.streams.get(&p.user_id).cloned()))
+            .collect()
+    }
+
+    pub fn local_stream(&self) -> Option<MediaStream> {
+        let st = self.shared.state.borrow();
+        st.call
+            .as_ref()
+            .and_then(|c| c.local.as_ref())
+            .map(|l| l.stream().clone())
+    }
+
+    /// toggleMute: without local media returns false and changes nothing.
+    pub fn toggle_mute(&self) -> bool {
+        let msg = {
+            let mut st = self.shared.state.borrow_mut();
+            let muted = !st.muted;
+            let Some(call) = st.call.as_ref() else {
+                return false;
+            };
+            let Some(local) = call.local.as_ref() else {
+                return false;
+            };
+            local.set_audio_enabled(!muted);
+            let channel_id = call.channel_id;
+            st.muted = muted;
+            Message::Mute(Mute { channel_id, muted })
+        };
+        self.shared.send(&msg);
+        self.is_muted()
+    }
+
+    /// toggleDeafen: flips deafen (also outside a call); deafening while unmuted also mutes.
+    pub fn toggle_deafen(&self) -> bool {
+        let (deafened, mute_too) = {
+            let mut st = self.shared.state.borrow_mut();
+            st.deafened = !st.deafened;
+            let deafened = st.deafened;
+            let has_local = st.call.as_ref().is_some_and(|c| c.local.is_some());
+            if let Some(call) = st.call.as_ref() {
+                if let Ok(mut graph) = call.graph.try_borrow_mut() {
+                    graph.set_deafened(deafened);
+                }
+            }
+            (deafened, deafened && !st.muted && has_local)
+        };
+        if mute_too {
+            self.toggle_mute();
+        }
+        deafened
+    }
+
+    /// toggleVideo: adds the camera on first use (renegotiating every peer), else flips it.
+    pub async fn toggle_video(&self) -> Result<bool, ServiceError> {
+        let (generation, mut local, has_video) = {
+            let mut st = self.shared.state.borrow_mut();
+            let generation = st.generation;
+            let Some(call) = st.call.as_mut() else {
+                return Ok(false);
+            };
+            let Some(local) = call.local.take() else {
+                return Ok(false);
+            };
+            let has_video = local.video_track().is_some();
+            (generation, local, has_video)
+        };
+        let added = if has_video {
+            Ok(())
+        } else {
+            local.add_camera().await.map(|_| ())
+        };
+        let msg = {
+            let mut st = self.shared.state.borrow_mut();
+            let enabled = if has_video { !st.video_enabled } else { true };
+            let live = st.generation == generation;
+            match st.call.as_mut() {
+                Some(call) if live => {
+                    if let Some(track) = local.video_track() {
+                        track.set_enabled(enabled && added.is_ok());
+                    }
+                    call.local = Some(local);
+                    if let Err(e) = added {
+                        return Err(ServiceError::Camera(e));
+                    }
+                    if let Some(mesh) = call.mesh.as_ref() {
+                        mesh.refresh_tracks();
+                    }
+                    let channel_id = call.channel_id;
+                    st.video_enabled = enabled;
+                    Message::VideoToggle(VideoToggle {
+                        channel_id,
+                        video_enabled: enabled,
+                    })
+                }
+                _ => {
+                    local.stop();
+                    return Ok(false);
+                }
+            }
+        };
+        self.shared.send(&msg);
+        Ok(self.is_video_enabled())
+    }
+
+    pub fn is_muted(&self) -> bool {
+        self.shared.state.borrow().muted
+    }
+
+    pub fn is_video_enabled(&self) -> bool {
+        self.shared.state.borrow().video_enabled
+    }
+
+    pub fn is_deafened(&self) -> bool {
+        self.shared.state.borrow().deafened
+    }
+
+    /// setParticipantVolume: clamped to 0..=1, kept across peer rebuilds and calls (P9).
+    pub fn set_volume(&self, user_id: UserId, volume: f32) {
+        {
+            let mut st = self.shared.state.borrow_mut();
+            let volume = if volume.is_finite() {
+                volume.clamp(0.0, 1.0)
+            } else {
+                1.0
+            };
+            st.volumes.insert(user_id, volume);
+            if let Some(call) = st.call.as_ref() {
+                if let Ok(mut graph) = call.graph.try_borrow_mut() {
+                    graph.set_volume(user_id, volume);
+                }
+            }
+        }
+        self.shared.emit(ServiceEvent::ParticipantsChanged);
+    }
+
+    /// getParticipantVolume: the stored value or 1.0; a stored 0 reads back 0 (P9).
+    pub fn volume(&self, user_id: UserId) -> f32 {
+        self.shared
+            .state
+            .borrow()
+            .volumes
+            .get(&user_id)
+            .copied()
+            .unwrap_or(1.0)
+    }
+
+    /// Runs `f` on the call's audio graph (tests tap its output; leak checks count nodes).
+    pub fn with_graph<R>(&self, f: impl FnOnce(&mut AudioGraph) -> R) -> Option<R> {
+        let graph = self.shared.state.borrow().call.as_ref()?.graph.clone();
+        let mut graph = graph.try_borrow_mut().ok()?;
+        Some(f(&mut graph))
+    }
+
+    /// The live peer connections (for tests and diagnostics).
+    pub fn peer_connections(&self) -> Vec<(UserId, web_sys::RtcPeerConnection)> {
+        let st = self.shared.state.borrow();
+        st.call
+            .as_ref()
+            .and_then(|c| c.mesh.as_ref())
+            .map(Mesh::connections)
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for CallService {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+/// Frees everything a call holds, in dependency order.
+pub(crate) fn release(mut call: Call) {
+    call.levels = None;
+    call.quality = None;
+    call.subscription = None;
+    if let Some(mesh) = call.mesh.take() {
+        mesh.close();
+    }
+    if let Some(mut local) = call.local.take() {
+        local.stop();
+    }
+    call.streams.clear();
+    if let Ok(mut graph) = call.graph.try_borrow_mut() {
+        graph.close();
+    }
+}

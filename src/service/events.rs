@@ -1,0 +1,128 @@
+//! What the call service says upwards ([`ServiceEvent`]), how its commands fail
+//! ([`ServiceError`], each with a stable code and the exact messages of compat-spec §1.2 for
+//! capture failures) and how it is configured ([`ServiceConfig`]).
+
+use thiserror::Error;
+use wasm_bindgen::JsValue;
+use web_sys::MediaStream;
+
+use crate::media::quality::Quality;
+use crate::media::{MediaError, CAMERA_FAILED_MESSAGE, CAPTURE_FAILED_MESSAGE};
+use crate::p2p::P2pError;
+use crate::signal::transport::TransportError;
+use crate::signal::UserId;
+
+/// Events from the service to its owner (the JS facade). Delivered from a microtask, never
+/// while the service is busy, so the receiver may call back into the service.
+#[derive(Debug, Clone)]
+pub enum ServiceEvent {
+    /// The participant list changed (read it with `CallService::participants`).
+    ParticipantsChanged,
+    /// A remote track arrived (`ontrack`: once per audio and per video track).
+    RemoteStream {
+        user_id: UserId,
+        stream: MediaStream,
+    },
+    /// The overall connection quality changed.
+    Quality(Quality),
+    /// A status line for the UI (compat-spec H7).
+    Status(String),
+    /// Something went wrong but the call continues (malformed signalling, a send failure…).
+    Error { code: String, message: String },
+}
+
+impl ServiceEvent {
+    pub fn error(code: &str, message: impl Into<String>) -> ServiceEvent {
+        ServiceEvent::Error {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+
+    pub fn from_p2p(error: &P2pError) -> ServiceEvent {
+        ServiceEvent::error(error.code(), error.to_string())
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    /// getUserMedia (or the app's stream) failed: the message is the original client's.
+    #[error("{CAPTURE_FAILED_MESSAGE}")]
+    Capture(MediaError),
+    /// The camera could not be opened (toggleVideo).
+    #[error("{CAMERA_FAILED_MESSAGE}")]
+    Camera(MediaError),
+    /// The AudioContext could not be created.
+    #[error("could not set up audio playback: {0}")]
+    Audio(MediaError),
+    /// The signalling socket did not open in time (P18).
+    #[error("the signalling connection is not open; could not join the voice channel")]
+    NotConnected,
+    /// Sending voice:join failed.
+    #[error("could not send voice:join: {0}")]
+    Transport(TransportError),
+    /// leaveChannel() (or a newer joinChannel()) was called while this join was pending (P11).
+    #[error("the join was cancelled by leaveChannel() or a newer joinChannel()")]
+    Aborted,
+    /// Bad arguments (ids out of range, H-T2).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl ServiceError {
+    /// A stable machine-readable code (surfaced to JS as `error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Capture(e) | ServiceError::Camera(e) | ServiceError::Audio(e) => e.code(),
+            ServiceError::NotConnected => "service/not-connected",
+            ServiceError::Transport(e) => e.code(),
+            ServiceError::Aborted => "service/join-aborted",
+            ServiceError::InvalidArgument(_) => "service/invalid-argument",
+        }
+    }
+
+    /// The JS `Error` (message + `code`).
+    pub fn to_js(&self) -> JsValue {
+        crate::error::to_js_error(self.code(), &self.to_string())
+    }
+}
+
+/// How a call is set up.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    /// `RTCIceServer[]` (WebRTCConfig.iceServers); undefined = none (loopback, LAN).
+    pub ice_servers: JsValue,
+    /// Sent in voice:join as `client_version` (H9).
+    pub client_version: String,
+    /// How long joinChannel waits for the signalling socket to open (P18).
+    pub socket_wait_ms: u32,
+    /// How long an offer may stay unanswered before it is rolled back and retried (P5).
+    pub offer_timeout_ms: u32,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            ice_servers: JsValue::UNDEFINED,
+            client_version: concat!("sohbet-rtc/", env!("CARGO_PKG_VERSION")).to_string(),
+            socket_wait_ms: 10_000,
+            offer_timeout_ms: crate::p2p::negotiation::OFFER_TIMEOUT_MS,
+        }
+    }
+}
+
+impl ServiceConfig {
+    /// Reads `{ iceServers }` (WebRTCConfig) from a JS value; anything else keeps the defaults.
+    pub fn from_js(value: &JsValue) -> ServiceConfig {
+        let mut config = ServiceConfig::default();
+        if value.is_object() {
+            if let Ok(servers) = js_sys::Reflect::get(value, &JsValue::from_str("iceServers")) {
+                if js_sys::Array::is_array(&servers) {
+                    config.ice_servers = servers;
+                }
+            }
+        }
+        config
+    }
+}

@@ -1,0 +1,263 @@
+//! Inbound side of the call service: starting the live part of a call (mesh, transport
+//! subscription, level and quality monitors) and handling what arrives — `voice:*` messages
+//! from the transport and [`MeshEvent`]s from the P2P layer. Every handler holds a `Weak` to the
+//! service, takes the state borrow only for its own bookkeeping, and sends frames or emits
+//! events after releasing it.
+//!
+//! Behaviours from compat-spec §3–§5: the joiner offers to everyone in voice:participants at
+//! once (no staggered delays); existing members answer (legacy joiners still offer to them);
+//! a user-joined for a known user keeps its stream (P13); a socket that comes back after a drop
+//! re-joins and resyncs the participants (P12).
+
+use std::rc::Rc;
+
+use super::call::{Shared, State};
+use super::events::ServiceEvent;
+use crate::media::{Bus, LevelMonitor, LocalMedia, QualityMonitor};
+use crate::p2p::mesh::{Mesh, MeshConfig, MeshEvent};
+use crate::signal::transport::TransportEvent;
+use crate::signal::{Join, Message, UserId};
+
+/// Makes the pending call live: mesh, subscription, monitors. Returns the voice:join to send,
+/// or `None` when the join went stale meanwhile.
+pub(crate) fn start_call(
+    shared: &Rc<Shared>,
+    local: LocalMedia,
+    generation: u64,
+) -> Option<Message> {
+    let config = shared.config.borrow().clone();
+    let weak = Rc::downgrade(shared);
+    let mut st = shared.state.borrow_mut();
+    if st.generation != generation {
+        return None;
+    }
+    let call = st.call.as_mut()?;
+    let mut mesh_config = MeshConfig::new(call.user_id, call.channel_id, config.ice_servers);
+    mesh_config.offer_timeout_ms = config.offer_timeout_ms;
+    let sink_weak = weak.clone();
+    let mesh = Mesh::new(
+        mesh_config,
+        Some(local.stream().clone()),
+        Rc::new(move |event| {
+            if let Some(shared) = sink_weak.upgrade() {
+                on_mesh_event(&shared, event);
+            }
+        }),
+    );
+    call.mesh = Some(mesh);
+    call.local = Some(local);
+    let sub_weak = weak.clone();
+    call.subscription = Some(shared.transport.subscribe(Box::new(move |event| {
+        if let Some(shared) = sub_weak.upgrade() {
+            on_transport_event(&shared, event);
+        }
+    })));
+    let level_weak = weak.clone();
+    call.levels = LevelMonitor::for_graph(
+        call.graph.clone(),
+        move |report: Vec<(UserId, bool, f32)>| {
+            if let Some(shared) = level_weak.upgrade() {
+                on_levels(&shared, &report);
+            }
+        },
+    )
+    .ok();
+    let peers_weak = weak.clone();
+    let quality_weak = weak;
+    call.quality = QualityMonitor::start(
+        move || {
+            peers_weak
+                .upgrade()
+                .and_then(|s| {
+                    let st = s.state.try_borrow().ok()?;
+                    Some(st.call.as_ref()?.mesh.as_ref()?.connections())
+                })
+                .unwrap_or_default()
+        },
+        move |quality| {
+            if let Some(shared) = quality_weak.upgrade() {
+                shared.emit(ServiceEvent::Quality(quality));
+            }
+        },
+    )
+    .ok();
+    call.joined = true;
+    Some(Message::Join(Join {
+        channel_id: call.channel_id,
+        supports_sfu: Some(false),
+        client_version: Some(config.client_version),
+    }))
+}
+
+fn notify(shared: &Shared, st: &State) {
+    if let Some(levels) = st.call.as_ref().and_then(|c| c.levels.as_ref()) {
+        levels.note_external_emit();
+    }
+    shared.emit(ServiceEvent::ParticipantsChanged);
+}
+
+fn on_levels(shared: &Rc<Shared>, report: &[(UserId, bool, f32)]) {
+    let Ok(mut st) = shared.state.try_borrow_mut() else {
+        return;
+    };
+    let changed = st
+        .call
+        .as_mut()
+        .is_some_and(|c| c.participants.apply_levels(report));
+    if changed {
+        shared.emit(ServiceEvent::ParticipantsChanged);
+    }
+}
+
+fn on_transport_event(shared: &Rc<Shared>, event: &TransportEvent) {
+    match event {
+        TransportEvent::Message(msg) => on_message(shared, msg),
+        TransportEvent::DecodeError(e) => shared.emit(ServiceEvent::error(e.code(), e.to_string())),
+        TransportEvent::Disconnected => {
+            if let Some(call) = shared.state.borrow_mut().call.as_mut() {
+                call.lost_socket = true;
+            }
+            shared.emit(ServiceEvent::Status("Reconnecting...".into()));
+        }
+        TransportEvent::Connected | TransportEvent::Reconnected => rejoin(shared),
+        TransportEvent::Other { .. } => {}
+    }
+}
+
+/// P12: after a socket drop the server has dropped us from the room and the others closed
+/// their connections. Close ours, forget the list (volumes stay) and send voice:join again.
+fn rejoin(shared: &Rc<Shared>) {
+    let msg = {
+        let mut st = shared.state.borrow_mut();
+        let Some(call) = st.call.as_mut() else { return };
+        if !call.joined || !call.lost_socket {
+            return;
+        }
+        call.lost_socket = false;
+        if let Some(mesh) = call.mesh.as_ref() {
+            for id in call.participants.ids() {
+                mesh.remove_peer(id);
+                if let Ok(mut graph) = call.graph.try_borrow_mut() {
+                    graph.detach_user(id);
+                }
+            }
+        }
+        call.streams.clear();
+        call.participants.clear();
+        let client_version = shared.config.borrow().client_version.clone();
+        Message::Join(Join {
+            channel_id: call.channel_id,
+            supports_sfu: Some(false),
+            client_version: Some(client_version),
+        })
+    };
+    shared.emit(ServiceEvent::ParticipantsChanged);
+    if shared.send(&msg) {
+        shared.emit(ServiceEvent::Status("Connected".into()));
+    }
+}
+
+fn on_message(shared: &Rc<Shared>, msg: &Message) {
+    let mut st = shared.state.borrow_mut();
+    let Some(call) = st.call.as_mut() else { return };
+    if !call.joined {
+        return;
+    }
+    let same_channel = |id: u64| id == call.channel_id;
+    let changed = match msg {
+        Message::Participants(p) if p.channel_id == 0 || same_channel(p.channel_id) => {
+            let mut changed = false;
+            for entry in &p.participants {
+                changed |= call.participants.upsert(entry);
+            }
+            if let Some(mesh) = call.mesh.as_ref() {
+                for entry in &p.participants {
+                    if let Err(e) = mesh.connect(entry.user_id) {
+                        shared.emit(ServiceEvent::from_p2p(&e));
+                    }
+                }
+            }
+            changed
+        }
+        Message::UserJoined(u) if same_channel(u.channel_id) => call.participants.upsert(&u.user),
+        Message::UserLeft(u) if same_channel(u.channel_id) => {
+            if let Some(mesh) = call.mesh.as_ref() {
+                mesh.remove_peer(u.user_id);
+            }
+            call.streams.remove(&u.user_id);
+            if let Ok(mut graph) = call.graph.try_borrow_mut() {
+                graph.detach_user(u.user_id);
+            }
+            call.participants.remove(u.user_id)
+        }
+        Message::UserMuted(m) if same_channel(m.channel_id) => {
+            call.participants.set_muted(m.user_id, m.muted)
+        }
+        Message::UserVideoToggled(v) if same_channel(v.channel_id) => {
+            call.participants.set_video(v.user_id, v.video_enabled)
+        }
+        Message::Offer(_) | Message::Answer(_) | Message::IceCandidate(_) => {
+            if let Some(mesh) = call.mesh.as_ref() {
+                mesh.handle_signal(msg);
+            }
+            false
+        }
+        Message::Error(report) => {
+            let code = format!("server/{}", report.code);
+            shared.emit(ServiceEvent::error(&code, report.message.clone()));
+            false
+        }
+        Message::DegradedMode(d) => {
+            shared.emit(ServiceEvent::Status(d.message.clone()));
+            false
+        }
+        _ => false,
+    };
+    if changed {
+        notify(shared, &st);
+    }
+}
+
+fn on_mesh_event(shared: &Rc<Shared>, event: MeshEvent) {
+    match event {
+        MeshEvent::Signal(msg) => {
+            shared.send(&msg);
+        }
+        MeshEvent::RemoteTrack {
+            user_id,
+            stream,
+            track,
+        } => {
+            let mut st = shared.state.borrow_mut();
+            let Some(call) = st.call.as_mut() else { return };
+            if track.kind() == "audio" {
+                let attached = match call.graph.try_borrow_mut() {
+                    Ok(mut graph) => graph.attach(user_id, Bus::P2p, &stream),
+                    Err(_) => Ok(()),
+                };
+                if let Err(e) = attached {
+                    shared.emit(ServiceEvent::error(e.code(), e.to_string()));
+                }
+                if let Ok(graph) = call.graph.try_borrow() {
+                    graph.resume();
+                }
+            }
+            call.streams.insert(user_id, stream.clone());
+            let known = call.participants.contains(user_id);
+            shared.emit(ServiceEvent::RemoteStream { user_id, stream });
+            if known {
+                notify(shared, &st);
+            }
+        }
+        MeshEvent::PeerState { state, .. } => {
+            if state == web_sys::RtcPeerConnectionState::Connected {
+                let st = shared.state.borrow();
+                if let Some(q) = st.call.as_ref().and_then(|c| c.quality.as_ref()) {
+                    q.poll_now();
+                }
+            }
+        }
+        MeshEvent::PeerRebuilt { .. } => {}
+        MeshEvent::Error(e) => shared.emit(ServiceEvent::from_p2p(&e)),
+    }
+}
