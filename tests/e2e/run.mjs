@@ -26,6 +26,137 @@ const tests = [
     function fail(m) { throw new Error(m); }
     return `alice heard bob after ${ta.toFixed(0)} ms, bob heard alice after ${tb.toFixed(0)} ms`;
   }, channel())],
+
+  ['mute, unmute and leave propagate; after leave nothing is left open', async (page) => page.evaluate(async (ch) => {
+    const E = window.E2E;
+    function fail(m) { throw new Error(m); }
+    const a = await E.ourClient('alice', ch, E.VOICES[2]);
+    const b = await E.ourClient('bob', ch, E.VOICES[3]);
+    await E.waitFor('bob hears alice', () => b.out.hears(a.freq), 20000);
+    const bSees = () => b.client.participants().find((p) => p.userId === a.user.id);
+    a.client.setMuted(true);
+    const tMute = await E.waitFor('bob sees alice muted', () => bSees()?.isMuted === true);
+    await E.waitFor('bob stops hearing alice', () => !b.out.hears(a.freq), 5000);
+    a.client.setMuted(false);
+    await E.waitFor('bob sees alice unmuted', () => bSees()?.isMuted === false);
+    await E.waitFor('bob hears alice again', () => b.out.hears(a.freq), 10000);
+    if (document.querySelectorAll('audio').length !== 2) fail(`expected one playing element per client, found ${document.querySelectorAll('audio').length}`);
+    const leftEvent = new Promise((r) => b.client.onEvent((e) => { if (e.type === 'track-removed') r(e); }));
+    await a.client.leave();
+    await a.client.leave(); // idempotent
+    const tLeave = await E.waitFor('alice gone from bob\'s list', () => !bSees(), 10000);
+    const removed = await leftEvent;
+    if (removed.userId !== a.user.id) fail(`track-removed for ${removed.userId}`);
+    await E.waitFor('bob no longer hears alice', () => !b.out.hears(a.freq), 5000);
+    const s = a.client.stats();
+    if (s.state !== 'closed' || s.socketOpen || s.openPeerConnections !== 0 || s.remoteStreams !== 0
+      || s.graphElements !== 0 || !s.graphClosed) fail(`alice left something open: ${JSON.stringify(s)}`);
+    if (a.client.participants().length !== 0) fail('alice still lists participants after leave');
+    if (document.querySelectorAll('audio').length !== 0) fail(`${document.querySelectorAll('audio').length} audio elements left in the page after alice left`);
+    await b.client.leave();
+    const sb = b.client.stats();
+    if (sb.openPeerConnections !== 0 || sb.graphElements !== 0) fail(`bob left something open: ${JSON.stringify(sb)}`);
+    if (document.querySelectorAll('audio').length !== 0) fail('audio elements left in the page');
+    return `mute seen after ${tMute.toFixed(0)} ms, leave seen after ${tLeave.toFixed(0)} ms`;
+  }, channel())],
+
+  ['eight clients in one room each hear all seven others', async (page) => page.evaluate(async (ch) => {
+    const E = window.E2E;
+    function fail(m) { throw new Error(m); }
+    const clients = [];
+    for (let i = 0; i < 8; i++) clients.push(await E.ourClient(`user${i}`, ch, E.VOICES[i]));
+    const t0 = performance.now();
+    await E.waitFor('everyone hears everyone', () => clients.every((c) => clients.every((o) => o === c || c.out.hears(o.freq))), 45000, 250)
+      .catch((e) => {
+        const missing = clients.map((c, i) => `${i}:[${clients.filter((o) => o !== c && !c.out.hears(o.freq)).map((o) => o.freq)}]`).join(' ');
+        fail(`${e.message}; missing ${missing}`);
+      });
+    const full = clients.every((c) => c.client.participants().length === 7);
+    if (!full) fail(`participant counts ${clients.map((c) => c.client.participants().length)}`);
+    if (clients.some((c) => c.out.hears(c.freq))) fail('a client hears itself');
+    const ms = performance.now() - t0;
+    for (const c of clients) await c.client.leave();
+    if (clients.some((c) => c.client.stats().openPeerConnections !== 0)) fail('peer connections left open');
+    return `all 56 directed pairs audible ${ms.toFixed(0)} ms after the last join`;
+  }, channel())],
+
+  ['livekit-client hears our tone and we hear its tone', async (page) => page.evaluate(async (ch) => {
+    const E = window.E2E;
+    function fail(m) { throw new Error(m); }
+    const lk = await E.livekitClient('lkjs', ch, E.VOICES[4]);
+    const ours = await E.ourClient('ours', ch, E.VOICES[5]);
+    const t1 = await E.waitFor('our client hears livekit-client', () => ours.out.hears(lk.freq), 20000);
+    const t2 = await E.waitFor('livekit-client hears our client', () => lk.hears(ours.user.id, ours.freq), 20000);
+    const seen = ours.client.participants().find((p) => p.userId === lk.user.id);
+    if (!seen) fail('livekit-client participant missing from our list');
+    const remote = lk.room.remoteParticipants.get(String(ours.user.id));
+    if (!remote) fail('our client missing from livekit-client remoteParticipants');
+    ours.client.setMuted(true);
+    await E.waitFor('livekit-client sees our mute', () => [...remote.audioTrackPublications.values()].some((p) => p.isMuted));
+    ours.client.setMuted(false);
+    await E.waitFor('livekit-client sees our unmute', () => [...remote.audioTrackPublications.values()].every((p) => !p.isMuted));
+    await ours.client.leave();
+    await E.waitFor('livekit-client sees us leave', () => !lk.room.remoteParticipants.has(String(ours.user.id)), 10000);
+    await lk.room.disconnect();
+    return `we heard livekit-client after ${t1.toFixed(0)} ms, it heard us after ${t2.toFixed(0)} ms`;
+  }, channel())],
+
+  ['killing the signal socket resumes the session and audio continues', async (page) => page.evaluate(async (ch) => {
+    const E = window.E2E;
+    function fail(m) { throw new Error(m); }
+    const a = await E.ourClient('alice', ch, E.VOICES[6]);
+    const b = await E.ourClient('bob', ch, E.VOICES[7]);
+    await E.waitFor('initial audio', () => a.out.hears(b.freq) && b.out.hears(a.freq), 20000);
+    const before = a.client.stats();
+    a.client.killSignal();
+    await E.waitFor('resume recorded', () => a.client.stats().resumes + a.client.stats().rejoins > before.resumes + before.rejoins, 15000);
+    const s = a.client.stats();
+    await E.waitFor('audio both ways after resume', () => a.out.hears(b.freq) && b.out.hears(a.freq), 15000);
+    // The resumed session still carries signalling: mute must reach bob.
+    a.client.setMuted(true);
+    await E.waitFor('bob sees alice muted after resume', () => b.client.participants().find((p) => p.userId === a.user.id)?.isMuted === true, 10000);
+    if (s.state !== 'connected') fail(`state ${s.state}`);
+    await a.client.leave(); await b.client.leave();
+    return `${s.resumes ? 'resumed' : 'rejoined'} after ${s.reconnectAttempts - before.reconnectAttempts} attempt(s) in ${s.lastRecoveryMs.toFixed(0)} ms`;
+  }, channel())],
+
+  ['restarting livekit-server: our client rejoins and audio returns', async (page) => {
+    const lk = new PrivateLivekit(Number(process.env.SFU_E2E_PRIVATE_PORT ?? 17890));
+    await lk.start();
+    try {
+      const ch = channel();
+      await page.evaluate(async ({ ch, url }) => {
+        const E = window.E2E;
+        window.pair = [await E.ourClient('alice', ch, E.VOICES[0], { url }), await E.ourClient('bob', ch, E.VOICES[3], { url })];
+        const [a, b] = window.pair;
+        await E.waitFor('initial audio', () => a.out.hears(b.freq) && b.out.hears(a.freq), 20000);
+      }, { ch, url: lk.url });
+      await lk.kill();
+      const killedAt = Date.now();
+      await page.evaluate(async () => {
+        const [a, b] = window.pair;
+        await window.E2E.waitFor('audio to stop with the server', () => !a.out.hears(b.freq) && !b.out.hears(a.freq), 5000, 50);
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      await lk.start();
+      const restartMs = Date.now() - killedAt;
+      const res = await page.evaluate(async () => {
+        const E = window.E2E;
+        const [a, b] = window.pair;
+        const t0 = performance.now();
+        await E.waitFor('audio both ways after restart', () => a.out.hears(b.freq) && b.out.hears(a.freq), 40000, 50);
+        const waited = performance.now() - t0;
+        const s = a.client.stats();
+        await a.client.leave(); await b.client.leave();
+        return { waited, attempts: s.reconnectAttempts, rejoins: s.rejoins, recovery: s.lastRecoveryMs };
+      });
+      const toAudio = restartMs + res.waited;
+      console.log(`BENCH sfu_restart_to_audio_ms=${toAudio.toFixed(0)}`);
+      return `server down ${restartMs} ms; audio back ${toAudio.toFixed(0)} ms after the kill; alice: ${res.attempts} reconnect attempts, ${res.rejoins} rejoin(s)`;
+    } finally {
+      await lk.kill();
+    }
+  }],
 ];
 
 const failed = await runAll(tests, process.argv[2]);
