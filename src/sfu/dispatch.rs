@@ -108,6 +108,7 @@ impl Engine {
     }
 
     async fn on_connected(&mut self, message: Response) {
+        let message_kind = proto::response_name(&message);
         match message {
             Response::Offer(offer) => {
                 self.tracks.update(&offer.mid_to_track_id);
@@ -188,6 +189,20 @@ impl Engine {
                 }
             }
             Response::RefreshToken(token) => self.config.token = token,
+            Response::Join(_) | Response::Reconnect(_) => {
+                let got = if matches!(message_kind, "join") {
+                    "join"
+                } else {
+                    "reconnect"
+                };
+                self.emitter.error(
+                    &ProtoError::Unexpected {
+                        got,
+                        state: "connected",
+                    }
+                    .into(),
+                );
+            }
             Response::PongResp(pong) => {
                 self.ping.on_pong(pong.last_ping_timestamp, now_ms() as i64)
             }

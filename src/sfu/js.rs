@@ -179,6 +179,13 @@ impl SfuClient {
         self.send(Input::KillSignal);
     }
 
+    /// Fault injection: hands `frame` to the session as if the signal socket delivered it
+    /// (e.g. garbage bytes, to check that a bad frame is a typed `error` event, not a crash).
+    #[wasm_bindgen(js_name = injectSignalFrame)]
+    pub fn inject_signal_frame(&self, frame: Vec<u8>) {
+        self.send(Input::InjectFrame(frame));
+    }
+
     fn send(&self, input: Input) -> bool {
         self.commands
             .as_ref()

@@ -34,6 +34,8 @@ pub enum Input {
     Publish(MediaStreamTrack, oneshot::Sender<Result<String, SfuError>>),
     SetMuted(bool),
     KillSignal,
+    /// Fault injection: a frame handled as if the current signal socket had delivered it.
+    InjectFrame(Vec<u8>),
     Leave(oneshot::Sender<()>),
 }
 
@@ -183,6 +185,10 @@ impl Engine {
                 if let Some(socket) = &self.socket {
                     socket.kill();
                 }
+            }
+            Input::InjectFrame(bytes) => {
+                let generation = self.generation;
+                self.on_socket(SocketEvent::Frame(generation, bytes)).await;
             }
             Input::Leave(done) => {
                 if let Some(socket) = &self.socket {

@@ -157,6 +157,31 @@ const tests = [
       await lk.kill();
     }
   }],
+
+  ['malformed and unexpected signal frames are typed error events and the call goes on', async (page) => page.evaluate(async (ch) => {
+    const E = window.E2E;
+    function fail(m) { throw new Error(m); }
+    const errors = [];
+    const a = await E.ourClient('alice', ch, E.VOICES[1], { events: (e) => { if (e.type === 'error') errors.push(e); } });
+    const b = await E.ourClient('bob', ch, E.VOICES[2]);
+    await E.waitFor('audio both ways', () => a.out.hears(b.freq) && b.out.hears(a.freq), 20000);
+    a.client.injectSignalFrame(new Uint8Array([0xff, 0xff, 0xff, 0xff]));      // not protobuf
+    a.client.injectSignalFrame(new Uint8Array([0x0a, 0x05, 0x01]));            // truncated join
+    a.client.injectSignalFrame(new Uint8Array([0x0a, 0x00]));                  // a join mid-call
+    a.client.injectSignalFrame(new Uint8Array([0x98, 0x06, 0x01]));            // unknown message: ignored
+    await E.waitFor('three error events', () => errors.length >= 3, 5000);
+    const codes = errors.map((e) => e.code);
+    const want = ['sfu/malformed-frame', 'sfu/malformed-frame', 'sfu/unexpected-message'];
+    if (JSON.stringify(codes) !== JSON.stringify(want)) fail(`codes ${codes}`);
+    await E.sleep(500);
+    if (errors.length !== 3) fail(`unknown message produced an error: ${JSON.stringify(errors)}`);
+    if (a.client.stats().state !== 'connected') fail(`state ${a.client.stats().state}`);
+    a.client.setMuted(true);
+    await E.waitFor('bob still gets alice\'s signalling', () => b.client.participants().find((p) => p.userId === a.user.id)?.isMuted === true);
+    if (!a.out.hears(b.freq)) fail('alice stopped hearing bob');
+    await a.client.leave(); await b.client.leave();
+    return `errors: ${codes.join(', ')}`;
+  }, channel())],
 ];
 
 const failed = await runAll(tests, process.argv[2]);
