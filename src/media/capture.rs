@@ -126,7 +126,8 @@ impl LocalMedia {
             .next()
             .ok_or_else(|| MediaError::NotFound("no video track in the camera stream".into()))?;
         self.stream.add_track(&track);
-        self.added.push(track.clone());
+        // `Clone::clone`, not `track.clone()`: the inherent method is the JS clone() (a new track).
+        self.added.push(Clone::clone(&track));
         Ok(track)
     }
 
