@@ -58,6 +58,14 @@ pub fn http_router(state: AppState) -> Router {
             "/api/voice/channels/{id}/sfu-token",
             post(livekit::sfu_token),
         )
+        .route(
+            "/api/voice/channels/{id}/sfu-failed",
+            post(modes::sfu_failed_report),
+        )
+        .route(
+            "/api/voice/migration-failed",
+            post(modes::migration_failed_report),
+        )
         .route("/api/dev/login", post(dev::login))
         .route("/api/dev/drop-connections", post(dev::drop_connections))
         .route("/metrics", get(metrics::metrics))

@@ -4,15 +4,29 @@
 //! voice:participants (`mode`) and in the channel REST JSON. voice:mode-change (with a fresh
 //! LiveKit token per member when switching to the SFU) is sent only when the server runs with
 //! `SOHBET_SEND_MODE_CHANGE=1`; migrations themselves are driven by later work.
+//! Clients report SFU failures over REST (compat-spec H3, both documented shapes); a report
+//! from a live member makes the policy fall back to P2P.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
 use sohbet_rtc::mode::policy::Decision;
-use sohbet_rtc::signal::{CallMode, ChannelId, Message, ModeChange};
+use sohbet_rtc::signal::{CallMode, ChannelId, Message, ModeChange, UserId};
 
+use crate::auth::AuthUser;
 use crate::clock::unix_secs;
+use crate::error::ApiError;
 use crate::hub::{send_to_conn, Hub, HubState};
+use crate::rest::parse_channel_id;
+use crate::state::AppState;
+
+/// Longest failure reason kept from a client report.
+pub const MAX_REASON_CHARS: usize = 200;
 
 impl Hub {
     /// Feeds the room's current member count to its policy and applies what it decides.
@@ -54,6 +68,14 @@ impl Hub {
         let before = room.policy.mode();
         let decisions = room.policy.on_sfu_failed(reason, now);
         self.apply(&mut st, channel_id, before, &decisions);
+    }
+
+    /// Whether `user` is a live voice member of the channel.
+    pub fn is_member(&self, channel_id: ChannelId, user: UserId) -> bool {
+        self.lock()
+            .rooms
+            .get(&channel_id)
+            .is_some_and(|r| r.members.contains_key(&user))
     }
 
     fn apply(
@@ -139,4 +161,74 @@ pub fn spawn_ticker(hub: &Arc<Hub>, period: Duration) -> tokio::task::JoinHandle
             }
         }
     })
+}
+
+/// Body of `POST /api/voice/channels/:id/sfu-failed` (the base doc's shape).
+#[derive(Debug, Default, Deserialize)]
+pub struct SfuFailed {
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Body of `POST /api/voice/migration-failed` (the v2 doc's shape).
+#[derive(Debug, Deserialize)]
+pub struct MigrationFailed {
+    pub channel_id: ChannelId,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub rollback_completed: Option<bool>,
+}
+
+/// `POST /api/voice/channels/:id/sfu-failed {error}` (auth, live members only).
+pub async fn sfu_failed_report(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    body: Result<Json<SfuFailed>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let channel_id = parse_channel_id(&id)?;
+    let reason = body.ok().and_then(|Json(b)| b.error);
+    report_failure(&state, user.id, channel_id, reason.as_deref())
+}
+
+/// `POST /api/voice/migration-failed {channel_id, error, rollback_completed}` (auth).
+pub async fn migration_failed_report(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    body: Result<Json<MigrationFailed>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body?;
+    let channel_id = parse_channel_id(&body.channel_id.to_string())?;
+    tracing::info!(
+        channel = channel_id,
+        user = user.id,
+        rollback_completed = body.rollback_completed.unwrap_or(false),
+        "migration failure reported"
+    );
+    report_failure(&state, user.id, channel_id, body.error.as_deref())
+}
+
+fn report_failure(
+    state: &AppState,
+    user: UserId,
+    channel_id: ChannelId,
+    reason: Option<&str>,
+) -> Result<Json<Value>, ApiError> {
+    let hub = state.hub();
+    if !hub.is_member(channel_id, user) {
+        return Err(ApiError::Forbidden(
+            "Not a live member of this voice channel".into(),
+        ));
+    }
+    let reason: String = reason
+        .unwrap_or("unspecified")
+        .chars()
+        .take(MAX_REASON_CHARS)
+        .collect();
+    hub.sfu_failed(channel_id, &reason);
+    let mode = hub.channel_mode(channel_id);
+    Ok(Json(
+        json!({ "message": "Failure recorded", "mode": mode.as_str() }),
+    ))
 }

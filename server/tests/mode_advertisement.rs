@@ -185,3 +185,48 @@ async fn a_switch_blocked_by_the_cool_down_happens_on_a_later_tick() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_member_reporting_sfu_failure_sends_the_channel_back_to_p2p() {
+    let srv = start_with(|cfg| cfg.policy.cooldown_ms = 3000).await;
+    let (clients, modes) = join_many(&srv, 1, 8).await;
+    assert_eq!(modes[7], Some(CallMode::Sfu));
+    let outsider = login(&srv, "outsider").await;
+    let report = |token: String, url: String, body: Value| async move {
+        http()
+            .post(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let url = format!("{}/api/voice/channels/1/sfu-failed", srv.http_url());
+    let refused = report(
+        outsider.token.clone(),
+        url.clone(),
+        serde_json::json!({"error": "x"}),
+    )
+    .await;
+    assert_eq!(refused.status(), 403, "only live members may report");
+    assert_eq!(rest_mode(&srv, 1).await.0, "sfu");
+
+    let ok = report(
+        clients[0].user.token.clone(),
+        url,
+        serde_json::json!({"error": "ice failed"}),
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.unwrap()["mode"], "p2p");
+    assert_eq!(rest_mode(&srv, 1).await, ("p2p".to_owned(), 8));
+
+    // The v2 doc's shape is accepted as well.
+    let v2 = report(
+        clients[1].user.token.clone(),
+        format!("{}/api/voice/migration-failed", srv.http_url()),
+        serde_json::json!({"channel_id": 1, "error": "timeout", "rollback_completed": true}),
+    )
+    .await;
+    assert_eq!(v2.status(), 200);
+}
