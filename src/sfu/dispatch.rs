@@ -163,15 +163,15 @@ impl Engine {
                 }
             }
             Response::Leave(leave) => self.on_leave(leave),
-            Response::Mute(mute) => {
-                if self.mic.as_ref().and_then(|m| m.sid.as_deref()) == Some(mute.sid.as_str()) {
-                    self.set_muted(mute.muted);
-                }
+            Response::Mute(mute)
+                if self.mic.as_ref().and_then(|m| m.sid.as_deref()) == Some(mute.sid.as_str()) =>
+            {
+                self.set_muted(mute.muted);
             }
-            Response::SpeakersChanged(speakers) => {
-                if self.roster.apply_speakers(&speakers.speakers) {
-                    self.emit_participants();
-                }
+            Response::SpeakersChanged(speakers)
+                if self.roster.apply_speakers(&speakers.speakers) =>
+            {
+                self.emit_participants();
             }
             Response::ConnectionQuality(quality) => {
                 self.roster.apply_quality(&quality.updates);

@@ -39,6 +39,12 @@ pub enum Input {
     Leave(oneshot::Sender<()>),
 }
 
+/// What `Engine::start` hands back: the command sender and the join outcome.
+pub type Started = (
+    mpsc::UnboundedSender<Input>,
+    oneshot::Receiver<Result<(), SfuError>>,
+);
+
 /// Session settings.
 #[derive(Clone)]
 pub struct SessionConfig {
@@ -117,13 +123,7 @@ impl Engine {
         graph: Rc<RefCell<AudioGraph>>,
         emitter: Emitter,
         shared: Rc<RefCell<Shared>>,
-    ) -> Result<
-        (
-            mpsc::UnboundedSender<Input>,
-            oneshot::Receiver<Result<(), SfuError>>,
-        ),
-        SfuError,
-    > {
+    ) -> Result<Started, SfuError> {
         let (tx, rx) = mpsc::unbounded();
         let (join_tx, join_rx) = oneshot::channel();
         let tick_tx = tx.clone();
