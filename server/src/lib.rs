@@ -31,7 +31,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tower_http::cors::CorsLayer;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
 pub use config::Config;
@@ -73,14 +73,26 @@ pub fn http_router(state: AppState) -> Router {
     if let Some(dir) = &state.config().static_dir {
         router = router.fallback_service(ServeDir::new(dir));
     }
-    router.layer(CorsLayer::permissive()).with_state(state)
+    router.layer(cors()).with_state(state)
+}
+
+/// CORS for pages on any origin (the test page runs on another port). Request headers are
+/// mirrored rather than answered with `*`, because browsers never let a `*` cover
+/// `Authorization`.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([axum::http::header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
 }
 
 /// The router of the WebSocket port: the voice socket at `/`.
 pub fn ws_router(state: AppState) -> Router {
     Router::new()
         .route("/", get(ws::upgrade))
-        .layer(CorsLayer::permissive())
+        .layer(cors())
         .with_state(state)
 }
 
