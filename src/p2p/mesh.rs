@@ -68,6 +68,7 @@ struct MeshShared {
     config: MeshConfig,
     peers: RefCell<BTreeMap<UserId, Peer>>,
     local_stream: RefCell<Option<MediaStream>>,
+    audio_muted: std::cell::Cell<bool>,
     sink: EventSink,
     me: Weak<MeshShared>,
 }
@@ -83,6 +84,7 @@ impl Mesh {
             config,
             peers: RefCell::new(BTreeMap::new()),
             local_stream: RefCell::new(local_stream),
+            audio_muted: std::cell::Cell::new(false),
             sink,
             me: me.clone(),
         });
@@ -159,6 +161,14 @@ impl Mesh {
         }
     }
 
+    /// Mutes or unmutes our microphone on every connection, and on connections made later.
+    pub fn set_audio_muted(&self, muted: bool) {
+        self.shared.audio_muted.set(muted);
+        for peer in self.shared.peers.borrow().values() {
+            peer.set_audio_muted(muted);
+        }
+    }
+
     /// Re-checks every connection for local tracks not yet sent (after a track was added to
     /// the same stream object).
     pub fn refresh_tracks(&self) {
@@ -227,7 +237,11 @@ impl MeshShared {
             });
         });
         let stream = self.local_stream.borrow().clone();
-        Peer::new(settings, stream, initiate, self.sink.clone(), rebuild)
+        let peer = Peer::new(settings, stream, initiate, self.sink.clone(), rebuild)?;
+        if self.audio_muted.get() {
+            peer.set_audio_muted(true);
+        }
+        Ok(peer)
     }
 
     /// Replaces a failed connection: the impolite side builds a new one and offers; the polite

@@ -57,6 +57,9 @@ pub(crate) struct PeerState {
     pub closed: bool,
     pub local_stream: Option<MediaStream>,
     pub was_connected: bool,
+    /// Senders carrying our microphone, and whether they currently send nothing (muted).
+    pub audio_senders: Vec<RtcRtpSender>,
+    pub audio_muted: bool,
 }
 
 /// Shared by the peer's closures (through `Weak`) and its operation runner.
@@ -100,10 +103,41 @@ impl PeerInner {
                     .ok()
                     .and_then(|s| s.track())
                     .is_some_and(|t| t == track)
-            });
+            }) || (track.kind() == "audio"
+                && !self.state.borrow().audio_senders.is_empty());
             if !carried {
-                self.pc.add_track_0(&track, &stream);
+                let sender = self.pc.add_track_0(&track, &stream);
+                if track.kind() == "audio" {
+                    self.state.borrow_mut().audio_senders.push(sender);
+                }
             }
+        }
+        let muted = self.state.borrow().audio_muted;
+        if muted {
+            self.apply_audio_muted(true);
+        }
+    }
+
+    /// Mute without renegotiation: the microphone senders carry no track while muted (a
+    /// disabled WebAudio-sourced track still reaches the remote end in Chromium).
+    pub fn apply_audio_muted(&self, muted: bool) {
+        let (senders, stream) = {
+            let mut st = self.state.borrow_mut();
+            st.audio_muted = muted;
+            (st.audio_senders.clone(), st.local_stream.clone())
+        };
+        let track = stream.and_then(|s| {
+            s.get_audio_tracks()
+                .get(0)
+                .dyn_into::<MediaStreamTrack>()
+                .ok()
+        });
+        for sender in senders {
+            let next = if muted { None } else { track.as_ref() };
+            let replaced = sender.replace_track(next);
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = wasm_bindgen_futures::JsFuture::from(replaced).await;
+            });
         }
     }
 }
@@ -210,6 +244,11 @@ impl Peer {
         self.inner.ensure_local_tracks();
     }
 
+    /// Sends our microphone or nothing (mute), without renegotiating.
+    pub fn set_audio_muted(&self, muted: bool) {
+        self.inner.apply_audio_muted(muted);
+    }
+
     /// Unsets every handler, clears timers and closes the connection. Idempotent.
     pub fn close(&mut self) {
         {
@@ -223,6 +262,7 @@ impl Peer {
             st.ops.clear();
             st.pending_candidates.clear();
             st.local_stream = None;
+            st.audio_senders.clear();
         }
         let pc = &self.inner.pc;
         pc.set_onnegotiationneeded(None);

@@ -312,6 +312,9 @@ impl CallService {
                 return false;
             };
             local.set_audio_enabled(!muted);
+            if let Some(mesh) = call.mesh.as_ref() {
+                mesh.set_audio_muted(muted);
+            }
             let channel_id = call.channel_id;
             st.muted = muted;
             Message::Mute(Mute { channel_id, muted })

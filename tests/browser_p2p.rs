@@ -1,0 +1,278 @@
+#![cfg(target_arch = "wasm32")]
+//! P2P mesh in real headless Chromium against the real reference server: several clients in
+//! one page, each with its own `WebRtcService`, its own WebSocket and its own oscillator voice
+//! at a distinct frequency. "Hears" means measured energy at that voice's frequency at the
+//! receiver's audio OUTPUT (an FFT tap on the call's master bus).
+
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[path = "browser_p2p_support/mod.rs"]
+mod support;
+
+use support::*;
+
+/// Joins `n` clients to one fresh channel, one after the other.
+async fn call_of(n: usize, tag: &str) -> (f64, Vec<Client>) {
+    let channel = unique_channel();
+    let mut clients = Vec::new();
+    for (i, freq) in VOICE_FREQS.iter().take(n).enumerate() {
+        let mut c = Client::new(&format!("{tag}{i}"), *freq).await;
+        c.join(channel).await;
+        clients.push(c);
+    }
+    (channel, clients)
+}
+
+/// Every client lists every other one with the right fields and hears every other voice.
+async fn everyone_lists_and_hears_everyone(clients: &[Client]) {
+    for c in clients {
+        let others: Vec<&Client> = clients.iter().filter(|o| o.user_id != c.user_id).collect();
+        wait_until(
+            &format!("{} to list {} others", c.name, others.len()),
+            15_000,
+            || c.participants().len() == others.len(),
+        )
+        .await;
+        for o in &others {
+            let p = c
+                .participant(o.user_id)
+                .unwrap_or_else(|| panic!("{} lists {}", c.name, o.name));
+            assert_eq!(p.username, o.name);
+            assert_eq!(
+                p.university, "",
+                "university is '' when the server sends none"
+            );
+            assert!(!p.is_muted && !p.is_video_enabled);
+            assert!((0.0..=1.0).contains(&p.audio_level));
+        }
+        let freqs: Vec<f32> = others.iter().map(|o| o.freq).collect();
+        let ms = c.must_hear(&freqs, 20_000).await;
+        console_log!("{} hears {:?} after {:.0} ms more", c.name, freqs, ms);
+        c.probe().settle().await;
+        // Its own frequency carries at most codec/intermodulation residue, far below the voices.
+        let weakest = freqs
+            .iter()
+            .map(|f| c.probe().energy_at(*f))
+            .fold(f32::MAX, f32::min);
+        let own = c.probe().energy_at(c.freq);
+        console_log!(
+            "{}: weakest voice {weakest:.1} dB, own frequency {own:.1} dB",
+            c.name
+        );
+        assert!(
+            own < weakest - 20.0,
+            "{} hears its own voice: {}",
+            c.name,
+            c.probe().describe(&[c.freq])
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn two_clients_list_and_hear_each_other() {
+    let (_, clients) = call_of(2, "duo").await;
+    everyone_lists_and_hears_everyone(&clients).await;
+    for c in &clients {
+        assert_eq!(c.peer_count(), 1, "{} has one peer connection", c.name);
+        assert!(
+            c.participants()[0].has_stream,
+            "the participant carries its stream"
+        );
+        assert!(
+            c.errors.codes().is_empty(),
+            "no errors: {:?}",
+            c.errors.codes()
+        );
+    }
+    for c in &clients {
+        c.service.leave_channel();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn muting_is_seen_by_others_and_silences_that_voice_until_unmuted() {
+    let (_, clients) = call_of(2, "mute").await;
+    let (a, b) = (&clients[0], &clients[1]);
+    b.must_hear(&[a.freq], 20_000).await;
+    assert!(a.service.toggle_mute(), "toggleMute returns the new state");
+    assert!(a.service.is_muted_status());
+    wait_until("B to see A muted", 5_000, || {
+        b.participant(a.user_id).is_some_and(|p| p.is_muted)
+    })
+    .await;
+    let ms = b.must_not_hear(&[a.freq], 5_000).await;
+    console_log!(
+        "A's voice fell silent at B {:.0} ms after B saw the mute",
+        ms
+    );
+    a.must_hear(&[b.freq], 2_000).await; // B still reaches A
+    assert!(!a.service.toggle_mute());
+    wait_until("B to see A unmuted", 5_000, || {
+        b.participant(a.user_id).is_some_and(|p| !p.is_muted)
+    })
+    .await;
+    b.must_hear(&[a.freq], 5_000).await;
+    for c in &clients {
+        c.service.leave_channel();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn volume_zero_silences_only_that_voice_and_deafen_silences_everyone() {
+    let (_, clients) = call_of(3, "vol").await;
+    let (a, b, c) = (&clients[0], &clients[1], &clients[2]);
+    a.must_hear(&[b.freq, c.freq], 20_000).await;
+    let updates_before = a.updates.count();
+    a.service.set_participant_volume(b.user_id as f64, 0.0);
+    assert_eq!(
+        a.service.get_participant_volume(b.user_id as f64),
+        0.0,
+        "0 reads back 0"
+    );
+    assert_eq!(a.service.get_participant_volume(c.user_id as f64), 1.0);
+    a.must_not_hear(&[b.freq], 3_000).await;
+    a.probe().settle().await;
+    assert!(
+        a.hears(c.freq),
+        "C stays audible: {}",
+        a.probe().describe(&[b.freq, c.freq])
+    );
+    wait_until(
+        "a participant callback after setParticipantVolume",
+        2_000,
+        || a.updates.count() > updates_before,
+    )
+    .await;
+    a.service.set_participant_volume(b.user_id as f64, 1.0);
+    a.must_hear(&[b.freq, c.freq], 3_000).await;
+
+    assert!(a.service.toggle_deafen(), "deafened");
+    assert!(
+        a.service.is_muted_status(),
+        "deafening while unmuted also mutes"
+    );
+    a.must_not_hear(&[b.freq, c.freq], 3_000).await;
+    b.must_not_hear(&[a.freq], 5_000).await;
+    assert!(!a.service.toggle_deafen(), "undeafened");
+    assert!(a.service.is_muted_status(), "undeafening does not unmute");
+    a.must_hear(&[b.freq, c.freq], 3_000).await;
+    for c in &clients {
+        c.service.leave_channel();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_leaver_is_dropped_by_the_others_and_releases_everything() {
+    let elements_before = audio_elements();
+    let (_, mut clients) = call_of(3, "leave").await;
+    everyone_lists_and_hears_everyone(&clients).await;
+    let leaver = clients.remove(2);
+    let pcs: Vec<_> = leaver.service.service().peer_connections();
+    assert_eq!(pcs.len(), 2);
+    let nodes = leaver
+        .service
+        .service()
+        .with_graph(|g| (g.node_count(), g.element_count()));
+    assert!(
+        nodes.is_some_and(|(n, e)| n > 0 && e == 2),
+        "graph in use: {nodes:?}"
+    );
+
+    leaver.service.leave_channel();
+    leaver.service.leave_channel(); // khave calls it twice: harmless
+    for c in &clients {
+        wait_until(&format!("{} to drop the leaver", c.name), 5_000, || {
+            c.participant(leaver.user_id).is_none() && c.peer_count() == 1
+        })
+        .await;
+        c.must_not_hear(&[leaver.freq], 5_000).await;
+    }
+    for (_, pc) in &pcs {
+        assert_eq!(
+            pc.connection_state(),
+            web_sys::RtcPeerConnectionState::Closed
+        );
+    }
+    assert_eq!(leaver.peer_count(), 0);
+    assert!(leaver
+        .service
+        .service()
+        .with_graph(|g| g.node_count())
+        .is_none());
+    assert!(leaver.participants().is_empty());
+    assert!(leaver.service.get_local_stream().is_none());
+    wait_until("the leaver's participant callback with []", 2_000, || {
+        leaver
+            .updates
+            .calls
+            .borrow()
+            .last()
+            .is_some_and(|l| js_sys::Array::from(l).length() == 0)
+    })
+    .await;
+    for c in &clients {
+        c.service.leave_channel();
+    }
+    assert_eq!(
+        audio_elements(),
+        elements_before,
+        "no <audio> element left behind"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn leaving_during_the_microphone_prompt_leaves_no_live_track_and_sends_no_join() {
+    js_sys::eval(
+        "window.__captured = []; const md = navigator.mediaDevices; \
+         if (!md.__wrapped) { const orig = md.getUserMedia.bind(md); md.__wrapped = true; \
+           md.getUserMedia = async (c) => { window.__pending = (window.__pending || 0) + 1; \
+           const s = await orig(c); await new Promise(r => setTimeout(r, 300)); \
+           window.__captured.push(s); window.__pending -= 1; return s; }; }",
+    )
+    .expect("wrap getUserMedia");
+    let (channel, clients) = call_of(1, "watch").await;
+    let watcher = &clients[0];
+    let (token, user_id) = login("prompt").await;
+    let late = sohbet_rtc::facade::WebRtcService::with_web_socket(
+        ws_url().into(),
+        token,
+        wasm_bindgen::JsValue::UNDEFINED,
+    );
+    let join = late.join_channel(channel, user_id as f64, Some(true)); // uses getUserMedia
+    let join = wasm_bindgen_futures::JsFuture::from(join);
+    let pending = || {
+        js_sys::eval("window.__pending")
+            .ok()
+            .and_then(|v| v.as_f64())
+            == Some(1.0)
+    };
+    let outcome = futures::join!(join, async {
+        wait_until("the microphone request to be pending", 5_000, pending).await;
+        late.leave_channel(); // while the capture is pending
+    })
+    .0;
+    let code = outcome
+        .err()
+        .and_then(|e| js_sys::Reflect::get(&e, &"code".into()).ok())
+        .and_then(|c| c.as_string());
+    assert_eq!(code.as_deref(), Some("service/join-aborted"));
+    let live = js_sys::eval(
+        "window.__captured.flatMap(s => s.getTracks()).filter(t => t.readyState === 'live').length",
+    )
+    .ok()
+    .and_then(|v| v.as_f64());
+    let captured = js_sys::eval("window.__captured.length")
+        .ok()
+        .and_then(|v| v.as_f64());
+    assert_eq!(captured, Some(1.0), "the microphone was really requested");
+    assert_eq!(live, Some(0.0), "the captured track was stopped");
+    sleep_ms(1_000).await;
+    assert!(
+        watcher.participant(user_id).is_none(),
+        "no voice:join reached the room"
+    );
+    assert!(late.get_local_stream().is_none());
+    watcher.service.leave_channel();
+}

@@ -1,0 +1,130 @@
+#![cfg(target_arch = "wasm32")]
+//! Interop and robustness of the P2P mesh in real Chromium against the real reference server:
+//! a legacy-style client (a small JS imitation of the old TypeScript flow: offers from both
+//! sides at the old timings, payloads sent as JSON strings with the C++ server's trailing `}`,
+//! over its own raw WebSocket) shares a call with ours and both hear each other; and malformed
+//! P2P signalling sent over a raw socket becomes typed error events while audio keeps flowing.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[path = "browser_p2p_support/mod.rs"]
+mod support;
+
+use support::*;
+
+#[wasm_bindgen(module = "/tests/browser_p2p_support/legacy.js")]
+extern "C" {
+    type LegacyClient;
+    #[wasm_bindgen(constructor)]
+    fn new(ws_url: &str, token: &str, user_id: f64, freq: f64) -> LegacyClient;
+    #[wasm_bindgen(method, catch)]
+    async fn start(this: &LegacyClient, channel_id: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method)]
+    fn analyser(this: &LegacyClient) -> web_sys::AnalyserNode;
+    #[wasm_bindgen(method, js_name = sampleRate)]
+    fn sample_rate(this: &LegacyClient) -> f32;
+    #[wasm_bindgen(method, js_name = peerCount)]
+    fn peer_count(this: &LegacyClient) -> u32;
+    #[wasm_bindgen(method, js_name = offersSent)]
+    fn offers_sent(this: &LegacyClient) -> u32;
+    #[wasm_bindgen(method)]
+    fn close(this: &LegacyClient);
+
+    type RawSocket;
+    #[wasm_bindgen(constructor)]
+    fn new(url: &str) -> RawSocket;
+    #[wasm_bindgen(method, catch)]
+    async fn opened(this: &RawSocket) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method)]
+    fn send(this: &RawSocket, text: &str);
+    #[wasm_bindgen(method)]
+    fn close(this: &RawSocket);
+}
+
+async fn legacy_and_new_hear_each_other(legacy_first: bool) {
+    let channel = unique_channel();
+    let (token, legacy_id) = login("legacy").await;
+    let legacy = LegacyClient::new(ws_url(), &token, legacy_id as f64, f64::from(VOICE_FREQS[5]));
+    let mut ours = Client::new("modern", VOICE_FREQS[2]).await;
+    if legacy_first {
+        legacy.start(channel).await.expect("legacy joins");
+        ours.join(channel).await;
+    } else {
+        ours.join(channel).await;
+        legacy.start(channel).await.expect("legacy joins");
+    }
+    let legacy_probe = EnergyProbe::new(legacy.analyser(), legacy.sample_rate());
+    let ms = ours.must_hear(&[VOICE_FREQS[5]], 20_000).await;
+    console_log!("ours hears the legacy client after {ms:.0} ms");
+    legacy_probe
+        .wait_until_hears(&[VOICE_FREQS[2]], 20_000)
+        .await
+        .unwrap_or_else(|e| panic!("the legacy client does not hear ours: {e}"));
+    assert_eq!(ours.peer_count(), 1, "one connection on our side");
+    assert_eq!(legacy.peer_count(), 1, "one connection on the legacy side");
+    console_log!("legacy sent {} offers", legacy.offers_sent());
+    sleep_ms(1_500).await; // past the legacy client's staggered offers: still one working link
+    assert!(ours.hears(VOICE_FREQS[5]) && legacy_probe.hears(VOICE_FREQS[2]));
+    assert_eq!(ours.peer_count(), 1);
+    let user = ours.participant(legacy_id).expect("legacy client listed");
+    assert_eq!(user.username, "legacy");
+    ours.service.leave_channel();
+    legacy.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_legacy_client_already_in_the_call_and_a_new_joiner_hear_each_other() {
+    legacy_and_new_hear_each_other(true).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_legacy_joiner_and_a_client_already_in_the_call_hear_each_other() {
+    legacy_and_new_hear_each_other(false).await;
+}
+
+fn frame(kind: &str, payload: &str) -> String {
+    format!(r#"{{"type":"{kind}","payload":{payload}}}"#)
+}
+
+#[wasm_bindgen_test]
+async fn malformed_p2p_signalling_becomes_error_events_and_the_call_continues() {
+    let channel = unique_channel();
+    let mut a = Client::new("victim", VOICE_FREQS[0]).await;
+    let mut b = Client::new("friend", VOICE_FREQS[1]).await;
+    a.join(channel).await;
+    b.join(channel).await;
+    a.must_hear(&[b.freq], 20_000).await;
+
+    let (token, raw_id) = login("rogue").await;
+    let url = format!("{}/?token={}", ws_url(), String::from(js_sys::encode_uri_component(&token)));
+    let raw = RawSocket::new(&url);
+    raw.opened().await.expect("raw socket opens");
+    raw.send(&frame("voice:join", &format!(r#"{{"channel_id":{channel}}}"#)));
+    wait_until("A to list the rogue", 5_000, || a.participant(raw_id).is_some()).await;
+    let ids = format!(r#""channel_id":{channel},"target_user_id":{},"from_user_id":{raw_id}"#, a.user_id);
+    // An answer from a user we never offered to.
+    raw.send(&frame("voice:answer", &format!(r#"{{{ids},"answer":{{"type":"answer","sdp":"v=0\r\n"}}}}"#)));
+    // A candidate before any offer.
+    raw.send(&frame(
+        "voice:ice-candidate",
+        &format!(r#"{{{ids},"candidate":{{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0}}}}"#),
+    ));
+    // An offer whose SDP is garbage.
+    raw.send(&frame("voice:offer", &format!(r#"{{{ids},"offer":{{"type":"offer","sdp":"not an sdp"}}}}"#)));
+    wait_until("three error events at A", 5_000, || a.errors.count() >= 3).await;
+    let codes = a.errors.codes();
+    console_log!("A reported {codes:?}");
+    assert!(codes.iter().filter(|c| *c == "p2p/unknown-peer").count() >= 2, "{codes:?}");
+    assert!(codes.iter().any(|c| c == "p2p/bad-sdp"), "{codes:?}");
+
+    a.probe().settle().await;
+    assert!(a.hears(b.freq), "A still hears B");
+    b.must_hear(&[a.freq], 2_000).await;
+    assert!(a.participant(b.user_id).is_some());
+    raw.close();
+    a.service.leave_channel();
+    b.service.leave_channel();
+}

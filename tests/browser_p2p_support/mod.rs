@@ -1,0 +1,258 @@
+//! Helpers of the P2P browser suites (`tests/browser_p2p*.rs`, `tests/bench_p2p.rs`): a test
+//! [`Client`] is one person in the call — a dev login on the real reference server, its own
+//! `WebRtcService` over its own built-in WebSocket, its own oscillator "microphone" at a
+//! distinct frequency, and an energy probe on its audio output, so tests can ask who hears
+//! whom. Also raw REST helpers and the recorders for callbacks.
+
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use sohbet_rtc::facade::WebRtcService;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+#[path = "../common/audio.rs"]
+pub mod audio;
+
+pub use audio::{sleep_ms, EnergyProbe, ToneSource, VOICE_FREQS};
+
+/// The reference server's REST base.
+pub fn http_url() -> &'static str {
+    option_env!("SOHBET_HTTP_URL")
+        .unwrap_or("http://127.0.0.1:18080")
+        .trim_end_matches('/')
+}
+
+/// The reference server's voice socket base.
+pub fn ws_url() -> &'static str {
+    option_env!("SOHBET_WS_URL")
+        .unwrap_or("ws://127.0.0.1:18081")
+        .trim_end_matches('/')
+}
+
+pub fn now_ms() -> f64 {
+    audio::now_ms()
+}
+
+/// A random channel id no other run uses (rooms need not exist beforehand).
+pub fn unique_channel() -> f64 {
+    (100_000 + (js_sys::Math::random() * 899_999.0) as u64) as f64
+}
+
+/// `POST <http>/path` with a JSON body; returns the parsed JSON reply.
+pub async fn post_json(path: &str, body: &str) -> Result<JsValue, String> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
+    headers
+        .set("Content-Type", "application/json")
+        .map_err(|e| format!("{e:?}"))?;
+    init.set_headers(&headers);
+    let url = format!("{}{}", http_url(), path);
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .map_err(|e| format!("fetch {url}: {e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a Response")?;
+    let json = resp.json().map_err(|e| format!("{e:?}"))?;
+    JsFuture::from(json).await.map_err(|e| format!("{e:?}"))
+}
+
+/// Dev login: `(token, user id)`.
+pub async fn login(name: &str) -> (String, u64) {
+    let reply = post_json("/api/dev/login", &format!(r#"{{"username":"{name}"}}"#))
+        .await
+        .unwrap_or_else(|e| panic!("dev login failed (is the reference server up?): {e}"));
+    let token = js_sys::Reflect::get(&reply, &"token".into())
+        .ok()
+        .and_then(|t| t.as_string())
+        .expect("token in login reply");
+    let user = js_sys::Reflect::get(&reply, &"user".into()).expect("user in login reply");
+    let id = audio::js_number(&user, "id").expect("user.id") as u64;
+    (token, id)
+}
+
+/// Polls `cond` every 20 ms; Err after `timeout_ms`, naming `what`.
+pub async fn wait_until(what: &str, timeout_ms: u32, mut cond: impl FnMut() -> bool) -> f64 {
+    let start = now_ms();
+    loop {
+        if cond() {
+            return now_ms() - start;
+        }
+        if now_ms() - start > f64::from(timeout_ms) {
+            panic!("timed out after {timeout_ms} ms waiting for {what}");
+        }
+        sleep_ms(20).await;
+    }
+}
+
+/// A JS function recording its first argument (kept alive by the recorder).
+pub struct Recorder {
+    pub calls: Rc<RefCell<Vec<JsValue>>>,
+    closure: Closure<dyn FnMut(JsValue, JsValue)>,
+}
+
+impl Recorder {
+    pub fn new() -> Recorder {
+        let calls = Rc::new(RefCell::new(Vec::new()));
+        let sink = calls.clone();
+        let closure = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |a: JsValue, _b| {
+            sink.borrow_mut().push(a);
+        });
+        Recorder { calls, closure }
+    }
+
+    pub fn function(&self) -> JsValue {
+        self.closure.as_ref().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.calls.borrow().len()
+    }
+
+    /// The `code` fields of recorded `{code, message}` objects.
+    pub fn codes(&self) -> Vec<String> {
+        self.calls
+            .borrow()
+            .iter()
+            .filter_map(|v| js_sys::Reflect::get(v, &"code".into()).ok()?.as_string())
+            .collect()
+    }
+}
+
+/// One person in the call.
+pub struct Client {
+    pub name: String,
+    pub user_id: u64,
+    pub freq: f32,
+    pub tone: ToneSource,
+    pub service: WebRtcService,
+    pub probe: Option<EnergyProbe>,
+    pub errors: Recorder,
+    pub updates: Recorder,
+}
+
+impl Client {
+    /// Logs in, opens its own socket, and prepares a tone at `freq` as its microphone.
+    pub async fn new(name: &str, freq: f32) -> Client {
+        let (token, user_id) = login(name).await;
+        let service = WebRtcService::with_web_socket(ws_url().into(), token, JsValue::UNDEFINED);
+        let tone = ToneSource::start(freq);
+        service.set_local_stream(Some(tone.stream.clone()));
+        let (errors, updates) = (Recorder::new(), Recorder::new());
+        service.on_error(errors.function());
+        service.on_participant_update(updates.function());
+        Client {
+            name: name.into(),
+            user_id,
+            freq,
+            tone,
+            service,
+            probe: None,
+            errors,
+            updates,
+        }
+    }
+
+    /// joinChannel, then taps the output with an energy probe.
+    pub async fn join(&mut self, channel: f64) {
+        JsFuture::from(
+            self.service
+                .join_channel(channel, self.user_id as f64, Some(true)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{} could not join: {e:?}", self.name));
+        let probe = self
+            .service
+            .service()
+            .with_graph(|g| EnergyProbe::on_graph(g))
+            .expect("a call graph after join")
+            .expect("an output tap");
+        self.probe = Some(probe);
+    }
+
+    pub fn probe(&self) -> &EnergyProbe {
+        self.probe.as_ref().expect("joined")
+    }
+
+    pub fn hears(&self, freq: f32) -> bool {
+        self.probe.as_ref().is_some_and(|p| p.hears(freq))
+    }
+
+    /// Waits until every frequency is heard; panics with the spectrum otherwise.
+    pub async fn must_hear(&self, freqs: &[f32], timeout_ms: u32) -> f64 {
+        self.probe()
+            .wait_until_hears(freqs, timeout_ms)
+            .await
+            .unwrap_or_else(|e| panic!("{} does not hear: {e}", self.name))
+    }
+
+    pub async fn must_not_hear(&self, freqs: &[f32], timeout_ms: u32) -> f64 {
+        self.probe()
+            .wait_until_silent(freqs, timeout_ms)
+            .await
+            .unwrap_or_else(|e| panic!("{} still hears: {e}", self.name))
+    }
+
+    /// The current `getParticipants()` as (userId, username, university, isMuted).
+    pub fn participants(&self) -> Vec<ParticipantView> {
+        self.service
+            .get_participants()
+            .iter()
+            .map(|p| ParticipantView::from_js(&p))
+            .collect()
+    }
+
+    pub fn participant(&self, user_id: u64) -> Option<ParticipantView> {
+        self.participants()
+            .into_iter()
+            .find(|p| p.user_id == user_id)
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.service.service().peer_connections().len()
+    }
+}
+
+/// A `VoiceParticipant` object read back from JS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipantView {
+    pub user_id: u64,
+    pub username: String,
+    pub university: String,
+    pub is_muted: bool,
+    pub is_video_enabled: bool,
+    pub is_speaking: bool,
+    pub audio_level: f64,
+    pub has_stream: bool,
+}
+
+impl ParticipantView {
+    pub fn from_js(v: &JsValue) -> ParticipantView {
+        let get = |k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).unwrap_or_default();
+        ParticipantView {
+            user_id: get("userId").as_f64().unwrap_or(-1.0) as u64,
+            username: get("username").as_string().unwrap_or_default(),
+            university: get("university")
+                .as_string()
+                .unwrap_or_else(|| "<missing>".into()),
+            is_muted: get("isMuted").as_bool().expect("isMuted is a boolean"),
+            is_video_enabled: get("isVideoEnabled").as_bool().expect("isVideoEnabled"),
+            is_speaking: get("isSpeaking").as_bool().expect("isSpeaking"),
+            audio_level: get("audioLevel").as_f64().expect("audioLevel"),
+            has_stream: get("stream").is_instance_of::<web_sys::MediaStream>(),
+        }
+    }
+}
+
+/// Number of `<audio>` elements in the page.
+pub fn audio_elements() -> u32 {
+    js_sys::eval("document.querySelectorAll('audio').length")
+        .ok()
+        .and_then(|v| v.as_f64())
+        .map_or(0, |n| n as u32)
+}
