@@ -42,6 +42,9 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// Interval of the policy tick in milliseconds (default 1000).
     pub tick_ms: u64,
+    /// The server pings each voice socket this often (`SOHBET_WS_PING_MS`, default 20000);
+    /// a socket silent for three intervals is dropped as dead (its rooms get user-left).
+    pub ws_ping_ms: u64,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             dev_endpoints: true,
             policy: PolicyConfig::default(),
             tick_ms: 1000,
+            ws_ping_ms: 20_000,
         }
     }
 }
@@ -126,6 +130,9 @@ impl Config {
         }
         if let Some(v) = get("SOHBET_MODE_COOLDOWN_MS") {
             cfg.policy.cooldown_ms = parse(&v, "SOHBET_MODE_COOLDOWN_MS")?;
+        }
+        if let Some(v) = get("SOHBET_WS_PING_MS") {
+            cfg.ws_ping_ms = parse(&v, "SOHBET_WS_PING_MS")?;
         }
         Ok(cfg)
     }

@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use sohbet_rtc::mode::policy::{ModePolicy, PolicyConfig};
 use sohbet_rtc::signal::{CallMode, ChannelId, ErrorReport, Message, UserId};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::Notify;
 
 use crate::auth::UserInfo;
 use crate::clock::Clock;
@@ -28,18 +29,38 @@ use crate::voice::VoiceError;
 /// Identifies one WebSocket connection for its lifetime.
 pub type ConnId = u64;
 
-/// What the hub asks a connection task to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
-    /// Send this text frame.
-    Text(String),
-    /// Drop the socket without a close handshake, as a network failure would.
-    Drop,
-}
+/// Frames queued for one connection before it counts as stuck and is dropped.
+pub const OUTBOUND_QUEUE: usize = 1024;
 
+/// The hub's side of one connection: a bounded frame queue and a kill switch.
 pub(crate) struct Conn {
     pub(crate) user: UserInfo,
-    pub(crate) tx: UnboundedSender<Outbound>,
+    tx: mpsc::Sender<String>,
+    kill: Arc<Notify>,
+}
+
+impl Conn {
+    /// Queues a frame; a connection whose queue is full (it stopped reading) is dropped.
+    pub(crate) fn deliver(&self, text: String) {
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(text) {
+            tracing::warn!(
+                user = self.user.id,
+                "outbound queue full; dropping the socket"
+            );
+            self.kill.notify_one();
+        }
+    }
+
+    /// Asks the connection task to drop its socket without a close handshake.
+    pub(crate) fn kill(&self) {
+        self.kill.notify_one();
+    }
+}
+
+/// The connection task's side: frames to write, and the signal to drop the socket.
+pub struct ConnTask {
+    pub rx: mpsc::Receiver<String>,
+    pub kill: Arc<Notify>,
 }
 
 /// One voice member: who, through which connection, and the state a newcomer must see.
@@ -104,14 +125,21 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers an authenticated connection and returns its id.
-    pub fn connect(&self, user: UserInfo, tx: UnboundedSender<Outbound>) -> ConnId {
+    /// Registers an authenticated connection; returns its id and the task's receiving side.
+    pub fn connect(&self, user: UserInfo) -> (ConnId, ConnTask) {
+        let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let kill = Arc::new(Notify::new());
         let mut st = self.lock();
         st.next_conn += 1;
         let id = st.next_conn;
-        st.conns.insert(id, Conn { user, tx });
+        let conn = Conn {
+            user,
+            tx,
+            kill: kill.clone(),
+        };
+        st.conns.insert(id, conn);
         self.metrics.ws_connected();
-        id
+        (id, ConnTask { rx, kill })
     }
 
     /// Forgets a connection and removes its user from every room it joined through it,
@@ -140,14 +168,14 @@ impl Hub {
         st.conns
             .values()
             .filter(|c| c.user.id == user_id)
-            .filter(|c| c.tx.send(Outbound::Drop).is_ok())
+            .map(Conn::kill)
             .count()
     }
 
     /// Asks every open socket to drop (server stop).
     pub fn drop_all(&self) {
         for c in self.lock().conns.values() {
-            let _ = c.tx.send(Outbound::Drop);
+            c.kill();
         }
     }
 
@@ -228,14 +256,14 @@ pub(crate) fn wire(msg: &Message) -> Option<String> {
 /// Serialises and sends a message to one connection.
 pub(crate) fn send_to_conn(st: &HubState, conn: ConnId, msg: &Message) {
     if let (Some(text), Some(c)) = (wire(msg), st.conns.get(&conn)) {
-        let _ = c.tx.send(Outbound::Text(text));
+        c.deliver(text);
     }
 }
 
 /// Sends an already-encoded frame to every socket of a user.
 pub(crate) fn send_text_to_user(st: &HubState, user: UserId, text: &str) {
     for c in st.conns.values().filter(|c| c.user.id == user) {
-        let _ = c.tx.send(Outbound::Text(text.to_owned()));
+        c.deliver(text.to_owned());
     }
 }
 

@@ -3,10 +3,12 @@
 //! missing or invalid one gets HTTP 401. Each connection runs one task that forwards hub
 //! output to the socket and decodes inbound frames with the `sohbet_rtc::signal` codec.
 //! Oversized, malformed, unknown and binary frames get voice:error and the socket stays up.
+//! The server pings every socket; one that stays silent for three ping intervals (a dead
+//! peer, a half-open TCP connection) is dropped, so its rooms hear voice:user-left.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -14,10 +16,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sohbet_rtc::signal::{decode_frame, Decoded, MAX_FRAME_BYTES};
-use tokio::sync::mpsc;
 
 use crate::auth::UserInfo;
-use crate::hub::{ConnId, Hub, Outbound};
+use crate::hub::{ConnId, Hub};
 use crate::state::AppState;
 use crate::voice::VoiceError;
 
@@ -35,9 +36,10 @@ pub async fn upgrade(
     match state.auth().verify(token) {
         Ok(user) => {
             let hub = state.hub().clone();
+            let ping_every = Duration::from_millis(state.config().ws_ping_ms.max(10));
             ws.max_message_size(MAX_WS_MESSAGE_BYTES)
                 .max_frame_size(MAX_WS_MESSAGE_BYTES)
-                .on_upgrade(move |socket| run(socket, hub, user))
+                .on_upgrade(move |socket| run(socket, hub, user, ping_every))
         }
         Err(e) => {
             tracing::info!(code = e.code(), "refused WebSocket upgrade: {e}");
@@ -48,34 +50,48 @@ pub async fn upgrade(
 }
 
 /// Runs one authenticated connection until either side ends it.
-async fn run(mut socket: WebSocket, hub: Arc<Hub>, user: UserInfo) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+async fn run(mut socket: WebSocket, hub: Arc<Hub>, user: UserInfo, ping_every: Duration) {
     let user_id = user.id;
-    let conn = hub.connect(user, tx);
+    let (conn, mut task) = hub.connect(user);
     tracing::debug!(conn, user = user_id, "voice socket open");
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut last_heard = Instant::now();
     loop {
         tokio::select! {
-            out = rx.recv() => match out {
-                Some(Outbound::Text(text)) => {
+            out = task.rx.recv() => match out {
+                Some(text) => {
                     if socket.send(WsMessage::Text(text.into())).await.is_err() {
                         break;
                     }
                 }
-                // Drop the socket without a close frame, as a network failure would.
-                Some(Outbound::Drop) | None => break,
+                None => break,
             },
-            inbound = socket.recv() => match inbound {
-                Some(Ok(WsMessage::Text(text))) => handle_text(&hub, conn, text.as_str()),
-                Some(Ok(WsMessage::Binary(_))) => hub.refuse(conn, &VoiceError::BinaryFrame),
-                // Pings are answered by the transport itself.
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                Some(Ok(WsMessage::Close(_))) => {
-                    // One more read flushes the transport's reply to the close handshake.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), socket.recv()).await;
+            // Drop the socket without a close frame, as a network failure would.
+            () = task.kill.notified() => break,
+            _ = ping.tick() => {
+                if last_heard.elapsed() > ping_every * 3 {
+                    tracing::info!(conn, user = user_id, "no answer to pings; dropping socket");
                     break;
                 }
-                None | Some(Err(_)) => break,
-            },
+                if socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
+            inbound = socket.recv() => {
+                last_heard = Instant::now();
+                match inbound {
+                    Some(Ok(WsMessage::Text(text))) => handle_text(&hub, conn, text.as_str()),
+                    Some(Ok(WsMessage::Binary(_))) => hub.refuse(conn, &VoiceError::BinaryFrame),
+                    // Pings are answered by the transport itself; pongs only prove liveness.
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                    Some(Ok(WsMessage::Close(_))) => {
+                        // One more read flushes the transport's reply to the close handshake.
+                        let _ = tokio::time::timeout(Duration::from_secs(1), socket.recv()).await;
+                        break;
+                    }
+                    None | Some(Err(_)) => break,
+                }
+            }
         }
     }
     hub.disconnect(conn);

@@ -292,3 +292,26 @@ async fn upgrade_without_a_valid_token_is_refused_with_401() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_dropped_and_announced_as_left() {
+    let srv = start_with(|cfg| cfg.ws_ping_ms = 100).await;
+    let mut a = Client::new(&srv, "a").await;
+    let mut b = Client::new(&srv, "b").await;
+    a.join(11).await;
+    b.join(11).await;
+    // B now never reads again, so its client never answers the server's pings (a dead
+    // peer); A keeps reading and answering, and stays.
+    match a.recv().await {
+        Message::UserJoined(j) => assert_eq!(j.user.user_id, b.id()),
+        other => panic!("{other:?}"),
+    }
+    match a.recv().await {
+        Message::UserLeft(l) => assert_eq!((l.channel_id, l.user_id), (11, b.id())),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        a.join(11).await.participants.is_empty(),
+        "A's socket is still alive"
+    );
+}
