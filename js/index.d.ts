@@ -1,0 +1,138 @@
+// Types of the sohbet-rtc npm entry (js/index.js): the drop-in `webrtcService` and
+// `websocketService` singletons (compat-spec §1 and §2.1) plus the wasm-bindgen classes.
+
+export { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js';
+
+/** One remote participant of the voice call (compat-spec §1.1; exact field names). */
+export interface VoiceParticipant {
+  userId: number;
+  username: string;
+  /** '' when the server sent none. */
+  university: string;
+  isMuted: boolean;
+  isVideoEnabled: boolean;
+  isSpeaking: boolean;
+  /** 0..1: mean FFT byte value / 255. */
+  audioLevel: number;
+  /** The remote stream (event.streams[0] of the last ontrack). */
+  stream?: MediaStream;
+}
+
+/** ICE configuration; take the servers from your backend at runtime (H-P4). */
+export interface WebRTCConfig {
+  iceServers: RTCIceServer[];
+}
+
+export type ConnectionQuality = 'good' | 'medium' | 'poor';
+
+export type CallMode = 'p2p' | 'sfu' | 'migrating';
+
+/** Passed to onError callbacks; rejected Errors also carry `code`. */
+export interface VoiceError {
+  code: string;
+  message: string;
+}
+
+/** The part of the app's websocketService the voice engine needs (P17: share ONE socket). */
+export interface VoiceSocket {
+  on(type: string, handler: (message: WebSocketMessage) => void): void;
+  off(type: string, handler: (message: WebSocketMessage) => void): void;
+  send(type: string, payload: unknown): boolean;
+  isConnected?(): boolean;
+  onConnectionChange?(listener: (connected: boolean) => void): () => void;
+}
+
+export interface ConfigureOptions {
+  /** The app's own websocketService; without it the package's `websocketService` is used. */
+  socket?: VoiceSocket | null;
+  /** Base URL of the package's socket (default: NEXT_PUBLIC_WS_URL, else ws(s)://<page host>:8081). */
+  wsUrl?: string | null;
+  /** Login JWT for the package's socket (joinChannel connects with it if needed). */
+  token?: string | null;
+  iceServers?: RTCIceServer[];
+  livekitUrl?: string;
+}
+
+export interface WebRTCServiceApi {
+  /** Rejects with Error('Failed to access microphone/camera. Please grant permissions.') on capture failure. */
+  joinChannel(channelId: number, userId: number, audioOnly?: boolean): Promise<void>;
+  /** Idempotent. */
+  leaveChannel(): void;
+  getLocalStream(): MediaStream | null;
+  toggleMute(): boolean;
+  toggleVideo(): Promise<boolean>;
+  toggleDeafen(): boolean;
+  isMutedStatus(): boolean;
+  isVideoEnabledStatus(): boolean;
+  isDeafenedStatus(): boolean;
+  setParticipantVolume(userId: number, volume: number): void;
+  getParticipantVolume(userId: number): number;
+  getParticipants(): VoiceParticipant[];
+  /** Single slot: a new registration replaces the previous one. */
+  onParticipantUpdate(callback: (participants: VoiceParticipant[]) => void): void;
+  onRemoteStream(callback: (userId: number, stream: MediaStream) => void): void;
+  onConnectionQuality(callback: (quality: ConnectionQuality) => void): void;
+  // Extras
+  getCurrentMode(): CallMode;
+  onStatus(callback: (status: string) => void): void;
+  onError(callback: (error: VoiceError) => void): void;
+  setLocalStream(stream: MediaStream | null): void;
+  configure(options: ConfigureOptions): void;
+  /** Leaves the call and releases the wasm service. */
+  dispose(): void;
+}
+
+export type WebSocketMessageType =
+  | 'chat:send' | 'chat:message' | 'chat:typing' | 'user:online' | 'user:offline'
+  | 'voice:join' | 'voice:leave' | 'voice:offer' | 'voice:answer' | 'voice:ice-candidate'
+  | 'voice:mute' | 'voice:video-toggle' | 'voice:user-joined' | 'voice:user-left'
+  | 'voice:participants' | 'voice:user-muted' | 'voice:user-video-toggled'
+  | 'voice:mode-change' | 'voice:mode-change-ack' | 'voice:rollback' | 'voice:join-ready'
+  | 'voice:degraded-mode' | 'voice:error';
+
+export interface ChatMessagePayload {
+  id?: number;
+  conversation_id: number;
+  sender_id: number;
+  content: string;
+  created_at?: string;
+}
+
+export interface TypingPayload {
+  conversation_id: number;
+  user_id: number;
+  username: string;
+}
+
+export interface UserStatusPayload {
+  user_id: number;
+  username?: string;
+}
+
+export type MessagePayload = ChatMessagePayload | TypingPayload | UserStatusPayload | Record<string, unknown>;
+
+export interface WebSocketMessage {
+  type: WebSocketMessageType | string;
+  payload: MessagePayload;
+}
+
+export type MessageHandler = (message: WebSocketMessage) => void;
+
+export interface WebSocketServiceApi {
+  connect(token: string): Promise<void>;
+  send(type: WebSocketMessageType | string, payload: MessagePayload): boolean;
+  on(type: WebSocketMessageType | string, handler: MessageHandler): void;
+  off(type: WebSocketMessageType | string, handler: MessageHandler): void;
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
+  isConnected(): boolean;
+  disconnect(): void;
+  sendChatMessage(conversationId: number, content: string): boolean;
+  sendTypingIndicator(conversationId: number): boolean;
+}
+
+export declare const webrtcService: WebRTCServiceApi;
+export declare const websocketService: WebSocketServiceApi;
+export declare function configure(options: ConfigureOptions): void;
+/** Initialises the wasm module once (optional: it happens on first need anyway). */
+export declare function ready(moduleOrPath?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
+export default webrtcService;

@@ -1,0 +1,438 @@
+// sohbet-rtc — npm entry point: drop-in `webrtcService` / `websocketService` singletons for the
+// Sohbet app (compat-spec §1.2 and §2.1) over the Rust/wasm classes of ./sohbet_rtc.js.
+//
+// SSR/HMR (P19): importing this module touches no window, navigator, document or AudioContext and
+// does not instantiate wasm. The wasm module is initialised lazily, once, on first need
+// (joinChannel, connect, or an explicit `ready()`). The state behind both singletons lives in one
+// core object that is created on first use and kept on globalThis under a registry symbol, so a
+// module re-evaluated by HMR reuses the same socket, service and callback slots (no duplicate
+// handlers, one socket per tab — P17). Callback registration is single-slot replace.
+//
+// Sync methods called before the wasm service exists behave like the original outside a call.
+
+import init, { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js';
+
+export { WebRtcService, SignalingClient, SfuClient };
+
+const CORE_KEY = Symbol.for('sohbet-rtc.core.v1');
+const DEFAULT_WS_PORT = 8081;
+const CAPTURE_FAILED = 'Failed to access microphone/camera. Please grant permissions.';
+
+let initPromise = null;
+
+/**
+ * Initialises the wasm module (once; concurrent callers share the promise). `moduleOrPath` is
+ * optional: a URL/path, a Response, bytes or a WebAssembly.Module; by default the .wasm file
+ * next to the glue is fetched.
+ */
+export function ready(moduleOrPath) {
+  if (!initPromise) {
+    const arg = moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath };
+    initPromise = init(arg).then(() => undefined);
+    initPromise.catch(() => {
+      initPromise = null; // a failed load (offline, 404) may be retried
+    });
+  }
+  return initPromise;
+}
+
+function warn(message, error) {
+  if (typeof console !== 'undefined') console.error(`sohbet-rtc: ${message}`, error);
+}
+
+function withCode(error, code) {
+  const e = error instanceof Error ? error : new Error(String(error?.message ?? error));
+  if (e.code === undefined) {
+    try { e.code = code; } catch { /* frozen */ }
+  }
+  return e;
+}
+
+function envWsUrl() {
+  try {
+    // Bundlers inline NEXT_PUBLIC_* at build time; `process` may not exist in the browser.
+    return (typeof process !== 'undefined' && process.env && process.env.NEXT_PUBLIC_WS_URL) || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The socket base URL, computed when first needed (never at import). */
+function resolveWsUrl(configured) {
+  const explicit = configured || envWsUrl();
+  if (explicit) return String(explicit).replace(/^https:\/\//, 'wss://').replace(/^http:\/\//, 'ws://').replace(/\/+$/, '');
+  const loc = typeof location !== 'undefined' ? location : null;
+  const secure = loc && loc.protocol === 'https:';
+  const host = (loc && loc.hostname) || '0.0.0.0';
+  return `${secure ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${DEFAULT_WS_PORT}`;
+}
+
+function isSecurePage() {
+  return typeof location !== 'undefined' && location.protocol === 'https:';
+}
+
+// ---------------------------------------------------------------------------------------------
+// websocketService: the app's API (§2.1) over the built-in wasm SignalingClient.
+
+function createSocketCore(core) {
+  const handlers = new Map(); // type -> Set<handler>
+  const dispatchers = new Map(); // type -> the one function registered on the client
+  const connectionListeners = new Set();
+  let client = null;
+  let clientUrl = null;
+  let clientPromise = null;
+  let token = null;
+
+  const notifyConnection = (open) => {
+    for (const listener of [...connectionListeners]) {
+      try { listener(open); } catch (e) { warn('error in connection listener', e); }
+    }
+  };
+
+  const attach = (type) => {
+    if (!client || dispatchers.has(type)) return;
+    const dispatcher = (envelope) => {
+      const set = handlers.get(type);
+      if (!set) return;
+      for (const handler of [...set]) {
+        try { handler(envelope); } catch (e) { warn(`error in handler for ${type}`, e); }
+      }
+    };
+    dispatchers.set(type, dispatcher);
+    client.on(type, dispatcher);
+  };
+
+  const detach = (type) => {
+    const dispatcher = dispatchers.get(type);
+    if (!dispatcher) return;
+    dispatchers.delete(type);
+    try { client?.off(type, dispatcher); } catch { /* client gone */ }
+  };
+
+  const dropClient = () => {
+    if (!client) return;
+    const old = client;
+    client = null;
+    clientPromise = null;
+    dispatchers.clear();
+    try { old.disconnect(); } catch { /* already closed */ }
+    try { old.free(); } catch { /* already freed */ }
+  };
+
+  const ensureClient = () => {
+    const url = resolveWsUrl(core.options.wsUrl);
+    if (client && clientUrl === url) return Promise.resolve(client);
+    if (client) dropClient();
+    if (!clientPromise) {
+      clientPromise = ready().then(() => {
+        if (client) return client;
+        const c = new SignalingClient(url);
+        c.onConnectionChange(notifyConnection);
+        client = c;
+        clientUrl = url;
+        for (const type of handlers.keys()) attach(type);
+        return c;
+      });
+      clientPromise.catch(() => { clientPromise = null; });
+    }
+    return clientPromise;
+  };
+
+  const api = {
+    /** Opens `<url>/?token=<JWT>`; resolves on open (at once if open or in flight). */
+    connect(jwt) {
+      if (jwt) token = jwt;
+      const useToken = token || core.options.token;
+      if (!useToken) return Promise.reject(withCode(new Error('websocketService.connect needs a token'), 'signal/no-token'));
+      const url = resolveWsUrl(core.options.wsUrl);
+      if (isSecurePage() && url.startsWith('ws://')) {
+        return Promise.reject(withCode(new Error(
+          'Cannot establish insecure WebSocket connection (ws://) from secure page (https://). '
+          + 'Please configure NEXT_PUBLIC_WS_URL environment variable with a secure WebSocket URL (wss://)',
+        ), 'signal/insecure-url'));
+      }
+      token = useToken;
+      return ensureClient().then((c) => c.connect(useToken)).then(() => undefined);
+    },
+    /** `{type, payload}` out; false (message dropped) when the socket is not open. */
+    send(type, payload) {
+      if (!client) return false;
+      try { return client.send(type, payload) === true; } catch (e) { warn('send failed', e); return false; }
+    },
+    on(type, handler) {
+      if (typeof handler !== 'function') return;
+      let set = handlers.get(type);
+      if (!set) handlers.set(type, (set = new Set()));
+      set.add(handler);
+      attach(type);
+    },
+    off(type, handler) {
+      const set = handlers.get(type);
+      if (!set) return;
+      set.delete(handler);
+      if (set.size === 0) {
+        handlers.delete(type);
+        detach(type);
+      }
+    },
+    /** listener(true) on open, listener(false) on close; returns the unsubscribe function. */
+    onConnectionChange(listener) {
+      if (typeof listener === 'function') connectionListeners.add(listener);
+      return () => { connectionListeners.delete(listener); };
+    },
+    isConnected() {
+      try { return client ? client.isConnected() : false; } catch { return false; }
+    },
+    /** Closes the socket and stops reconnecting. */
+    disconnect() {
+      if (!client) return;
+      try { client.disconnect(); } catch (e) { warn('disconnect failed', e); }
+    },
+    sendChatMessage(conversationId, content) {
+      return api.send('chat:send', { conversation_id: conversationId, content });
+    },
+    sendTypingIndicator(conversationId) {
+      return api.send('chat:typing', { conversation_id: conversationId });
+    },
+    /** Internal: whether connect() has a token to use. */
+    _hasToken() {
+      return Boolean(token || core.options.token);
+    },
+    /** Internal: the URL change hook used by configure(). */
+    _urlChanged() {
+      if (client && clientUrl !== resolveWsUrl(core.options.wsUrl)) {
+        dropClient();
+        notifyConnection(false);
+      }
+    },
+  };
+  return api;
+}
+
+// ---------------------------------------------------------------------------------------------
+// webrtcService: §1.2 over the wasm WebRtcService, created on the first joinChannel.
+
+function createVoiceCore(core) {
+  const slots = { participants: null, remoteStream: null, quality: null, status: null, error: null };
+  const volumes = new Map();
+  let deafened = false;
+  let localStream; // undefined = never set; null = cleared
+  let service = null;
+  let serviceSocket = null;
+  let servicePromise = null;
+  let joinGeneration = 0;
+
+  const call = (slot, ...args) => {
+    const cb = slots[slot];
+    if (!cb) return;
+    try { cb(...args); } catch (e) { warn(`error in ${slot} callback`, e); }
+  };
+
+  const wasmConfig = () => {
+    const config = {};
+    if (Array.isArray(core.options.iceServers)) config.iceServers = core.options.iceServers;
+    if (core.options.livekitUrl) config.livekitUrl = core.options.livekitUrl;
+    return config;
+  };
+
+  const socketForService = () => core.options.socket || core.websocket;
+
+  const dropService = () => {
+    if (!service) return;
+    const old = service;
+    service = null;
+    serviceSocket = null;
+    servicePromise = null;
+    try { old.dispose(); } catch { /* already gone */ }
+    try { old.free(); } catch { /* already freed */ }
+  };
+
+  const ensureService = () => {
+    const socket = socketForService();
+    if (service && serviceSocket === socket) return Promise.resolve(service);
+    if (service) dropService();
+    if (!servicePromise) {
+      servicePromise = ready().then(() => {
+        if (service) return service;
+        const s = new WebRtcService(socket, wasmConfig());
+        // One registration each; the JS slots keep single-slot replace semantics.
+        s.onParticipantUpdate((list) => call('participants', list));
+        s.onRemoteStream((userId, stream) => call('remoteStream', userId, stream));
+        s.onConnectionQuality((q) => call('quality', q));
+        s.onStatus((text) => call('status', text));
+        s.onError((err) => call('error', err));
+        if (localStream !== undefined) s.setLocalStream(localStream);
+        if (deafened && !s.isDeafenedStatus()) s.toggleDeafen();
+        for (const [id, v] of volumes) s.setParticipantVolume(id, v);
+        service = s;
+        serviceSocket = socket;
+        return s;
+      });
+      servicePromise.catch(() => { servicePromise = null; });
+    }
+    return servicePromise;
+  };
+
+  const api = {
+    async joinChannel(channelId, userId, audioOnly = true) {
+      const generation = ++joinGeneration;
+      let s = service && serviceSocket === socketForService() ? service : null;
+      if (!s) {
+        try {
+          s = await ensureService();
+        } catch (e) {
+          throw withCode(e, 'wasm/init-failed');
+        }
+        if (generation !== joinGeneration) {
+          throw withCode(new Error('the join was cancelled by leaveChannel() or a newer joinChannel()'), 'service/join-aborted');
+        }
+      }
+      // With the package's own socket, open it if the app has not (joinChannel waits for it).
+      if (!core.options.socket && !core.websocket.isConnected() && core.websocket._hasToken()) {
+        core.websocket.connect().catch((e) => call('error', { code: e?.code || 'signal/connect-failed', message: String(e?.message || e) }));
+      }
+      return s.joinChannel(channelId, userId, audioOnly);
+    },
+    leaveChannel() {
+      joinGeneration++;
+      if (service) service.leaveChannel();
+    },
+    getLocalStream() {
+      return service ? (service.getLocalStream() ?? null) : null;
+    },
+    toggleMute() {
+      return service ? service.toggleMute() : false;
+    },
+    toggleVideo() {
+      return service ? service.toggleVideo() : Promise.resolve(false);
+    },
+    toggleDeafen() {
+      if (service) {
+        deafened = service.toggleDeafen();
+      } else {
+        deafened = !deafened;
+      }
+      return deafened;
+    },
+    isMutedStatus() {
+      return service ? service.isMutedStatus() : false;
+    },
+    isVideoEnabledStatus() {
+      return service ? service.isVideoEnabledStatus() : false;
+    },
+    isDeafenedStatus() {
+      return service ? service.isDeafenedStatus() : deafened;
+    },
+    setParticipantVolume(userId, volume) {
+      const v = Number.isFinite(volume) ? Math.min(1, Math.max(0, volume)) : 1;
+      volumes.set(userId, v);
+      if (service) {
+        service.setParticipantVolume(userId, v);
+      } else {
+        call('participants', []);
+      }
+    },
+    getParticipantVolume(userId) {
+      if (service) return service.getParticipantVolume(userId);
+      return volumes.has(userId) ? volumes.get(userId) : 1;
+    },
+    getParticipants() {
+      return service ? service.getParticipants() : [];
+    },
+    onParticipantUpdate(cb) { slots.participants = typeof cb === 'function' ? cb : null; },
+    onRemoteStream(cb) { slots.remoteStream = typeof cb === 'function' ? cb : null; },
+    onConnectionQuality(cb) { slots.quality = typeof cb === 'function' ? cb : null; },
+    onStatus(cb) { slots.status = typeof cb === 'function' ? cb : null; },
+    onError(cb) { slots.error = typeof cb === 'function' ? cb : null; },
+    getCurrentMode() {
+      return service ? service.getCurrentMode() : 'p2p';
+    },
+    /** Use this MediaStream instead of getUserMedia for later joins (null: capture again). */
+    setLocalStream(stream) {
+      localStream = stream ?? null;
+      if (service) service.setLocalStream(localStream);
+    },
+    /** Leaves the call and releases the wasm service (the socket stays, it is the app's). */
+    dispose() {
+      joinGeneration++;
+      dropService();
+    },
+    /** Internal: configuration changed (ICE servers now; socket on the next join). */
+    _configChanged() {
+      if (service) service.setConfig(wasmConfig());
+    },
+  };
+  return api;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared core (created on first use, kept across HMR re-evaluations) and the facades.
+
+function createCore() {
+  const core = {
+    options: { socket: null, wsUrl: null, token: null, iceServers: undefined, livekitUrl: undefined },
+  };
+  core.websocket = createSocketCore(core);
+  core.voice = createVoiceCore(core);
+  return core;
+}
+
+function getCore() {
+  const g = globalThis;
+  if (!g[CORE_KEY]) {
+    Object.defineProperty(g, CORE_KEY, { value: createCore(), configurable: true });
+  }
+  return g[CORE_KEY];
+}
+
+function facade(part, names) {
+  const obj = {};
+  for (const name of names) {
+    obj[name] = (...args) => getCore()[part][name](...args);
+  }
+  return Object.freeze(obj);
+}
+
+const VOICE_METHODS = [
+  'joinChannel', 'leaveChannel', 'getLocalStream', 'toggleMute', 'toggleVideo', 'toggleDeafen',
+  'isMutedStatus', 'isVideoEnabledStatus', 'isDeafenedStatus', 'setParticipantVolume',
+  'getParticipantVolume', 'getParticipants', 'onParticipantUpdate', 'onRemoteStream',
+  'onConnectionQuality', 'onStatus', 'onError', 'getCurrentMode', 'setLocalStream', 'dispose',
+];
+const SOCKET_METHODS = [
+  'connect', 'send', 'on', 'off', 'onConnectionChange', 'isConnected', 'disconnect',
+  'sendChatMessage', 'sendTypingIndicator',
+];
+
+/**
+ * Options: `socket` (the app's own websocketService: on/off/send — keeps ONE socket per tab),
+ * `wsUrl` (base URL of the package's own socket), `token` (JWT for it), `iceServers`
+ * (RTCIceServer[]), `livekitUrl`. Only the keys given are changed.
+ */
+function configure(options = {}) {
+  const core = getCore();
+  const o = core.options;
+  if ('socket' in options) {
+    const s = options.socket;
+    if (s != null && (typeof s.on !== 'function' || typeof s.off !== 'function' || typeof s.send !== 'function')) {
+      throw withCode(new TypeError('configure({socket}): the socket needs on, off and send methods'), 'service/invalid-argument');
+    }
+    o.socket = s ?? null;
+  }
+  if ('token' in options) o.token = options.token ?? null;
+  if ('iceServers' in options) o.iceServers = options.iceServers;
+  if ('livekitUrl' in options) o.livekitUrl = options.livekitUrl;
+  if ('wsUrl' in options) {
+    o.wsUrl = options.wsUrl ?? null;
+    core.websocket._urlChanged();
+  }
+  core.voice._configChanged();
+}
+
+export const websocketService = facade('websocket', SOCKET_METHODS);
+
+export const webrtcService = Object.freeze({ ...facade('voice', VOICE_METHODS), configure });
+
+export { configure };
+
+export default webrtcService;
