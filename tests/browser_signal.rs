@@ -2,134 +2,96 @@
 //! Browser tests of the signalling transports, in real headless Chromium against the REAL
 //! reference server (dev login over REST, voice:* over its WebSocket port): the built-in
 //! `WsClient` (join, membership events, NotOpen instead of a silent drop, bad token, bad
-//! frame, reconnect with automatic re-join) and the `AppSocketTransport` adapter over a
-//! `websocketService`-shaped JS object (our `SignalingClient` behind a counting proxy).
+//! frame, reconnect with automatic re-join, drop closes the socket) and the
+//! `AppSocketTransport` adapter over a `websocketService`-shaped JS object (our
+//! `SignalingClient` behind a proxy that counts on/off calls).
 
 use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::net::{dev_login, drop_connections, DevUser, EventLog};
+use common::net::{
+    call, count, counting_socket, dev_login, drop_connections, ids, join_msg, EventLog, Member,
+    WAIT_MS,
+};
 use common::{now_ms, sleep_ms, unique_channel_id, unique_name, with_timeout, ws_url};
 use sohbet_rtc::error::js_error_code;
 use sohbet_rtc::signal::transport::ws_client::Phase;
 use sohbet_rtc::signal::transport::{
     AppSocketTransport, SignalTransport, SignalingClient, TransportError, TransportEvent, WsClient,
 };
-use sohbet_rtc::signal::{ChannelRef, Join, Message, Mute};
+use sohbet_rtc::signal::{ChannelRef, Message, Mute};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-const WAIT_MS: u32 = 8_000;
-
-fn join(channel_id: u64) -> Message {
-    Message::Join(Join {
-        channel_id,
-        supports_sfu: Some(true),
-        client_version: None,
-    })
+async fn member(prefix: &str) -> Member {
+    Member::connect(prefix).await.expect("login and connect")
 }
 
-fn is_msg(pred: impl Fn(&Message) -> bool) -> impl Fn(&TransportEvent) -> bool {
-    move |e| matches!(e, TransportEvent::Message(m) if pred(m))
-}
-
-/// Logs a fresh user in and connects a built-in client for it.
-async fn connected_user(prefix: &str) -> (DevUser, WsClient, EventLog) {
-    let user = dev_login(&unique_name(prefix)).await.expect("dev login");
-    let client = WsClient::new();
-    let log = EventLog::attach(&client);
-    with_timeout("connect", WAIT_MS, client.connect(ws_url(), &user.token))
-        .await
-        .expect("connect must not hang")
-        .expect("connect with a valid token");
-    assert!(client.is_open());
-    (user, client, log)
+fn mute(channel_id: u64, muted: bool) -> Message {
+    Message::Mute(Mute { channel_id, muted })
 }
 
 #[wasm_bindgen_test]
 async fn built_in_client_joins_a_channel_and_receives_the_participant_list() {
-    let (_me, client, log) = connected_user("solo").await;
+    let me = member("solo").await;
+    assert!(me.client.is_open());
     let channel = unique_channel_id();
-    client.send(&join(channel)).expect("join is sent");
-    let (_, got) = log
-        .wait_for("voice:participants", 0, WAIT_MS, |e| {
-            matches!(e, TransportEvent::Message(Message::Participants(_)))
-        })
+    let list = me
+        .join(channel)
         .await
         .expect("the joiner gets voice:participants");
-    let TransportEvent::Message(Message::Participants(p)) = got.event else {
-        unreachable!()
-    };
-    assert_eq!(p.channel_id, channel);
-    assert!(p.participants.is_empty(), "self is never listed: {p:?}");
-    assert_eq!(
-        client.remembered_join().map(|j| j.channel_id),
-        Some(channel)
+    assert_eq!(list.channel_id, channel);
+    assert!(
+        list.participants.is_empty(),
+        "self is never listed: {list:?}"
     );
+    let remembered = me.client.remembered_join().map(|j| j.channel_id);
+    assert_eq!(remembered, Some(channel), "the join is kept for a re-join");
 }
 
 #[wasm_bindgen_test]
 async fn second_joiner_sees_the_first_and_the_first_hears_join_and_leave() {
-    let (alice, a, a_log) = connected_user("alice").await;
-    let (bob, b, b_log) = connected_user("bob").await;
+    let (alice, bob) = (member("alice").await, member("bob").await);
     let channel = unique_channel_id();
-    a.send(&join(channel)).expect("alice joins");
-    a_log
-        .wait_for(
-            "alice's participants",
-            0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Participants(_))),
-        )
-        .await
-        .expect("alice joined");
-    b.send(&join(channel)).expect("bob joins");
+    alice.join(channel).await.expect("alice joins");
+    let list = bob.join(channel).await.expect("bob joins");
+    assert_eq!(ids(&list), vec![alice.id()], "bob sees exactly alice");
+    assert_eq!(list.participants[0].username, alice.user.username);
 
-    let (_, got) = b_log
-        .wait_for(
-            "bob's participants",
-            0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Participants(_))),
-        )
-        .await
-        .expect("bob gets the participant list");
-    let TransportEvent::Message(Message::Participants(list)) = got.event else {
-        unreachable!()
-    };
-    let ids: Vec<u64> = list.participants.iter().map(|p| p.user_id).collect();
-    assert_eq!(ids, vec![alice.id], "bob sees exactly alice");
-    assert_eq!(list.participants[0].username, alice.username);
-
-    let (_, got) = a_log
-        .wait_for(
+    let bob_id = bob.id();
+    let (_, joined) = alice
+        .log
+        .wait_msg(
             "user-joined(bob)",
             0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::UserJoined(j) if j.user.user_id == bob.id)),
+            |m| matches!(m, Message::UserJoined(j) if j.user.user_id == bob_id),
         )
         .await
         .expect("alice hears bob join");
-    let TransportEvent::Message(Message::UserJoined(j)) = got.event else {
-        unreachable!()
+    let Message::UserJoined(joined) = joined else {
+        panic!("{joined:?}")
     };
-    assert_eq!(
-        (j.channel_id, j.user.username.as_str()),
-        (channel, bob.username.as_str())
-    );
+    assert_eq!(joined.channel_id, channel);
+    assert_eq!(joined.user.username, bob.user.username);
 
-    b.send(&Message::Leave(ChannelRef {
+    let leave = Message::Leave(ChannelRef {
         channel_id: channel,
-    }))
-    .expect("bob leaves");
-    assert_eq!(b.remembered_join(), None, "a leave forgets the join");
-    a_log
-        .wait_for("user-left(bob)", 0, WAIT_MS, is_msg(|m| {
-            matches!(m, Message::UserLeft(l) if l.user_id == bob.id && l.channel_id == channel)
-        }))
+    });
+    bob.client.send(&leave).expect("bob leaves");
+    assert_eq!(
+        bob.client.remembered_join(),
+        None,
+        "a leave forgets the join"
+    );
+    alice
+        .log
+        .wait_msg(
+            "user-left(bob)",
+            0,
+            |m| matches!(m, Message::UserLeft(l) if l.user_id == bob_id && l.channel_id == channel),
+        )
         .await
         .expect("alice hears bob leave");
 }
@@ -137,27 +99,29 @@ async fn second_joiner_sees_the_first_and_the_first_hears_join_and_leave() {
 #[wasm_bindgen_test]
 async fn sending_while_not_connected_fails_with_not_open_instead_of_dropping() {
     let never = WsClient::new();
-    let mute = Message::Mute(Mute {
-        channel_id: 1,
-        muted: true,
-    });
-    assert_eq!(never.send(&mute), Err(TransportError::NotOpen));
+    assert_eq!(never.send(&mute(1, true)), Err(TransportError::NotOpen));
     let js: JsValue = TransportError::NotOpen.into();
     assert_eq!(js_error_code(&js).as_deref(), Some("signal/not-open"));
 
-    let (_me, client, log) = connected_user("closer").await;
-    client.disconnect();
-    assert!(!client.is_open());
-    assert_eq!(client.send(&mute), Err(TransportError::NotOpen));
-    assert!(log
+    let me = member("closer").await;
+    me.client.disconnect();
+    assert!(!me.client.is_open());
+    assert_eq!(me.client.send(&mute(1, true)), Err(TransportError::NotOpen));
+    assert!(me
+        .log
         .position(0, |e| *e == TransportEvent::Disconnected)
         .is_some());
     // disconnect() means "stay down": no reconnect attempt follows.
     sleep_ms(1_000).await;
-    assert_eq!((client.phase(), client.reconnect_count()), (Phase::Idle, 0));
+    assert_eq!(me.client.phase(), Phase::Idle);
+    assert_eq!(me.client.reconnect_count(), 0);
 
     let js_client = SignalingClient::new(ws_url().to_owned());
-    assert!(!js_client.send("voice:mute".into(), JsValue::from_str("{\"channel_id\":1}")));
+    let payload = JsValue::from_str("{\"channel_id\":1,\"muted\":true}");
+    assert!(
+        !js_client.send("voice:mute".into(), payload),
+        "the JS API returns false"
+    );
     assert!(!js_client.is_connected());
 }
 
@@ -165,13 +129,10 @@ async fn sending_while_not_connected_fails_with_not_open_instead_of_dropping() {
 async fn a_bad_token_makes_connect_fail_instead_of_hanging() {
     let client = WsClient::new();
     let started = now_ms();
-    let result = with_timeout(
-        "connect with a bad token",
-        WAIT_MS,
-        client.connect(ws_url(), "not-a-jwt"),
-    )
-    .await
-    .expect("connect must settle, not hang");
+    let connect = client.connect(ws_url(), "not-a-jwt");
+    let result = with_timeout("connect with a bad token", WAIT_MS, connect)
+        .await
+        .expect("connect must settle, not hang");
     let err = result.expect_err("a bad token must be refused");
     assert_eq!(err.code(), "signal/connect-failed", "{err}");
     assert!(client.last_error().is_some());
@@ -180,13 +141,8 @@ async fn a_bad_token_makes_connect_fail_instead_of_hanging() {
         Phase::Idle,
         "a refused first attempt is not retried"
     );
-    web_sys::console::log_1(
-        &format!(
-            "bad token refused after {:.0} ms: {err}",
-            now_ms() - started
-        )
-        .into(),
-    );
+    let took = now_ms() - started;
+    web_sys::console::log_1(&format!("bad token refused after {took:.0} ms: {err}").into());
 
     let js_client = SignalingClient::new(ws_url().to_owned());
     let rejected = JsFuture::from(js_client.connect("not-a-jwt".into())).await;
@@ -199,57 +155,43 @@ async fn a_bad_token_makes_connect_fail_instead_of_hanging() {
 
 #[wasm_bindgen_test]
 async fn a_bad_frame_gets_voice_error_back_and_the_session_continues() {
-    let (alice, a, a_log) = connected_user("fuzzer").await;
-    let (_bob, b, b_log) = connected_user("witness").await;
+    let (alice, bob) = (member("fuzzer").await, member("witness").await);
     let channel = unique_channel_id();
-    for (c, l) in [(&a, &a_log), (&b, &b_log)] {
-        c.send(&join(channel)).expect("join");
-        l.wait_for(
-            "participants",
-            0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Participants(_))),
-        )
-        .await
-        .expect("joined");
-    }
-    let mark = a_log.len();
-    a.send_text("{\"type\":\"voice:mute\",\"payload\":{\"channel_id\":\"seven\"")
+    alice.join(channel).await.expect("alice joins");
+    bob.join(channel).await.expect("bob joins");
+
+    let mark = alice.log.len();
+    let truncated = "{\"type\":\"voice:mute\",\"payload\":{\"channel_id\":\"seven\"";
+    alice
+        .client
+        .send_text(truncated)
         .expect("raw frame goes out");
-    a.send_text("{\"type\":\"voice:teleport\",\"payload\":{}}")
-        .expect("raw frame goes out");
-    let (i, got) = a_log
-        .wait_for(
-            "voice:error",
-            mark,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Error(_))),
-        )
+    let is_error = |m: &Message| matches!(m, Message::Error(_));
+    let (i, refusal) = alice
+        .log
+        .wait_msg("voice:error", mark, is_error)
         .await
         .expect("a bad frame is answered with voice:error");
-    web_sys::console::log_1(&format!("server refused the frame: {:?}", got.event).into());
-    a_log
-        .wait_for(
-            "second voice:error",
-            i + 1,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Error(_))),
-        )
+    web_sys::console::log_1(&format!("server refused the frame: {refusal:?}").into());
+    let unknown = "{\"type\":\"voice:teleport\",\"payload\":{}}";
+    alice.client.send_text(unknown).expect("raw frame goes out");
+    alice
+        .log
+        .wait_msg("second voice:error", i + 1, is_error)
         .await
-        .expect("the unknown type is refused too");
-    assert!(a.is_open(), "the connection stays up");
+        .expect("an unknown type is refused too");
+    assert!(alice.client.is_open(), "the connection stays up");
 
-    a.send(&Message::Mute(Mute {
-        channel_id: channel,
-        muted: true,
-    }))
-    .expect("a later mute is sent");
-    b_log
-        .wait_for(
+    alice
+        .client
+        .send(&mute(channel, true))
+        .expect("a later mute is sent");
+    let alice_id = alice.id();
+    bob.log
+        .wait_msg(
             "user-muted(alice)",
             0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::UserMuted(u) if u.user_id == alice.id && u.muted)),
+            |m| matches!(m, Message::UserMuted(u) if u.user_id == alice_id && u.muted),
         )
         .await
         .expect("the later mute is still broadcast");
@@ -257,140 +199,87 @@ async fn a_bad_frame_gets_voice_error_back_and_the_session_continues() {
 
 #[wasm_bindgen_test]
 async fn a_dropped_connection_reconnects_and_rejoins_by_itself() {
-    let (alice, a, a_log) = connected_user("flaky").await;
-    let (bob, b, b_log) = connected_user("steady").await;
+    let (alice, bob) = (member("flaky").await, member("steady").await);
     let channel = unique_channel_id();
-    for (c, l) in [(&a, &a_log), (&b, &b_log)] {
-        c.send(&join(channel)).expect("join");
-        l.wait_for(
-            "participants",
-            0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Participants(_))),
-        )
-        .await
-        .expect("joined");
-    }
-    let (a_mark, b_mark) = (a_log.len(), b_log.len());
+    alice.join(channel).await.expect("alice joins");
+    bob.join(channel).await.expect("bob joins");
+    let (a_mark, b_mark, alice_id) = (alice.log.len(), bob.log.len(), alice.id());
     let t0 = now_ms();
-    let dropped = drop_connections(alice.id).await.expect("drop-connections");
+    let dropped = drop_connections(alice_id).await.expect("drop-connections");
     assert_eq!(dropped, 1, "alice had one socket");
 
-    let (left_at, _) = b_log
-        .wait_for(
-            "user-left(alice)",
-            b_mark,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::UserLeft(l) if l.user_id == alice.id)),
-        )
+    let left = move |m: &Message| matches!(m, Message::UserLeft(l) if l.user_id == alice_id);
+    let (left_at, _) = bob
+        .log
+        .wait_msg("user-left(alice)", b_mark, left)
         .await
         .expect("bob sees alice leave when her socket dies");
-    let (_, rejoined) = b_log
-        .wait_for(
-            "user-joined(alice) again",
-            left_at + 1,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::UserJoined(j) if j.user.user_id == alice.id)),
-        )
+    let back = move |m: &Message| matches!(m, Message::UserJoined(j) if j.user.user_id == alice_id);
+    let (back_at, _) = bob
+        .log
+        .wait_msg("user-joined(alice) after the leave", left_at + 1, back)
         .await
-        .expect("bob sees alice join again, after the leave");
+        .expect("bob sees alice join again");
 
-    let (d, _) = a_log
+    let log = &alice.log;
+    let (d, _) = log
         .wait_for("Disconnected", a_mark, WAIT_MS, |e| {
             *e == TransportEvent::Disconnected
         })
         .await
         .expect("alice's client notices the drop");
-    let (r, reconnected) = a_log
+    let (r, reconnected) = log
         .wait_for("Reconnected", d, WAIT_MS, |e| {
             *e == TransportEvent::Reconnected
         })
         .await
         .expect("alice's client reconnects by itself");
-    let (_, resync) = a_log
-        .wait_for(
-            "participants after rejoin",
-            r,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Participants(_))),
-        )
+    let (_, resync) = log
+        .wait_msg("participants after the re-join", r, |m| {
+            matches!(m, Message::Participants(_))
+        })
         .await
         .expect("the automatic re-join brings a fresh participant list");
-    let TransportEvent::Message(Message::Participants(p)) = &resync.event else {
-        unreachable!()
+    let Message::Participants(list) = resync else {
+        panic!("{resync:?}")
     };
-    assert_eq!(
-        p.participants.iter().map(|e| e.user_id).collect::<Vec<_>>(),
-        vec![bob.id]
-    );
-    assert_eq!(a.reconnect_count(), 1);
-    assert!(a.is_open());
+    assert_eq!(ids(&list), vec![bob.id()]);
+    assert_eq!(alice.client.reconnect_count(), 1);
+    assert!(alice.client.is_open());
 
     let reconnect_ms = reconnected.at_ms - t0;
-    let visible_ms = rejoined.at_ms - t0;
-    web_sys::console::log_1(&format!(
-        "BENCH signal_reconnect_ms={reconnect_ms:.0}\nBENCH signal_rejoin_seen_by_peer_ms={visible_ms:.0}"
-    ).into());
+    let seen_ms = bob.log.all()[back_at].at_ms - t0;
+    web_sys::console::log_1(
+        &format!(
+            "BENCH signal_reconnect_ms={reconnect_ms:.0}\nBENCH signal_rejoin_seen_by_peer_ms={seen_ms:.0}"
+        )
+        .into(),
+    );
 }
 
 #[wasm_bindgen_test]
 async fn dropping_the_client_closes_its_socket_so_the_room_sees_the_user_leave() {
-    let (carol, c, c_log) = connected_user("carol").await;
-    let (_dave, d, d_log) = connected_user("dave").await;
+    let (carol, dave) = (member("carol").await, member("dave").await);
     let channel = unique_channel_id();
-    for (cl, l) in [(&c, &c_log), (&d, &d_log)] {
-        cl.send(&join(channel)).expect("join");
-        l.wait_for(
-            "participants",
-            0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Participants(_))),
-        )
-        .await
-        .expect("joined");
-    }
-    assert_eq!(c.subscriber_count(), 1);
-    drop(c_log);
-    assert_eq!(c.subscriber_count(), 0, "dropping the log unsubscribes");
-    drop(c);
-    d_log
-        .wait_for(
+    carol.join(channel).await.expect("carol joins");
+    dave.join(channel).await.expect("dave joins");
+    let Member { user, client, log } = carol;
+    assert_eq!(client.subscriber_count(), 1);
+    drop(log);
+    assert_eq!(
+        client.subscriber_count(),
+        0,
+        "dropping the log unsubscribes"
+    );
+    drop(client);
+    dave.log
+        .wait_msg(
             "user-left(carol)",
             0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::UserLeft(l) if l.user_id == carol.id)),
+            |m| matches!(m, Message::UserLeft(l) if l.user_id == user.id),
         )
         .await
         .expect("dropping the last handle closes the socket");
-}
-
-#[wasm_bindgen(inline_js = r#"
-export function countingSocket(inner) {
-  const live = new Map();
-  const counts = { on: 0, off: 0, offMatched: 0, connSub: 0, connUnsub: 0 };
-  return {
-    counts,
-    liveHandlers() { let n = 0; for (const s of live.values()) n += s.size; return n; },
-    on(t, h) { counts.on++; if (!live.has(t)) live.set(t, new Set()); live.get(t).add(h); inner.on(t, h); },
-    off(t, h) { counts.off++; if (live.get(t)?.delete(h)) counts.offMatched++; inner.off(t, h); },
-    send(t, p) { return inner.send(t, p); },
-    isConnected() { return inner.isConnected(); },
-    onConnectionChange(l) {
-      counts.connSub++;
-      const u = inner.onConnectionChange(l);
-      return () => { counts.connUnsub++; u(); };
-    },
-  };
-}
-export function count(socket, key) { return socket.counts[key]; }
-export function liveHandlers(socket) { return socket.liveHandlers(); }
-"#)]
-extern "C" {
-    #[wasm_bindgen(js_name = countingSocket)]
-    fn counting_socket(inner: &JsValue) -> JsValue;
-    fn count(socket: &JsValue, key: &str) -> u32;
-    #[wasm_bindgen(js_name = liveHandlers)]
-    fn live_handlers(socket: &JsValue) -> u32;
 }
 
 #[wasm_bindgen_test]
@@ -402,19 +291,9 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
         .expect("JS connect");
     let inner: JsValue = js_client.into();
     let socket = counting_socket(&inner);
-
-    let (frank, f, f_log) = connected_user("frank").await;
+    let frank = member("frank").await;
     let channel = unique_channel_id();
-    f.send(&join(channel)).expect("frank joins");
-    f_log
-        .wait_for(
-            "participants",
-            0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Participants(_))),
-        )
-        .await
-        .expect("frank joined");
+    frank.join(channel).await.expect("frank joins");
 
     let adapter = AppSocketTransport::new(&socket).expect("the socket has on/off/send");
     let registered = count(&socket, "on");
@@ -423,71 +302,59 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
         "one handler per voice type, got {registered}"
     );
     assert_eq!(registered as usize, adapter.handler_count());
+    assert_eq!(
+        call(&inner, "handlerCount").as_f64(),
+        Some(f64::from(registered))
+    );
     assert!(adapter.is_open(), "isConnected() is consulted");
-    let a_log = EventLog::attach(&adapter);
+    let log = EventLog::attach(&adapter);
 
     adapter
-        .send(&join(channel))
+        .send(&join_msg(channel))
         .expect("join through the app socket");
-    let (_, got) = a_log
-        .wait_for(
-            "participants via adapter",
-            0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::Participants(_))),
-        )
+    let is_list = |m: &Message| matches!(m, Message::Participants(_));
+    let (_, list) = log
+        .wait_msg("participants via the adapter", 0, is_list)
         .await
         .expect("the adapter delivers voice:participants");
-    let TransportEvent::Message(Message::Participants(p)) = got.event else {
-        unreachable!()
+    let Message::Participants(list) = list else {
+        panic!("{list:?}")
     };
-    assert_eq!(
-        p.participants.iter().map(|e| e.user_id).collect::<Vec<_>>(),
-        vec![frank.id]
-    );
-    f_log
-        .wait_for(
+    assert_eq!(ids(&list), vec![frank.id()]);
+    frank
+        .log
+        .wait_msg(
             "user-joined(erin)",
             0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::UserJoined(j) if j.user.user_id == erin.id)),
+            |m| matches!(m, Message::UserJoined(j) if j.user.user_id == erin.id),
         )
         .await
         .expect("frank hears erin, who joined through the adapter");
-    f.send(&Message::Mute(Mute {
-        channel_id: channel,
-        muted: true,
-    }))
-    .expect("frank mutes");
-    a_log
-        .wait_for(
-            "user-muted(frank)",
-            0,
-            WAIT_MS,
-            is_msg(|m| matches!(m, Message::UserMuted(u) if u.user_id == frank.id && u.muted)),
-        )
-        .await
-        .expect("the adapter delivers voice:user-muted");
+    frank
+        .client
+        .send(&mute(channel, true))
+        .expect("frank mutes");
+    let frank_id = frank.id();
+    log.wait_msg(
+        "user-muted(frank)",
+        0,
+        |m| matches!(m, Message::UserMuted(u) if u.user_id == frank_id && u.muted),
+    )
+    .await
+    .expect("the adapter delivers voice:user-muted");
 
-    let handlers_inside = call(&inner, "handlerCount").as_f64();
-    assert_eq!(
-        handlers_inside,
-        Some(f64::from(registered)),
-        "the handlers reached the client"
-    );
-    drop(a_log);
+    drop(log);
     drop(adapter);
     assert_eq!(
         count(&socket, "off"),
         registered,
-        "off is called once per registered handler"
+        "one off per registered handler"
     );
     assert_eq!(
         count(&socket, "offMatched"),
         registered,
-        "with the very same function objects"
+        "with the same functions"
     );
-    assert_eq!(live_handlers(&socket), 0);
     assert_eq!(
         (count(&socket, "connSub"), count(&socket, "connUnsub")),
         (1, 1)
@@ -495,35 +362,29 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
     assert_eq!(call(&inner, "handlerCount").as_f64(), Some(0.0));
     assert_eq!(call(&inner, "isConnected").as_bool(), Some(true));
     sleep_ms(300).await;
-    let erin_left = is_msg(move |m| matches!(m, Message::UserLeft(l) if l.user_id == erin.id));
+    let erin_left = move |m: &Message| matches!(m, Message::UserLeft(l) if l.user_id == erin.id);
+    let left = frank.log.position(
+        0,
+        |e| matches!(e, TransportEvent::Message(m) if erin_left(m)),
+    );
     assert!(
-        f_log.position(0, &erin_left).is_none(),
+        left.is_none(),
         "dropping the adapter leaves the app's socket up"
     );
 
-    // When the app socket is down, its send() returns false: the adapter says NotOpen.
+    // When the app socket is down its send() returns false: the adapter reports NotOpen.
     call(&inner, "disconnect");
     let adapter = AppSocketTransport::new(&socket).expect("adapter");
     assert!(!adapter.is_open());
-    let mute = Message::Mute(Mute {
-        channel_id: channel,
-        muted: false,
-    });
-    assert_eq!(adapter.send(&mute), Err(TransportError::NotOpen));
+    assert_eq!(
+        adapter.send(&mute(channel, false)),
+        Err(TransportError::NotOpen)
+    );
     drop(adapter);
-    f_log
-        .wait_for("user-left(erin)", 0, WAIT_MS, erin_left)
+    frank
+        .log
+        .wait_msg("user-left(erin)", 0, erin_left)
         .await
         .expect("the app's own disconnect closes the socket");
-    assert_eq!(live_handlers(&socket), 0);
     call(&inner, "free");
-}
-
-/// Calls a method without arguments on a JS object; returns its result (undefined on error).
-fn call(obj: &JsValue, name: &str) -> JsValue {
-    js_sys::Reflect::get(obj, &JsValue::from_str(name))
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| f.call0(obj).ok())
-        .unwrap_or(JsValue::UNDEFINED)
 }

@@ -1,20 +1,26 @@
 //! Network helpers for the browser suites, against the REAL reference server:
 //! [`dev_login`] mints a user JWT via `POST /api/dev/login`, [`drop_connections`] kills a
-//! user's sockets server-side (`POST /api/dev/drop-connections`, fault injection), and
+//! user's sockets server-side (`POST /api/dev/drop-connections`, fault injection),
 //! [`EventLog`] records every event of a signalling transport so a test can wait for a
-//! specific message and inspect the order things happened in.
+//! specific message and inspect the order things happened in, and [`Member`] is a logged-in
+//! user with a connected built-in client that can join a channel in one call;
+//! [`counting_socket`] wraps a JS socket object and counts its on/off calls.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde_json::{json, Value};
-use sohbet_rtc::signal::transport::{SignalTransport, Subscription, TransportEvent};
-use sohbet_rtc::signal::Message;
-use wasm_bindgen::{JsCast, JsValue};
+use sohbet_rtc::signal::transport::{SignalTransport, Subscription, TransportEvent, WsClient};
+use sohbet_rtc::signal::{Join, Message, Participants};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
-use super::{http_url, now_ms, wait_until};
+use super::{http_url, now_ms, unique_name, wait_until, with_timeout, ws_url};
+
+/// How long the suites wait for any one server reaction before failing.
+pub const WAIT_MS: u32 = 8_000;
 
 /// A user logged in through the dev endpoint.
 #[derive(Debug, Clone)]
@@ -169,6 +175,27 @@ impl EventLog {
         Ok((i, self.all()[i].clone()))
     }
 
+    /// Waits (up to [`WAIT_MS`]) for a voice message at or after `from` matching `pred`.
+    pub async fn wait_msg(
+        &self,
+        what: &str,
+        from: usize,
+        pred: impl Fn(&Message) -> bool,
+    ) -> Result<(usize, Message), String> {
+        let (i, logged) = self
+            .wait_for(
+                what,
+                from,
+                WAIT_MS,
+                move |e| matches!(e, TransportEvent::Message(m) if pred(m)),
+            )
+            .await?;
+        match logged.event {
+            TransportEvent::Message(m) => Ok((i, m)),
+            other => Err(format!("expected a message, got {other:?}")),
+        }
+    }
+
     /// A short summary of what arrived (for failure messages).
     pub fn kinds(&self) -> Vec<String> {
         self.events
@@ -181,4 +208,98 @@ impl EventLog {
             })
             .collect()
     }
+}
+
+/// `voice:join {channel_id, supports_sfu: true}`.
+pub fn join_msg(channel_id: u64) -> Message {
+    Message::Join(Join {
+        channel_id,
+        supports_sfu: Some(true),
+        client_version: None,
+    })
+}
+
+/// A logged-in user with a connected built-in client and a log of its events.
+pub struct Member {
+    pub user: DevUser,
+    pub client: WsClient,
+    pub log: EventLog,
+}
+
+impl Member {
+    /// Logs a fresh user (`<prefix>-<unique>`) in and connects a [`WsClient`] for it.
+    pub async fn connect(prefix: &str) -> Result<Member, String> {
+        let user = dev_login(&unique_name(prefix)).await?;
+        let client = WsClient::new();
+        let log = EventLog::attach(&client);
+        with_timeout("connect", WAIT_MS, client.connect(ws_url(), &user.token))
+            .await?
+            .map_err(|e| format!("connect failed: {e}"))?;
+        Ok(Member { user, client, log })
+    }
+
+    pub fn id(&self) -> u64 {
+        self.user.id
+    }
+
+    /// Sends voice:join and waits for the voice:participants that answers it.
+    pub async fn join(&self, channel_id: u64) -> Result<Participants, String> {
+        let from = self.log.len();
+        self.client
+            .send(&join_msg(channel_id))
+            .map_err(|e| format!("join not sent: {e}"))?;
+        let is_answer =
+            move |m: &Message| matches!(m, Message::Participants(p) if p.channel_id == channel_id);
+        match self
+            .log
+            .wait_msg("voice:participants", from, is_answer)
+            .await?
+        {
+            (_, Message::Participants(p)) => Ok(p),
+            (_, other) => Err(format!("expected participants, got {other:?}")),
+        }
+    }
+}
+
+/// The user ids of a participant list, in order.
+pub fn ids(p: &Participants) -> Vec<u64> {
+    p.participants.iter().map(|e| e.user_id).collect()
+}
+
+/// A `websocketService`-shaped JS proxy over `inner` (on/off/send/isConnected/
+/// onConnectionChange) that counts calls: `count(socket, "on" | "off" | "offMatched" |
+/// "connSub" | "connUnsub")`; `offMatched` counts offs with a function that `on` registered.
+#[wasm_bindgen(inline_js = r#"
+export function countingSocket(inner) {
+  const live = new Map();
+  const counts = { on: 0, off: 0, offMatched: 0, connSub: 0, connUnsub: 0 };
+  return {
+    counts,
+    liveHandlers() { let n = 0; for (const s of live.values()) n += s.size; return n; },
+    on(t, h) { counts.on++; if (!live.has(t)) live.set(t, new Set()); live.get(t).add(h); inner.on(t, h); },
+    off(t, h) { counts.off++; if (live.get(t)?.delete(h)) counts.offMatched++; inner.off(t, h); },
+    send(t, p) { return inner.send(t, p); },
+    isConnected() { return inner.isConnected(); },
+    onConnectionChange(l) {
+      counts.connSub++;
+      const u = inner.onConnectionChange(l);
+      return () => { counts.connUnsub++; u(); };
+    },
+  };
+}
+export function count(socket, key) { return socket.counts[key]; }
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = countingSocket)]
+    pub fn counting_socket(inner: &JsValue) -> JsValue;
+    pub fn count(socket: &JsValue, key: &str) -> u32;
+}
+
+/// Calls a method without arguments on a JS object; returns its result (undefined on error).
+pub fn call(obj: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &JsValue::from_str(name))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call0(obj).ok())
+        .unwrap_or(JsValue::UNDEFINED)
 }

@@ -26,9 +26,11 @@ pub mod app_socket;
 #[cfg(target_arch = "wasm32")]
 pub mod js_client;
 #[cfg(target_arch = "wasm32")]
-mod timer;
+mod socket;
 #[cfg(target_arch = "wasm32")]
 pub mod ws_client;
+#[cfg(target_arch = "wasm32")]
+mod ws_lifecycle;
 
 #[cfg(target_arch = "wasm32")]
 pub use app_socket::AppSocketTransport;
