@@ -26,6 +26,10 @@ use crate::voice::VoiceError;
 /// a voice:error, larger ones end the connection (tungstenite's limit).
 pub const MAX_WS_MESSAGE_BYTES: usize = 256 * 1024;
 
+/// Per-socket read buffer and write-coalescing target. Signalling frames are small (< 4 KiB),
+/// so the transport's 128 KiB defaults would only cost memory per connection.
+pub const SOCKET_BUFFER_BYTES: usize = 16 * 1024;
+
 /// Upgrade handler: authenticate by `?token=`, then hand the socket to [`run`].
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -37,7 +41,9 @@ pub async fn upgrade(
         Ok(user) => {
             let hub = state.hub().clone();
             let ping_every = Duration::from_millis(state.config().ws_ping_ms.max(10));
-            ws.max_message_size(MAX_WS_MESSAGE_BYTES)
+            ws.read_buffer_size(SOCKET_BUFFER_BYTES)
+                .write_buffer_size(SOCKET_BUFFER_BYTES)
+                .max_message_size(MAX_WS_MESSAGE_BYTES)
                 .max_frame_size(MAX_WS_MESSAGE_BYTES)
                 .on_upgrade(move |socket| run(socket, hub, user, ping_every))
         }
