@@ -62,11 +62,8 @@ impl ToneSource {
     pub fn new(freq_hz: f32) -> (AudioContext, OscillatorNode, MediaStream) {
         let tone = ToneSource::start(freq_hz);
         // `Clone::clone`: `MediaStream::clone()` would be the JS method that copies the tracks.
-        let parts = (
-            tone.ctx.clone(),
-            tone.osc.clone(),
-            Clone::clone(&tone.stream),
-        );
+        let stream = Clone::clone(&tone.stream);
+        let parts = (tone.ctx.clone(), tone.osc.clone(), stream);
         std::mem::forget(tone); // ownership of the running nodes passes to the caller
         parts
     }
@@ -148,16 +145,6 @@ impl EnergyProbe {
             .collect()
     }
 
-    /// The loudest level (dBFS) within ±[`SEARCH_BINS`] bins of `freq_hz`.
-    pub fn level_db(&self, freq_hz: f32) -> f32 {
-        peak_near(&self.spectrum(), freq_hz, self.bin_hz())
-    }
-
-    /// The median level of the spectrum (dBFS): the noise floor.
-    pub fn floor_db(&self) -> f32 {
-        median(&self.spectrum())
-    }
-
     /// How far (dB) the peak near `freq_hz` stands above the noise floor; 0 for silence.
     pub fn energy_at(&self, freq_hz: f32) -> f32 {
         let spectrum = self.spectrum();
@@ -202,40 +189,16 @@ impl EnergyProbe {
     /// Polls (every 20 ms) until every frequency in `freqs` is heard; returns the time it took
     /// in ms, or an error describing the spectrum after `timeout_ms`.
     pub async fn wait_until_hears(&self, freqs: &[f32], timeout_ms: u32) -> Result<f64, String> {
-        self.wait_for(timeout_ms, || freqs.iter().all(|f| self.hears(*f)))
-            .await
-            .map_err(|ms| {
-                format!(
-                    "not all of {freqs:?} heard after {ms:.0} ms: {}",
-                    self.describe(freqs)
-                )
-            })
+        let heard = wait_for(timeout_ms, || freqs.iter().all(|f| self.hears(*f))).await;
+        let spectrum = self.describe(freqs);
+        heard.ok_or_else(|| format!("not all of {freqs:?} heard in {timeout_ms} ms: {spectrum}"))
     }
 
     /// Polls until none of `freqs` is heard; returns the time it took in ms.
     pub async fn wait_until_silent(&self, freqs: &[f32], timeout_ms: u32) -> Result<f64, String> {
-        self.wait_for(timeout_ms, || freqs.iter().all(|f| !self.hears(*f)))
-            .await
-            .map_err(|ms| {
-                format!(
-                    "{freqs:?} still heard after {ms:.0} ms: {}",
-                    self.describe(freqs)
-                )
-            })
-    }
-
-    async fn wait_for(&self, timeout_ms: u32, mut done: impl FnMut() -> bool) -> Result<f64, f64> {
-        let start = now_ms();
-        loop {
-            let elapsed = now_ms() - start;
-            if done() {
-                return Ok(elapsed);
-            }
-            if elapsed > f64::from(timeout_ms) {
-                return Err(elapsed);
-            }
-            sleep_ms(20).await;
-        }
+        let silent = wait_for(timeout_ms, || freqs.iter().all(|f| !self.hears(*f))).await;
+        let spectrum = self.describe(freqs);
+        silent.ok_or_else(|| format!("{freqs:?} still heard after {timeout_ms} ms: {spectrum}"))
     }
 }
 
@@ -285,6 +248,41 @@ pub async fn sleep_ms(ms: u32) {
         }
     });
     let _ = JsFuture::from(promise).await;
+}
+
+/// Polls `done` every 20 ms for up to `timeout_ms`; returns the time it took (ms), or `None`.
+pub async fn wait_for(timeout_ms: u32, mut done: impl FnMut() -> bool) -> Option<f64> {
+    let start = now_ms();
+    loop {
+        let elapsed = now_ms() - start;
+        if done() {
+            return Some(elapsed);
+        }
+        if elapsed > f64::from(timeout_ms) {
+            return None;
+        }
+        sleep_ms(20).await;
+    }
+}
+
+/// Number of `<audio>` elements in the page (`document.querySelectorAll("audio").length`).
+pub fn audio_elements_in_dom() -> u32 {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return 0;
+    };
+    let list = js_sys::Reflect::get(&document, &"querySelectorAll".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call1(&document, &"audio".into()).ok());
+    list.and_then(|l| js_number(&l, "length")).unwrap_or(0.0) as u32
+}
+
+/// `pc.connectionState` as a string ("new", "connecting", "connected", ...).
+pub fn connection_state(pc: &RtcPeerConnection) -> String {
+    js_sys::Reflect::get(pc, &"connectionState".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
 }
 
 /// Reads `obj[key]` as a number (for stats and other plain JS objects in tests).
@@ -379,15 +377,7 @@ impl Loopback {
 
     /// Waits up to `timeout_ms` for pc2's `ontrack` and returns the remote stream.
     pub async fn remote_stream(&self, timeout_ms: u32) -> Option<MediaStream> {
-        let start = now_ms();
-        loop {
-            if let Some(stream) = self.remote.borrow().clone() {
-                return Some(stream);
-            }
-            if now_ms() - start > f64::from(timeout_ms) {
-                return None;
-            }
-            sleep_ms(20).await;
-        }
+        wait_for(timeout_ms, || self.remote.borrow().is_some()).await?;
+        self.remote.borrow().clone()
     }
 }
