@@ -29,15 +29,25 @@ use crate::state::AppState;
 pub const MAX_REASON_CHARS: usize = 200;
 
 impl Hub {
-    /// Feeds the room's current member count to its policy and applies what it decides.
+    /// Feeds the room's current member count to its policy and announces a mode change.
     pub(crate) fn feed_count(&self, st: &mut HubState, channel_id: ChannelId) {
+        if let Some(mode) = self.decide_on_count(st, channel_id) {
+            self.announce_mode(st, channel_id, mode);
+        }
+    }
+
+    /// Feeds the count without announcing; returns the new mode if it changed, so a caller
+    /// can announce it after its own replies (a joiner gets voice:participants first).
+    pub(crate) fn decide_on_count(
+        &self,
+        st: &mut HubState,
+        channel_id: ChannelId,
+    ) -> Option<CallMode> {
         let now = self.clock.now_ms();
-        let Some(room) = st.rooms.get_mut(&channel_id) else {
-            return;
-        };
+        let room = st.rooms.get_mut(&channel_id)?;
         let before = room.policy.mode();
         let decisions = room.policy.on_participants(room.members.len(), now);
-        self.apply(st, channel_id, before, &decisions);
+        self.record(st, channel_id, before, &decisions)
     }
 
     /// One policy tick for every live room (lets a switch blocked by the cool-down happen).
@@ -51,8 +61,8 @@ impl Hub {
             };
             let before = room.policy.mode();
             let decisions = room.policy.on_tick(now);
-            if !decisions.is_empty() {
-                self.apply(&mut st, channel_id, before, &decisions);
+            if let Some(mode) = self.record(&st, channel_id, before, &decisions) {
+                self.announce_mode(&st, channel_id, mode);
             }
         }
     }
@@ -67,7 +77,9 @@ impl Hub {
         };
         let before = room.policy.mode();
         let decisions = room.policy.on_sfu_failed(reason, now);
-        self.apply(&mut st, channel_id, before, &decisions);
+        if let Some(mode) = self.record(&st, channel_id, before, &decisions) {
+            self.announce_mode(&st, channel_id, mode);
+        }
     }
 
     /// Whether `user` is a live voice member of the channel.
@@ -78,22 +90,21 @@ impl Hub {
             .is_some_and(|r| r.members.contains_key(&user))
     }
 
-    fn apply(
+    /// Logs and counts the decisions; returns the room's new mode if it changed.
+    fn record(
         &self,
-        st: &mut HubState,
+        st: &HubState,
         channel_id: ChannelId,
         before: CallMode,
         decisions: &[Decision],
-    ) {
+    ) -> Option<CallMode> {
         for decision in decisions {
             tracing::info!(channel = channel_id, ?decision, "mode policy decision");
             self.metrics.policy_decision(decision_name(decision));
         }
-        let Some(after) = st.rooms.get(&channel_id).map(|r| r.policy.mode()) else {
-            return;
-        };
+        let after = st.rooms.get(&channel_id)?.policy.mode();
         if after == before {
-            return;
+            return None;
         }
         tracing::info!(
             channel = channel_id,
@@ -102,13 +113,15 @@ impl Hub {
             "channel mode changed"
         );
         self.metrics.mode_switched(after.as_str());
-        if self.settings.send_mode_change {
-            self.send_mode_change(st, channel_id, after);
-        }
+        Some(after)
     }
 
-    /// Sends each member voice:mode-change; SFU switches carry that member's own token.
-    fn send_mode_change(&self, st: &HubState, channel_id: ChannelId, mode: CallMode) {
+    /// Sends each member voice:mode-change (only with `SOHBET_SEND_MODE_CHANGE=1`); SFU
+    /// switches carry that member's own LiveKit token.
+    pub(crate) fn announce_mode(&self, st: &HubState, channel_id: ChannelId, mode: CallMode) {
+        if !self.settings.send_mode_change {
+            return;
+        }
         let Some(room) = st.rooms.get(&channel_id) else {
             return;
         };

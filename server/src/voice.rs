@@ -137,7 +137,7 @@ impl Hub {
                 video_enabled: false,
             },
         );
-        self.feed_count(st, channel_id);
+        let changed = self.decide_on_count(st, channel_id);
         let Some(room) = st.rooms.get(&channel_id) else {
             return Ok(());
         };
@@ -179,6 +179,9 @@ impl Hub {
             user: entry(user, None, None),
         });
         broadcast(st, channel_id, &joined, Some(user.id));
+        if let Some(mode) = changed {
+            self.announce_mode(st, channel_id, mode);
+        }
         Ok(())
     }
 

@@ -98,23 +98,18 @@ async fn with_mode_change_enabled_every_member_gets_its_own_sfu_token() {
     let srv = start_with(|cfg| cfg.send_mode_change = true).await;
     let (mut clients, _) = join_many(&srv, 2, 7).await;
     let mut eighth = Client::new(&srv, "eighth").await;
-    eighth
-        .send_json(serde_json::json!({"type": "voice:join", "payload": {"channel_id": 2}}))
-        .await;
+    // The joiner first gets its participants list (already saying sfu), then the change.
+    assert_eq!(eighth.join(2).await.mode, Some(CallMode::Sfu));
     clients.push(eighth);
     let last = clients.len() - 1;
     for (i, c) in clients.iter_mut().enumerate() {
-        // The earlier members hear about the eighth; each member gets one mode-change.
-        let mut saw_change = None;
-        for _ in 0..2 {
-            match c.recv().await {
-                Message::ModeChange(m) => saw_change = Some(m),
-                Message::UserJoined(_) if i < last => {}
-                Message::Participants(p) if i == last => assert_eq!(p.mode, Some(CallMode::Sfu)),
-                other => panic!("member {i}: unexpected {other:?}"),
-            }
+        if i < last {
+            c.expect("voice:user-joined").await;
         }
-        let change = saw_change.unwrap_or_else(|| panic!("member {i} got no mode-change"));
+        let change = match c.expect("voice:mode-change").await {
+            Message::ModeChange(m) => m,
+            other => panic!("member {i}: {other:?}"),
+        };
         assert_eq!((change.channel_id, change.new_mode), (2, CallMode::Sfu));
         assert_eq!(change.sfu_url.as_deref(), Some("ws://127.0.0.1:7880"));
         let claims = livekit_claims(change.sfu_token.as_deref().expect("token"));
