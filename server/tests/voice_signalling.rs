@@ -315,3 +315,19 @@ async fn a_peer_that_stops_answering_pings_is_dropped_and_announced_as_left() {
         "A's socket is still alive"
     );
 }
+
+#[tokio::test]
+async fn client_close_gets_a_close_frame_back_and_the_room_hears_user_left() {
+    let srv = start_server().await;
+    let mut a = Client::new(&srv, "a").await;
+    let mut b = Client::new(&srv, "b").await;
+    a.join(12).await;
+    b.join(12).await;
+    a.expect("voice:user-joined").await;
+    b.send_frame(WsMessage::Close(None)).await;
+    match b.recv_raw().await {
+        WsMessage::Close(_) => {}
+        other => panic!("expected the server's close frame, got {other:?}"),
+    }
+    a.expect("voice:user-left").await;
+}
