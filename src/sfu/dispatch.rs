@@ -92,9 +92,11 @@ impl Engine {
             shared.own_sid = me.sid.clone();
             shared.own_identity = me.identity.clone();
         }
-        if let Err(e) = self.create_transports(&join) {
-            self.fail(e);
-            return;
+        if self.subscriber.is_none() {
+            if let Err(e) = self.create_transports(&join.ice_servers) {
+                self.fail(e);
+                return;
+            }
         }
         self.phase = Phase::Connected;
         if let Some(waiter) = self.join_waiter.take() {
@@ -115,9 +117,13 @@ impl Engine {
                 let Some(sub) = self.subscriber.as_mut() else {
                     return;
                 };
-                match sub.answer_offer(&offer.sdp).await {
+                let answered = sub.answer_offer(&offer.sdp).await;
+                match answered {
                     Ok(sdp) => self.send(&proto::session_description("answer", sdp, offer.id)),
                     Err(e) => self.emitter.error(&e),
+                }
+                if let Some(sub) = self.subscriber.as_mut() {
+                    sub.flush_candidates().await;
                 }
                 self.retry_pending_tracks();
             }

@@ -215,6 +215,11 @@ impl Engine {
             since: now_ms(),
             rejoin,
         };
+        // Without server ICE servers nothing in the JoinResponse shapes the PCs: build them
+        // while the socket connects, off the join → first-audio path.
+        if !self.config.use_server_ice && self.subscriber.is_none() {
+            self.create_transports(&[])?;
+        }
         Ok(())
     }
 
@@ -232,11 +237,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Builds both PCs after a JoinResponse.
-    pub(super) fn create_transports(&mut self, join: &lk::JoinResponse) -> Result<(), SfuError> {
+    /// Builds both PCs (with the JoinResponse's ICE servers when configured to use them).
+    pub(super) fn create_transports(&mut self, ice: &[lk::IceServer]) -> Result<(), SfuError> {
         let servers: Vec<(Vec<String>, String, String)> = if self.config.use_server_ice {
-            join.ice_servers
-                .iter()
+            ice.iter()
                 .map(|s| (s.urls.clone(), s.username.clone(), s.credential.clone()))
                 .collect()
         } else {

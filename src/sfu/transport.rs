@@ -138,19 +138,21 @@ impl PeerTransport {
         add_candidate(&self.pc, &init).await
     }
 
-    async fn flush_candidates(&mut self) {
+    /// Applies the candidates buffered before the remote description was set. The subscriber
+    /// side calls this after its answer is on the wire, so the answer is not delayed.
+    pub async fn flush_candidates(&mut self) {
         for init in std::mem::take(&mut self.pending) {
             // A stale candidate (e.g. from before an ICE restart) is harmless: skip it.
             let _ = add_candidate(&self.pc, &init).await;
         }
     }
 
-    /// Subscriber side: applies the server's offer and returns our answer SDP.
+    /// Subscriber side: applies the server's offer and returns our answer SDP. Buffered
+    /// candidates stay buffered until [`PeerTransport::flush_candidates`].
     pub async fn answer_offer(&mut self, sdp: &str) -> Result<String, SfuError> {
         let offer = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
         offer.set_sdp(sdp);
         wait(self.pc.set_remote_description(&offer)).await?;
-        self.flush_candidates().await;
         let answer = wait(self.pc.create_answer()).await?;
         let answer_sdp = sdp_of(&answer)?;
         let init = RtcSessionDescriptionInit::new(RtcSdpType::Answer);

@@ -31,7 +31,7 @@ export async function openPage(browser) {
   const logs = [];
   page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
-  await page.goto(`${HTTP}/tests/e2e/sfu.html`);
+  await page.goto(`${HTTP}/tests/e2e/sfu.html?pkg=${process.env.SFU_E2E_PKG ?? 'pkg'}`);
   await page.waitForFunction(() => window.E2E_READY === true, null, { timeout: 30000 });
   return { page, context, logs };
 }

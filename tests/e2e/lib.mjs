@@ -1,7 +1,8 @@
 // Browser-side helpers for the SFU end-to-end suite: log in to the reference back end, fetch
 // LiveKit tokens from it, make tone "microphones", measure what a client hears (FFT energy at
 // each voice's frequency), and drive our SfuClient or LiveKit's own livekit-client.
-import initWasm, { SfuClient } from './pkg/sohbet_rtc.js';
+const PKG = new URLSearchParams(location.search).get('pkg') ?? 'pkg';
+const { default: initWasm, SfuClient } = await import(`./${PKG}/sohbet_rtc.js`);
 
 let LK = null;
 export async function init() {
@@ -73,12 +74,12 @@ export function probe(analyser) {
 }
 
 // Analyses a remote MediaStream the way an app would play it (muted element + Web Audio).
-export function streamProbe(stream) {
+export function streamProbe(stream, fftSize = 8192) {
   const ctx = new AudioContext();
   ctx.resume();
   const el = new Audio(); el.muted = true; el.srcObject = stream; el.play().catch(() => {});
   const src = ctx.createMediaStreamSource(stream);
-  const an = ctx.createAnalyser(); an.fftSize = 8192;
+  const an = ctx.createAnalyser(); an.fftSize = fftSize;
   src.connect(an);
   return { ...probe(an), close: () => { src.disconnect(); el.srcObject = null; ctx.close(); } };
 }

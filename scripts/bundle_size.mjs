@@ -1,0 +1,54 @@
+// Shipped size of the npm package vs livekit-client (a benchmark, not a test): takes the wasm
+// and JS glue of a `wasm-pack build --release --target web` output directory, runs
+// `wasm-opt -Oz` (binaryen) on the wasm, compresses wasm + glue with gzip -9 and brotli (q 11)
+// via node:zlib, and does the same for livekit-client's minified bundle. Prints
+// `BENCH name=value` lines and merges them into bench/results.json.
+// Usage: node scripts/bundle_size.mjs [pkg-dir]   (default: pkg, else tests/e2e/pkg-release)
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const candidates = [process.argv[2], 'pkg', 'tests/e2e/pkg-release'].filter(Boolean);
+const dir = candidates.map((d) => path.resolve(ROOT, d)).find((d) => fs.existsSync(path.join(d, 'sohbet_rtc_bg.wasm')));
+if (!dir) {
+  console.error(`no release build found in ${candidates.join(', ')}; run scripts/build_pkg.sh first`);
+  process.exit(1);
+}
+const gzip = (buf) => zlib.gzipSync(buf, { level: 9 }).length;
+const brotli = (buf) => zlib.brotliCompressSync(buf, {
+  params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length },
+}).length;
+
+// wasm-opt -Oz on a copy (a no-op if the build already ran it, e.g. scripts/build_pkg.sh).
+const raw = path.join(dir, 'sohbet_rtc_bg.wasm');
+const opt = path.join(os.tmpdir(), `sohbet-bundle-${process.pid}.wasm`);
+const features = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
+  '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue'];
+const r = spawnSync('wasm-opt', ['-Oz', ...features, raw, '-o', opt], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (r.status !== 0) { console.error('wasm-opt failed'); process.exit(1); }
+const wasm = fs.readFileSync(opt);
+fs.unlinkSync(opt);
+const glue = fs.readFileSync(path.join(dir, 'sohbet_rtc.js'));
+const ours = { raw: wasm.length + glue.length, gzip: gzip(wasm) + gzip(glue), brotli: brotli(wasm) + brotli(glue) };
+
+const lkDir = path.join(ROOT, 'node_modules/livekit-client/dist');
+const lkMin = fs.readFileSync(path.join(lkDir, 'livekit-client.umd.js'));
+const lkEsm = fs.readFileSync(path.join(lkDir, 'livekit-client.esm.mjs'));
+const lines = [
+  `BENCH bundle_raw_bytes=${ours.raw}`,
+  `BENCH bundle_wasm_opt_bytes=${wasm.length}`,
+  `BENCH bundle_gzip_bytes=${ours.gzip}`,
+  `BENCH bundle_brotli_bytes=${ours.brotli}`,
+  `BENCH livekit_client_bundle_gzip_bytes=${gzip(lkMin)}`,
+  `BENCH livekit_client_bundle_brotli_bytes=${brotli(lkMin)}`,
+  `BENCH livekit_client_esm_gzip_bytes=${gzip(lkEsm)}`,
+  `BENCH bundle_vs_livekit_gzip_ratio=${(ours.gzip / gzip(lkMin)).toFixed(3)}`,
+];
+console.log(`measured ${path.relative(ROOT, dir)}: wasm ${wasm.length} B after wasm-opt -Oz (gzip ${gzip(wasm)}), glue ${glue.length} B (gzip ${gzip(glue)})`);
+for (const l of lines) console.log(l);
+const merge = spawnSync('node', [path.join(ROOT, 'scripts/bench_merge.mjs'), '--stdin'], { input: lines.join('\n') });
+process.stdout.write(merge.stdout);
