@@ -127,6 +127,9 @@ async fn sending_while_not_connected_fails_with_not_open_instead_of_dropping() {
 
 #[wasm_bindgen_test]
 async fn a_bad_token_makes_connect_fail_instead_of_hanging() {
+    // The same server accepts a valid token: the refusal below is about the token.
+    let valid = member("valid").await;
+    assert!(valid.client.is_open());
     let client = WsClient::new();
     let started = now_ms();
     let connect = client.connect(ws_url(), "not-a-jwt");
@@ -372,9 +375,15 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
         "dropping the adapter leaves the app's socket up"
     );
 
-    // When the app socket is down its send() returns false: the adapter reports NotOpen.
-    call(&inner, "disconnect");
+    // When the app socket goes down its send() returns false: the adapter reports NotOpen.
     let adapter = AppSocketTransport::new(&socket).expect("adapter");
+    let log = EventLog::attach(&adapter);
+    assert!(adapter.is_open());
+    call(&inner, "disconnect");
+    let closed = |e: &TransportEvent| *e == TransportEvent::Disconnected;
+    log.wait_for("Disconnected via onConnectionChange", 0, WAIT_MS, closed)
+        .await
+        .expect("the app socket's onConnectionChange(false) reaches subscribers");
     assert!(!adapter.is_open());
     assert_eq!(
         adapter.send(&mute(channel, false)),

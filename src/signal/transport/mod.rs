@@ -136,6 +136,12 @@ pub fn envelope_parts(msg: &Message) -> Result<(&'static str, serde_json::Value)
     Ok((msg.type_name(), payload))
 }
 
+/// Whether a WebSocket close code means the server refused us for good (policy violation,
+/// e.g. a rejected token, or the application range 4000–4999): no reconnect follows.
+pub fn is_final_close(code: u16) -> bool {
+    code == 1008 || (4000..5000).contains(&code)
+}
+
 /// Builds `{"type":<kind>,"payload":<payload>}` with `type` first (compat-spec 2.2a), for
 /// envelopes that are not typed voice messages (chat:*, raw app payloads).
 pub fn envelope_text(kind: &str, payload_json: &str) -> String {
@@ -167,6 +173,15 @@ mod tests {
         });
         let err = envelope_parts(&msg).expect_err("a 5 KB frame must be refused");
         assert_eq!(err.code(), "signal/frame-too-large");
+    }
+
+    #[test]
+    fn refusals_are_final_but_network_drops_and_restarts_are_retried() {
+        assert!(is_final_close(1008));
+        assert!(is_final_close(4001) && is_final_close(4999));
+        for retried in [1000, 1001, 1006, 1011, 1012, 1013, 3000, 5000] {
+            assert!(!is_final_close(retried), "{retried} must be retried");
+        }
     }
 
     #[test]

@@ -13,15 +13,10 @@ use web_sys::{CloseEvent, MessageEvent};
 
 use super::socket::{Connection, SocketHandlers, Timeout};
 use super::ws_client::{Inner, Phase, WsClient};
-use super::{SignalTransport, TransportError, TransportEvent};
+use super::{is_final_close, SignalTransport, TransportError, TransportEvent};
 use crate::error::describe_js;
 use crate::signal::codec::{decode_frame, Decoded};
 use crate::signal::messages::Message;
-
-/// Close codes after which retrying is pointless: policy violation and the app range.
-fn is_final_close(code: u16) -> bool {
-    code == 1008 || (4000..5000).contains(&code)
-}
 
 impl Inner {
     /// Starts a session. `Ok(None)`: already open; `Ok(Some(rx))`: wait for the attempt.
@@ -30,6 +25,7 @@ impl Inner {
         url: String,
     ) -> Result<Option<oneshot::Receiver<Result<(), TransportError>>>, TransportError> {
         let (tx, rx) = oneshot::channel();
+        let mut replaced_open = false;
         let retry_now = {
             let mut s = self.state.borrow_mut();
             if s.url.as_deref() == Some(url.as_str()) && s.phase != Phase::Idle {
@@ -40,8 +36,11 @@ impl Inner {
                 // A pending retry is cut short: someone is waiting for the connection now.
                 s.phase == Phase::Waiting
             } else {
+                // A new URL or token is a new session: nothing of the old one carries over.
+                replaced_open = s.phase == Phase::Open;
                 s.generation += 1;
                 s.retry = None;
+                s.last_join = None;
                 s.has_opened = false;
                 s.backoff.reset();
                 s.url = Some(url);
@@ -52,6 +51,9 @@ impl Inner {
                 true
             }
         };
+        if replaced_open {
+            self.hub.emit(&TransportEvent::Disconnected);
+        }
         if retry_now {
             self.state.borrow_mut().retry = None;
             if let Err(e) = self.open_socket() {
