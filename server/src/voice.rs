@@ -21,6 +21,8 @@ pub enum VoiceError {
     BadChannelId(ChannelId),
     #[error("user id {0} is outside 1..={MAX_USER_ID}")]
     BadUserId(UserId),
+    #[error("ids must be positive integers within their range")]
+    UnrepresentableId,
     #[error("you are not a live member of channel {0}")]
     NotAMember(ChannelId),
     #[error("user {target} is not a live member of channel {channel}")]
@@ -43,7 +45,9 @@ impl VoiceError {
     /// The stable code carried in `voice:error`.
     pub fn code(&self) -> &'static str {
         match self {
-            VoiceError::BadChannelId(_) | VoiceError::BadUserId(_) => "bad-id",
+            VoiceError::BadChannelId(_)
+            | VoiceError::BadUserId(_)
+            | VoiceError::UnrepresentableId => "bad-id",
             VoiceError::NotAMember(_) => "not-a-member",
             VoiceError::TargetNotInChannel { .. } => "target-not-in-channel",
             VoiceError::WrongSender { .. } => "wrong-sender",

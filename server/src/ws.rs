@@ -15,7 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use sohbet_rtc::signal::{decode_frame, Decoded, MAX_FRAME_BYTES};
+use sohbet_rtc::signal::{decode_frame, CodecError, Decoded, MAX_FRAME_BYTES};
 
 use crate::auth::UserInfo;
 use crate::hub::{ConnId, Hub};
@@ -115,7 +115,29 @@ fn handle_text(hub: &Hub, conn: ConnId, text: &str) {
             Ok(Decoded::Voice(msg)) => hub.handle(conn, msg),
             // chat:* and user:* share the socket in the app; the reference server has no chat.
             Ok(Decoded::Other { kind, .. }) => tracing::debug!(conn, "ignoring {kind}"),
+            Err(CodecError::InvalidPayload { .. }) if has_unrepresentable_id(text) => {
+                hub.refuse(conn, &VoiceError::UnrepresentableId)
+            }
             Err(e) => hub.refuse(conn, &VoiceError::from(e)),
         }
     }
+}
+
+/// Id keys whose values must be positive integers.
+const ID_KEYS: &[&str] = &["channel_id", "target_user_id", "from_user_id", "user_id"];
+
+/// True when the frame is one JSON envelope whose payload has a numeric id that is not a
+/// non-negative integer (e.g. -1, 2.5, 1e30): out of range rather than malformed.
+fn has_unrepresentable_id(text: &str) -> bool {
+    let Ok(serde_json::Value::Object(envelope)) = serde_json::from_str(text) else {
+        return false;
+    };
+    let Some(serde_json::Value::Object(payload)) = envelope.get("payload") else {
+        return false;
+    };
+    ID_KEYS.iter().any(|key| {
+        payload
+            .get(*key)
+            .is_some_and(|v| v.is_number() && v.as_u64().is_none())
+    })
 }

@@ -82,6 +82,16 @@ async fn out_of_range_ids_are_refused_as_bad_id() {
     a.expect_error("bad-id").await;
     a.mute(1_000_001, true).await;
     a.expect_error("bad-id").await;
+    // Negative, fractional and huge numbers are out of range too, not merely malformed.
+    a.send_text(r#"{"type":"voice:join","payload":{"channel_id":-5}}"#)
+        .await;
+    a.expect_error("bad-id").await;
+    let huge = offer(10, a.id(), b.id()).to_string().replace(
+        &format!(r#""target_user_id":{}"#, b.id()),
+        r#""target_user_id":1e30"#,
+    );
+    a.send_text(huge).await;
+    a.expect_error("bad-id").await;
     b.expect_silence().await;
     a_can_still_offer_to_b(&mut a, &mut b).await;
 }
