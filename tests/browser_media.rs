@@ -10,20 +10,24 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use common::audio::{
-    audio_elements_in_dom, connection_state, now_ms, sleep_ms, wait_for, EnergyProbe, Loopback,
-    ToneSource, VOICE_FREQS,
+    audio_elements_in_dom, connection_state, dispatch_document_event, now_ms, sleep_ms, wait_for,
+    EnergyProbe, Loopback, ToneSource, VOICE_FREQS,
 };
 use sohbet_rtc::media::quality::{Quality, QualityTracker};
 use sohbet_rtc::media::speaking::SpeakingConfig;
-use sohbet_rtc::media::{AudioGraph, Bus, LevelEntry, LevelMonitor, LocalMedia, QualityMonitor};
+use sohbet_rtc::media::{
+    AudioGraph, AutoplayUnlock, Bus, LevelEntry, LevelMonitor, LocalMedia, QualityMonitor,
+};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::MediaStreamTrackState;
+use web_sys::{AudioContextState, MediaStreamTrackState};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const HEAR_MS: u32 = 3000;
 const A: f32 = VOICE_FREQS[0];
 const B: f32 = VOICE_FREQS[1];
+const C: f32 = VOICE_FREQS[2];
 
 /// Waits until all `freqs` are heard at the output; panics with the spectrum otherwise.
 async fn hear(probe: &EnergyProbe, freqs: &[f32], what: &str) -> f64 {
@@ -37,6 +41,16 @@ async fn silence(probe: &EnergyProbe, freqs: &[f32], what: &str) -> f64 {
     res.unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
+/// Asserts that `freq` is audible right now.
+fn loud(probe: &EnergyProbe, freq: f32, what: &str) {
+    assert!(probe.hears(freq), "{what}: {}", probe.describe(&[freq]));
+}
+
+/// Asserts that `freq` is not audible right now.
+fn quiet(probe: &EnergyProbe, freq: f32, what: &str) {
+    assert!(!probe.hears(freq), "{what}: {}", probe.describe(&[freq]));
+}
+
 fn graph_with_probe() -> (AudioGraph, EnergyProbe) {
     let mut graph = AudioGraph::new().expect("audio graph");
     graph.resume();
@@ -45,57 +59,40 @@ fn graph_with_probe() -> (AudioGraph, EnergyProbe) {
 }
 
 #[wasm_bindgen_test]
-async fn attached_tone_is_heard_at_the_output_and_silence_is_not() {
-    let (mut graph, probe) = graph_with_probe();
-    let tone = ToneSource::start(A);
-    graph.attach(1, Bus::P2p, &tone.stream).expect("attach");
-    hear(&probe, &[A], "tone A heard").await;
-    probe.settle().await;
-    assert!(
-        !probe.hears(B),
-        "nobody plays B: {}",
-        probe.describe(&[A, B])
-    );
-    let (ea, eb) = (probe.energy_at(A), probe.energy_at(B));
-    assert!(
-        ea > eb + 40.0,
-        "A stands far above B: {ea:.1} vs {eb:.1} dB"
-    );
-}
-
-#[wasm_bindgen_test]
-async fn zero_volume_silences_one_participant_while_the_other_stays_audible() {
+async fn volume_is_per_participant_applies_before_the_stream_and_survives_reattach() {
     let (mut graph, probe) = graph_with_probe();
     let (ta, tb) = (ToneSource::start(A), ToneSource::start(B));
+    graph.set_volume(1, 0.0); // before the stream arrives
     graph.attach(1, Bus::P2p, &ta.stream).expect("attach 1");
     graph.attach(2, Bus::P2p, &tb.stream).expect("attach 2");
-    hear(&probe, &[A, B], "both heard").await;
+    hear(&probe, &[B], "B heard").await;
+    probe.settle().await;
+    quiet(&probe, A, "volume 0 set in advance");
+    quiet(&probe, C, "nobody plays C");
+    assert_eq!(
+        (graph.volume(1), graph.volume(2)),
+        (0.0, 1.0),
+        "0 reads back as 0 (P9)"
+    );
 
-    graph.set_volume(1, 0.0);
-    assert_eq!(graph.volume(1), 0.0, "a stored 0 reads back as 0 (P9)");
-    assert_eq!(graph.volume(2), 1.0, "unset volume reads as 1.0");
-    silence(&probe, &[A], "A silenced").await;
-    assert!(probe.hears(B), "B still heard: {}", probe.describe(&[B]));
+    graph.detach(1, Bus::P2p);
+    graph.attach(1, Bus::P2p, &ta.stream).expect("re-attach 1");
+    probe.settle().await;
+    quiet(&probe, A, "the volume survives a reconnect");
 
     graph.set_volume(1, 7.5);
     assert_eq!(graph.volume(1), 1.0, "volume is clamped to 1");
     hear(&probe, &[A, B], "A back").await;
-}
-
-#[wasm_bindgen_test]
-async fn volume_set_before_the_stream_arrives_applies_when_it_is_attached() {
-    let (mut graph, probe) = graph_with_probe();
-    let (ta, tb) = (ToneSource::start(A), ToneSource::start(B));
-    graph.set_volume(1, 0.0);
-    graph.attach(1, Bus::P2p, &ta.stream).expect("attach 1");
-    graph.attach(2, Bus::P2p, &tb.stream).expect("attach 2");
-    hear(&probe, &[B], "B heard").await;
-    sleep_ms(200).await;
+    probe.settle().await;
+    let (ea, ec) = (probe.energy_at(A), probe.energy_at(C));
     assert!(
-        !probe.hears(A),
-        "A muted in advance: {}",
-        probe.describe(&[A])
+        ea > ec + 40.0,
+        "A stands far above C: {ea:.1} vs {ec:.1} dB"
     );
+
+    graph.set_volume(1, 0.0);
+    silence(&probe, &[A], "A silenced").await;
+    loud(&probe, B, "B still heard");
 }
 
 #[wasm_bindgen_test]
@@ -111,10 +108,7 @@ async fn deafen_silences_everyone_including_later_peers_and_undeafen_restores() 
         .expect("attach 2 while deafened");
     silence(&probe, &[A], "A silent").await;
     sleep_ms(200).await;
-    assert!(
-        !probe.hears(B),
-        "peer attached while deafened is silent too (P10)"
-    );
+    quiet(&probe, B, "a peer attached while deafened is silent (P10)");
 
     graph.set_deafened(false);
     hear(&probe, &[A, B], "both back").await;
@@ -131,21 +125,36 @@ async fn bus_gains_route_p2p_and_sfu_voices_independently() {
 
     graph.set_bus_gain(Bus::P2p, 0.0, 0);
     silence(&probe, &[A], "P2P bus muted").await;
-    assert!(probe.hears(B), "SFU bus unaffected");
+    loud(&probe, B, "SFU bus unaffected");
+    graph.set_bus_gain(Bus::P2p, 1.0, 0);
+    hear(&probe, &[A, B], "P2P bus back").await;
+}
 
-    graph.set_bus_gain(Bus::P2p, 1.0, 300);
-    graph.set_bus_gain(Bus::Sfu, 0.0, 300);
-    let took = silence(&probe, &[B], "SFU faded out").await;
-    assert!(
-        probe.hears(A),
-        "P2P faded back in: {}",
-        probe.describe(&[A])
-    );
-    assert!(
-        took >= 100.0,
-        "a 300 ms ramp is not instantaneous (took {took} ms)"
-    );
-    assert_eq!(graph.bus_gain(Bus::P2p), 1.0);
+#[wasm_bindgen_test]
+async fn crossfade_moves_a_voice_from_the_p2p_bus_to_the_sfu_bus_without_a_gap() {
+    let (mut graph, probe) = graph_with_probe();
+    let tone = ToneSource::start(A); // the same person, reachable over both transports
+    graph.attach(1, Bus::P2p, &tone.stream).expect("attach p2p");
+    graph.attach(1, Bus::Sfu, &tone.stream).expect("attach sfu");
+    graph.set_bus_gain(Bus::Sfu, 0.0, 0);
+    hear(&probe, &[A], "heard over P2P").await;
+    probe.settle().await;
+
+    let steady = probe.energy_at(A);
+    graph.crossfade(Bus::P2p, Bus::Sfu, 300);
+    let (start, mut worst) = (now_ms(), f32::MAX);
+    while now_ms() - start < 600.0 {
+        loud(&probe, A, "no gap during the cross-fade");
+        worst = worst.min(probe.energy_at(A));
+        sleep_ms(10).await;
+    }
+    let dip = steady - worst;
+    web_sys::console::log_1(&format!("BENCH crossfade_dip_db={dip:.2}").into());
+    let gains = (graph.bus_gain(Bus::P2p), graph.bus_gain(Bus::Sfu));
+    assert_eq!(gains, (0.0, 1.0));
+    graph.detach(1, Bus::P2p);
+    probe.settle().await;
+    loud(&probe, A, "now heard over the SFU bus alone");
 }
 
 #[wasm_bindgen_test]
@@ -156,32 +165,33 @@ async fn detach_and_reattach_free_nodes_and_hidden_audio_elements() {
     let before = audio_elements_in_dom();
     graph.attach(1, Bus::P2p, &ta.stream).expect("attach 1");
     graph.attach(2, Bus::P2p, &tb.stream).expect("attach 2");
-    assert_eq!(graph.element_count(), 2);
+    let counts = (graph.element_count(), audio_elements_in_dom());
     assert_eq!(
-        audio_elements_in_dom(),
-        before + 2,
+        counts,
+        (2, before + 2),
         "one hidden <audio> per remote stream"
     );
 
-    graph
-        .attach(1, Bus::P2p, &tb.stream)
-        .expect("re-attach replaces");
-    assert_eq!(
+    graph.attach(1, Bus::P2p, &tb.stream).expect("re-attach");
+    let counts = (
         graph.element_count(),
-        2,
-        "re-attach does not add an element"
+        graph.node_count(),
+        audio_elements_in_dom(),
     );
-    assert_eq!(graph.node_count(), tap_nodes + 6);
+    assert_eq!(counts, (2, tap_nodes + 6, before + 2), "re-attach replaces");
 
     graph.detach(1, Bus::P2p);
     graph.detach(2, Bus::P2p);
     graph.detach(2, Bus::P2p);
-    assert_eq!(graph.element_count(), 0);
-    assert_eq!(graph.node_count(), tap_nodes);
-    assert_eq!(
+    let counts = (
+        graph.element_count(),
+        graph.node_count(),
         audio_elements_in_dom(),
-        before,
-        "no <audio> left in the DOM after detach"
+    );
+    assert_eq!(
+        counts,
+        (0, tap_nodes, before),
+        "detach frees nodes and <audio>"
     );
 }
 
@@ -195,12 +205,12 @@ async fn close_twice_is_harmless_removes_everything_and_refuses_new_streams() {
     graph.close();
     graph.close();
     assert!(graph.is_closed());
-    assert_eq!((graph.element_count(), graph.node_count()), (0, 0));
-    assert_eq!(
+    let counts = (
+        graph.element_count(),
+        graph.node_count(),
         audio_elements_in_dom(),
-        before,
-        "close removes the elements"
     );
+    assert_eq!(counts, (0, 0, before), "close removes everything");
     let err = graph
         .attach(2, Bus::P2p, &tone.stream)
         .expect_err("closed graph refuses");
@@ -211,16 +221,11 @@ async fn close_twice_is_harmless_removes_everything_and_refuses_new_streams() {
 
 #[wasm_bindgen_test]
 async fn fake_microphone_capture_gives_a_live_audio_track_and_stop_ends_it() {
-    let mut local = LocalMedia::capture(true)
-        .await
-        .expect("fake device capture");
+    let mut local = LocalMedia::capture(true).await.expect("fake mic");
     let tracks = local.audio_tracks();
     assert_eq!(tracks.len(), 1);
     assert_eq!(tracks[0].ready_state(), MediaStreamTrackState::Live);
-    assert!(
-        local.video_track().is_none(),
-        "audio-only capture has no video"
-    );
+    assert!(local.video_track().is_none(), "audio-only");
     local.set_audio_enabled(false);
     assert!(!tracks[0].enabled() && !local.audio_live());
     local.set_audio_enabled(true);
@@ -253,15 +258,11 @@ async fn a_real_remote_webrtc_stream_is_heard_through_the_graph() {
     let (mut graph, probe) = graph_with_probe();
     let tone = ToneSource::start(B);
     let link = Loopback::connect(&tone.stream).await;
-    let remote = link
-        .remote_stream(2000)
-        .await
-        .expect("ontrack delivered a remote stream");
+    let remote = link.remote_stream(2000).await;
+    let remote = remote.expect("ontrack delivered a remote stream");
     graph.attach(7, Bus::P2p, &remote).expect("attach remote");
-    let took = probe
-        .wait_until_hears(&[B], 8000)
-        .await
-        .expect("remote tone heard");
+    let took = probe.wait_until_hears(&[B], 8000).await;
+    let took = took.expect("remote tone heard");
     web_sys::console::log_1(&format!("BENCH loopback_remote_audio_ms={took:.0}").into());
     assert_eq!(graph.element_count(), 1);
     graph.detach(7, Bus::P2p);
@@ -273,18 +274,13 @@ type TimedReport = (f64, Vec<LevelEntry>);
 
 #[wasm_bindgen_test]
 async fn level_monitor_reports_speaking_for_a_tone_not_for_silence_and_only_on_change() {
-    let graph = Rc::new(RefCell::new(AudioGraph::new().expect("graph")));
-    graph.borrow().resume();
     let (loud, quiet) = (ToneSource::start(A), ToneSource::start(B));
     quiet.set_sounding(false);
-    graph
-        .borrow_mut()
-        .attach(1, Bus::P2p, &loud.stream)
-        .expect("attach 1");
-    graph
-        .borrow_mut()
-        .attach(2, Bus::Sfu, &quiet.stream)
-        .expect("attach 2");
+    let mut g = AudioGraph::new().expect("graph");
+    g.resume();
+    g.attach(1, Bus::P2p, &loud.stream).expect("attach 1");
+    g.attach(2, Bus::Sfu, &quiet.stream).expect("attach 2");
+    let graph = Rc::new(RefCell::new(g));
     let reports: Rc<RefCell<Vec<TimedReport>>> = Rc::default();
     let sink = Rc::clone(&reports);
     let mut monitor = LevelMonitor::for_graph(Rc::clone(&graph), move |r| {
@@ -357,11 +353,7 @@ async fn quality_monitor_reports_good_once_for_a_clean_link_and_poor_when_it_clo
     sleep_ms(2600).await; // five polls
     {
         let seen = reports.borrow();
-        assert_eq!(
-            seen.first(),
-            Some(&Quality::Good),
-            "clean loopback: {seen:?}"
-        );
+        assert_eq!(seen.first(), Some(&Quality::Good), "{seen:?}");
         // Only changes are reported (a lost packet on a busy machine may flip it briefly).
         assert!(seen.windows(2).all(|w| w[0] != w[1]), "{seen:?}");
         assert!(seen.len() < 5, "not one report per poll: {seen:?}");
@@ -370,13 +362,35 @@ async fn quality_monitor_reports_good_once_for_a_clean_link_and_poor_when_it_clo
     link.pc2.close();
     sleep_ms(1200).await;
     let seen = reports.borrow().clone();
-    assert_eq!(
-        seen.last(),
-        Some(&Quality::Poor),
-        "closed peer is poor: {seen:?}"
-    );
+    assert_eq!(seen.last(), Some(&Quality::Poor), "closed: {seen:?}");
     let count = seen.len();
     drop(monitor);
     sleep_ms(1200).await;
     assert_eq!(reports.borrow().len(), count, "no report after drop");
+}
+
+#[wasm_bindgen_test]
+async fn autoplay_unlock_resumes_a_suspended_context_on_a_gesture_until_dropped() {
+    let graph = AudioGraph::new().expect("graph");
+    let ctx = graph.context().clone();
+    let changes: Rc<RefCell<Vec<bool>>> = Rc::default();
+    let sink = Rc::clone(&changes);
+    let unlock = AutoplayUnlock::install(&ctx, move |p| sink.borrow_mut().push(p)).expect("unlock");
+    let _ = JsFuture::from(ctx.suspend().expect("suspend")).await;
+    wait_for(2000, || changes.borrow().last() == Some(&false)).await;
+    assert!(!unlock.can_play(), "suspended: {:?}", changes.borrow());
+
+    dispatch_document_event("keydown");
+    wait_for(2000, || changes.borrow().last() == Some(&true)).await;
+    assert!(
+        unlock.can_play(),
+        "key press resumed: {:?}",
+        changes.borrow()
+    );
+
+    drop(unlock);
+    let _ = JsFuture::from(ctx.suspend().expect("suspend")).await;
+    dispatch_document_event("keydown");
+    sleep_ms(300).await;
+    assert_eq!(ctx.state(), AudioContextState::Suspended, "no listener");
 }

@@ -10,6 +10,8 @@ pub mod quality;
 pub mod speaking;
 
 #[cfg(target_arch = "wasm32")]
+pub mod autoplay;
+#[cfg(target_arch = "wasm32")]
 pub mod capture;
 #[cfg(target_arch = "wasm32")]
 pub mod graph;
@@ -24,6 +26,8 @@ pub mod timer;
 
 pub use error::{MediaError, CAMERA_FAILED_MESSAGE, CAPTURE_FAILED_MESSAGE};
 
+#[cfg(target_arch = "wasm32")]
+pub use autoplay::AutoplayUnlock;
 #[cfg(target_arch = "wasm32")]
 pub use capture::LocalMedia;
 #[cfg(target_arch = "wasm32")]

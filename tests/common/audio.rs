@@ -277,6 +277,17 @@ pub fn audio_elements_in_dom() -> u32 {
     list.and_then(|l| js_number(&l, "length")).unwrap_or(0.0) as u32
 }
 
+/// Dispatches a synthetic `name` event (e.g. "keydown") on the document.
+pub fn dispatch_document_event(name: &str) {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("document");
+    let event = web_sys::Event::new(name).expect("event");
+    let dispatch = js_sys::Reflect::get(&document, &"dispatchEvent".into()).expect("fn");
+    let dispatch: js_sys::Function = dispatch.unchecked_into();
+    dispatch.call1(&document, &event).expect("dispatch");
+}
+
 /// `pc.connectionState` as a string ("new", "connecting", "connected", ...).
 pub fn connection_state(pc: &RtcPeerConnection) -> String {
     js_sys::Reflect::get(pc, &"connectionState".into())
