@@ -2,7 +2,7 @@
 //! Browser tests of the signalling transports, in real headless Chromium against the REAL
 //! reference server (dev login over REST, voice:* over its WebSocket port): the built-in
 //! `WsClient` (join, membership events, NotOpen instead of a silent drop, bad token, bad
-//! frame, reconnect with automatic re-join, drop closes the socket) and the
+//! frame, drop closes the socket; reconnects are in browser_signal_reconnect.rs) and the
 //! `AppSocketTransport` adapter over a `websocketService`-shaped JS object (our
 //! `SignalingClient` behind a proxy that counts on/off calls).
 
@@ -12,8 +12,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 
 use common::net::{
-    call, count, counting_socket, dev_login, drop_connections, ids, join_msg, EventLog, Member,
-    WAIT_MS,
+    call, count, counting_socket, dev_login, ids, join_msg, EventLog, Member, WAIT_MS,
 };
 use common::{now_ms, sleep_ms, unique_channel_id, unique_name, with_timeout, ws_url};
 use sohbet_rtc::error::js_error_code;
@@ -198,66 +197,6 @@ async fn a_bad_frame_gets_voice_error_back_and_the_session_continues() {
         )
         .await
         .expect("the later mute is still broadcast");
-}
-
-#[wasm_bindgen_test]
-async fn a_dropped_connection_reconnects_and_rejoins_by_itself() {
-    let (alice, bob) = (member("flaky").await, member("steady").await);
-    let channel = unique_channel_id();
-    alice.join(channel).await.expect("alice joins");
-    bob.join(channel).await.expect("bob joins");
-    let (a_mark, b_mark, alice_id) = (alice.log.len(), bob.log.len(), alice.id());
-    let t0 = now_ms();
-    let dropped = drop_connections(alice_id).await.expect("drop-connections");
-    assert_eq!(dropped, 1, "alice had one socket");
-
-    let left = move |m: &Message| matches!(m, Message::UserLeft(l) if l.user_id == alice_id);
-    let (left_at, _) = bob
-        .log
-        .wait_msg("user-left(alice)", b_mark, left)
-        .await
-        .expect("bob sees alice leave when her socket dies");
-    let back = move |m: &Message| matches!(m, Message::UserJoined(j) if j.user.user_id == alice_id);
-    let (back_at, _) = bob
-        .log
-        .wait_msg("user-joined(alice) after the leave", left_at + 1, back)
-        .await
-        .expect("bob sees alice join again");
-
-    let log = &alice.log;
-    let (d, _) = log
-        .wait_for("Disconnected", a_mark, WAIT_MS, |e| {
-            *e == TransportEvent::Disconnected
-        })
-        .await
-        .expect("alice's client notices the drop");
-    let (r, reconnected) = log
-        .wait_for("Reconnected", d, WAIT_MS, |e| {
-            *e == TransportEvent::Reconnected
-        })
-        .await
-        .expect("alice's client reconnects by itself");
-    let (_, resync) = log
-        .wait_msg("participants after the re-join", r, |m| {
-            matches!(m, Message::Participants(_))
-        })
-        .await
-        .expect("the automatic re-join brings a fresh participant list");
-    let Message::Participants(list) = resync else {
-        panic!("{resync:?}")
-    };
-    assert_eq!(ids(&list), vec![bob.id()]);
-    assert_eq!(alice.client.reconnect_count(), 1);
-    assert!(alice.client.is_open());
-
-    let reconnect_ms = reconnected.at_ms - t0;
-    let seen_ms = bob.log.all()[back_at].at_ms - t0;
-    web_sys::console::log_1(
-        &format!(
-            "BENCH signal_reconnect_ms={reconnect_ms:.0}\nBENCH signal_rejoin_seen_by_peer_ms={seen_ms:.0}"
-        )
-        .into(),
-    );
 }
 
 #[wasm_bindgen_test]

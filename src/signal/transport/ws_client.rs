@@ -10,7 +10,9 @@
 //!   following ones are paced by [`Backoff::signalling`]; close codes 1008 and 4000–4999 (the
 //!   server refused us) are final. A first `connect` that fails is reported, not retried.
 //! - It remembers the last voice:join it sent (forgotten on voice:leave of that channel) and
-//!   re-sends it after a reconnect, then emits `Reconnected` (P12).
+//!   re-sends it after a reconnect, then emits `Reconnected` (P12). A subscriber that re-joins
+//!   by itself on `Connected` (the call service does) is not doubled: the remembered join
+//!   is only re-sent when no voice:join went out while `Connected` was being delivered.
 //! - `send` fails with `NotOpen` whenever the socket is not open (no silent drop, P18).
 //!
 //! Ownership: socket callbacks and the retry timer hold only a `Weak` to the client state;
@@ -73,6 +75,8 @@ pub(super) struct State {
     pub(super) retry_at_once: bool,
     pub(super) last_error: Option<String>,
     pub(super) reconnects: u32,
+    /// Counts every voice:join sent, so a re-join done by a subscriber is not doubled.
+    pub(super) joins_sent: u64,
 }
 impl Default for WsClient {
     fn default() -> Self {
@@ -95,6 +99,7 @@ impl WsClient {
             retry_at_once: false,
             last_error: None,
             reconnects: 0,
+            joins_sent: 0,
         };
         Self {
             inner: Rc::new(Inner {
@@ -193,7 +198,10 @@ impl SignalTransport for WsClient {
         self.send_text(&text)?;
         let mut s = self.inner.state.borrow_mut();
         match msg {
-            Message::Join(join) => s.last_join = Some(join.clone()),
+            Message::Join(join) => {
+                s.last_join = Some(join.clone());
+                s.joins_sent += 1;
+            }
             Message::Leave(leave)
                 if s.last_join.as_ref().map(|j| j.channel_id) == Some(leave.channel_id) =>
             {

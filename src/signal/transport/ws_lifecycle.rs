@@ -102,7 +102,7 @@ impl Inner {
     }
 
     fn on_open(self: &Rc<Self>, gen: u64, _ev: JsValue) {
-        let (reconnected, rejoin) = {
+        let (reconnected, rejoin, joins_before) = {
             let mut s = self.state.borrow_mut();
             if s.generation != gen {
                 return;
@@ -118,11 +118,13 @@ impl Inner {
             if reconnected {
                 s.reconnects += 1;
             }
-            (reconnected, s.last_join.clone())
+            (reconnected, s.last_join.clone(), s.joins_sent)
         };
         self.hub.emit(&TransportEvent::Connected);
         if reconnected && self.is_current(gen) {
-            if let Some(join) = rejoin {
+            // A subscriber may already have re-joined while hearing `Connected`.
+            let rejoined_meanwhile = self.state.borrow().joins_sent != joins_before;
+            if let Some(join) = rejoin.filter(|_| !rejoined_meanwhile) {
                 // If this fails the socket is already closing; its close schedules a retry.
                 let _ = WsClient {
                     inner: self.clone(),
