@@ -12,7 +12,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 
 use common::net::{
-    call, count, counting_socket, dev_login, ids, join_msg, EventLog, Member, WAIT_MS,
+    call, conn_states, count, counting_socket, dev_login, got, ids, join_msg, js_recorder, prop,
+    thrown, EventLog, Member, WAIT_MS,
 };
 use common::{now_ms, sleep_ms, unique_channel_id, unique_name, with_timeout, ws_url};
 use sohbet_rtc::error::js_error_code;
@@ -335,4 +336,55 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
         .await
         .expect("the app's own disconnect closes the socket");
     call(&inner, "free");
+}
+
+#[wasm_bindgen_test]
+async fn signaling_client_gives_js_handlers_whole_envelopes_like_websocket_service() {
+    let gina = dev_login(&unique_name("gina")).await.expect("login");
+    let client = SignalingClient::new(ws_url().to_owned());
+    let rec = js_recorder();
+    let (ok, bad) = (prop(&rec, "ok").into(), prop(&rec, "bad").into());
+    let unsubscribe = client.on_connection_change(prop(&rec, "onConn").into());
+    JsFuture::from(client.connect(gina.token.clone()))
+        .await
+        .expect("connect");
+    assert!(client.is_connected());
+    client.on("voice:participants".into(), bad);
+    client.on("voice:participants".into(), ok);
+    let channel = unique_channel_id();
+    let payload = js_sys::JSON::parse(&format!("{{\"channel_id\":{channel}}}")).expect("JSON");
+    assert!(
+        client.send("voice:join".into(), payload),
+        "send returns true when open"
+    );
+    common::wait_until("a participants envelope", WAIT_MS, || {
+        got(&rec).length() > 0
+    })
+    .await
+    .expect("the handler is called");
+    let envelope = got(&rec).get(0);
+    assert_eq!(
+        prop(&envelope, "type").as_string().as_deref(),
+        Some("voice:participants")
+    );
+    let channel_seen = prop(&prop(&envelope, "payload"), "channel_id").as_f64();
+    assert_eq!(channel_seen, Some(channel as f64), "payload is an object");
+    assert_eq!(
+        thrown(&rec),
+        1,
+        "a throwing handler does not stop the next one"
+    );
+    assert_eq!(client.handler_count(), 2);
+
+    client.disconnect();
+    assert_eq!(
+        conn_states(&rec),
+        "true,false",
+        "onConnectionChange saw open, then close"
+    );
+    unsubscribe.call0(&JsValue::NULL).expect("unsubscribe");
+    assert!(
+        !client.send_chat_message(1.0, "hi".into()),
+        "not open any more"
+    );
 }

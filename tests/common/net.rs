@@ -4,7 +4,8 @@
 //! [`EventLog`] records every event of a signalling transport so a test can wait for a
 //! specific message and inspect the order things happened in, and [`Member`] is a logged-in
 //! user with a connected built-in client that can join a channel in one call;
-//! [`counting_socket`] wraps a JS socket object and counts its on/off calls.
+//! [`counting_socket`] wraps a JS socket object and counts its on/off calls, and
+//! [`js_recorder`] plays the app's own JS handlers.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -302,4 +303,32 @@ pub fn call(obj: &JsValue, name: &str) -> JsValue {
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .and_then(|f| f.call0(obj).ok())
         .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A JS recorder of app-side handlers: `ok(env)` records envelopes (`got`), `bad()` throws
+/// (`thrown` counts), `onConn(open)` records connection changes (`connStates`: "true,false").
+#[wasm_bindgen(inline_js = r#"
+export function jsRecorder() {
+  const r = { got: [], thrown: 0, conn: [] };
+  r.ok = (env) => { r.got.push(env); };
+  r.bad = () => { r.thrown++; throw new Error("a buggy app handler"); };
+  r.onConn = (open) => { r.conn.push(open); };
+  return r;
+}
+export function got(r) { return r.got; }
+export function thrown(r) { return r.thrown; }
+export function connStates(r) { return r.conn.join(","); }
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = jsRecorder)]
+    pub fn js_recorder() -> JsValue;
+    pub fn got(r: &JsValue) -> js_sys::Array;
+    pub fn thrown(r: &JsValue) -> u32;
+    #[wasm_bindgen(js_name = connStates)]
+    pub fn conn_states(r: &JsValue) -> String;
+}
+
+/// `obj[key]`, or undefined.
+pub fn prop(obj: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }

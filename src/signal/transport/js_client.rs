@@ -11,7 +11,8 @@
 //! ws.send("voice:join", { channel_id: 1 });    // false when the socket is not open
 //! ```
 //! Handlers receive the whole envelope `{type, payload}`; each handler's exception is caught
-//! on its own. `free()` (or `disconnect()`) releases every listener and closes the socket.
+//! on its own. `sendChatMessage` / `sendTypingIndicator` keep the app's chat working when it
+//! re-exports this client as its `websocketService`. `free()` (or `disconnect()`) releases every listener and closes the socket.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -90,6 +91,25 @@ impl SignalingClient {
         }
         self.client
             .send_text(&envelope_text(&kind, &payload_json))
+            .is_ok()
+    }
+
+    /// `send('chat:send', {conversation_id, content})`, as the app's `websocketService`.
+    #[wasm_bindgen(js_name = sendChatMessage)]
+    pub fn send_chat_message(&self, conversation_id: f64, content: String) -> bool {
+        let payload =
+            serde_json::json!({ "conversation_id": conversation_id as i64, "content": content });
+        self.client
+            .send_text(&envelope_text("chat:send", &payload.to_string()))
+            .is_ok()
+    }
+
+    /// `send('chat:typing', {conversation_id})`, as the app's `websocketService`.
+    #[wasm_bindgen(js_name = sendTypingIndicator)]
+    pub fn send_typing_indicator(&self, conversation_id: f64) -> bool {
+        let payload = serde_json::json!({ "conversation_id": conversation_id as i64 });
+        self.client
+            .send_text(&envelope_text("chat:typing", &payload.to_string()))
             .is_ok()
     }
 
