@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use common::audio::{
     audio_elements_in_dom, connection_state, dispatch_document_event, now_ms, sleep_ms, wait_for,
-    EnergyProbe, Loopback, ToneSource, VOICE_FREQS,
+    webaudio_only_probe, EnergyProbe, Loopback, ToneSource, VOICE_FREQS,
 };
 use sohbet_rtc::media::quality::{Quality, QualityTracker};
 use sohbet_rtc::media::speaking::SpeakingConfig;
@@ -254,12 +254,16 @@ async fn a_borrowed_stream_keeps_its_tracks_but_a_camera_we_added_is_stopped_on_
 }
 
 #[wasm_bindgen_test]
-async fn a_real_remote_webrtc_stream_is_heard_through_the_graph() {
+async fn a_real_remote_webrtc_stream_is_heard_through_the_graph_and_not_without_its_element() {
     let (mut graph, probe) = graph_with_probe();
     let tone = ToneSource::start(B);
     let link = Loopback::connect(&tone.stream).await;
     let remote = link.remote_stream(2000).await;
     let remote = remote.expect("ontrack delivered a remote stream");
+    // Negative control (P14): Web Audio alone, no <audio> element, hears nothing.
+    let (_raw_ctx, raw) = webaudio_only_probe(&remote);
+    let raw_heard = raw.wait_until_hears(&[B], 1500).await;
+    assert!(raw_heard.is_err(), "Chromium played it without an element");
     graph.attach(7, Bus::P2p, &remote).expect("attach remote");
     let took = probe.wait_until_hears(&[B], 8000).await;
     let took = took.expect("remote tone heard");

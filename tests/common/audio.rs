@@ -161,17 +161,12 @@ impl EnergyProbe {
     /// A readable line for assertion messages: level and margin at each frequency.
     pub fn describe(&self, freqs: &[f32]) -> String {
         let spectrum = self.spectrum();
-        let floor = median(&spectrum);
+        let peak = |f: f32| peak_near(&spectrum, f, self.bin_hz());
         let parts: Vec<String> = freqs
             .iter()
-            .map(|f| {
-                format!(
-                    "{f} Hz: {:.1} dBFS",
-                    peak_near(&spectrum, *f, self.bin_hz())
-                )
-            })
+            .map(|f| format!("{f} Hz: {:.1}", peak(*f)))
             .collect();
-        format!("floor {floor:.1} dBFS; {}", parts.join(", "))
+        format!("floor {:.1} dBFS; {}", median(&spectrum), parts.join(", "))
     }
 
     /// The length of one analysis window in ms (≈ 171 ms for 8192 points at 48 kHz).
@@ -213,10 +208,8 @@ pub fn peak_near(spectrum_db: &[f32], freq_hz: f32, bin_hz: f32) -> f32 {
     if lo > hi {
         return SILENCE_DB;
     }
-    spectrum_db[lo..=hi]
-        .iter()
-        .copied()
-        .fold(SILENCE_DB, f32::max)
+    let window = &spectrum_db[lo..=hi];
+    window.iter().fold(SILENCE_DB, |max, v| max.max(*v))
 }
 
 /// The median of a spectrum (the noise floor estimate).
@@ -275,6 +268,18 @@ pub fn audio_elements_in_dom() -> u32 {
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .and_then(|f| f.call1(&document, &"audio".into()).ok());
     list.and_then(|l| js_number(&l, "length")).unwrap_or(0.0) as u32
+}
+
+/// Negative control for the P14 workaround: `stream` → source → probe in a fresh context,
+/// with NO media element. Keep the returned context alive while probing.
+pub fn webaudio_only_probe(stream: &MediaStream) -> (AudioContext, EnergyProbe) {
+    let ctx = AudioContext::new().expect("AudioContext");
+    let source = ctx.create_media_stream_source(stream).expect("source");
+    let analyser = ctx.create_analyser().expect("analyser");
+    analyser.set_fft_size(PROBE_FFT_SIZE);
+    source.connect_with_audio_node(&analyser).expect("connect");
+    let probe = EnergyProbe::new(analyser, ctx.sample_rate());
+    (ctx, probe)
 }
 
 /// Dispatches a synthetic `name` event (e.g. "keydown") on the document.
