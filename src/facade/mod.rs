@@ -252,6 +252,16 @@ impl WebRtcService {
 
 impl Drop for WebRtcService {
     fn drop(&mut self) {
+        // No app callback runs after the object is gone.
+        for slot in [
+            &self.slots.participants,
+            &self.slots.remote_stream,
+            &self.slots.quality,
+            &self.slots.status,
+            &self.slots.error,
+        ] {
+            slot.borrow_mut().take();
+        }
         self.service.leave();
         if let Some(ws) = self.ws.as_ref() {
             ws.disconnect();

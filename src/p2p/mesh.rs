@@ -51,6 +51,30 @@ pub struct MeshConfig {
     /// `RTCIceServer[]` from the app's configuration (undefined = none).
     pub ice_servers: JsValue,
     pub offer_timeout_ms: u32,
+    /// `RTCCertificate[]` shared by every connection of the call (undefined = one per
+    /// connection). Generating a certificate is the slowest part of a fresh connection's
+    /// first offer, so the service creates one while the microphone opens.
+    pub certificates: JsValue,
+}
+
+/// Starts generating an ECDSA P-256 certificate for the call's connections.
+pub fn start_certificate() -> Option<js_sys::Promise> {
+    let algorithm = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&algorithm, &"name".into(), &"ECDSA".into());
+    let _ = js_sys::Reflect::set(&algorithm, &"namedCurve".into(), &"P-256".into());
+    RtcPeerConnection::generate_certificate_with_object(&algorithm).ok()
+}
+
+/// The `RTCCertificate[]` for [`MeshConfig::certificates`] once generated (undefined on failure:
+/// each connection then makes its own).
+pub async fn finish_certificate(pending: Option<js_sys::Promise>) -> JsValue {
+    match pending {
+        Some(promise) => match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(cert) => js_sys::Array::of1(&cert).into(),
+            Err(_) => JsValue::UNDEFINED,
+        },
+        None => JsValue::UNDEFINED,
+    }
 }
 
 impl MeshConfig {
@@ -60,6 +84,7 @@ impl MeshConfig {
             channel_id,
             ice_servers,
             offer_timeout_ms: OFFER_TIMEOUT_MS,
+            certificates: JsValue::UNDEFINED,
         }
     }
 }
@@ -224,6 +249,7 @@ impl MeshShared {
             remote_id,
             channel_id: self.config.channel_id,
             ice_servers: self.config.ice_servers.clone(),
+            certificates: self.config.certificates.clone(),
             offer_timeout_ms: self.config.offer_timeout_ms,
         };
         let me = self.me.clone();

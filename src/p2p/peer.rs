@@ -39,6 +39,8 @@ pub struct PeerSettings {
     pub channel_id: ChannelId,
     /// `RTCIceServer[]` (or undefined for none — loopback needs none).
     pub ice_servers: JsValue,
+    /// `RTCCertificate[]` shared by the call's connections (or undefined).
+    pub certificates: JsValue,
     pub offer_timeout_ms: u32,
 }
 
@@ -163,6 +165,9 @@ impl Peer {
         config.set_bundle_policy(RtcBundlePolicy::MaxBundle);
         if !settings.ice_servers.is_undefined() && !settings.ice_servers.is_null() {
             config.set_ice_servers(&settings.ice_servers);
+        }
+        if js_sys::Array::is_array(&settings.certificates) {
+            config.set_certificates(&settings.certificates);
         }
         let pc = RtcPeerConnection::new_with_configuration(&config)
             .map_err(|e| P2pError::PeerConnection(js_text(&e)))?;

@@ -142,10 +142,11 @@ fn trim_section(lines: &[&str], level: TrimLevel, out: &mut Vec<String>) {
                 continue;
             }
         }
-        if level >= TrimLevel::Bare && line.starts_with("a=extmap:") {
-            if !KEPT_EXTENSIONS.iter().any(|uri| line.contains(uri)) {
-                continue;
-            }
+        if level >= TrimLevel::Bare
+            && line.starts_with("a=extmap:")
+            && !KEPT_EXTENSIONS.iter().any(|uri| line.contains(uri))
+        {
+            continue;
         }
         out.push(line.to_string());
     }

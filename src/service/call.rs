@@ -159,6 +159,7 @@ impl CallService {
             });
             (st.generation, st.custom_stream.clone())
         };
+        let certificate = crate::p2p::mesh::start_certificate();
         let local = match custom {
             Some(stream) => Ok(LocalMedia::from_stream(stream)),
             None => LocalMedia::capture(audio_only).await,
@@ -182,7 +183,8 @@ impl CallService {
             self.abort_join(generation);
             return Err(ServiceError::NotConnected);
         }
-        let join = super::inbound::start_call(shared, local, generation);
+        let certificates = crate::p2p::mesh::finish_certificate(certificate).await;
+        let join = super::inbound::start_call(shared, local, generation, certificates);
         match join {
             Some(msg) => match shared.transport.send(&msg) {
                 Ok(()) => {
@@ -254,11 +256,9 @@ impl CallService {
             st.video_enabled = false;
             call
         };
-        let leave = call.joined.then(|| {
-            Message::Leave(ChannelRef {
-                channel_id: call.channel_id,
-            })
-        });
+        let leave = call.joined.then_some(Message::Leave(ChannelRef {
+            channel_id: call.channel_id,
+        }));
         release(call);
         if let Some(msg) = leave {
             // Best effort: if the socket is down the server drops us anyway.

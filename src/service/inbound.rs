@@ -24,6 +24,7 @@ pub(crate) fn start_call(
     shared: &Rc<Shared>,
     local: LocalMedia,
     generation: u64,
+    certificates: wasm_bindgen::JsValue,
 ) -> Option<Message> {
     let config = shared.config.borrow().clone();
     let weak = Rc::downgrade(shared);
@@ -34,6 +35,7 @@ pub(crate) fn start_call(
     let call = st.call.as_mut()?;
     let mut mesh_config = MeshConfig::new(call.user_id, call.channel_id, config.ice_servers);
     mesh_config.offer_timeout_ms = config.offer_timeout_ms;
+    mesh_config.certificates = certificates;
     let sink_weak = weak.clone();
     let mesh = Mesh::new(
         mesh_config,

@@ -1,0 +1,191 @@
+#![cfg(all(target_arch = "wasm32", feature = "bench"))]
+//! P2P benchmarks (not tests: they print numbers and never fail on speed), in real headless
+//! Chromium against the real reference server. Run:
+//! `wasm-pack test --headless --chrome --features bench -- --test bench_p2p`; every result is a
+//! line `BENCH name=value` for `scripts/bench_merge.mjs --stdin`.
+//!
+//! - `p2p_first_audio_ms_median` / `_p95`: joinChannel of the second client → the first
+//!   remote audio it can measure at its own output, over 24 fresh two-person calls;
+//! - `p2p_7th_joiner_hears_all_ms`: the 7th joiner of a 6-person mesh, joinChannel → it hears
+//!   all six voices;
+//! - `p2p_memory_per_peer_bytes`: JS heap (`performance.memory.usedJSHeapSize`) plus wasm
+//!   memory growth across building that 7-person mesh, divided by its 42 peer connections.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[path = "browser_p2p_support/mod.rs"]
+mod support;
+
+use support::*;
+
+/// A short FFT (2048 points ≈ 43 ms at 48 kHz) so detection adds little to the timing.
+const FAST_FFT: u32 = 2048;
+const RUNS: usize = 24;
+
+fn bench(name: &str, value: f64) {
+    let line = format!("BENCH {name}={value:.0}");
+    console_log!("{line}");
+}
+
+fn fast_probe(c: &Client) -> EnergyProbe {
+    c.service
+        .service()
+        .with_graph(|g| {
+            let rate = g.context().sample_rate();
+            g.tap_output(FAST_FFT).map(|a| EnergyProbe::new(a, rate))
+        })
+        .expect("a call graph")
+        .expect("an output tap")
+}
+
+/// Polls every ~2 ms until `probe` hears all `freqs`; returns `now_ms()` at that moment.
+async fn heard_at(probe: &EnergyProbe, freqs: &[f32], timeout_ms: f64) -> Option<f64> {
+    let start = now_ms();
+    while now_ms() - start < timeout_ms {
+        if freqs.iter().all(|f| probe.hears(*f)) {
+            return Some(now_ms());
+        }
+        sleep_ms(2).await;
+    }
+    None
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+async fn join(c: &Client, channel: f64) {
+    JsFuture::from(
+        c.service
+            .join_channel(channel, c.user_id as f64, Some(true)),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{} could not join: {e:?}", c.name));
+}
+
+fn memory_bytes() -> f64 {
+    let heap = js_sys::eval("performance.memory ? performance.memory.usedJSHeapSize : 0")
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    let wasm = wasm_bindgen::memory()
+        .dyn_ref::<js_sys::WebAssembly::Memory>()
+        .map(|m| js_sys::ArrayBuffer::from(m.buffer()).byte_length() as f64)
+        .unwrap_or(0.0);
+    heap + wasm
+}
+
+/// The benches run one after the other (tests of one file would otherwise share the page).
+#[wasm_bindgen_test]
+async fn bench_p2p() {
+    first_audio_of_a_two_person_call().await;
+    seventh_joiner_and_memory_per_peer().await;
+}
+
+async fn first_audio_of_a_two_person_call() {
+    let a = Client::new("bench-a", VOICE_FREQS[0]).await;
+    let b = Client::new("bench-b", VOICE_FREQS[1]).await;
+    let mut samples = Vec::new();
+    for run in 0..RUNS {
+        let channel = unique_channel();
+        join(&a, channel).await;
+        let t0 = now_ms();
+        join(&b, channel).await;
+        let joined = now_ms() - t0;
+        let probe = fast_probe(&b);
+        let (mut connected, mut stream) = (None, None);
+        let (mut listed, mut offered_to_a, mut b_has_pc) = (None, None, None);
+        let mut b_local_offer = None;
+        let start = now_ms();
+        let mut heard = None;
+        while now_ms() - start < 10_000.0 && heard.is_none() {
+            let pcs = b.service.service().peer_connections();
+            if connected.is_none()
+                && pcs.iter().any(|(_, pc)| {
+                    pc.connection_state() == web_sys::RtcPeerConnectionState::Connected
+                })
+            {
+                connected = Some(now_ms() - t0);
+            }
+            if listed.is_none() && !b.participants().is_empty() {
+                listed = Some(now_ms() - t0);
+            }
+            if b_has_pc.is_none() && !b.service.service().peer_connections().is_empty() {
+                b_has_pc = Some(now_ms() - t0);
+            }
+            if b_local_offer.is_none() && pcs.iter().any(|(_, pc)| pc.local_description().is_some())
+            {
+                b_local_offer = Some(now_ms() - t0);
+            }
+            if offered_to_a.is_none() && !a.service.service().peer_connections().is_empty() {
+                offered_to_a = Some(now_ms() - t0);
+            }
+            if stream.is_none() && b.participants().iter().any(|p| p.has_stream) {
+                stream = Some(now_ms() - t0);
+            }
+            if probe.hears(a.freq) {
+                heard = Some(now_ms());
+            }
+            sleep_ms(1).await;
+        }
+        if run < 3 {
+            console_log!(
+                "run {run}: joined {joined:.1} ms, listed {listed:?}, B pc {b_has_pc:?}, B local offer {b_local_offer:?}, offer at A {offered_to_a:?}, remote stream {stream:?}, connected {connected:?}"
+            );
+        }
+        match heard {
+            Some(t) => samples.push(t - t0),
+            None => console_log!("run {run}: no audio within 10 s"),
+        }
+        a.service.leave_channel();
+        b.service.leave_channel();
+        sleep_ms(100).await;
+    }
+    samples.sort_by(|x, y| x.total_cmp(y));
+    console_log!("first-audio samples (ms): {samples:?}");
+    if !samples.is_empty() {
+        bench("p2p_first_audio_ms_median", percentile(&samples, 50.0));
+        bench("p2p_first_audio_ms_p95", percentile(&samples, 95.0));
+        bench("p2p_first_audio_runs", samples.len() as f64);
+    }
+}
+
+async fn seventh_joiner_and_memory_per_peer() {
+    sleep_ms(500).await;
+    let before = memory_bytes();
+    let (channel, six) = call_of(6, "six").await;
+    for c in &six {
+        c.must_hear(
+            &six.iter()
+                .filter(|o| o.user_id != c.user_id)
+                .map(|o| o.freq)
+                .collect::<Vec<_>>(),
+            20_000,
+        )
+        .await;
+    }
+    let seventh = Client::new("seventh", VOICE_FREQS[6]).await;
+    let t0 = now_ms();
+    join(&seventh, channel).await;
+    let probe = fast_probe(&seventh);
+    let freqs: Vec<f32> = six.iter().map(|c| c.freq).collect();
+    if let Some(t) = heard_at(&probe, &freqs, 20_000.0).await {
+        bench("p2p_7th_joiner_hears_all_ms", t - t0);
+    }
+    sleep_ms(1_000).await;
+    let peers: usize = six.iter().map(|c| c.peer_count()).sum::<usize>() + seventh.peer_count();
+    let after = memory_bytes();
+    console_log!("memory before {before} after {after} bytes, {peers} peer connections");
+    if peers > 0 && after > before {
+        bench("p2p_memory_per_peer_bytes", (after - before) / peers as f64);
+    }
+    seventh.service.leave_channel();
+    for c in &six {
+        c.service.leave_channel();
+    }
+}
