@@ -152,3 +152,96 @@ proptest! {
         prop_assert_eq!(proto::decode_response(&frame), Ok(Response::RefreshToken(token)));
     }
 }
+
+fn decode_base64_url(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        other => panic!("not url-safe base64: {}", other as char),
+    };
+    let mut out = Vec::new();
+    for chunk in text.as_bytes().chunks(4) {
+        let data: Vec<u8> = chunk
+            .iter()
+            .copied()
+            .filter(|&c| c != b'=')
+            .map(value)
+            .collect();
+        let n = data
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &v)| n | (u32::from(v) << (18 - 6 * i)));
+        for i in 0..data.len().saturating_sub(1) {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_single_pc_url_carries_our_offer_and_mic_in_a_padded_join_request() {
+    use prost::Message as _;
+    let url = proto::rtc_v1_url(
+        "ws://127.0.0.1:7880",
+        "tok",
+        "v=0 sdp".into(),
+        1,
+        Some(proto::mic_track_request("mic-1", false)),
+        None,
+    );
+    let (head, param) = url
+        .split_once("&join_request=")
+        .expect("join_request param");
+    assert_eq!(head, "ws://127.0.0.1:7880/rtc/v1?access_token=tok");
+    assert_eq!(param.len() % 4, 0, "padded base64");
+    let wrapped =
+        lk::WrappedJoinRequest::decode(decode_base64_url(param).as_slice()).expect("wrapped");
+    let join = lk::JoinRequest::decode(wrapped.join_request.as_slice()).expect("join request");
+    let info = join.client_info.expect("client info");
+    assert_eq!(
+        (info.sdk, info.protocol),
+        (lk::client_info::Sdk::Js as i32, 17)
+    );
+    assert!(join.connection_settings.expect("settings").auto_subscribe);
+    let offer = join.publisher_offer.expect("offer");
+    assert_eq!(
+        (offer.r#type.as_str(), offer.sdp.as_str(), offer.id),
+        ("offer", "v=0 sdp", 1)
+    );
+    assert_eq!(join.add_track_requests[0].cid, "mic-1");
+    assert!(!join.reconnect);
+}
+
+#[test]
+fn the_single_pc_resume_url_names_our_session() {
+    use prost::Message as _;
+    let url = proto::rtc_v1_url(
+        "ws://h",
+        "t",
+        "sdp".into(),
+        7,
+        None,
+        Some(("PA_me", ReconnectReason::SignalDisconnected)),
+    );
+    let param = url.split_once("&join_request=").expect("param").1;
+    let wrapped =
+        lk::WrappedJoinRequest::decode(decode_base64_url(param).as_slice()).expect("wrapped");
+    let join = lk::JoinRequest::decode(wrapped.join_request.as_slice()).expect("join");
+    assert!(join.reconnect);
+    assert_eq!(join.participant_sid, "PA_me");
+    assert_eq!(join.reconnect_reason, 1);
+    assert_eq!(join.publisher_offer.map(|o| o.id), Some(7));
+}
+
+proptest! {
+    #[test]
+    fn base64_url_round_trips_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let text = proto::base64_url(&bytes);
+        prop_assert_eq!(text.len() % 4, 0);
+        prop_assert!(text.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'='));
+        prop_assert_eq!(decode_base64_url(&text), bytes);
+    }
+}

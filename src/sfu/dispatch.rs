@@ -2,16 +2,15 @@
 //! updates, leave, refresh_token, pongs), peer-connection events (local candidates, remote
 //! tracks, state changes) and the app's publish/mute commands.
 
-use futures::channel::oneshot;
 use livekit_protocol as lk;
 use wasm_bindgen::JsCast;
-use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnectionState, RtcTrackEvent};
+use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
 use super::roster::Roster;
-use super::session::{Engine, Mic, Phase};
+use super::session::{Engine, Phase};
 use super::socket::SocketEvent;
 use super::tracks::user_id_of;
 use super::transport::PcEvent;
@@ -44,6 +43,7 @@ impl Engine {
                     Phase::Joining { rejoin: false, .. } => self.fail(SfuError::SignalClosed(code)),
                     Phase::Connected | Phase::Resuming { .. } | Phase::Joining { .. } => {
                         self.begin_recovery(ReconnectReason::SignalDisconnected)
+                            .await
                     }
                     Phase::Waiting { .. } | Phase::Closed => {}
                 }
@@ -57,7 +57,7 @@ impl Engine {
             (Phase::Joining { rejoin, .. }, Response::Join(join)) => {
                 self.on_join(join, rejoin).await
             }
-            (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave),
+            (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave).await,
             (Phase::Joining { .. }, other) => self.emitter.error(
                 &ProtoError::Unexpected {
                     got: proto::response_name(&other),
@@ -74,7 +74,7 @@ impl Engine {
             }
             (Phase::Resuming { .. }, Response::Leave(_)) => {
                 // The server no longer knows the session: go straight to a full rejoin.
-                self.rejoin_now();
+                self.rejoin_now().await;
             }
             (Phase::Connected | Phase::Resuming { .. }, other) => self.on_connected(other).await,
             _ => {}
@@ -92,7 +92,7 @@ impl Engine {
             shared.own_sid = me.sid.clone();
             shared.own_identity = me.identity.clone();
         }
-        if self.subscriber.is_none() {
+        if self.subscriber.is_none() && self.publisher.is_none() {
             if let Err(e) = self.create_transports(&join.ice_servers) {
                 self.fail(e);
                 return;
@@ -131,12 +131,19 @@ impl Engine {
                 if answer.id != 0 && answer.id != self.offer_id {
                     return; // an answer to a stale offer
                 }
+                // Single-PC: the answer names the tracks the server put in our receive slots.
+                self.tracks.update(&answer.mid_to_track_id);
                 if let Some(publisher) = self.publisher.as_mut() {
                     if let Err(e) = publisher.accept_answer(&answer.sdp).await {
                         self.emitter.error(&e);
                     }
                 }
+                self.retry_pending_tracks();
+                if self.renegotiate {
+                    self.negotiate(false).await;
+                }
             }
+            Response::MediaSectionsRequirement(need) => self.add_media_sections(need).await,
             Response::Trickle(trickle) => {
                 let to_subscriber = trickle.target == lk::SignalTarget::Subscriber as i32;
                 let pc = if to_subscriber {
@@ -168,7 +175,7 @@ impl Engine {
                     }
                 }
             }
-            Response::Leave(leave) => self.on_leave(leave),
+            Response::Leave(leave) => self.on_leave(leave).await,
             Response::Mute(mute)
                 if self.mic.as_ref().and_then(|m| m.sid.as_deref()) == Some(mute.sid.as_str()) =>
             {
@@ -216,15 +223,16 @@ impl Engine {
         }
     }
 
-    fn on_leave(&mut self, leave: lk::LeaveRequest) {
+    async fn on_leave(&mut self, leave: lk::LeaveRequest) {
         match lk::leave_request::Action::try_from(leave.action) {
             Ok(lk::leave_request::Action::Resume) => {
                 self.begin_recovery(ReconnectReason::SignalDisconnected)
+                    .await
             }
             Ok(lk::leave_request::Action::Reconnect) => {
                 self.outage_since.get_or_insert(now_ms());
                 self.episode_attempts += 1;
-                self.rejoin_now();
+                self.rejoin_now().await;
             }
             _ => self.fail(SfuError::Disconnected(leave.reason)),
         }
@@ -241,7 +249,7 @@ impl Engine {
                     } else {
                         ReconnectReason::PublisherFailed
                     };
-                    self.begin_recovery(reason);
+                    self.begin_recovery(reason).await;
                 }
             }
         }
@@ -307,71 +315,6 @@ impl Engine {
                 self.emitter
                     .emit("track-removed", &[("userId", (user as f64).into())]);
             }
-        }
-    }
-
-    pub(super) async fn publish(
-        &mut self,
-        track: MediaStreamTrack,
-        waiter: oneshot::Sender<Result<String, SfuError>>,
-    ) {
-        if self.phase != Phase::Connected {
-            let _ = waiter.send(Err(SfuError::NotConnected));
-            return;
-        }
-        let muted = !track.enabled();
-        self.mic = Some(Mic {
-            cid: track.id(),
-            track,
-            sid: None,
-            muted,
-            waiter: Some((now_ms(), waiter)),
-        });
-        self.negotiate_mic(false).await;
-    }
-
-    async fn republish(&mut self) {
-        if self.mic.is_some() {
-            self.negotiate_mic(false).await;
-        }
-    }
-
-    async fn negotiate_mic(&mut self, ice_restart: bool) {
-        let Some(mic) = self.mic.as_ref() else { return };
-        let frame = proto::add_mic_track(&mic.cid, mic.muted);
-        let track = mic.track.clone();
-        self.send(&frame);
-        let Some(publisher) = self.publisher.as_mut() else {
-            return;
-        };
-        publisher.add_send_track(&track);
-        self.offer_id += 1;
-        match publisher.create_offer(ice_restart).await {
-            Ok(sdp) => self.send(&proto::session_description("offer", sdp, self.offer_id)),
-            Err(e) => self.emitter.error(&e),
-        }
-    }
-
-    async fn restart_publisher_ice(&mut self) {
-        if self.mic.as_ref().and_then(|m| m.sid.as_ref()).is_none() {
-            return;
-        }
-        let Some(publisher) = self.publisher.as_mut() else {
-            return;
-        };
-        self.offer_id += 1;
-        match publisher.create_offer(true).await {
-            Ok(sdp) => self.send(&proto::session_description("offer", sdp, self.offer_id)),
-            Err(e) => self.emitter.error(&e),
-        }
-    }
-
-    pub(super) fn set_muted(&mut self, muted: bool) {
-        let Some(mic) = self.mic.as_mut() else { return };
-        mic.muted = muted;
-        mic.track.set_enabled(!muted);
-        if let Some(sid) = mic.sid.clone() {
-            self.send(&proto::mute(&sid, muted));
         }
     }
 

@@ -31,17 +31,24 @@ pub struct SfuClient {
     shared: Rc<RefCell<Shared>>,
     commands: Option<mpsc::UnboundedSender<Input>>,
     use_server_ice: bool,
+    single_pc: bool,
 }
 
 #[wasm_bindgen]
 impl SfuClient {
     /// `options.useServerIceServers` (default false): use the JoinResponse's ICE servers.
+    /// `options.singlePeerConnection` (default true): `/rtc/v1` single-PC signalling; false
+    /// selects the classic dual-PC `/rtc` path.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<SfuClient, JsValue> {
         let use_server_ice = Reflect::get(&options, &"useServerIceServers".into())
             .ok()
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
+        let single_pc = Reflect::get(&options, &"singlePeerConnection".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true);
         let graph = AudioGraph::new().map_err(|e| media_error(&e))?;
         graph.resume();
         Ok(SfuClient {
@@ -53,6 +60,7 @@ impl SfuClient {
             })),
             commands: None,
             use_server_ice,
+            single_pc,
         })
     }
 
@@ -72,6 +80,7 @@ impl SfuClient {
             url,
             token,
             use_server_ice: self.use_server_ice,
+            single_pc: self.single_pc,
         };
         let (tx, joined) = Engine::start(
             config,

@@ -183,14 +183,7 @@ pub fn leave_request() -> Vec<u8> {
 
 /// The AddTrackRequest for a microphone track whose browser id is `cid`.
 pub fn add_mic_track(cid: &str, muted: bool) -> Vec<u8> {
-    encode_request(Request::AddTrack(lk::AddTrackRequest {
-        cid: cid.to_string(),
-        name: "microphone".to_string(),
-        r#type: lk::TrackType::Audio as i32,
-        muted,
-        source: lk::TrackSource::Microphone as i32,
-        ..Default::default()
-    }))
+    encode_request(Request::AddTrack(mic_track_request(cid, muted)))
 }
 
 /// A session description frame (`offer` or `answer`) with the given id.
@@ -228,4 +221,86 @@ pub fn mute(track_sid: &str, muted: bool) -> Vec<u8> {
         sid: track_sid.to_string(),
         muted,
     }))
+}
+
+/// Builds the single-PC `/rtc/v1` URL: the JoinRequest (client info, auto-subscribe, our
+/// first offer with id 1, optional mic AddTrackRequest, optional resume fields) travels in
+/// `join_request` as padded URL-safe base64 of a `WrappedJoinRequest`, so the server answers
+/// our offer together with the JoinResponse — no server offer round, no offer debounce.
+pub fn rtc_v1_url(
+    base: &str,
+    token: &str,
+    offer_sdp: String,
+    offer_id: u32,
+    add_track: Option<lk::AddTrackRequest>,
+    resume: Option<(&str, ReconnectReason)>,
+) -> String {
+    let join = lk::JoinRequest {
+        client_info: Some(lk::ClientInfo {
+            sdk: lk::client_info::Sdk::Js as i32,
+            version: SDK_VERSION.to_string(),
+            protocol: PROTOCOL_VERSION as i32,
+            ..Default::default()
+        }),
+        connection_settings: Some(lk::ConnectionSettings {
+            auto_subscribe: true,
+            ..Default::default()
+        }),
+        add_track_requests: add_track.into_iter().collect(),
+        publisher_offer: Some(lk::SessionDescription {
+            r#type: "offer".to_string(),
+            sdp: offer_sdp,
+            id: offer_id,
+            mid_to_track_id: Default::default(),
+        }),
+        reconnect: resume.is_some(),
+        reconnect_reason: resume.map(|(_, r)| r as i32).unwrap_or(0),
+        participant_sid: resume.map(|(sid, _)| sid.to_string()).unwrap_or_default(),
+        ..Default::default()
+    };
+    let wrapped = lk::WrappedJoinRequest {
+        compression: 0,
+        join_request: join.encode_to_vec(),
+    };
+    let base = rtc_url(base, token, None);
+    let (root, query) = base.split_once("/rtc?").unwrap_or((base.as_str(), ""));
+    let token_param = query.split('&').next().unwrap_or_default();
+    format!(
+        "{root}/rtc/v1?{token_param}&join_request={}",
+        base64_url(&wrapped.encode_to_vec())
+    )
+}
+
+/// The mic AddTrackRequest as a message (for the join request).
+pub fn mic_track_request(cid: &str, muted: bool) -> lk::AddTrackRequest {
+    lk::AddTrackRequest {
+        cid: cid.to_string(),
+        name: "microphone".to_string(),
+        r#type: lk::TrackType::Audio as i32,
+        muted,
+        source: lk::TrackSource::Microphone as i32,
+        ..Default::default()
+    }
+}
+
+/// URL-safe base64 with `=` padding (Go's `base64.URLEncoding`, which the server uses).
+pub fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

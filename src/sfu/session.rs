@@ -11,7 +11,6 @@ use std::rc::Rc;
 
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
-use livekit_protocol as lk;
 use web_sys::{MediaStream, MediaStreamTrack};
 
 use super::error::SfuError;
@@ -23,7 +22,7 @@ use super::socket::{SignalSocket, SocketEvent};
 use super::tracks::TrackMap;
 use super::transport::{PcEvent, PeerTransport};
 use crate::media::timer::{now_ms, Interval};
-use crate::media::{AudioGraph, Bus};
+use crate::media::AudioGraph;
 use crate::signal::backoff::Backoff;
 
 /// Everything the engine reacts to.
@@ -52,6 +51,8 @@ pub struct SessionConfig {
     pub token: String,
     /// Use `ice_servers` from the JoinResponse (off in tests: loopback needs none).
     pub use_server_ice: bool,
+    /// Single-PC `/rtc/v1` mode (our offer rides in the join request) instead of dual-PC.
+    pub single_pc: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +84,8 @@ pub struct Engine {
     pub(super) subscriber: Option<PeerTransport>,
     pub(super) publisher: Option<PeerTransport>,
     pub(super) offer_id: u32,
+    /// An offer was requested while another awaited its answer.
+    pub(super) renegotiate: bool,
     pub(super) tracks: TrackMap,
     pub(super) roster: Roster,
     pub(super) mic: Option<Mic>,
@@ -107,11 +110,11 @@ pub(super) const VERIFY_MS: f64 = 10_000.0;
 const PUBLISH_TIMEOUT_MS: f64 = 10_000.0;
 const MAX_ATTEMPTS: u32 = 20;
 
-fn socket_input(event: SocketEvent) -> Input {
+pub(super) fn socket_input(event: SocketEvent) -> Input {
     Input::Socket(event)
 }
 
-fn pc_input(event: PcEvent) -> Input {
+pub(super) fn pc_input(event: PcEvent) -> Input {
     Input::Pc(event)
 }
 
@@ -131,7 +134,7 @@ impl Engine {
             let _ = tick_tx.unbounded_send(Input::Tick);
         })
         .map_err(|e| SfuError::Browser(e.to_string()))?;
-        let mut engine = Engine {
+        let engine = Engine {
             config,
             tx: tx.clone(),
             socket: None,
@@ -142,6 +145,7 @@ impl Engine {
             subscriber: None,
             publisher: None,
             offer_id: 0,
+            renegotiate: false,
             tracks: TrackMap::new(),
             roster: Roster::new(""),
             mic: None,
@@ -157,12 +161,14 @@ impl Engine {
             verify_until: None,
             _timer: Some(timer),
         };
-        engine.open_join(false)?;
         wasm_bindgen_futures::spawn_local(engine.run(rx));
         Ok((tx, join_rx))
     }
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
+        if let Err(e) = self.open_join(false).await {
+            self.fail(e);
+        }
         while let Some(input) = rx.next().await {
             self.handle(input).await;
             self.publish_snapshot();
@@ -202,68 +208,9 @@ impl Engine {
         }
     }
 
-    pub(super) fn open_join(&mut self, rejoin: bool) -> Result<(), SfuError> {
-        self.generation += 1;
-        let url = proto::rtc_url(&self.config.url, &self.config.token, None);
-        self.socket = Some(SignalSocket::open(
-            &url,
-            self.generation,
-            self.tx.clone(),
-            socket_input,
-        )?);
-        self.phase = Phase::Joining {
-            since: now_ms(),
-            rejoin,
-        };
-        // Without server ICE servers nothing in the JoinResponse shapes the PCs: build them
-        // while the socket connects, off the join → first-audio path.
-        if !self.config.use_server_ice && self.subscriber.is_none() {
-            self.create_transports(&[])?;
-        }
-        Ok(())
-    }
-
-    pub(super) fn open_resume(&mut self, reason: ReconnectReason) -> Result<(), SfuError> {
-        self.generation += 1;
-        let resume = Some((self.own_sid.as_str(), reason));
-        let url = proto::rtc_url(&self.config.url, &self.config.token, resume);
-        self.socket = Some(SignalSocket::open(
-            &url,
-            self.generation,
-            self.tx.clone(),
-            socket_input,
-        )?);
-        self.phase = Phase::Resuming { since: now_ms() };
-        Ok(())
-    }
-
-    /// Builds both PCs (with the JoinResponse's ICE servers when configured to use them).
-    pub(super) fn create_transports(&mut self, ice: &[lk::IceServer]) -> Result<(), SfuError> {
-        let servers: Vec<(Vec<String>, String, String)> = if self.config.use_server_ice {
-            ice.iter()
-                .map(|s| (s.urls.clone(), s.username.clone(), s.credential.clone()))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.subscriber = Some(PeerTransport::new(
-            true,
-            &servers,
-            self.tx.clone(),
-            pc_input,
-        )?);
-        self.publisher = Some(PeerTransport::new(
-            false,
-            &servers,
-            self.tx.clone(),
-            pc_input,
-        )?);
-        Ok(())
-    }
-
     /// Starts (or continues) recovery after the signal or a transport was lost: the first
     /// attempt of an episode resumes, later ones rejoin after a back-off.
-    pub(super) fn begin_recovery(&mut self, reason: ReconnectReason) {
+    pub(super) async fn begin_recovery(&mut self, reason: ReconnectReason) {
         let now = now_ms();
         if self.outage_since.is_none() {
             self.outage_since = Some(now);
@@ -280,7 +227,7 @@ impl Engine {
                 "reconnecting",
                 &[("mode", "resume".into()), ("attempt", 1.into())],
             );
-            if self.open_resume(reason).is_ok() {
+            if self.open_resume(reason).await.is_ok() {
                 return;
             }
         }
@@ -295,7 +242,7 @@ impl Engine {
     }
 
     /// Full rejoin: drop both PCs and all remote audio, then join again.
-    pub(super) fn rejoin_now(&mut self) {
+    pub(super) async fn rejoin_now(&mut self) {
         self.close_transports();
         self.emitter.emit(
             "reconnecting",
@@ -304,7 +251,7 @@ impl Engine {
                 ("attempt", self.episode_attempts.into()),
             ],
         );
-        if let Err(e) = self.open_join(true) {
+        if let Err(e) = self.open_join(true).await {
             self.emitter.error(&e);
             self.phase = Phase::Waiting {
                 until: now_ms() + 500.0,
@@ -341,23 +288,25 @@ impl Engine {
         match self.phase {
             Phase::Joining { since, rejoin } if now - since > JOIN_TIMEOUT_MS => {
                 if rejoin {
-                    self.begin_recovery(ReconnectReason::SignalDisconnected);
+                    self.begin_recovery(ReconnectReason::SignalDisconnected)
+                        .await;
                 } else {
                     self.fail(SfuError::JoinTimeout(JOIN_TIMEOUT_MS as u32));
                 }
             }
             Phase::Resuming { since } if now - since > RESUME_TIMEOUT_MS => {
-                self.begin_recovery(ReconnectReason::SignalDisconnected);
+                self.begin_recovery(ReconnectReason::SignalDisconnected)
+                    .await;
             }
-            Phase::Waiting { until } if now >= until => self.rejoin_now(),
-            Phase::Connected => self.connected_tick(now),
+            Phase::Waiting { until } if now >= until => self.rejoin_now().await,
+            Phase::Connected => self.connected_tick(now).await,
             _ => {}
         }
         self.check_publish_timeout(now);
         self.refresh_levels();
     }
 
-    fn connected_tick(&mut self, now: f64) {
+    async fn connected_tick(&mut self, now: f64) {
         match self.ping.tick(now as i64) {
             super::ping::PingAction::SendPing(ts) => {
                 if let Some(socket) = &self.socket {
@@ -367,7 +316,8 @@ impl Engine {
                 }
             }
             super::ping::PingAction::TimedOut => {
-                self.begin_recovery(ReconnectReason::SignalDisconnected);
+                self.begin_recovery(ReconnectReason::SignalDisconnected)
+                    .await;
                 return;
             }
             super::ping::PingAction::Idle => {}
@@ -376,6 +326,7 @@ impl Engine {
             let connected = self
                 .subscriber
                 .as_ref()
+                .or(self.publisher.as_ref())
                 .is_some_and(|pc| pc.state() == web_sys::RtcPeerConnectionState::Connected);
             if connected {
                 self.verify_until = None;
@@ -383,7 +334,7 @@ impl Engine {
                 self.verify_until = None;
                 self.outage_since.get_or_insert(now);
                 self.episode_attempts += 1;
-                self.rejoin_now();
+                self.rejoin_now().await;
             }
         }
     }
@@ -411,24 +362,6 @@ impl Engine {
         self.teardown();
         self.emitter
             .emit("disconnected", &[("reason", error.code().into())]);
-    }
-
-    pub(super) fn close_transports(&mut self) {
-        if let Some(mut pc) = self.subscriber.take() {
-            pc.close();
-        }
-        if let Some(mut pc) = self.publisher.take() {
-            pc.close();
-        }
-        let mut graph = self.graph.borrow_mut();
-        for (_, (user, _)) in std::mem::take(&mut self.streams) {
-            graph.detach(user, Bus::Sfu);
-        }
-        self.pending_tracks.clear();
-        self.tracks.clear();
-        if let Some(mic) = &mut self.mic {
-            mic.sid = None;
-        }
     }
 
     /// Releases everything: socket, PCs, remote audio, timer. Idempotent.

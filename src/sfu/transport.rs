@@ -195,6 +195,20 @@ impl PeerTransport {
             .add_transceiver_with_media_stream_track_and_init(track, &init);
     }
 
+    /// Adds `count` receive-only transceivers of `kind` ("audio" / "video").
+    pub fn add_receive_slots(&self, kind: &str, count: u32) {
+        for _ in 0..count {
+            let init = RtcRtpTransceiverInit::new();
+            init.set_direction(RtcRtpTransceiverDirection::Recvonly);
+            self.pc.add_transceiver_with_str_and_init(kind, &init);
+        }
+    }
+
+    /// True while an offer of ours awaits its answer.
+    pub fn has_local_offer(&self) -> bool {
+        self.pc.signaling_state() == web_sys::RtcSignalingState::HaveLocalOffer
+    }
+
     /// Detaches listeners and closes the PC. Idempotent.
     pub fn close(&mut self) {
         if self.closed {

@@ -182,6 +182,24 @@ const tests = [
     await a.client.leave(); await b.client.leave();
     return `errors: ${codes.join(', ')}`;
   }, channel())],
+
+  ['classic dual-PC mode: clients hear each other, resume after a killed socket, leave cleanly', async (page) => page.evaluate(async (ch) => {
+    const E = window.E2E;
+    function fail(m) { throw new Error(m); }
+    const opts = { singlePeerConnection: false };
+    const a = await E.ourClient('dual-a', ch, E.VOICES[3], opts);
+    const b = await E.ourClient('dual-b', ch, E.VOICES[4], opts);
+    await E.waitFor('audio both ways', () => a.out.hears(b.freq) && b.out.hears(a.freq), 20000);
+    a.client.killSignal();
+    await E.waitFor('resumed', () => a.client.stats().resumes === 1, 15000);
+    await E.waitFor('audio both ways after resume', () => a.out.hears(b.freq) && b.out.hears(a.freq), 15000);
+    a.client.setMuted(true);
+    await E.waitFor('bob sees alice muted', () => b.client.participants().find((p) => p.userId === a.user.id)?.isMuted === true, 10000);
+    await a.client.leave(); await b.client.leave();
+    const s = a.client.stats();
+    if (s.openPeerConnections !== 0 || s.socketOpen || s.graphElements !== 0) fail(`left open: ${JSON.stringify(s)}`);
+    return `resume took ${s.lastRecoveryMs.toFixed(0)} ms`;
+  }, channel())],
 ];
 
 const failed = await runAll(tests, process.argv[2]);

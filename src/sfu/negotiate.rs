@@ -1,0 +1,227 @@
+//! The SFU engine's own offers: opening a join or resume (dual-PC `/rtc`, or single-PC
+//! `/rtc/v1` with our first offer inside the join request), publishing the microphone,
+//! serialized renegotiation (one offer in flight; a request during it sets a flag), ICE
+//! restarts, receive slots for `MediaSectionsRequirement`, mute, and the creation and
+//! release of the peer connections.
+
+use futures::channel::oneshot;
+use livekit_protocol as lk;
+use web_sys::MediaStreamTrack;
+
+use super::error::SfuError;
+use super::proto::{self, ReconnectReason};
+use super::session::{pc_input, socket_input, Engine, Mic, Phase};
+use super::socket::SignalSocket;
+use super::transport::PeerTransport;
+use crate::media::timer::now_ms;
+use crate::media::Bus;
+
+/// Receive-only audio slots offered up front in single-PC mode, so the server can put the
+/// room's existing tracks into its first answer (it asks for more when it needs them).
+const INITIAL_AUDIO_SLOTS: u32 = 3;
+
+impl Engine {
+    /// Opens a fresh join (or a full rejoin) socket.
+    pub(super) async fn open_join(&mut self, rejoin: bool) -> Result<(), SfuError> {
+        let url = if self.config.single_pc {
+            self.publisher = Some(PeerTransport::new(false, &[], self.tx.clone(), pc_input)?);
+            let add_track = self
+                .mic
+                .as_ref()
+                .map(|m| proto::mic_track_request(&m.cid, m.muted));
+            let publisher = self.publisher.as_mut().ok_or(SfuError::NotConnected)?;
+            if let Some(mic) = &self.mic {
+                publisher.add_send_track(&mic.track);
+            }
+            publisher.add_receive_slots("audio", INITIAL_AUDIO_SLOTS);
+            let sdp = publisher.create_offer(false).await?;
+            self.offer_id = 1;
+            proto::rtc_v1_url(
+                &self.config.url,
+                &self.config.token,
+                sdp,
+                1,
+                add_track,
+                None,
+            )
+        } else {
+            // Without server ICE servers nothing in the JoinResponse shapes the PCs: build
+            // them while the socket connects, off the join → first-audio path.
+            if !self.config.use_server_ice && self.subscriber.is_none() {
+                self.create_transports(&[])?;
+            }
+            proto::rtc_url(&self.config.url, &self.config.token, None)
+        };
+        self.generation += 1;
+        self.socket = Some(SignalSocket::open(
+            &url,
+            self.generation,
+            self.tx.clone(),
+            socket_input,
+        )?);
+        self.phase = Phase::Joining {
+            since: now_ms(),
+            rejoin,
+        };
+        Ok(())
+    }
+
+    /// Opens a resume socket (`reconnect=1`, latest token). In single-PC mode the join
+    /// request carries an ICE-restart offer.
+    pub(super) async fn open_resume(&mut self, reason: ReconnectReason) -> Result<(), SfuError> {
+        let resume = Some((self.own_sid.as_str(), reason));
+        let url = if self.config.single_pc {
+            let publisher = self.publisher.as_mut().ok_or(SfuError::NotConnected)?;
+            let sdp = publisher.create_offer(true).await?;
+            self.offer_id += 1;
+            let resume = Some((self.own_sid.as_str(), reason));
+            proto::rtc_v1_url(
+                &self.config.url,
+                &self.config.token,
+                sdp,
+                self.offer_id,
+                None,
+                resume,
+            )
+        } else {
+            proto::rtc_url(&self.config.url, &self.config.token, resume)
+        };
+        self.generation += 1;
+        self.socket = Some(SignalSocket::open(
+            &url,
+            self.generation,
+            self.tx.clone(),
+            socket_input,
+        )?);
+        self.phase = Phase::Resuming { since: now_ms() };
+        Ok(())
+    }
+
+    /// Publishes the microphone: AddTrackRequest + send-only transceiver + offer.
+    pub(super) async fn publish(
+        &mut self,
+        track: MediaStreamTrack,
+        waiter: oneshot::Sender<Result<String, SfuError>>,
+    ) {
+        if self.phase != Phase::Connected {
+            let _ = waiter.send(Err(SfuError::NotConnected));
+            return;
+        }
+        let muted = !track.enabled();
+        self.mic = Some(Mic {
+            cid: track.id(),
+            track,
+            sid: None,
+            muted,
+            waiter: Some((now_ms(), waiter)),
+        });
+        self.negotiate_mic().await;
+    }
+
+    /// After a dual-PC rejoin: publish the microphone again on the new publisher PC.
+    /// (In single-PC mode the rejoin's join request already carried it.)
+    pub(super) async fn republish(&mut self) {
+        if self.mic.is_some() && !self.config.single_pc {
+            self.negotiate_mic().await;
+        }
+    }
+
+    async fn negotiate_mic(&mut self) {
+        let Some(mic) = self.mic.as_ref() else { return };
+        let frame = proto::add_mic_track(&mic.cid, mic.muted);
+        let track = mic.track.clone();
+        self.send(&frame);
+        let Some(publisher) = self.publisher.as_mut() else {
+            return;
+        };
+        publisher.add_send_track(&track);
+        self.negotiate(false).await;
+    }
+
+    /// Sends a new offer on the publisher PC, or flags one for when the pending answer lands.
+    pub(super) async fn negotiate(&mut self, ice_restart: bool) {
+        let Some(publisher) = self.publisher.as_mut() else {
+            return;
+        };
+        if publisher.has_local_offer() && !ice_restart {
+            self.renegotiate = true;
+            return;
+        }
+        self.renegotiate = false;
+        self.offer_id += 1;
+        match publisher.create_offer(ice_restart).await {
+            Ok(sdp) => self.send(&proto::session_description("offer", sdp, self.offer_id)),
+            Err(e) => self.emitter.error(&e),
+        }
+    }
+
+    /// After a dual-PC resume: ICE-restart the publisher if it carries our microphone.
+    pub(super) async fn restart_publisher_ice(&mut self) {
+        if !self.config.single_pc && self.mic.as_ref().and_then(|m| m.sid.as_ref()).is_some() {
+            self.negotiate(true).await;
+        }
+    }
+
+    /// The server needs more receive slots (single-PC): add them and renegotiate.
+    pub(super) async fn add_media_sections(&mut self, need: lk::MediaSectionsRequirement) {
+        let Some(publisher) = self.publisher.as_mut() else {
+            return;
+        };
+        publisher.add_receive_slots("audio", need.num_audios);
+        publisher.add_receive_slots("video", need.num_videos);
+        self.negotiate(false).await;
+    }
+
+    /// Mutes or unmutes the microphone (track.enabled + MuteTrackRequest).
+    pub(super) fn set_muted(&mut self, muted: bool) {
+        let Some(mic) = self.mic.as_mut() else { return };
+        mic.muted = muted;
+        mic.track.set_enabled(!muted);
+        if let Some(sid) = mic.sid.clone() {
+            self.send(&proto::mute(&sid, muted));
+        }
+    }
+
+    /// Builds both PCs (with the JoinResponse's ICE servers when configured to use them).
+    pub(super) fn create_transports(&mut self, ice: &[lk::IceServer]) -> Result<(), SfuError> {
+        let servers: Vec<(Vec<String>, String, String)> = if self.config.use_server_ice {
+            ice.iter()
+                .map(|s| (s.urls.clone(), s.username.clone(), s.credential.clone()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.subscriber = Some(PeerTransport::new(
+            true,
+            &servers,
+            self.tx.clone(),
+            pc_input,
+        )?);
+        self.publisher = Some(PeerTransport::new(
+            false,
+            &servers,
+            self.tx.clone(),
+            pc_input,
+        )?);
+        Ok(())
+    }
+
+    /// Closes both PCs and releases all remote audio (before a rejoin, or on teardown).
+    pub(super) fn close_transports(&mut self) {
+        if let Some(mut pc) = self.subscriber.take() {
+            pc.close();
+        }
+        if let Some(mut pc) = self.publisher.take() {
+            pc.close();
+        }
+        let mut graph = self.graph.borrow_mut();
+        for (_, (user, _)) in std::mem::take(&mut self.streams) {
+            graph.detach(user, Bus::Sfu);
+        }
+        self.pending_tracks.clear();
+        self.tracks.clear();
+        if let Some(mic) = &mut self.mic {
+            mic.sid = None;
+        }
+    }
+}
