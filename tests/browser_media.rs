@@ -244,6 +244,7 @@ async fn a_borrowed_stream_keeps_its_tracks_but_a_camera_we_added_is_stopped_on_
     let tone = ToneSource::start(A);
     let mut local = LocalMedia::from_stream(Clone::clone(&tone.stream));
     let track = local.audio_tracks().pop().expect("tone track");
+    assert!(js_sys::Object::is(&local.shared_stream(), &tone.stream));
     let camera = local.add_camera().await.expect("fake camera");
     drop(local);
     assert_eq!(track.ready_state(), MediaStreamTrackState::Live);
@@ -273,7 +274,6 @@ async fn a_real_remote_webrtc_stream_is_heard_through_the_graph_and_not_without_
     silence(&probe, &[B], "silent after detach").await;
 }
 
-/// A level report and the time (ms) it arrived.
 type TimedReport = (f64, Vec<LevelEntry>);
 
 #[wasm_bindgen_test]

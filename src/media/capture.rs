@@ -68,8 +68,18 @@ impl LocalMedia {
     }
 
     /// The local stream (shown in the app's local preview, added to every peer connection).
+    ///
+    /// Beware: `local.stream().clone()` calls the JS `MediaStream.clone()` (an inherent method
+    /// that wins over `Clone`), which makes a NEW stream of NEW tracks that mute and `stop()`
+    /// never reach. To share this stream use [`LocalMedia::shared_stream`] or
+    /// `Clone::clone(local.stream())`.
     pub fn stream(&self) -> &MediaStream {
         &self.stream
+    }
+
+    /// Another handle to the SAME stream object (not a JS clone).
+    pub fn shared_stream(&self) -> MediaStream {
+        Clone::clone(&self.stream)
     }
 
     /// True when this type opened the capture and will stop it.
