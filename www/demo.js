@@ -103,10 +103,10 @@ websocketService.onConnectionChange((open) => {
   ui.socketState.classList.toggle('ok', open);
 });
 
-// Like khave: refresh the channel list (debounced) on joins/leaves while not in a call.
+// Like khave: refresh the channel list (debounced) on joins/leaves (khave only does it outside a
+// call; the demo also keeps the counts fresh while in one).
 let refreshTimer = null;
 const scheduleRefresh = () => {
-  if (state.channel) return;
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(loadChannels, 500);
 };
@@ -177,6 +177,7 @@ async function join(channel) {
     startSelfMeter();
     renderControls();
     renderParticipants(webrtcService.getParticipants());
+    scheduleRefresh();
   } catch (e) {
     showError(e?.message || String(e));
   } finally {
@@ -281,8 +282,10 @@ function renderParticipants(list) {
   if (state.channel) {
     const before = new Set(previous.map((p) => p.userId));
     const now = new Set(list.map((p) => p.userId));
-    for (const p of list) if (!before.has(p.userId)) announce(`${p.username} joined the voice channel`);
-    for (const p of previous) if (!now.has(p.userId)) announce(`${p.username} left the voice channel`);
+    let changed = false;
+    for (const p of list) if (!before.has(p.userId)) { announce(`${p.username} joined the voice channel`); changed = true; }
+    for (const p of previous) if (!now.has(p.userId)) { announce(`${p.username} left the voice channel`); changed = true; }
+    if (changed) scheduleRefresh();
   }
   state.participants = list;
   renderSelf();
