@@ -12,8 +12,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 
 use common::net::{
-    call, conn_states, count, counting_socket, dev_login, got, ids, join_msg, js_recorder, prop,
-    thrown, EventLog, Member, WAIT_MS,
+    call, conn_states, count, counting_socket, dev_login, got, ids, join_msg, js_recorder, member,
+    mute_msg, prop, thrown, EventLog, Member, WAIT_MS,
 };
 use common::{now_ms, sleep_ms, unique_channel_id, unique_name, with_timeout, ws_url};
 use sohbet_rtc::error::js_error_code;
@@ -21,17 +21,9 @@ use sohbet_rtc::signal::transport::ws_client::Phase;
 use sohbet_rtc::signal::transport::{
     AppSocketTransport, SignalTransport, SignalingClient, TransportError, TransportEvent, WsClient,
 };
-use sohbet_rtc::signal::{ChannelRef, Message, Mute};
+use sohbet_rtc::signal::{ChannelRef, Message};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-
-async fn member(prefix: &str) -> Member {
-    Member::connect(prefix).await.expect("login and connect")
-}
-
-fn mute(channel_id: u64, muted: bool) -> Message {
-    Message::Mute(Mute { channel_id, muted })
-}
 
 #[wasm_bindgen_test]
 async fn built_in_client_joins_a_channel_and_receives_the_participant_list() {
@@ -99,14 +91,17 @@ async fn second_joiner_sees_the_first_and_the_first_hears_join_and_leave() {
 #[wasm_bindgen_test]
 async fn sending_while_not_connected_fails_with_not_open_instead_of_dropping() {
     let never = WsClient::new();
-    assert_eq!(never.send(&mute(1, true)), Err(TransportError::NotOpen));
+    assert_eq!(never.send(&mute_msg(1, true)), Err(TransportError::NotOpen));
     let js: JsValue = TransportError::NotOpen.into();
     assert_eq!(js_error_code(&js).as_deref(), Some("signal/not-open"));
 
     let me = member("closer").await;
     me.client.disconnect();
     assert!(!me.client.is_open());
-    assert_eq!(me.client.send(&mute(1, true)), Err(TransportError::NotOpen));
+    assert_eq!(
+        me.client.send(&mute_msg(1, true)),
+        Err(TransportError::NotOpen)
+    );
     assert!(me
         .log
         .position(0, |e| *e == TransportEvent::Disconnected)
@@ -184,10 +179,20 @@ async fn a_bad_frame_gets_voice_error_back_and_the_session_continues() {
         .await
         .expect("an unknown type is refused too");
     assert!(alice.client.is_open(), "the connection stays up");
+    // Our own oversized frames never leave: the server's single read is 4096 bytes.
+    let huge = Message::Error(sohbet_rtc::signal::ErrorReport {
+        code: "x".into(),
+        message: "y".repeat(5_000),
+    });
+    let refused = alice
+        .client
+        .send(&huge)
+        .expect_err("a 5 KB frame is refused");
+    assert_eq!(refused.code(), "signal/frame-too-large");
 
     alice
         .client
-        .send(&mute(channel, true))
+        .send(&mute_msg(channel, true))
         .expect("a later mute is sent");
     let alice_id = alice.id();
     bob.log
@@ -238,6 +243,8 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
     let channel = unique_channel_id();
     frank.join(channel).await.expect("frank joins");
 
+    let not_a_socket = AppSocketTransport::new(&js_sys::Object::new().into());
+    assert_eq!(not_a_socket.err(), Some(TransportError::BadSocket("on")));
     let adapter = AppSocketTransport::new(&socket).expect("the socket has on/off/send");
     let registered = count(&socket, "on");
     assert!(
@@ -275,7 +282,7 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
         .expect("frank hears erin, who joined through the adapter");
     frank
         .client
-        .send(&mute(channel, true))
+        .send(&mute_msg(channel, true))
         .expect("frank mutes");
     let frank_id = frank.id();
     log.wait_msg(
@@ -326,7 +333,7 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
         .expect("the app socket's onConnectionChange(false) reaches subscribers");
     assert!(!adapter.is_open());
     assert_eq!(
-        adapter.send(&mute(channel, false)),
+        adapter.send(&mute_msg(channel, false)),
         Err(TransportError::NotOpen)
     );
     drop(adapter);

@@ -14,15 +14,11 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::net::{drop_connections, ids, join_msg, Member, WAIT_MS};
+use common::net::{drop_connections, ids, join_msg, member, Member, WAIT_MS};
 use common::{now_ms, sleep_ms, unique_channel_id};
 use sohbet_rtc::signal::transport::ws_client::Phase;
 use sohbet_rtc::signal::transport::{SignalTransport, TransportEvent};
 use sohbet_rtc::signal::Message;
-
-async fn member(prefix: &str) -> Member {
-    Member::connect(prefix).await.expect("login and connect")
-}
 
 /// Two members in a fresh channel: (flaky, steady, channel).
 async fn room() -> (Member, Member, u64) {

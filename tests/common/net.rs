@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 use sohbet_rtc::signal::transport::{SignalTransport, Subscription, TransportEvent, WsClient};
-use sohbet_rtc::signal::{Join, Message, Participants};
+use sohbet_rtc::signal::{Join, Message, Mute, Participants};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -218,6 +218,16 @@ pub fn join_msg(channel_id: u64) -> Message {
         supports_sfu: Some(true),
         client_version: None,
     })
+}
+
+/// `voice:mute {channel_id, muted}`.
+pub fn mute_msg(channel_id: u64, muted: bool) -> Message {
+    Message::Mute(Mute { channel_id, muted })
+}
+
+/// [`Member::connect`], failing the test when login or connect fails.
+pub async fn member(prefix: &str) -> Member {
+    Member::connect(prefix).await.expect("login and connect")
 }
 
 /// A logged-in user with a connected built-in client and a log of its events.

@@ -40,6 +40,8 @@ pub struct SignalingClient {
     client: WsClient,
     url: String,
     listeners: Rc<RefCell<Listeners>>,
+    /// The unsubscribe functions handed out. Kept (a few bytes each) until the client is
+    /// freed, so calling one twice stays harmless, as in the app's `websocketService`.
     unsubscribers: RefCell<Vec<Closure<dyn Fn()>>>,
     _subscription: Subscription,
 }
