@@ -51,6 +51,15 @@ fn quiet(probe: &EnergyProbe, freq: f32, what: &str) {
     assert!(!probe.hears(freq), "{what}: {}", probe.describe(&[freq]));
 }
 
+/// (graph elements, graph nodes, `<audio>` elements in the page).
+fn tally(graph: &AudioGraph) -> (usize, usize, u32) {
+    (
+        graph.element_count(),
+        graph.node_count(),
+        audio_elements_in_dom(),
+    )
+}
+
 fn graph_with_probe() -> (AudioGraph, EnergyProbe) {
     let mut graph = AudioGraph::new().expect("audio graph");
     graph.resume();
@@ -61,19 +70,26 @@ fn graph_with_probe() -> (AudioGraph, EnergyProbe) {
 #[wasm_bindgen_test]
 async fn volume_is_per_participant_applies_before_the_stream_and_survives_reattach() {
     let (mut graph, probe) = graph_with_probe();
-    let (ta, tb) = (ToneSource::start(A), ToneSource::start(B));
+    let (ta, tb, tc) = (
+        ToneSource::start(A),
+        ToneSource::start(B),
+        ToneSource::start(C),
+    );
     graph.set_volume(1, 0.0); // before the stream arrives
     graph.attach(1, Bus::P2p, &ta.stream).expect("attach 1");
     graph.attach(2, Bus::P2p, &tb.stream).expect("attach 2");
+    graph
+        .attach_local(3, &tc.stream)
+        .expect("local speaking tap");
     hear(&probe, &[B], "B heard").await;
     probe.settle().await;
     quiet(&probe, A, "volume 0 set in advance");
-    quiet(&probe, C, "nobody plays C");
-    assert_eq!(
-        (graph.volume(1), graph.volume(2)),
-        (0.0, 1.0),
-        "0 reads back as 0 (P9)"
-    );
+    quiet(&probe, C, "the local tap is not played back (no echo)");
+    let volumes = (graph.volume(1), graph.volume(2));
+    assert_eq!(volumes, (0.0, 1.0), "0 reads back as 0 (P9)");
+    let local = graph.levels().into_iter().find(|(u, _)| *u == 3);
+    let on = SpeakingConfig::default().on_threshold;
+    assert!(local.is_some_and(|(_, l)| l > on), "self level: {local:?}");
 
     graph.detach(1, Bus::P2p);
     graph.attach(1, Bus::P2p, &ta.stream).expect("re-attach 1");
@@ -85,10 +101,7 @@ async fn volume_is_per_participant_applies_before_the_stream_and_survives_reatta
     hear(&probe, &[A, B], "A back").await;
     probe.settle().await;
     let (ea, ec) = (probe.energy_at(A), probe.energy_at(C));
-    assert!(
-        ea > ec + 40.0,
-        "A stands far above C: {ea:.1} vs {ec:.1} dB"
-    );
+    assert!(ea > ec + 40.0, "A far above C: {ea:.1} vs {ec:.1} dB");
 
     graph.set_volume(1, 0.0);
     silence(&probe, &[A], "A silenced").await;
@@ -103,9 +116,7 @@ async fn deafen_silences_everyone_including_later_peers_and_undeafen_restores() 
     hear(&probe, &[A], "A heard").await;
 
     graph.set_deafened(true);
-    graph
-        .attach(2, Bus::Sfu, &tb.stream)
-        .expect("attach 2 while deafened");
+    graph.attach(2, Bus::Sfu, &tb.stream).expect("attach 2");
     silence(&probe, &[A], "A silent").await;
     sleep_ms(200).await;
     quiet(&probe, B, "a peer attached while deafened is silent (P10)");
@@ -173,21 +184,13 @@ async fn detach_and_reattach_free_nodes_and_hidden_audio_elements() {
     );
 
     graph.attach(1, Bus::P2p, &tb.stream).expect("re-attach");
-    let counts = (
-        graph.element_count(),
-        graph.node_count(),
-        audio_elements_in_dom(),
-    );
+    let counts = tally(&graph);
     assert_eq!(counts, (2, tap_nodes + 6, before + 2), "re-attach replaces");
 
     graph.detach(1, Bus::P2p);
     graph.detach(2, Bus::P2p);
     graph.detach(2, Bus::P2p);
-    let counts = (
-        graph.element_count(),
-        graph.node_count(),
-        audio_elements_in_dom(),
-    );
+    let counts = tally(&graph);
     assert_eq!(
         counts,
         (0, tap_nodes, before),
@@ -205,11 +208,7 @@ async fn close_twice_is_harmless_removes_everything_and_refuses_new_streams() {
     graph.close();
     graph.close();
     assert!(graph.is_closed());
-    let counts = (
-        graph.element_count(),
-        graph.node_count(),
-        audio_elements_in_dom(),
-    );
+    let counts = tally(&graph);
     assert_eq!(counts, (0, 0, before), "close removes everything");
     let err = graph
         .attach(2, Bus::P2p, &tone.stream)
