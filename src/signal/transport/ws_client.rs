@@ -116,7 +116,8 @@ impl WsClient {
     }
 
     /// Connects (or joins the attempt in flight). Resolves when the socket is open; rejects
-    /// with `ConnectFailed` when the first attempt fails, `Closed` on disconnect or drop.
+    /// with `ConnectFailed` when the attempt fails (a reconnect attempt keeps retrying in the
+    /// background), `Closed` on disconnect or drop.
     /// Connecting with a different URL or token first drops the current connection.
     pub fn connect(
         &self,

@@ -195,6 +195,8 @@ impl Inner {
             if !retry {
                 s.phase = Phase::Idle;
                 s.has_opened = false;
+            }
+            if !was_open || final_close {
                 s.last_error = Some(if final_close {
                     format!("server refused the connection ({what})")
                 } else {
@@ -204,8 +206,10 @@ impl Inner {
             (s.conn.take(), was_open, retry)
         };
         drop(conn);
-        if !retry {
-            let msg = self.last_error().unwrap_or_default();
+        if !was_open || !retry {
+            // Every failed attempt settles the pending `connect` calls (no hang while the
+            // server is down); a retry, if any, goes on in the background.
+            let msg = self.last_error().unwrap_or_else(|| what.clone());
             self.fail_waiters(TransportError::ConnectFailed(msg));
         }
         if was_open {
