@@ -3,14 +3,19 @@
 // with khave's accessibility hooks, speaking and level meters, quality, mode and status.
 //
 // Query parameters: ?ws=<socket base URL> (default ws(s)://<host>:8081), ?api=<REST base> (default
-// this origin), ?tone=<Hz> (use an oscillator instead of the microphone; 0 = silence).
+// this origin), ?tone=<Hz> (use an oscillator instead of the microphone; 0 = silence), ?socket=app
+// (the page brings its own websocketService and hands it over with configure({socket}), P17).
 import { webrtcService, websocketService } from '/pkg/index.js';
+import { createAppSocket } from './app_socket.js';
 
 const params = new URLSearchParams(location.search);
 const API = (params.get('api') || location.origin).replace(/\/+$/, '');
 const WS = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:8081`;
 const TONE = params.has('tone') ? Number(params.get('tone')) : null;
 const SPEAKING_LEVEL = 0.02;
+const APP_SOCKET = params.get('socket') === 'app';
+// One socket per tab either way: the package's websocketService, or the "app's" own one.
+const socket = APP_SOCKET ? createAppSocket(WS) : websocketService;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -89,17 +94,18 @@ ui.loginForm.addEventListener('submit', async (event) => {
   ui.whoami.hidden = false;
   ui.whoami.textContent = `Logged in as ${state.user.username} (id ${state.user.id})`;
   ui.loginForm.hidden = true;
-  webrtcService.configure({ wsUrl: WS, token: state.token });
+  if (APP_SOCKET) webrtcService.configure({ socket });
+  else webrtcService.configure({ wsUrl: WS, token: state.token });
   try {
-    await websocketService.connect(state.token);
+    await socket.connect(state.token);
   } catch (e) {
     showError(`Socket: ${e.message || e}`);
   }
   await loadChannels();
 });
 
-websocketService.onConnectionChange((open) => {
-  ui.socketState.textContent = `Socket: ${open ? 'open' : 'closed'}`;
+socket.onConnectionChange((open) => {
+  ui.socketState.textContent = `Socket: ${open ? 'open' : 'closed'}${APP_SOCKET ? ' (the app\'s own socket)' : ''}`;
   ui.socketState.classList.toggle('ok', open);
 });
 
@@ -110,8 +116,8 @@ const scheduleRefresh = () => {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(loadChannels, 500);
 };
-websocketService.on('voice:user-joined', scheduleRefresh);
-websocketService.on('voice:user-left', scheduleRefresh);
+socket.on('voice:user-joined', scheduleRefresh);
+socket.on('voice:user-left', scheduleRefresh);
 
 ui.refresh.addEventListener('click', loadChannels);
 
@@ -384,6 +390,6 @@ window.addEventListener('pagehide', () => {
 });
 
 // for tests and the console
-window.sohbetDemo = { webrtcService, websocketService, state };
+window.sohbetDemo = { webrtcService, websocketService, socket, state };
 
 loadChannels();

@@ -48,16 +48,18 @@ async function launch() {
   return chromium.launch({ executablePath: flags.binary ?? '/usr/bin/chromium', headless: true, args });
 }
 
-async function openDemo(name, tone) {
+async function openDemo(name, tone, extra = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
   const page = await context.newPage();
   const logs = [];
   const errors = [];
+  const sockets = [];
+  page.on('websocket', (w) => { if (w.url().startsWith(WS)) sockets.push(w.url()); });
   page.on('console', (m) => { if (m.type() !== 'debug') logs.push(`[${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => { logs.push(`[pageerror] ${e.message}`); errors.push(e.message); });
-  const q = new URLSearchParams({ ws: WS, tone: String(tone) });
+  const q = new URLSearchParams({ ws: WS, tone: String(tone), ...extra });
   await page.goto(`${HTTP}/www/index.html?${q}`);
-  const p = { name, page, context, logs, errors };
+  const p = { name, page, context, logs, errors, sockets };
   pages[name] = p;
   return p;
 }
@@ -119,7 +121,7 @@ async function main() {
 
   await step('three users log in (dev login) and the socket opens', async () => {
     await openDemo('b', 0);
-    await openDemo('c', 0);
+    await openDemo('c', 0, { socket: 'app' }); // carol's page hands its own socket over (configure)
     for (const key of ['a', 'b', 'c']) {
       const { page } = pages[key];
       await page.getByLabel('Name').fill(NAMES[key]);
@@ -156,6 +158,14 @@ async function main() {
       check(sliders === 2, `${key} has ${sliders} volume sliders`);
     }
     return `all lists complete after ${Math.max(...times)} ms more`;
+  });
+
+  await step('one signalling socket per tab (package socket on a and b, the app\'s own on c)', async () => {
+    const counts = ['a', 'b', 'c'].map((k) => pages[k].sockets.length);
+    check(counts.every((n) => n === 1), `sockets opened per page: ${counts.join(', ')}`);
+    const appHandlers = await pages.c.page.evaluate(() => window.sohbetDemo.socket.handlerCount());
+    check(appHandlers > 2, `the voice engine registered no handlers on the app socket (${appHandlers})`);
+    return `a/b/c: ${counts.join('/')} socket(s); ${appHandlers} handlers on c's app socket`;
   });
 
   await step('joins are announced in the role=status region', async () => {
@@ -274,6 +284,23 @@ async function main() {
     const muted = await pages.c.page.evaluate(() => window.sohbetDemo.webrtcService.toggleMute());
     check(muted === true, 'first toggleMute after rejoin did not mute');
     await waitLabel(pages.b, NAMES.c, /, muted, /);
+  });
+
+  await step('a fresh page: joinChannel cancelled by leaveChannel before wasm init rejects (P11)', async () => {
+    const d = await openDemo('d', 0);
+    const r = await d.page.evaluate(async () => {
+      const w = window.sohbetDemo.webrtcService;
+      const pending = w.joinChannel(1, 99999, true);
+      w.leaveChannel();
+      let code = 'resolved';
+      try { await pending; } catch (e) { code = e.code; }
+      return { code, participants: w.getParticipants().length, stream: w.getLocalStream() };
+    });
+    check(r.code === 'service/join-aborted', `join ended with ${r.code}`);
+    check(r.participants === 0 && r.stream === null, `state after abort: ${JSON.stringify(r)}`);
+    await d.context.close();
+    delete pages.d;
+    return `rejected with ${r.code}`;
   });
 
   await step('everyone leaves; lists empty, no page errors', async () => {
