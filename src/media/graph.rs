@@ -81,12 +81,18 @@ impl AudioGraph {
     /// Creates the context, the master gain and both buses (each at gain 1).
     pub fn new() -> Result<AudioGraph, MediaError> {
         let ctx = AudioContext::new().map_err(|e| MediaError::NoAudioContext(describe(&e)))?;
-        let master = gain_node(&ctx, 1.0)?;
-        connect(&master, &ctx.destination())?;
-        let p2p = gain_node(&ctx, 1.0)?;
-        let sfu = gain_node(&ctx, 1.0)?;
-        connect(&p2p, &master)?;
-        connect(&sfu, &master)?;
+        let wired = (|| {
+            let master = gain_node(&ctx, 1.0)?;
+            connect(&master, &ctx.destination())?;
+            let (p2p, sfu) = (gain_node(&ctx, 1.0)?, gain_node(&ctx, 1.0)?);
+            connect(&p2p, &master)?;
+            connect(&sfu, &master)?;
+            Ok((master, p2p, sfu))
+        })();
+        // A failed build must not leak the context (browsers cap how many can be open).
+        let (master, p2p, sfu) = wired.inspect_err(|_| {
+            let _ = ctx.close();
+        })?;
         Ok(AudioGraph {
             ctx,
             master,
