@@ -58,7 +58,12 @@ impl Inner {
             self.state.borrow_mut().retry = None;
             if let Err(e) = self.open_socket() {
                 self.fail_waiters(e.clone());
-                self.state.borrow_mut().phase = Phase::Idle;
+                if self.state.borrow().has_opened {
+                    // A session that was up keeps trying in the background.
+                    self.schedule_retry();
+                } else {
+                    self.state.borrow_mut().phase = Phase::Idle;
+                }
                 return Err(e);
             }
         }
