@@ -27,6 +27,10 @@ pub mod ws;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -71,7 +75,9 @@ pub fn http_router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::upgrade));
     if let Some(dir) = &state.config().static_dir {
-        router = router.fallback_service(ServeDir::new(dir));
+        router = router
+            .fallback_service(ServeDir::new(dir))
+            .layer(middleware::from_fn(hide_dot_paths));
     }
     router.layer(cors()).with_state(state)
 }
@@ -86,6 +92,20 @@ fn cors() -> CorsLayer {
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([axum::http::header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))
+}
+
+/// Refuses paths with a segment starting with `.` (`.git`, `.env`, `..`) with 404, so a
+/// static directory such as the repository root never exposes hidden files.
+async fn hide_dot_paths(request: Request, next: Next) -> Response {
+    if request
+        .uri()
+        .path()
+        .split('/')
+        .any(|seg| seg.starts_with('.'))
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(request).await
 }
 
 /// The router of the WebSocket port: the voice socket at `/`.

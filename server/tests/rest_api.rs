@@ -339,6 +339,14 @@ async fn static_directory_is_served_over_http() {
             .status(),
         404
     );
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::write(dir.join(".git/config"), "secret").unwrap();
+    let hidden = http()
+        .get(format!("{}/.git/config", srv.http_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hidden.status(), 404, "hidden files are never served");
     let _ = std::fs::remove_dir_all(dir);
 }
 
