@@ -3,7 +3,8 @@
 //! Every `period_ms` (default 2000 ms) it asks a caller-supplied closure for the current peer
 //! connections (`Vec<(user_id, RTCPeerConnection)>`), reads each connection's state and its
 //! inbound-rtp AUDIO counters from `getStats()`, turns them into a per-interval loss rate
-//! ([`LossDeltas`]), classifies with the pure rules in [`super::quality`], and calls back
+//! ([`LossDeltas`]; an interval without packets falls back to the call-long rate, so a silent
+//! sender is not "medium"), classifies with the pure rules in [`super::quality`], and calls back
 //! with the overall [`Quality`] only when it changed ([`QualityTracker`]). A poll still in
 //! flight when the next tick fires makes that tick a no-op, so loops never pile up. Dropping
 //! the monitor clears the timer, and a poll that finishes afterwards reports nothing.
@@ -146,10 +147,15 @@ async fn poll_once(shared: &Shared) -> Quality {
         let state = PeerState::parse(&connection_state(pc));
         let sample = if state == PeerState::Connected {
             match inbound_audio_counters(pc).await {
-                Ok(Some(counters)) => match shared.deltas.try_borrow_mut() {
-                    Ok(mut d) => StatsSample::Loss(d.observe(*id, counters)),
-                    Err(_) => StatsSample::Loss(counters.cumulative_rate()),
-                },
+                Ok(Some(counters)) => {
+                    let delta = match shared.deltas.try_borrow_mut() {
+                        Ok(mut d) => d.observe(*id, counters),
+                        Err(_) => None,
+                    };
+                    // No packet in this interval (a silent sender with DTX, a paused
+                    // track) says nothing about the network: keep the call-long rate.
+                    StatsSample::Loss(delta.or_else(|| counters.cumulative_rate()))
+                }
                 Ok(None) => StatsSample::Loss(None),
                 Err(_) => StatsSample::Error,
             }
