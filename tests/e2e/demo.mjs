@@ -259,6 +259,28 @@ async function main() {
     return `participants ${ch.participants}, active_users ${ch.active_users}, mode ${ch.mode}`;
   });
 
+  const dropAndRejoin = async (k) => {
+    const userId = await pages[k].page.evaluate(() => window.sohbetDemo.state.user.id);
+    const socketsBefore = pages[k].sockets.length;
+    const t0 = Date.now();
+    const r = await api('POST', '/api/dev/drop-connections', null, { user_id: userId });
+    check(r.dropped >= 1, `nothing dropped for ${k}: ${JSON.stringify(r)}`);
+    await pages[k].page.getByText('Socket: open').waitFor({ timeout: TIMEOUT });
+    for (const o of ['a', 'b', 'c'].filter((x) => x !== k)) {
+      await waitLabel(pages[o], NAMES[k], /, unmuted, /);
+      await waitLabel(pages[k], NAMES[o], /, unmuted, /);
+    }
+    const count = await participants(pages[k]).locator('li').count();
+    check(count === 3, `${k} lists ${count} entries after the re-join`);
+    await waitLabel(pages[k], NAMES.a, /, unmuted, speaking$/); // audio flows again
+    check(pages[k].sockets.length === socketsBefore + 1, `${k} opened ${pages[k].sockets.length - socketsBefore} sockets to reconnect`);
+    return `${k} lists everyone and hears alice again ${Date.now() - t0} ms after the drop`;
+  };
+
+  await step("socket drop on the app's own socket (c): reconnect, re-join, audio again (P12)", () => dropAndRejoin('c'));
+
+  await step("socket drop on the package's socket (b): reconnect, re-join, audio again (P12)", () => dropAndRejoin('b'));
+
   await step('leave removes the user from the other pages and ends the REST session', async () => {
     const { page } = pages.c;
     await page.locator('#leave-button').click();
@@ -268,7 +290,7 @@ async function main() {
       const count = await participants(pages[k]).locator('li').count();
       check(count === 2, `${k} lists ${count} entries after carol left`);
     }
-    await pages.a.page.getByRole('status').getByText(`${NAMES.c} left the voice channel`).waitFor({ timeout: TIMEOUT });
+    await pages.a.page.getByRole('status').getByText(`${NAMES.c} left the voice channel`).last().waitFor({ timeout: TIMEOUT });
     check(await page.evaluate(() => window.sohbetDemo.webrtcService.getParticipants().length) === 0, 'c still lists participants');
     const data = await api('GET', '/api/voice/channels');
     const ch = data.channels.find((x) => x.id === channel.id);
