@@ -1,25 +1,21 @@
 #![cfg(target_arch = "wasm32")]
 //! Browser tests of the signalling transports, in real headless Chromium against the REAL
 //! reference server (dev login over REST, voice:* over its WebSocket port): the built-in
-//! `WsClient` (join, membership events, NotOpen instead of a silent drop, bad token, bad
-//! frame, drop closes the socket; reconnects are in browser_signal_reconnect.rs) and the
-//! `AppSocketTransport` adapter over a `websocketService`-shaped JS object (our
-//! `SignalingClient` behind a proxy that counts on/off calls).
+//! `WsClient`: join, membership events, NotOpen instead of a silent drop, bad token, bad
+//! frame, drop closes the socket. Reconnects are in browser_signal_reconnect.rs; the
+//! app-facing pieces (`AppSocketTransport`, the JS `SignalingClient`) in browser_signal_app.rs.
 
 use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 
 mod common;
 
-use common::net::{
-    call, conn_states, count, counting_socket, dev_login, got, ids, join_msg, js_recorder, member,
-    mute_msg, prop, thrown, EventLog, Member, WAIT_MS,
-};
-use common::{now_ms, sleep_ms, unique_channel_id, unique_name, with_timeout, ws_url};
+use common::net::{ids, member, mute_msg, Member, WAIT_MS};
+use common::{now_ms, sleep_ms, unique_channel_id, with_timeout, ws_url};
 use sohbet_rtc::error::js_error_code;
 use sohbet_rtc::signal::transport::ws_client::Phase;
 use sohbet_rtc::signal::transport::{
-    AppSocketTransport, SignalTransport, SignalingClient, TransportError, TransportEvent, WsClient,
+    SignalTransport, SignalingClient, TransportError, TransportEvent, WsClient,
 };
 use sohbet_rtc::signal::{ChannelRef, Message};
 use wasm_bindgen::prelude::*;
@@ -228,170 +224,4 @@ async fn dropping_the_client_closes_its_socket_so_the_room_sees_the_user_leave()
         )
         .await
         .expect("dropping the last handle closes the socket");
-}
-
-#[wasm_bindgen_test]
-async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_drop() {
-    let erin = dev_login(&unique_name("erin")).await.expect("login");
-    let js_client = SignalingClient::new(ws_url().to_owned());
-    JsFuture::from(js_client.connect(erin.token.clone()))
-        .await
-        .expect("JS connect");
-    let inner: JsValue = js_client.into();
-    let socket = counting_socket(&inner);
-    let frank = member("frank").await;
-    let channel = unique_channel_id();
-    frank.join(channel).await.expect("frank joins");
-
-    let not_a_socket = AppSocketTransport::new(&js_sys::Object::new().into());
-    assert_eq!(not_a_socket.err(), Some(TransportError::BadSocket("on")));
-    let adapter = AppSocketTransport::new(&socket).expect("the socket has on/off/send");
-    let registered = count(&socket, "on");
-    assert!(
-        registered >= 12,
-        "one handler per voice type, got {registered}"
-    );
-    assert_eq!(registered as usize, adapter.handler_count());
-    assert_eq!(
-        call(&inner, "handlerCount").as_f64(),
-        Some(f64::from(registered))
-    );
-    assert!(adapter.is_open(), "isConnected() is consulted");
-    let log = EventLog::attach(&adapter);
-
-    adapter
-        .send(&join_msg(channel))
-        .expect("join through the app socket");
-    let is_list = |m: &Message| matches!(m, Message::Participants(_));
-    let (_, list) = log
-        .wait_msg("participants via the adapter", 0, is_list)
-        .await
-        .expect("the adapter delivers voice:participants");
-    let Message::Participants(list) = list else {
-        panic!("{list:?}")
-    };
-    assert_eq!(ids(&list), vec![frank.id()]);
-    frank
-        .log
-        .wait_msg(
-            "user-joined(erin)",
-            0,
-            |m| matches!(m, Message::UserJoined(j) if j.user.user_id == erin.id),
-        )
-        .await
-        .expect("frank hears erin, who joined through the adapter");
-    frank
-        .client
-        .send(&mute_msg(channel, true))
-        .expect("frank mutes");
-    let frank_id = frank.id();
-    log.wait_msg(
-        "user-muted(frank)",
-        0,
-        |m| matches!(m, Message::UserMuted(u) if u.user_id == frank_id && u.muted),
-    )
-    .await
-    .expect("the adapter delivers voice:user-muted");
-
-    drop(log);
-    drop(adapter);
-    assert_eq!(
-        count(&socket, "off"),
-        registered,
-        "one off per registered handler"
-    );
-    assert_eq!(
-        count(&socket, "offMatched"),
-        registered,
-        "with the same functions"
-    );
-    assert_eq!(
-        (count(&socket, "connSub"), count(&socket, "connUnsub")),
-        (1, 1)
-    );
-    assert_eq!(call(&inner, "handlerCount").as_f64(), Some(0.0));
-    assert_eq!(call(&inner, "isConnected").as_bool(), Some(true));
-    sleep_ms(300).await;
-    let erin_left = move |m: &Message| matches!(m, Message::UserLeft(l) if l.user_id == erin.id);
-    let left = frank.log.position(
-        0,
-        |e| matches!(e, TransportEvent::Message(m) if erin_left(m)),
-    );
-    assert!(
-        left.is_none(),
-        "dropping the adapter leaves the app's socket up"
-    );
-
-    // When the app socket goes down its send() returns false: the adapter reports NotOpen.
-    let adapter = AppSocketTransport::new(&socket).expect("adapter");
-    let log = EventLog::attach(&adapter);
-    assert!(adapter.is_open());
-    call(&inner, "disconnect");
-    let closed = |e: &TransportEvent| *e == TransportEvent::Disconnected;
-    log.wait_for("Disconnected via onConnectionChange", 0, WAIT_MS, closed)
-        .await
-        .expect("the app socket's onConnectionChange(false) reaches subscribers");
-    assert!(!adapter.is_open());
-    assert_eq!(
-        adapter.send(&mute_msg(channel, false)),
-        Err(TransportError::NotOpen)
-    );
-    drop(adapter);
-    frank
-        .log
-        .wait_msg("user-left(erin)", 0, erin_left)
-        .await
-        .expect("the app's own disconnect closes the socket");
-    call(&inner, "free");
-}
-
-#[wasm_bindgen_test]
-async fn signaling_client_gives_js_handlers_whole_envelopes_like_websocket_service() {
-    let gina = dev_login(&unique_name("gina")).await.expect("login");
-    let client = SignalingClient::new(ws_url().to_owned());
-    let rec = js_recorder();
-    let (ok, bad) = (prop(&rec, "ok").into(), prop(&rec, "bad").into());
-    let unsubscribe = client.on_connection_change(prop(&rec, "onConn").into());
-    JsFuture::from(client.connect(gina.token.clone()))
-        .await
-        .expect("connect");
-    assert!(client.is_connected());
-    client.on("voice:participants".into(), bad);
-    client.on("voice:participants".into(), ok);
-    let channel = unique_channel_id();
-    let payload = js_sys::JSON::parse(&format!("{{\"channel_id\":{channel}}}")).expect("JSON");
-    assert!(
-        client.send("voice:join".into(), payload),
-        "send returns true when open"
-    );
-    common::wait_until("a participants envelope", WAIT_MS, || {
-        got(&rec).length() > 0
-    })
-    .await
-    .expect("the handler is called");
-    let envelope = got(&rec).get(0);
-    assert_eq!(
-        prop(&envelope, "type").as_string().as_deref(),
-        Some("voice:participants")
-    );
-    let channel_seen = prop(&prop(&envelope, "payload"), "channel_id").as_f64();
-    assert_eq!(channel_seen, Some(channel as f64), "payload is an object");
-    assert_eq!(
-        thrown(&rec),
-        1,
-        "a throwing handler does not stop the next one"
-    );
-    assert_eq!(client.handler_count(), 2);
-
-    client.disconnect();
-    assert_eq!(
-        conn_states(&rec),
-        "true,false",
-        "onConnectionChange saw open, then close"
-    );
-    unsubscribe.call0(&JsValue::NULL).expect("unsubscribe");
-    assert!(
-        !client.send_chat_message(1.0, "hi".into()),
-        "not open any more"
-    );
 }
