@@ -108,6 +108,7 @@ async fn two_sfu_clients_hear_each_other_and_not_themselves() -> Result<(), Stri
     let (fa, fb) = (a.tone.freq_hz, b.tone.freq_hz);
     wait_until("a hears b", 20_000, || a.probe.hears(fb)).await?;
     wait_until("b hears a", 20_000, || b.probe.hears(fa)).await?;
+    a.probe.settle().await; // let the onset splatter of b's tone leave the analysis window
     assert!(
         !a.probe.hears(fa),
         "a hears itself: {}",
@@ -136,6 +137,8 @@ async fn a_muted_sfu_client_goes_silent_and_leave_releases_everything() -> Resul
     })
     .await?;
     wait_until("b stops hearing a", 5_000, || !b.probe.hears(fa)).await?;
+    b.probe.settle().await;
+    assert!(!b.probe.hears(fa), "a muted but b still hears it");
     a.client.set_muted(false);
     wait_until("b hears a again", 10_000, || b.probe.hears(fa)).await?;
     JsFuture::from(a.client.leave())
