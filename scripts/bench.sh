@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (never part of the tests): each prints `BENCH name=value` lines, which are
 # merged into bench/results.json. Starts the same servers as the tests and stops them by PID.
-# Usage: scripts/bench.sh [p2p|sfu|size ...]   (default: all)
+# Usage: scripts/bench.sh [size|server|p2p|sfu ...]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -10,7 +10,7 @@ ART=.artifacts; mkdir -p "$ART"
 export PID_FILE="$ART/bench-pids"
 source scripts/servers.sh
 trap stop_servers EXIT
-which=("$@"); ((${#which[@]})) || which=(size p2p sfu)
+which=("$@"); ((${#which[@]})) || which=(size server p2p sfu)
 want() { [[ " ${which[*]} " == *" $1 "* ]]; }
 
 if want p2p || want sfu; then
@@ -25,6 +25,10 @@ fi
 if want size; then
   bash scripts/build_pkg.sh
   node scripts/bundle_size.mjs 2>&1 | tee "$ART/bench-size.log" | node scripts/bench_merge.mjs --stdin
+fi
+if want server; then
+  cargo run -q -p sohbet-server --release --example load_bench 2>&1 | tee "$ART/bench-server.log" \
+    | node scripts/bench_merge.mjs --stdin
 fi
 if want p2p; then
   for t in tests/bench_p2p*.rs; do
