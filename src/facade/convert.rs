@@ -29,6 +29,10 @@ export interface VoiceParticipant {
 /** ICE configuration; take the servers from your backend at runtime (H-P4). */
 export interface WebRTCConfig {
   iceServers: RTCIceServer[];
+  /** Optional: how long an offer may stay unanswered before rollback and retry (10000). */
+  offerTimeoutMs?: number;
+  /** Optional: how long joinChannel waits for the signalling socket to open (10000). */
+  socketWaitMs?: number;
 }
 
 /** The `code`/`message` pair passed to onError callbacks and set on rejected Errors. */

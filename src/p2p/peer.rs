@@ -120,8 +120,8 @@ impl PeerInner {
         }
     }
 
-    /// Mute without renegotiation: the microphone senders carry no track while muted (a
-    /// disabled WebAudio-sourced track still reaches the remote end in Chromium).
+    /// Mute without renegotiation: while muted the microphone senders carry no track at all
+    /// (nothing is encoded or sent), on top of the service disabling the local track.
     pub fn apply_audio_muted(&self, muted: bool) {
         let (senders, stream) = {
             let mut st = self.state.borrow_mut();

@@ -297,7 +297,7 @@ impl CallService {
         st.call
             .as_ref()
             .and_then(|c| c.local.as_ref())
-            .map(|l| l.stream().clone())
+            .map(|l| Clone::clone(l.stream()))
     }
 
     /// toggleMute: without local media returns false and changes nothing.

@@ -113,15 +113,27 @@ impl Default for ServiceConfig {
 }
 
 impl ServiceConfig {
-    /// Reads `{ iceServers }` (WebRTCConfig) from a JS value; anything else keeps the defaults.
+    /// Reads `{ iceServers }` (WebRTCConfig) from a JS value, plus the optional extras
+    /// `offerTimeoutMs` and `socketWaitMs`; anything missing keeps the defaults.
     pub fn from_js(value: &JsValue) -> ServiceConfig {
         let mut config = ServiceConfig::default();
-        if value.is_object() {
-            if let Ok(servers) = js_sys::Reflect::get(value, &JsValue::from_str("iceServers")) {
-                if js_sys::Array::is_array(&servers) {
-                    config.ice_servers = servers;
-                }
-            }
+        if !value.is_object() {
+            return config;
+        }
+        let get = |key: &str| js_sys::Reflect::get(value, &JsValue::from_str(key)).ok();
+        if let Some(servers) = get("iceServers").filter(js_sys::Array::is_array) {
+            config.ice_servers = servers;
+        }
+        let millis = |v: Option<JsValue>| {
+            v.and_then(|v| v.as_f64())
+                .filter(|ms| ms.is_finite() && *ms >= 1.0)
+                .map(|ms| ms.min(f64::from(u32::MAX)) as u32)
+        };
+        if let Some(ms) = millis(get("offerTimeoutMs")) {
+            config.offer_timeout_ms = ms;
+        }
+        if let Some(ms) = millis(get("socketWaitMs")) {
+            config.socket_wait_ms = ms;
         }
         config
     }

@@ -39,7 +39,7 @@ pub(crate) fn start_call(
     let sink_weak = weak.clone();
     let mesh = Mesh::new(
         mesh_config,
-        Some(local.stream().clone()),
+        Some(Clone::clone(local.stream())), // the same object, not JS clone()
         Rc::new(move |event| {
             if let Some(shared) = sink_weak.upgrade() {
                 on_mesh_event(&shared, event);
@@ -244,7 +244,7 @@ fn on_mesh_event(shared: &Rc<Shared>, event: MeshEvent) {
                     graph.resume();
                 }
             }
-            call.streams.insert(user_id, stream.clone());
+            call.streams.insert(user_id, Clone::clone(&stream));
             let known = call.participants.contains(user_id);
             shared.emit(ServiceEvent::RemoteStream { user_id, stream });
             if known {
