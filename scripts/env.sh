@@ -4,4 +4,5 @@ export WASM_PACK_VERSION="${WASM_PACK_VERSION:-0.13.1}"
 export LIVEKIT_VERSION="${LIVEKIT_VERSION:-v1.13.5}"
 export LIVEKIT_SERVER_BIN="${LIVEKIT_SERVER_BIN:-$SOHBET_CACHE/bin/livekit-server-$LIVEKIT_VERSION}"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
-export PATH="$HOME/.cargo/bin:$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+# node_modules/.bin first: its wasm-opt (binaryen 132) must win over any older system one.
+export PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/node_modules/.bin:$HOME/.cargo/bin:$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"

@@ -25,11 +25,11 @@ if [[ -n "$WB_VERSION" ]] && { ! command -v wasm-bindgen >/dev/null 2>&1 || [[ "
   log "installing wasm-bindgen-cli $WB_VERSION"; cargo_install wasm-bindgen-cli "$WB_VERSION"
 fi
 
-# --- Debian: chromium, chromedriver, binaryen (wasm-opt) -------------------------------------
+# --- Debian: chromium, chromedriver ---------------------------------------------------------
+# (wasm-opt comes from npm's binaryen 132: Debian's binaryen 108 emits wasm that browsers refuse.)
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
-command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
 if ((${#need_apt[@]})); then
   log "apt-get install ${need_apt[*]}"
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"

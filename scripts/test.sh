@@ -18,8 +18,12 @@ step "format";        cargo fmt --all -- --check
 step "clippy native"; cargo clippy --workspace --all-targets -- -D warnings
 step "clippy wasm32"; cargo clippy -p sohbet-rtc --all-targets --target wasm32-unknown-unknown -- -D warnings
 
+FAILED=()
+# Runs one tier, keeps its log, and records (rather than stops on) a failure so every tier reports.
+tier() { local name=$1; shift; "$@" 2>&1 | tee "$ART/$name.log" || FAILED+=("$name"); }
+
 step "native tests"
-cargo test --workspace 2>&1 | tee "$ART/native.log"
+tier native cargo test --workspace
 
 step "start servers"
 cargo build -p sohbet-server --quiet
@@ -32,21 +36,24 @@ export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$LIVEKIT_PORT"
 
 step "browser tests (wasm in headless Chromium)"
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-wasm-pack test --headless --chrome 2>&1 | tee "$ART/browser.log"
+tier browser wasm-pack test --headless --chrome
 
-if [[ -f tests/e2e/run.mjs ]]; then
-  step "end-to-end (Playwright + system Chromium)"
-  node tests/e2e/run.mjs 2>&1 | tee "$ART/e2e.log"
-fi
+step "end-to-end (Playwright + system Chromium): SFU + livekit-client, demo page, packed package"
+bash scripts/build_pkg.sh
+for suite in run demo pkg_smoke; do
+  [[ -f tests/e2e/$suite.mjs ]] && tier "e2e-$suite" node "tests/e2e/$suite.mjs"
+done
 
 step "summary"
-count() { grep -hoE "test result: ok\. [0-9]+ passed; [0-9]+ failed" "$@" 2>/dev/null | awk '{p+=$4; f+=$6} END {print p+0, f+0}'; }
+count() { grep -hoE "test result: (ok|FAILED)\. [0-9]+ passed; [0-9]+ failed" "$@" 2>/dev/null | awk '{p+=$4; f+=$6} END {print p+0, f+0}'; }
 read -r NP NF < <(count "$ART/native.log")
 read -r BP BF < <(count "$ART/browser.log")
-EP=0; EF=0
-[[ -f "$ART/e2e.log" ]] && read -r EP EF < <(grep -hoE "^e2e: [0-9]+ passed, [0-9]+ failed" "$ART/e2e.log" | awk '{p+=$2; f+=$4} END {print p+0, f+0}')
+read -r EP EF < <(cat "$ART"/e2e-*.log 2>/dev/null | grep -hoE "^e2e: [0-9]+ passed, [0-9]+ failed" | awk '{p+=$2; f+=$4} END {print p+0, f+0}')
 echo "native:  $NP passed, $NF failed"
 echo "browser: $BP passed, $BF failed"
 echo "e2e:     $EP passed, $EF failed"
 echo "wall time: $(( $(date +%s) - T0 ))s"
-echo "$((NP + BP + EP)) passed, $((NF + BF + EF)) failed"
+((${#FAILED[@]})) && echo "failed tiers: ${FAILED[*]}"
+TF=$((NF + BF + EF)); (( TF == 0 && ${#FAILED[@]} > 0 )) && TF=${#FAILED[@]}  # a tier that failed without counting
+echo "$((NP + BP + EP)) passed, $TF failed"
+((${#FAILED[@]} == 0))
