@@ -2,15 +2,17 @@
 //! mesh, the participants — and routes commands down and events up (compat-spec §1.2).
 //!
 //! [`participants`] is pure and tested natively. The browser half is `wasm32` only:
-//! [`events`] (what the service emits, how commands fail, configuration), [`call`] (the
-//! commands: join, leave, mute, deafen, video, volumes) and `inbound` (what arrives from the
-//! transport and the mesh). The service never references the facade above it: it reports
+//! [`events`] (what the service emits, how commands fail, configuration), [`call`] (join,
+//! leave, snapshots), `controls` (mute, deafen, video, volumes) and `inbound` (what arrives
+//! from the transport and the mesh). The service never references the facade above it: it reports
 //! through the sink the facade installs.
 
 pub mod participants;
 
 #[cfg(target_arch = "wasm32")]
 pub mod call;
+#[cfg(target_arch = "wasm32")]
+mod controls;
 #[cfg(target_arch = "wasm32")]
 pub mod events;
 #[cfg(target_arch = "wasm32")]
