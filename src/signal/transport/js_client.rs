@@ -65,6 +65,7 @@ impl SignalingClient {
     }
 
     /// Opens `<url>/?token=<token>`; resolves on open (at once if open or in flight).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn connect(&self, token: String) -> Promise {
         let fut = self.client.connect(&self.url, &token);
         wasm_bindgen_futures::future_to_promise(async move {
@@ -116,7 +117,12 @@ impl SignalingClient {
     }
 
     /// Registers `handler(envelope)` for one message type (several per type allowed).
-    pub fn on(&self, kind: String, handler: Function) {
+    pub fn on(
+        &self,
+        kind: String,
+        #[wasm_bindgen(unchecked_param_type = "(message: { type: string; payload: any }) => void")]
+        handler: Function,
+    ) {
         let mut l = self.listeners.borrow_mut();
         let list = l.by_type.entry(kind).or_default();
         if !list
@@ -128,7 +134,12 @@ impl SignalingClient {
     }
 
     /// Removes a handler registered with `on` (the same function object).
-    pub fn off(&self, kind: String, handler: Function) {
+    pub fn off(
+        &self,
+        kind: String,
+        #[wasm_bindgen(unchecked_param_type = "(message: { type: string; payload: any }) => void")]
+        handler: Function,
+    ) {
         let mut l = self.listeners.borrow_mut();
         if let Some(list) = l.by_type.get_mut(&kind) {
             list.retain(|h| JsValue::from(h) != JsValue::from(&handler));
@@ -141,7 +152,11 @@ impl SignalingClient {
     /// Calls `listener(true)` on open and `listener(false)` on close; returns the unsubscribe
     /// function (valid while this client lives).
     #[wasm_bindgen(js_name = onConnectionChange)]
-    pub fn on_connection_change(&self, listener: Function) -> Function {
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn on_connection_change(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(connected: boolean) => void")] listener: Function,
+    ) -> Function {
         let id = {
             let mut l = self.listeners.borrow_mut();
             l.next_id = l.next_id.wrapping_add(1);
