@@ -236,3 +236,54 @@ async fn leaving_during_the_microphone_prompt_leaves_no_live_track_and_sends_no_
     assert!(late.get_local_stream().is_none());
     watcher.service.leave_channel();
 }
+
+#[wasm_bindgen_test]
+async fn a_service_over_the_apps_own_socket_object_hears_and_unhooks_on_drop() {
+    use sohbet_rtc::facade::WebRtcService;
+    use sohbet_rtc::signal::transport::SignalingClient;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    let (channel, clients) = call_of(1, "host").await;
+    let host = &clients[0];
+    let (token, user_id) = login("appsock").await;
+    // The app's `websocketService`: one socket per tab, shared with the voice engine (P17).
+    let app_socket = SignalingClient::new(ws_url().into());
+    JsFuture::from(app_socket.connect(token))
+        .await
+        .expect("app socket opens");
+    let app_socket = JsValue::from(app_socket);
+    let handlers = || {
+        js_sys::Reflect::get(&app_socket, &"handlerCount".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .and_then(|f| f.call0(&app_socket).ok())
+            .and_then(|n| n.as_f64())
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(handlers(), 0.0);
+    let service = WebRtcService::new(app_socket.clone(), JsValue::UNDEFINED).expect("constructs");
+    assert!(
+        handlers() > 0.0,
+        "the voice engine listens on the app's socket"
+    );
+    let tone = ToneSource::start(VOICE_FREQS[3]);
+    service.set_local_stream(Some(tone.stream.clone()));
+    JsFuture::from(service.join_channel(channel, user_id as f64, None))
+        .await
+        .expect("joins over the app socket");
+    let probe = service
+        .service()
+        .with_graph(EnergyProbe::on_graph)
+        .expect("graph")
+        .expect("tap");
+    probe
+        .wait_until_hears(&[host.freq], 20_000)
+        .await
+        .expect("hears the host");
+    host.must_hear(&[VOICE_FREQS[3]], 20_000).await;
+    service.leave_channel();
+    drop(service);
+    assert_eq!(handlers(), 0.0, "every handler it registered was removed");
+    host.service.leave_channel();
+}
