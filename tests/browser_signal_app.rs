@@ -20,6 +20,7 @@ use sohbet_rtc::signal::transport::{
 };
 use sohbet_rtc::signal::Message;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen_test]
@@ -35,6 +36,14 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
     let channel = unique_channel_id();
     frank.join(channel).await.expect("frank joins");
 
+    // The app's own listener on the same socket (khave listens to voice:* itself, P17).
+    let app = js_recorder();
+    let on = prop(&inner, "on")
+        .dyn_into::<js_sys::Function>()
+        .expect("on");
+    on.call2(&inner, &"voice:user-muted".into(), &prop(&app, "ok"))
+        .expect("app registers");
+
     let not_a_socket = AppSocketTransport::new(&js_sys::Object::new().into());
     assert_eq!(not_a_socket.err(), Some(TransportError::BadSocket("on")));
     let adapter = AppSocketTransport::new(&socket).expect("the socket has on/off/send");
@@ -46,7 +55,7 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
     assert_eq!(registered as usize, adapter.handler_count());
     assert_eq!(
         call(&inner, "handlerCount").as_f64(),
-        Some(f64::from(registered))
+        Some(f64::from(registered + 1))
     );
     assert!(adapter.is_open(), "isConnected() is consulted");
     let log = EventLog::attach(&adapter);
@@ -84,6 +93,11 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
     )
     .await
     .expect("the adapter delivers voice:user-muted");
+    assert_eq!(
+        got(&app).length(),
+        1,
+        "the app's own listener sees the same message"
+    );
 
     drop(log);
     drop(adapter);
@@ -101,7 +115,20 @@ async fn app_socket_adapter_carries_messages_and_unregisters_every_handler_on_dr
         (count(&socket, "connSub"), count(&socket, "connUnsub")),
         (1, 1)
     );
-    assert_eq!(call(&inner, "handlerCount").as_f64(), Some(0.0));
+    assert_eq!(
+        call(&inner, "handlerCount").as_f64(),
+        Some(1.0),
+        "the app's stays"
+    );
+    frank
+        .client
+        .send(&mute_msg(channel, false))
+        .expect("unmute");
+    wait_until("the app hears the unmute", WAIT_MS, || {
+        got(&app).length() == 2
+    })
+    .await
+    .expect("the app's listener keeps working after the adapter is gone");
     assert_eq!(call(&inner, "isConnected").as_bool(), Some(true));
     sleep_ms(300).await;
     let erin_left = move |m: &Message| matches!(m, Message::UserLeft(l) if l.user_id == erin.id);
