@@ -16,7 +16,21 @@ use support::*;
 #[wasm_bindgen_test]
 async fn two_clients_list_and_hear_each_other() {
     let (_, clients) = call_of(2, "duo").await;
+    let quality = Recorder::new();
+    clients[0].service.on_connection_quality(quality.function());
     everyone_lists_and_hears_everyone(&clients).await;
+    // Reported on change only; while the connection is still being set up it may read
+    // 'poor'/'medium' (compat-spec §4 overall rule), then 'good' on loopback.
+    wait_until("the connection quality to read 'good'", 8_000, || {
+        quality
+            .calls
+            .borrow()
+            .last()
+            .and_then(|q| q.as_string())
+            .as_deref()
+            == Some("good")
+    })
+    .await;
     for c in &clients {
         assert_eq!(c.peer_count(), 1, "{} has one peer connection", c.name);
         assert!(
@@ -56,6 +70,21 @@ async fn muting_is_seen_by_others_and_silences_that_voice_until_unmuted() {
     let (_, clients) = call_of(2, "mute").await;
     let (a, b) = (&clients[0], &clients[1]);
     b.must_hear(&[a.freq], 20_000).await;
+    wait_until("B to see A speaking", 5_000, || {
+        b.participant(a.user_id)
+            .is_some_and(|p| p.is_speaking && p.audio_level > 0.0)
+    })
+    .await;
+    // Speaking updates reach the app only on change, at most ~10 Hz (P7): a steady tone
+    // produces next to no participant callbacks.
+    let before = b.updates.count();
+    sleep_ms(2_000).await;
+    let calls = b.updates.count() - before;
+    console_log!("{calls} participant callbacks in 2 s of steady speech");
+    assert!(
+        calls <= 20,
+        "{calls} participant callbacks in 2 s (over 10 Hz)"
+    );
     assert!(a.service.toggle_mute(), "toggleMute returns the new state");
     assert!(a.service.is_muted_status());
     wait_until("B to see A muted", 5_000, || {
