@@ -60,6 +60,11 @@ try {
     }
   }
   const a = median(ours); const b = median(theirs);
+  // The server races its fast-start subscription against the join answer, so both clients'
+  // joins are bimodal (track in the first answer, or ~150 ms later): show the distribution.
+  const fmt = (xs) => [...xs].sort((x, y) => x - y).map((x) => x.toFixed(0)).join(' ');
+  console.log(`ours sorted: ${fmt(ours)}`);
+  console.log(`livekit-client sorted: ${fmt(theirs)}`);
   bench('sfu_first_audio_ms_median', a.toFixed(1));
   bench('livekit_client_first_audio_ms_median', b.toFixed(1));
   bench('sfu_vs_livekit_first_audio_ratio', (a / b).toFixed(3));
