@@ -6,9 +6,10 @@
 //! - Every received text frame goes through `decode_frame` (several envelopes per frame, the
 //!   C++ relay's trailing brace); each envelope becomes one [`TransportEvent`].
 //! - Every unexpected close is followed by a reconnect: the first attempt after a drop of an
-//!   open socket goes out at once (a dropped tunnel usually reconnects at the first try), the
-//!   following ones are paced by [`Backoff::signalling`]; close codes 1008 and 4000–4999 (the
-//!   server refused us) are final. A first `connect` that fails is reported, not retried.
+//!   open socket goes out at once (within a random 0–30 ms; a dropped tunnel usually
+//!   reconnects at the first try), the following ones are paced by [`Backoff::signalling`]
+//!   with 50 % jitter; close codes 1008 and 4000–4999 (the server refused us) are final. A
+//!   first `connect` that fails is reported, not retried.
 //! - It remembers the last voice:join it sent (forgotten on voice:leave of that channel) and
 //!   re-sends it after a reconnect, then emits `Reconnected` (P12). A subscriber that re-joins
 //!   by itself on `Connected` (the call service does) is not doubled: the remembered join
@@ -91,7 +92,8 @@ impl WsClient {
             phase: Phase::Idle,
             conn: None,
             generation: 0,
-            backoff: Backoff::signalling(),
+            // Jitter spreads the retries of many clients dropped at once (a server restart).
+            backoff: Backoff::signalling().with_jitter(50, random_below(u32::MAX).into()),
             retry: None,
             last_join: None,
             waiters: Vec::new(),
@@ -221,4 +223,9 @@ impl SignalTransport for WsClient {
     fn subscribe(&self, handler: Box<dyn Fn(&TransportEvent)>) -> Subscription {
         self.inner.hub.subscribe(handler)
     }
+}
+
+/// A uniformly random whole number in `0..bound` (browser `Math.random`; not for secrets).
+pub(super) fn random_below(bound: u32) -> u32 {
+    (js_sys::Math::random() * f64::from(bound)) as u32
 }

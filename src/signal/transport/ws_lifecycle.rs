@@ -12,11 +12,14 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent};
 
 use super::socket::{Connection, SocketHandlers, Timeout};
-use super::ws_client::{Inner, Phase, WsClient};
+use super::ws_client::{random_below, Inner, Phase, WsClient};
 use super::{is_final_close, SignalTransport, TransportError, TransportEvent};
 use crate::error::describe_js;
 use crate::signal::codec::{decode_frame, Decoded};
 use crate::signal::messages::Message;
+
+/// The first retry after a drop of an open socket waits a random 0..this many ms.
+const FIRST_RETRY_SPREAD_MS: u32 = 30;
 
 impl Inner {
     /// Starts a session. `Ok(None)`: already open; `Ok(Some(rx))`: wait for the attempt.
@@ -233,7 +236,8 @@ impl Inner {
         let delay = {
             let mut s = self.state.borrow_mut();
             if std::mem::take(&mut s.retry_at_once) {
-                Some(0)
+                // At once, give or take a few ms so a crowd dropped together spreads out.
+                Some(random_below(FIRST_RETRY_SPREAD_MS))
             } else {
                 s.backoff.next_delay_ms()
             }
