@@ -201,6 +201,21 @@ mod tests {
     }
 
     #[test]
+    fn a_handler_may_emit_again_and_every_subscriber_hears_both_events() {
+        let hub = EventHub::new();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let h = hub.clone();
+        let _echo = hub.subscribe(Box::new(move |e| {
+            if *e == TransportEvent::Disconnected {
+                h.emit(&TransportEvent::Reconnected);
+            }
+        }));
+        let _rec = recorder(&hub, &log, "r");
+        hub.emit(&TransportEvent::Disconnected);
+        assert_eq!(*log.borrow(), vec!["r:Reconnected", "r:Disconnected"]);
+    }
+
+    #[test]
     fn subscriptions_outliving_their_hub_drop_quietly() {
         let hub = EventHub::new();
         let sub = hub.subscribe(Box::new(|_| {}));
