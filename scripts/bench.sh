@@ -31,9 +31,9 @@ if want server; then
     | node scripts/bench_merge.mjs --stdin
 fi
 if want p2p; then
-  for t in tests/bench_p2p*.rs; do
+  for t in tests/bench_p2p*.rs tests/bench_signal*.rs; do
     [[ -f $t ]] || continue
-    wasm-pack test --headless --chrome --release --features bench -- --test "$(basename "$t" .rs)" 2>&1 \
+    wasm-pack test --headless --chrome --release -- --features bench --test "$(basename "$t" .rs)" -- --nocapture 2>&1 \
       | tee "$ART/bench-$(basename "$t" .rs).log" | node scripts/bench_merge.mjs --stdin
   done
 fi
