@@ -97,6 +97,19 @@ impl Engine {
                 self.fail(e);
                 return;
             }
+        } else if self.config.single_pc
+            && self.config.use_server_ice
+            && !join.ice_servers.is_empty()
+        {
+            // The single PC was built before the JoinResponse: apply its ICE servers now and
+            // ICE-restart once our join offer is answered.
+            let servers = super::negotiate::ice_triples(&join.ice_servers);
+            if let Some(publisher) = self.publisher.as_ref() {
+                match publisher.set_ice_servers(&servers) {
+                    Ok(()) => self.pending_ice_restart = true,
+                    Err(e) => self.emitter.error(&e),
+                }
+            }
         }
         self.phase = Phase::Connected;
         if let Some(waiter) = self.join_waiter.take() {
@@ -139,8 +152,9 @@ impl Engine {
                     }
                 }
                 self.retry_pending_tracks();
-                if self.renegotiate {
-                    self.negotiate(false).await;
+                if self.renegotiate || self.pending_ice_restart {
+                    let restart = std::mem::take(&mut self.pending_ice_restart);
+                    self.negotiate(restart).await;
                 }
             }
             Response::MediaSectionsRequirement(need) => self.add_media_sections(need).await,

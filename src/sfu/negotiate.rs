@@ -20,6 +20,14 @@ use crate::media::Bus;
 /// room's existing tracks into its first answer (it asks for more when it needs them).
 const INITIAL_AUDIO_SLOTS: u32 = 3;
 
+/// JoinResponse ICE servers as (urls, username, credential) triples.
+pub(super) fn ice_triples(servers: &[lk::IceServer]) -> Vec<(Vec<String>, String, String)> {
+    servers
+        .iter()
+        .map(|s| (s.urls.clone(), s.username.clone(), s.credential.clone()))
+        .collect()
+}
+
 impl Engine {
     /// Opens a fresh join (or a full rejoin) socket.
     pub(super) async fn open_join(&mut self, rejoin: bool) -> Result<(), SfuError> {
@@ -188,10 +196,8 @@ impl Engine {
 
     /// Builds both PCs (with the JoinResponse's ICE servers when configured to use them).
     pub(super) fn create_transports(&mut self, ice: &[lk::IceServer]) -> Result<(), SfuError> {
-        let servers: Vec<(Vec<String>, String, String)> = if self.config.use_server_ice {
-            ice.iter()
-                .map(|s| (s.urls.clone(), s.username.clone(), s.credential.clone()))
-                .collect()
+        let servers = if self.config.use_server_ice {
+            ice_triples(ice)
         } else {
             Vec::new()
         };

@@ -86,6 +86,8 @@ pub struct Engine {
     pub(super) offer_id: u32,
     /// An offer was requested while another awaited its answer.
     pub(super) renegotiate: bool,
+    /// Single-PC with server ICE servers: ICE-restart once the join answer is in.
+    pub(super) pending_ice_restart: bool,
     pub(super) tracks: TrackMap,
     pub(super) roster: Roster,
     pub(super) mic: Option<Mic>,
@@ -146,6 +148,7 @@ impl Engine {
             publisher: None,
             offer_id: 0,
             renegotiate: false,
+            pending_ice_restart: false,
             tracks: TrackMap::new(),
             roster: Roster::new(""),
             mic: None,

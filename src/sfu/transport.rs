@@ -49,19 +49,7 @@ impl PeerTransport {
         sink: UnboundedSender<E>,
         map: fn(PcEvent) -> E,
     ) -> Result<PeerTransport, SfuError> {
-        let config = RtcConfiguration::new();
-        let servers = Array::new();
-        for (urls, username, credential) in ice_servers {
-            let server = RtcIceServer::new();
-            let list: Array = urls.iter().map(|u| JsValue::from_str(u)).collect();
-            server.set_urls(&list);
-            if !username.is_empty() {
-                server.set_username(username);
-                server.set_credential(credential);
-            }
-            servers.push(&server);
-        }
-        config.set_ice_servers(&servers);
+        let config = ice_configuration(ice_servers);
         let pc =
             RtcPeerConnection::new_with_configuration(&config).map_err(|e| SfuError::js(&e))?;
         let tx = sink.clone();
@@ -204,6 +192,16 @@ impl PeerTransport {
         }
     }
 
+    /// Replaces the ICE servers (they apply from the next ICE restart).
+    pub fn set_ice_servers(
+        &self,
+        ice_servers: &[(Vec<String>, String, String)],
+    ) -> Result<(), SfuError> {
+        self.pc
+            .set_configuration_with_configuration(&ice_configuration(ice_servers))
+            .map_err(|e| SfuError::js(&e))
+    }
+
     /// True while an offer of ours awaits its answer.
     pub fn has_local_offer(&self) -> bool {
         self.pc.signaling_state() == web_sys::RtcSignalingState::HaveLocalOffer
@@ -227,6 +225,24 @@ impl Drop for PeerTransport {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// An `RTCConfiguration` with the given (urls, username, credential) ICE servers.
+fn ice_configuration(ice_servers: &[(Vec<String>, String, String)]) -> RtcConfiguration {
+    let config = RtcConfiguration::new();
+    let servers = Array::new();
+    for (urls, username, credential) in ice_servers {
+        let server = RtcIceServer::new();
+        let list: Array = urls.iter().map(|u| JsValue::from_str(u)).collect();
+        server.set_urls(&list);
+        if !username.is_empty() {
+            server.set_username(username);
+            server.set_credential(credential);
+        }
+        servers.push(&server);
+    }
+    config.set_ice_servers(&servers);
+    config
 }
 
 async fn wait(promise: js_sys::Promise) -> Result<JsValue, SfuError> {

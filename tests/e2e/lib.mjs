@@ -87,10 +87,10 @@ export function streamProbe(stream, fftSize = 8192) {
 export const VOICES = [440, 620, 800, 980, 1160, 1340, 1520, 1700];
 
 // Our client: login, token from the back end, connect, publish a tone.
-export async function ourClient(name, channel, freq, { url = null, events = null, singlePeerConnection = true } = {}) {
+export async function ourClient(name, channel, freq, { url = null, events = null, singlePeerConnection = true, useServerIceServers = false } = {}) {
   const { token: userToken, user } = await login(name);
   const minted = await sfuToken(userToken, channel);
-  const client = new SfuClient({ useServerIceServers: false, singlePeerConnection });
+  const client = new SfuClient({ useServerIceServers, singlePeerConnection });
   const log = [];
   client.onEvent((e) => { log.push(e); events?.(e); });
   const mic = tone(freq);

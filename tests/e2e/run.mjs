@@ -200,6 +200,19 @@ const tests = [
     if (s.openPeerConnections !== 0 || s.socketOpen || s.graphElements !== 0) fail(`left open: ${JSON.stringify(s)}`);
     return `resume took ${s.lastRecoveryMs.toFixed(0)} ms`;
   }, channel())],
+
+  ['with the server\'s ICE servers applied (ICE restart after join) clients still hear each other', async (page) => page.evaluate(async (ch) => {
+    const E = window.E2E;
+    const opts = { useServerIceServers: true };
+    const a = await E.ourClient('ice-a', ch, E.VOICES[5], opts);
+    const b = await E.ourClient('ice-b', ch, E.VOICES[6], opts);
+    await E.waitFor('audio both ways', () => a.out.hears(b.freq) && b.out.hears(a.freq), 20000);
+    await E.sleep(1500); // past the ICE restart
+    await E.waitFor('audio both ways after the ICE restart', () => a.out.hears(b.freq) && b.out.hears(a.freq), 5000);
+    const errors = [...a.log, ...b.log].filter((e) => e.type === 'error');
+    if (errors.length) throw new Error(`errors: ${JSON.stringify(errors)}`);
+    await a.client.leave(); await b.client.leave();
+  }, channel())],
 ];
 
 const failed = await runAll(tests, process.argv[2]);
