@@ -28,6 +28,8 @@ extern "C" {
     fn sample_rate(this: &LegacyClient) -> f32;
     #[wasm_bindgen(method, js_name = peerCount)]
     fn peer_count(this: &LegacyClient) -> u32;
+    #[wasm_bindgen(method)]
+    fn describe(this: &LegacyClient) -> String;
     #[wasm_bindgen(method, js_name = offersSent)]
     fn offers_sent(this: &LegacyClient) -> u32;
     #[wasm_bindgen(method)]
@@ -47,7 +49,12 @@ extern "C" {
 async fn legacy_and_new_hear_each_other(legacy_first: bool) {
     let channel = unique_channel();
     let (token, legacy_id) = login("legacy").await;
-    let legacy = LegacyClient::new(ws_url(), &token, legacy_id as f64, f64::from(VOICE_FREQS[5]));
+    let legacy = LegacyClient::new(
+        ws_url(),
+        &token,
+        legacy_id as f64,
+        f64::from(VOICE_FREQS[5]),
+    );
     let mut ours = Client::new("modern", VOICE_FREQS[2]).await;
     if legacy_first {
         legacy.start(channel).await.expect("legacy joins");
@@ -57,10 +64,30 @@ async fn legacy_and_new_hear_each_other(legacy_first: bool) {
         legacy.start(channel).await.expect("legacy joins");
     }
     let legacy_probe = EnergyProbe::new(legacy.analyser(), legacy.sample_rate());
+    if ours
+        .probe()
+        .wait_until_hears(&[VOICE_FREQS[5]], 20_000)
+        .await
+        .is_err()
+    {
+        let ours_state: Vec<_> = ours
+            .service
+            .service()
+            .peer_connections()
+            .iter()
+            .map(|(_, pc)| format!("{:?}/{:?}", pc.signaling_state(), pc.connection_state()))
+            .collect();
+        panic!(
+            "ours does not hear the legacy client; ours {ours_state:?} errors {:?}; legacy {} after {} offers",
+            ours.errors.codes(),
+            legacy.describe(),
+            legacy.offers_sent()
+        );
+    }
     let ms = ours.must_hear(&[VOICE_FREQS[5]], 20_000).await;
     console_log!("ours hears the legacy client after {ms:.0} ms");
     legacy_probe
-        .wait_until_hears(&[VOICE_FREQS[2]], 20_000)
+        .wait_until_hears(&[VOICE_FREQS[2]], 30_000)
         .await
         .unwrap_or_else(|e| panic!("the legacy client does not hear ours: {e}"));
     assert_eq!(ours.peer_count(), 1, "one connection on our side");
@@ -99,25 +126,47 @@ async fn malformed_p2p_signalling_becomes_error_events_and_the_call_continues() 
     a.must_hear(&[b.freq], 20_000).await;
 
     let (token, raw_id) = login("rogue").await;
-    let url = format!("{}/?token={}", ws_url(), String::from(js_sys::encode_uri_component(&token)));
+    let url = format!(
+        "{}/?token={}",
+        ws_url(),
+        String::from(js_sys::encode_uri_component(&token))
+    );
     let raw = RawSocket::new(&url);
     raw.opened().await.expect("raw socket opens");
-    raw.send(&frame("voice:join", &format!(r#"{{"channel_id":{channel}}}"#)));
-    wait_until("A to list the rogue", 5_000, || a.participant(raw_id).is_some()).await;
-    let ids = format!(r#""channel_id":{channel},"target_user_id":{},"from_user_id":{raw_id}"#, a.user_id);
+    raw.send(&frame(
+        "voice:join",
+        &format!(r#"{{"channel_id":{channel}}}"#),
+    ));
+    wait_until("A to list the rogue", 5_000, || {
+        a.participant(raw_id).is_some()
+    })
+    .await;
+    let ids = format!(
+        r#""channel_id":{channel},"target_user_id":{},"from_user_id":{raw_id}"#,
+        a.user_id
+    );
     // An answer from a user we never offered to.
-    raw.send(&frame("voice:answer", &format!(r#"{{{ids},"answer":{{"type":"answer","sdp":"v=0\r\n"}}}}"#)));
+    raw.send(&frame(
+        "voice:answer",
+        &format!(r#"{{{ids},"answer":{{"type":"answer","sdp":"v=0\r\n"}}}}"#),
+    ));
     // A candidate before any offer.
     raw.send(&frame(
         "voice:ice-candidate",
         &format!(r#"{{{ids},"candidate":{{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0}}}}"#),
     ));
     // An offer whose SDP is garbage.
-    raw.send(&frame("voice:offer", &format!(r#"{{{ids},"offer":{{"type":"offer","sdp":"not an sdp"}}}}"#)));
+    raw.send(&frame(
+        "voice:offer",
+        &format!(r#"{{{ids},"offer":{{"type":"offer","sdp":"not an sdp"}}}}"#),
+    ));
     wait_until("three error events at A", 5_000, || a.errors.count() >= 3).await;
     let codes = a.errors.codes();
     console_log!("A reported {codes:?}");
-    assert!(codes.iter().filter(|c| *c == "p2p/unknown-peer").count() >= 2, "{codes:?}");
+    assert!(
+        codes.iter().filter(|c| *c == "p2p/unknown-peer").count() >= 2,
+        "{codes:?}"
+    );
     assert!(codes.iter().any(|c| c == "p2p/bad-sdp"), "{codes:?}");
 
     a.probe().settle().await;

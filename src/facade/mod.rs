@@ -131,6 +131,8 @@ impl WebRtcService {
 
     #[wasm_bindgen(js_name = joinChannel)]
     pub fn join_channel(&self, channel_id: f64, user_id: f64, audio_only: Option<bool>) -> Promise {
+        // Like the original: an existing call is left synchronously, before anything awaits.
+        self.service.leave();
         let service = self.service.clone();
         future_to_promise(async move {
             let channel = convert::channel_id(channel_id).map_err(|e| e.to_js())?;

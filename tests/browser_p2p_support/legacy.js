@@ -49,6 +49,9 @@ export class LegacyClient {
   sampleRate() { return this.ctx.sampleRate; }
   peerCount() { return [...this.pcs.values()].filter((pc) => pc.connectionState !== 'closed').length; }
   offersSent() { return this.offers; }
+  describe() {
+    return [...this.pcs.entries()].map(([id, pc]) => `${id}: ${pc.signalingState}/${pc.connectionState}`).join(', ');
+  }
 
   send(type, payload) {
     // Legacy quirks injected at the sender: string payload, trailing brace.
