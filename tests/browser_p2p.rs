@@ -316,3 +316,46 @@ async fn a_service_over_the_apps_own_socket_object_hears_and_unhooks_on_drop() {
     assert_eq!(handlers(), 0.0, "every handler it registered was removed");
     host.service.leave_channel();
 }
+
+#[wasm_bindgen_test]
+async fn mute_is_reset_by_a_rejoin_and_deafen_also_covers_peers_who_join_later() {
+    let (channel, mut clients) = call_of(2, "p10").await;
+    clients[0].must_hear(&[clients[1].freq], 20_000).await;
+    // P10: mute, leave, join again: the new call starts unmuted and is heard.
+    assert!(clients[0].service.toggle_mute());
+    clients[0].service.leave_channel();
+    assert!(!clients[0].service.is_muted_status(), "leave resets mute");
+    clients[0].join(channel).await;
+    assert!(!clients[0].service.is_muted_status());
+    clients[1].must_hear(&[clients[0].freq], 20_000).await;
+
+    // Deafen now; a third person joins afterwards and must not be heard either.
+    assert!(clients[0].service.toggle_deafen());
+    let mut late = Client::new("p10late", VOICE_FREQS[2]).await;
+    late.join(channel).await;
+    let a = &clients[0];
+    wait_until("A's connection to the late joiner", 15_000, || {
+        a.service
+            .service()
+            .peer_connections()
+            .iter()
+            .filter(|(_, pc)| pc.connection_state() == web_sys::RtcPeerConnectionState::Connected)
+            .count()
+            == 2
+    })
+    .await;
+    late.must_hear(&[clients[1].freq], 10_000).await; // the late joiner's audio works
+    sleep_ms(500).await;
+    a.probe().settle().await;
+    assert!(
+        !a.hears(late.freq) && !a.hears(clients[1].freq),
+        "deafened A hears nobody: {}",
+        a.probe().describe(&[late.freq, clients[1].freq])
+    );
+    assert!(!a.service.toggle_deafen());
+    a.must_hear(&[late.freq, clients[1].freq], 5_000).await;
+    late.service.leave_channel();
+    for c in &clients {
+        c.service.leave_channel();
+    }
+}
