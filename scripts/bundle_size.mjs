@@ -28,7 +28,10 @@ const raw = path.join(dir, 'sohbet_rtc_bg.wasm');
 const opt = path.join(os.tmpdir(), `sohbet-bundle-${process.pid}.wasm`);
 const features = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
   '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue'];
-const r = spawnSync('wasm-opt', ['-Oz', ...features, raw, '-o', opt], { stdio: ['ignore', 'ignore', 'inherit'] });
+// Prefer the project's binaryen from npm (newer than a system one; see scripts/env.sh).
+const localOpt = path.join(ROOT, 'node_modules/.bin/wasm-opt');
+const wasmOpt = fs.existsSync(localOpt) ? localOpt : 'wasm-opt';
+const r = spawnSync(wasmOpt, ['-Oz', ...features, raw, '-o', opt], { stdio: ['ignore', 'ignore', 'inherit'] });
 if (r.status !== 0) { console.error('wasm-opt failed'); process.exit(1); }
 const wasm = fs.readFileSync(opt);
 fs.unlinkSync(opt);
