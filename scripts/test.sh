@@ -14,13 +14,13 @@ trap stop_servers EXIT
 T0=$(date +%s)
 step() { printf '\n=== %s (t=%ss) ===\n' "$*" "$(( $(date +%s) - T0 ))"; }
 
-step "format";        cargo fmt --all -- --check
-step "clippy native"; cargo clippy --workspace --all-targets -- -D warnings
-step "clippy wasm32"; cargo clippy -p sohbet-rtc --all-targets --target wasm32-unknown-unknown -- -D warnings
-
 FAILED=()
 # Runs one tier, keeps its log, and records (rather than stops on) a failure so every tier reports.
 tier() { local name=$1; shift; "$@" 2>&1 | tee "$ART/$name.log" || FAILED+=("$name"); }
+
+step "format";        tier fmt cargo fmt --all -- --check
+step "clippy native"; tier clippy-native cargo clippy --workspace --all-targets -- -D warnings
+step "clippy wasm32"; tier clippy-wasm32 cargo clippy -p sohbet-rtc --all-targets --target wasm32-unknown-unknown --features bench -- -D warnings
 
 step "native tests"
 tier native cargo test --workspace
