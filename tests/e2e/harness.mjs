@@ -2,6 +2,8 @@
 // launches system Chromium through playwright-core with the project's WebRTC test flags, runs
 // named tests in fresh pages, and manages a private livekit-server for fault injection.
 import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +68,26 @@ export async function runAll(tests, only) {
   return failed;
 }
 
+const tcpFree = (port) => new Promise((resolve) => {
+  const srv = net.createServer();
+  srv.once('error', () => resolve(false));
+  srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+});
+const udpFree = (port) => new Promise((resolve) => {
+  const sock = dgram.createSocket('udp4');
+  sock.once('error', () => { sock.close(); resolve(false); });
+  sock.bind(port, '127.0.0.1', () => sock.close(() => resolve(true)));
+});
+
+// A base port P with P, P+1 (TCP) and P+2 (UDP) free, so parallel runs do not collide.
+export async function freeLivekitPort() {
+  for (let i = 0; i < 50; i++) {
+    const p = 21000 + 4 * Math.floor(Math.random() * 2000);
+    if (await tcpFree(p) && await tcpFree(p + 1) && await udpFree(p + 2)) return p;
+  }
+  throw new Error('no free port range for a private livekit-server');
+}
+
 // A private livekit-server (same settings as scripts/servers.sh) that tests may kill/restart.
 export class PrivateLivekit {
   constructor(port) { this.port = port; this.proc = null; }
@@ -76,12 +98,26 @@ export class PrivateLivekit {
       + `  enable_loopback_candidate: true\n  stun_servers: ["127.0.0.1:3478"]\nlogging:\n  level: warn\n`;
     const bin = process.env.LIVEKIT_SERVER_BIN
       ?? path.join(process.env.HOME, '.cache/sohbet-rtc/bin/livekit-server-v1.13.5');
+    const logPath = path.join(ROOT, '.artifacts', `e2e-private-livekit-${p}.log`);
+    fs.mkdirSync(path.dirname(logPath), { recursive: true });
+    const log = fs.openSync(logPath, 'a');
     this.proc = spawn(bin, ['--dev', '--bind', '127.0.0.1', '--node-ip', '127.0.0.1', '--config-body', cfg],
-      { stdio: 'ignore' });
+      { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    let exited = null;
+    this.proc.once('exit', (code, signal) => { exited = `exit ${code ?? signal}`; });
     const deadline = Date.now() + 30000;
+    let last = 'no answer';
     for (;;) {
-      try { if ((await fetch(`http://127.0.0.1:${p}/`)).ok) return; } catch { /* not up yet */ }
-      if (Date.now() > deadline) throw new Error('private livekit-server did not start');
+      try {
+        const r = await fetch(`http://127.0.0.1:${p}/`);
+        if (r.ok) return;
+        last = `HTTP ${r.status}`;
+      } catch (e) { last = e.cause?.code ?? e.message; }
+      if (exited || Date.now() > deadline) {
+        const tail = fs.readFileSync(logPath, 'utf8').split('\n').slice(-5).join(' | ');
+        throw new Error(`private livekit-server on ${p} did not start (${exited ?? last}): ${tail}`);
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }

@@ -1,7 +1,7 @@
 // SFU end-to-end suite (run by scripts/test.sh): our Rust/wasm LiveKit client in real headless
 // Chromium against a real livekit-server, with tokens from the reference back end; interop with
 // LiveKit's own livekit-client; fault injection. Prints `e2e: N passed, M failed`.
-import { runAll, PrivateLivekit } from './harness.mjs';
+import { runAll, PrivateLivekit, freeLivekitPort } from './harness.mjs';
 
 const base = 100 + Math.floor(Math.random() * 800); // fresh rooms on every run
 let next = 0;
@@ -121,7 +121,7 @@ const tests = [
   }, channel())],
 
   ['restarting livekit-server: our client rejoins and audio returns', async (page) => {
-    const lk = new PrivateLivekit(Number(process.env.SFU_E2E_PRIVATE_PORT ?? 17890));
+    const lk = new PrivateLivekit(Number(process.env.SFU_E2E_PRIVATE_PORT ?? await freeLivekitPort()));
     await lk.start();
     try {
       const ch = channel();
