@@ -162,3 +162,24 @@ fn any_message_resets_the_ping_timeout() {
     clock.on_message(14_000);
     assert_ne!(clock.tick(28_000), PingAction::TimedOut);
 }
+
+#[test]
+fn a_muted_participant_stops_speaking_and_late_speaker_updates_do_not_revive_it() {
+    let mut roster = Roster::new("1");
+    roster.apply(&[person("PA_a", "2", 1, Some(false))]);
+    roster.apply_speakers(&[lk::SpeakerInfo {
+        sid: "PA_a".into(),
+        level: 0.8,
+        active: true,
+    }]);
+    roster.apply(&[person("PA_a", "2", 2, Some(true))]);
+    let p = &roster.voice_participants()[0];
+    assert!(p.is_muted && !p.is_speaking);
+    assert_eq!(p.audio_level, 0.0);
+    roster.apply_speakers(&[lk::SpeakerInfo {
+        sid: "PA_a".into(),
+        level: 0.8,
+        active: true,
+    }]);
+    assert!(!roster.voice_participants()[0].is_speaking);
+}

@@ -100,16 +100,24 @@ impl Roster {
                 .iter()
                 .any(|t| t.r#type == lk::TrackType::Video as i32 && !t.muted);
             let previous = self.by_identity.get(&info.identity);
+            let mic_muted = mic.map(|t| t.muted).unwrap_or(false);
+            // A muted (or absent) microphone is never "speaking", whatever the last
+            // SpeakersChanged said (the server sends no stop delta for a muted track).
+            let silent = mic_muted || mic.is_none();
             let entry = RemoteEntry {
                 sid: info.sid.clone(),
                 identity: info.identity.clone(),
                 name: info.name.clone(),
                 version: info.version,
                 mic_sid: mic.map(|t| t.sid.clone()),
-                mic_muted: mic.map(|t| t.muted).unwrap_or(false),
+                mic_muted,
                 has_video,
-                speaking: previous.map(|p| p.speaking).unwrap_or(false),
-                level: previous.map(|p| p.level).unwrap_or(0.0),
+                speaking: !silent && previous.map(|p| p.speaking).unwrap_or(false),
+                level: if silent {
+                    0.0
+                } else {
+                    previous.map(|p| p.level).unwrap_or(0.0)
+                },
                 quality: previous.map(|p| p.quality).unwrap_or(1),
             };
             if previous.is_none() {
@@ -128,9 +136,15 @@ impl Roster {
         let mut changed = false;
         for speaker in speakers {
             if let Some(entry) = self.by_identity.values_mut().find(|e| e.sid == speaker.sid) {
-                if entry.speaking != speaker.active || entry.level != speaker.level {
-                    entry.speaking = speaker.active;
-                    entry.level = speaker.level.clamp(0.0, 1.0);
+                let active = speaker.active && !entry.mic_muted;
+                let level = if active {
+                    speaker.level.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                if entry.speaking != active || entry.level != level {
+                    entry.speaking = active;
+                    entry.level = level;
                     changed = true;
                 }
             }

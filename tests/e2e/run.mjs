@@ -27,16 +27,18 @@ const tests = [
     return `alice heard bob after ${ta.toFixed(0)} ms, bob heard alice after ${tb.toFixed(0)} ms`;
   }, channel())],
 
-  ['mute, unmute and leave propagate; after leave nothing is left open', async (page) => page.evaluate(async (ch) => {
+  ['speaking, mute, unmute and leave propagate; after leave nothing is left open', async (page) => page.evaluate(async (ch) => {
     const E = window.E2E;
     function fail(m) { throw new Error(m); }
     const a = await E.ourClient('alice', ch, E.VOICES[2]);
     const b = await E.ourClient('bob', ch, E.VOICES[3]);
     await E.waitFor('bob hears alice', () => b.out.hears(a.freq), 20000);
     const bSees = () => b.client.participants().find((p) => p.userId === a.user.id);
+    const tSpeak = await E.waitFor('bob sees alice speaking', () => bSees()?.isSpeaking === true && bSees()?.audioLevel > 0, 10000);
     a.client.setMuted(true);
     const tMute = await E.waitFor('bob sees alice muted', () => bSees()?.isMuted === true);
     await E.waitFor('bob stops hearing alice', () => !b.out.hears(a.freq), 5000);
+    await E.waitFor('alice no longer speaking for bob', () => bSees()?.isSpeaking === false, 10000);
     a.client.setMuted(false);
     await E.waitFor('bob sees alice unmuted', () => bSees()?.isMuted === false);
     await E.waitFor('bob hears alice again', () => b.out.hears(a.freq), 10000);
@@ -57,7 +59,7 @@ const tests = [
     const sb = b.client.stats();
     if (sb.openPeerConnections !== 0 || sb.graphElements !== 0) fail(`bob left something open: ${JSON.stringify(sb)}`);
     if (document.querySelectorAll('audio').length !== 0) fail('audio elements left in the page');
-    return `mute seen after ${tMute.toFixed(0)} ms, leave seen after ${tLeave.toFixed(0)} ms`;
+    return `speaking seen after ${tSpeak.toFixed(0)} ms, mute seen after ${tMute.toFixed(0)} ms, leave seen after ${tLeave.toFixed(0)} ms`;
   }, channel())],
 
   ['eight clients in one room each hear all seven others', async (page) => page.evaluate(async (ch) => {
