@@ -160,6 +160,13 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
 }
 
 fn serve(listener: TcpListener, router: Router) -> JoinHandle<()> {
+    // Signalling frames are small and latency-bound: without TCP_NODELAY each relayed frame
+    // waits ~40 ms for Nagle + delayed ACK, which dominated the P2P time to first audio.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("set_nodelay failed: {e}");
+        }
+    });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!("listener ended: {e}");
