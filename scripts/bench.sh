@@ -15,7 +15,7 @@ want() { [[ " ${which[*]} " == *" $1 "* ]]; }
 
 if want p2p || want sfu; then
   cargo build -p sohbet-server --release --quiet
-  export SERVER_BIN=target/release/sohbet-server
+  export SERVER_BIN=${CARGO_TARGET_DIR:-target}/release/sohbet-server
   export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 LIVEKIT_PORT=17880
   start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/bench-ref-server.log"
   start_livekit $LIVEKIT_PORT "$ART/bench-livekit.log"

@@ -7,7 +7,7 @@ source scripts/env.sh
 bash scripts/setup.sh
 bash scripts/build_pkg.sh
 cargo build -p sohbet-server --release --quiet
-export SERVER_BIN=target/release/sohbet-server
+export SERVER_BIN=${CARGO_TARGET_DIR:-target}/release/sohbet-server
 export PID_FILE=.artifacts/demo-pids
 source scripts/servers.sh
 trap stop_servers EXIT INT TERM

@@ -27,7 +27,7 @@ tier native cargo test --workspace
 
 step "start servers"
 cargo build -p sohbet-server --quiet
-export SERVER_BIN=target/debug/sohbet-server
+export SERVER_BIN=${CARGO_TARGET_DIR:-target}/debug/sohbet-server
 export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 LIVEKIT_PORT=17880
 start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/ref-server.log"
 start_livekit $LIVEKIT_PORT "$ART/livekit.log"

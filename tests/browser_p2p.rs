@@ -297,7 +297,7 @@ async fn a_service_over_the_apps_own_socket_object_hears_and_unhooks_on_drop() {
         "the voice engine listens on the app's socket"
     );
     let tone = ToneSource::start(VOICE_FREQS[3]);
-    service.set_local_stream(Some(tone.stream.clone()));
+    service.set_local_stream(Some(Clone::clone(&tone.stream)));
     JsFuture::from(service.join_channel(channel, user_id as f64, None))
         .await
         .expect("joins over the app socket");

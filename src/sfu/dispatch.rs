@@ -300,7 +300,9 @@ impl Engine {
         if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
             self.emitter.error(&SfuError::Browser(e.to_string()));
         }
-        self.streams.insert(identity, (user_id, stream.clone()));
+        // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
+        self.streams
+            .insert(identity, (user_id, Clone::clone(&stream)));
         self.emitter.emit(
             "track",
             &[
@@ -382,7 +384,7 @@ impl Engine {
         shared.streams = self
             .streams
             .values()
-            .map(|(id, stream)| (*id as i64, stream.clone()))
+            .map(|(id, stream)| (*id as i64, Clone::clone(stream)))
             .collect();
         shared.rtt_ms = self.ping.rtt_ms();
         if self.phase == Phase::Closed {

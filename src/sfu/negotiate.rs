@@ -141,7 +141,9 @@ impl Engine {
     async fn negotiate_mic(&mut self) {
         let Some(mic) = self.mic.as_ref() else { return };
         let frame = proto::add_mic_track(&mic.cid, mic.muted);
-        let track = mic.track.clone();
+        // `Clone::clone` copies the handle; the inherent `clone()` is the JS one that makes a
+        // second, independent track (mute and leave would then miss the published copy).
+        let track = Clone::clone(&mic.track);
         self.send(&frame);
         let Some(publisher) = self.publisher.as_mut() else {
             return;

@@ -147,7 +147,7 @@ impl Client {
         let (token, user_id) = login(name).await;
         let service = WebRtcService::with_web_socket(ws_url().into(), token, config);
         let tone = ToneSource::start(freq);
-        service.set_local_stream(Some(tone.stream.clone()));
+        service.set_local_stream(Some(Clone::clone(&tone.stream)));
         let (errors, updates) = (Recorder::new(), Recorder::new());
         service.on_error(errors.function());
         service.on_participant_update(updates.function());
