@@ -12,10 +12,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::error::MediaError;
+use super::error::{describe, MediaError};
 use super::graph::AudioGraph;
 use super::speaking::{ChangeGate, LevelSnapshot, SpeakingConfig, SpeakingDetector};
-use super::timer::{now_ms, Interval};
+use crate::browser::{now_ms, Interval};
 
 /// One entry of a level report: `(user_id, speaking, level 0..=1)`.
 pub type LevelEntry = (u64, bool, f32);
@@ -147,7 +147,8 @@ impl LevelMonitor {
             if let (Some(report), Ok(mut cb)) = (report, callback.try_borrow_mut()) {
                 cb(report);
             }
-        })?;
+        })
+        .map_err(|e| MediaError::Dom(describe(&e)))?;
         Ok(LevelMonitor {
             timer: Some(timer),
             state,

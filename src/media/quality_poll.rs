@@ -22,7 +22,7 @@ use super::quality::{
     classify_peer, overall, LossCounters, LossDeltas, PeerState, Quality, QualityTracker,
     StatsSample,
 };
-use super::timer::Interval;
+use crate::browser::Interval;
 
 /// The original poll period.
 pub const QUALITY_POLL_MS: u32 = 2000;
@@ -74,7 +74,8 @@ impl QualityMonitor {
             on_change: RefCell::new(Box::new(on_change)),
         });
         let tick = Rc::clone(&shared);
-        let timer = Interval::new(period_ms, move || spawn_poll(&tick))?;
+        let timer = Interval::new(period_ms, move || spawn_poll(&tick))
+            .map_err(|e| MediaError::Dom(describe(&e)))?;
         Ok(QualityMonitor {
             timer: Some(timer),
             shared,

@@ -3,7 +3,7 @@
 //! Pure parts build and test natively: [`error`] (the layer's typed errors), [`sdp`] (keeping
 //! signalling frames under the C++ server's 4 KB limit) and [`negotiation`] (the perfect
 //! negotiation decisions, compat-spec §4 / P3–P5). The browser parts are `wasm32` only:
-//! [`timer`] (RAII `setTimeout`), [`peer`] (one connection with its closures and timers) and
+//! [`peer`] (one connection with its closures and timers) and
 //! [`mesh`] (the map of peers, commands in, [`mesh::MeshEvent`]s out — it never calls upward).
 
 pub mod error;
@@ -16,8 +16,6 @@ pub mod mesh;
 pub mod ops;
 #[cfg(target_arch = "wasm32")]
 pub mod peer;
-#[cfg(target_arch = "wasm32")]
-pub mod timer;
 
 pub use error::P2pError;
 pub use negotiation::{is_polite, OfferDecision, RestartDecision};

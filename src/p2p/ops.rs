@@ -23,7 +23,7 @@ use super::negotiation::{
 };
 use super::peer::{js_text, PeerInner};
 use super::sdp::shrink_to_fit;
-use super::timer::Timeout;
+use crate::browser::Timeout;
 use crate::signal::{
     encode, Answer, IceCandidate, Message, Offer, SessionDescription, MAX_FRAME_BYTES,
 };
@@ -156,7 +156,8 @@ fn arm_offer_timer(inner: &Rc<PeerInner>) {
         if let Some(inner) = weak.upgrade() {
             enqueue(&inner, Op::OfferTimeout);
         }
-    });
+    })
+    .ok();
     inner.state.borrow_mut().offer_timer = timer;
 }
 

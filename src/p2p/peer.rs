@@ -23,7 +23,7 @@ use super::error::P2pError;
 use super::mesh::MeshEvent;
 use super::negotiation::{is_polite, on_ice_trouble, RestartDecision, DISCONNECTED_GRACE_MS};
 use super::ops::{self, Op};
-use super::timer::Timeout;
+use crate::browser::Timeout;
 use crate::signal::{ChannelId, IceCandidate, IceCandidateMsg, Message, UserId};
 
 /// Where a peer's events go (the mesh's sink) and how it asks the mesh for a rebuild.
@@ -353,7 +353,8 @@ fn on_ice_state_change(inner: &Rc<PeerInner>) {
                         ice_trouble(&inner);
                     }
                 }
-            });
+            })
+            .ok();
             inner.state.borrow_mut().ice_timer = timer;
         }
         RtcIceConnectionState::Failed => {

@@ -220,7 +220,7 @@ impl CallService {
             }
         }));
         let wait = self.shared.config.borrow().socket_wait_ms;
-        let _timer = crate::p2p::timer::Timeout::new(wait, move || {
+        let _timer = crate::browser::Timeout::new(wait, move || {
             if let Some(tx) = tx.borrow_mut().take() {
                 let _ = tx.send(false);
             }

@@ -14,7 +14,7 @@ use super::session::{Engine, Phase};
 use super::socket::SocketEvent;
 use super::tracks::user_id_of;
 use super::transport::PcEvent;
-use crate::media::timer::now_ms;
+use crate::browser::now_ms;
 use crate::media::Bus;
 
 /// How many times an unresolved remote track is retried (one per roster update or offer).

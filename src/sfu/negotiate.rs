@@ -13,7 +13,7 @@ use super::proto::{self, ReconnectReason};
 use super::session::{pc_input, socket_input, Engine, Mic, Phase};
 use super::socket::SignalSocket;
 use super::transport::PeerTransport;
-use crate::media::timer::now_ms;
+use crate::browser::now_ms;
 use crate::media::Bus;
 
 /// Receive-only audio slots offered up front in single-PC mode, so the server can put the

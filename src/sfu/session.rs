@@ -21,7 +21,7 @@ use super::roster::Roster;
 use super::socket::{SignalSocket, SocketEvent};
 use super::tracks::TrackMap;
 use super::transport::{PcEvent, PeerTransport};
-use crate::media::timer::{now_ms, Interval};
+use crate::browser::{now_ms, Interval};
 use crate::media::AudioGraph;
 use crate::signal::backoff::Backoff;
 
@@ -135,7 +135,7 @@ impl Engine {
         let timer = Interval::new(250, move || {
             let _ = tick_tx.unbounded_send(Input::Tick);
         })
-        .map_err(|e| SfuError::Browser(e.to_string()))?;
+        .map_err(|e| SfuError::Browser(crate::error::describe_js(&e)))?;
         let engine = Engine {
             config,
             tx: tx.clone(),

@@ -28,8 +28,9 @@ use std::rc::Rc;
 use futures::channel::oneshot;
 
 use super::hub::{EventHub, Subscription};
-use super::socket::{Connection, Timeout};
+use super::socket::Connection;
 use super::{SignalTransport, TransportError, TransportEvent};
+use crate::browser::Timeout;
 use crate::error::describe_js;
 use crate::signal::backoff::Backoff;
 use crate::signal::codec::encode;

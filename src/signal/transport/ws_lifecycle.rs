@@ -11,9 +11,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent};
 
-use super::socket::{Connection, SocketHandlers, Timeout};
+use super::socket::{Connection, SocketHandlers};
 use super::ws_client::{random_below, Inner, Phase, WsClient};
 use super::{is_final_close, SignalTransport, TransportError, TransportEvent};
+use crate::browser::Timeout;
 use crate::error::describe_js;
 use crate::signal::codec::{decode_frame, Decoded};
 use crate::signal::messages::Message;

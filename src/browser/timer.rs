@@ -1,7 +1,10 @@
-//! RAII browser timers for the P2P and service layers: a [`Timeout`] fires its callback once
-//! and an [`Interval`] repeatedly; dropping either clears the browser timer and releases the
-//! `Closure`. They use the global `setTimeout`/`setInterval`, so they work in windows and
-//! workers alike and never touch `window` at construction of anything else (P19).
+//! RAII browser timers: a [`Timeout`] fires its callback once and an [`Interval`] repeatedly;
+//! dropping either (or cancelling it) clears the browser timer and releases the `Closure`, so a
+//! callback never runs after its owner is gone. They use the global `setTimeout`/`setInterval`,
+//! so they work in windows and workers alike and need no `window` (P19). `setInterval` rather
+//! than `requestAnimationFrame` keeps running (throttled) in background tabs, where rAF stops.
+//! Dropping a timer from inside its own callback is safe (wasm-bindgen defers freeing a closure
+//! until its call returns).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -21,6 +24,10 @@ extern "C" {
     fn clear_interval(handle: &JsValue);
 }
 
+fn clamp_ms(ms: u32) -> i32 {
+    i32::try_from(ms).unwrap_or(i32::MAX)
+}
+
 /// A one-shot timer. Dropping it before it fires cancels it.
 pub struct Timeout {
     handle: JsValue,
@@ -30,8 +37,8 @@ pub struct Timeout {
 
 impl Timeout {
     /// Runs `f` once after `ms` milliseconds, unless the `Timeout` is dropped first.
-    /// Returns `None` when the global timer function is unavailable.
-    pub fn new(ms: u32, f: impl FnOnce() + 'static) -> Option<Timeout> {
+    /// Fails when the global timer function is unavailable or throws.
+    pub fn new(ms: u32, f: impl FnOnce() + 'static) -> Result<Timeout, JsValue> {
         let fired = Rc::new(Cell::new(false));
         let flag = fired.clone();
         let mut f = Some(f);
@@ -41,9 +48,8 @@ impl Timeout {
                 f();
             }
         });
-        let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-        let handle = set_timeout(closure.as_ref().unchecked_ref(), ms).ok()?;
-        Some(Timeout {
+        let handle = set_timeout(closure.as_ref().unchecked_ref(), clamp_ms(ms))?;
+        Ok(Timeout {
             handle,
             fired,
             _closure: closure,
@@ -64,28 +70,39 @@ impl Drop for Timeout {
     }
 }
 
-/// A repeating timer. Dropping it stops it.
+/// A repeating timer. Dropping it (or calling [`Interval::cancel`]) stops it.
 pub struct Interval {
-    handle: JsValue,
+    handle: Option<JsValue>,
     _closure: Closure<dyn FnMut()>,
 }
 
 impl Interval {
-    /// Runs `f` every `ms` milliseconds until dropped. `None` when timers are unavailable.
-    pub fn new(ms: u32, f: impl FnMut() + 'static) -> Option<Interval> {
+    /// Runs `f` every `ms` milliseconds (the browser clamps very small values) until dropped.
+    pub fn new(ms: u32, f: impl FnMut() + 'static) -> Result<Interval, JsValue> {
         let closure = Closure::<dyn FnMut()>::new(f);
-        let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-        let handle = set_interval(closure.as_ref().unchecked_ref(), ms).ok()?;
-        Some(Interval {
-            handle,
+        let handle = set_interval(closure.as_ref().unchecked_ref(), clamp_ms(ms))?;
+        Ok(Interval {
+            handle: Some(handle),
             _closure: closure,
         })
+    }
+
+    /// Stops the timer now. Idempotent.
+    pub fn cancel(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            clear_interval(&handle);
+        }
+    }
+
+    /// True until the timer is cancelled or dropped.
+    pub fn is_active(&self) -> bool {
+        self.handle.is_some()
     }
 }
 
 impl Drop for Interval {
     fn drop(&mut self) {
-        clear_interval(&self.handle);
+        self.cancel();
     }
 }
 
@@ -99,8 +116,8 @@ pub fn now_ms() -> f64 {
         .unwrap_or_else(js_sys::Date::now)
 }
 
-/// Resolves after `ms` milliseconds (for async flows; the timer is released when it fires or
-/// when the future is dropped).
+/// Resolves after `ms` milliseconds (the timer is released when it fires or when the future is
+/// dropped). Resolves at once if timers are unavailable.
 pub async fn sleep(ms: u32) {
     let (tx, rx) = futures::channel::oneshot::channel::<()>();
     let _timer = Timeout::new(ms, move || {
