@@ -16,11 +16,11 @@ want() { [[ " ${which[*]} " == *" $1 "* ]]; }
 if want p2p || want sfu; then
   cargo build -p sohbet-server --release --quiet
   export SERVER_BIN=${CARGO_TARGET_DIR:-target}/release/sohbet-server
-  export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 LIVEKIT_PORT=17880
+  export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 SOHBET_LIVEKIT_PORT=17880
   start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/bench-ref-server.log"
-  start_livekit $LIVEKIT_PORT "$ART/bench-livekit.log"
+  start_livekit $SOHBET_LIVEKIT_PORT "$ART/bench-livekit.log"
   export SOHBET_HTTP_URL="http://127.0.0.1:$SOHBET_HTTP_PORT" SOHBET_WS_URL="ws://127.0.0.1:$SOHBET_WS_PORT"
-  export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$LIVEKIT_PORT" WASM_BINDGEN_TEST_TIMEOUT=900
+  export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$SOHBET_LIVEKIT_PORT" WASM_BINDGEN_TEST_TIMEOUT=900
 fi
 if want size; then
   bash scripts/build_pkg.sh

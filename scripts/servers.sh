@@ -15,7 +15,7 @@ wait_http() { # url timeout_s
 start_ref_server() { # http_port ws_port log
   local http=$1 ws=$2 log=$3
   SOHBET_HTTP_PORT=$http SOHBET_WS_PORT=$ws SOHBET_STATIC_DIR="$PWD" \
-  LIVEKIT_URL="ws://127.0.0.1:${LIVEKIT_PORT:-7880}" \
+  LIVEKIT_URL="ws://127.0.0.1:${SOHBET_LIVEKIT_PORT:-7880}" \
     "$SERVER_BIN" >"$log" 2>&1 &
   echo $! >>"$PID_FILE"
   wait_http "http://127.0.0.1:$http/api/voice/channels" 30

@@ -28,11 +28,12 @@ tier native cargo test --workspace
 step "start servers"
 cargo build -p sohbet-server --quiet
 export SERVER_BIN=${CARGO_TARGET_DIR:-target}/debug/sohbet-server
-export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 LIVEKIT_PORT=17880
+# (SOHBET_LIVEKIT_PORT, not LIVEKIT_PORT: livekit-server reads LIVEKIT_<KEY> variables as config.)
+export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 SOHBET_LIVEKIT_PORT=17880
 start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/ref-server.log"
-start_livekit $LIVEKIT_PORT "$ART/livekit.log"
+start_livekit $SOHBET_LIVEKIT_PORT "$ART/livekit.log"
 export SOHBET_HTTP_URL="http://127.0.0.1:$SOHBET_HTTP_PORT" SOHBET_WS_URL="ws://127.0.0.1:$SOHBET_WS_PORT"
-export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$LIVEKIT_PORT"
+export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$SOHBET_LIVEKIT_PORT"
 
 step "browser tests (wasm in headless Chromium)"
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}

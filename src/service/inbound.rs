@@ -11,7 +11,7 @@
 
 use std::rc::Rc;
 
-use super::call::{Shared, State};
+use super::call::{Call, Shared, State};
 use super::events::ServiceEvent;
 use crate::media::{Bus, LevelMonitor, LocalMedia, QualityMonitor};
 use crate::p2p::mesh::{Mesh, MeshConfig, MeshEvent};
@@ -146,6 +146,7 @@ fn rejoin(shared: &Rc<Shared>) {
         }
         call.streams.clear();
         call.participants.clear();
+        report_levels_afresh(call);
         let client_version = shared.config.borrow().client_version.clone();
         Message::Join(Join {
             channel_id: call.channel_id,
@@ -159,6 +160,15 @@ fn rejoin(shared: &Rc<Shared>) {
     }
 }
 
+/// New participant entries start silent. The level monitor only reports changes, so it must
+/// forget what it last reported, or a voice that was speaking before (a socket drop, a quick
+/// leave and re-join) reads "no change" and stays shown as not speaking.
+fn report_levels_afresh(call: &Call) {
+    if let Some(levels) = call.levels.as_ref() {
+        levels.reset();
+    }
+}
+
 fn on_message(shared: &Rc<Shared>, msg: &Message) {
     let mut st = shared.state.borrow_mut();
     let Some(call) = st.call.as_mut() else { return };
@@ -169,8 +179,13 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
     let changed = match msg {
         Message::Participants(p) if p.channel_id == 0 || same_channel(p.channel_id) => {
             let mut changed = false;
+            let mut added = false;
             for entry in &p.participants {
+                added |= !call.participants.contains(entry.user_id);
                 changed |= call.participants.upsert(entry);
+            }
+            if added {
+                report_levels_afresh(call);
             }
             if let Some(mesh) = call.mesh.as_ref() {
                 for entry in &p.participants {
@@ -181,7 +196,14 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             }
             changed
         }
-        Message::UserJoined(u) if same_channel(u.channel_id) => call.participants.upsert(&u.user),
+        Message::UserJoined(u) if same_channel(u.channel_id) => {
+            let added = !call.participants.contains(u.user.user_id);
+            let changed = call.participants.upsert(&u.user);
+            if added {
+                report_levels_afresh(call);
+            }
+            changed
+        }
         Message::UserLeft(u) if same_channel(u.channel_id) => {
             if let Some(mesh) = call.mesh.as_ref() {
                 mesh.remove_peer(u.user_id);
