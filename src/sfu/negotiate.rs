@@ -64,13 +64,7 @@ impl Engine {
             }
             proto::rtc_url(&self.config.url, &self.config.token, None)
         };
-        self.generation += 1;
-        self.socket = Some(SignalSocket::open(
-            &url,
-            self.generation,
-            self.tx.clone(),
-            socket_input,
-        )?);
+        self.open_socket(&url)?;
         self.phase = Phase::Joining {
             since: now_ms(),
             rejoin,
@@ -98,14 +92,20 @@ impl Engine {
         } else {
             proto::rtc_url(&self.config.url, &self.config.token, resume)
         };
+        self.open_socket(&url)?;
+        self.phase = Phase::Resuming { since: now_ms() };
+        Ok(())
+    }
+
+    /// Opens the signal socket for a new generation (events of older sockets are ignored).
+    fn open_socket(&mut self, url: &str) -> Result<(), SfuError> {
         self.generation += 1;
         self.socket = Some(SignalSocket::open(
-            &url,
+            url,
             self.generation,
             self.tx.clone(),
             socket_input,
         )?);
-        self.phase = Phase::Resuming { since: now_ms() };
         Ok(())
     }
 
