@@ -78,7 +78,12 @@ async function waitLabel(p, username, re, timeout = TIMEOUT) {
     }, [username, re.source], { timeout });
   } catch (e) {
     const now = await label(p, username).catch(() => null);
-    throw new Error(`page ${p.name}: "${username}" never matched ${re} (now: ${JSON.stringify(now)})`);
+    const list = await p.page.evaluate(() => JSON.stringify(window.sohbetDemo.webrtcService.getParticipants()
+      .map((x) => ({ id: x.userId, n: x.username, lvl: x.audioLevel, sp: x.isSpeaking, st: !!x.stream,
+        tracks: x.stream ? x.stream.getTracks().map((t) => `${t.kind}:${t.readyState}:${t.enabled}:${t.muted}`) : [] })))
+      + ` streams: ${JSON.stringify(window.sohbetDemo.webrtcService.getParticipants().map((x) => x.stream?.id))}`
+      + ` audio elements: ${JSON.stringify([...document.querySelectorAll('audio')].map((a) => [a.srcObject?.id, a.paused, a.srcObject?.getTracks().map((t) => t.readyState)]))}`).catch((e) => String(e));
+    throw new Error(`page ${p.name}: "${username}" never matched ${re} (now: ${JSON.stringify(now)}) state: ${list}`);
   }
   return Date.now() - t0;
 }
