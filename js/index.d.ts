@@ -3,35 +3,12 @@
 
 export { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js';
 
-/** One remote participant of the voice call (compat-spec §1.1; exact field names). */
-export interface VoiceParticipant {
-  userId: number;
-  username: string;
-  /** '' when the server sent none. */
-  university: string;
-  isMuted: boolean;
-  isVideoEnabled: boolean;
-  isSpeaking: boolean;
-  /** 0..1: mean FFT byte value / 255. */
-  audioLevel: number;
-  /** The remote stream (event.streams[0] of the last ontrack). */
-  stream?: MediaStream;
-}
-
-/** ICE configuration; take the servers from your backend at runtime (H-P4). */
-export interface WebRTCConfig {
-  iceServers: RTCIceServer[];
-}
-
-export type ConnectionQuality = 'good' | 'medium' | 'poor';
+// VoiceParticipant, WebRTCConfig, ConnectionQuality and VoiceError are declared once, next to
+// the Rust code that produces them (src/facade/convert.rs), and re-exported here.
+import type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError } from './sohbet_rtc.js';
+export type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError };
 
 export type CallMode = 'p2p' | 'sfu' | 'migrating';
-
-/** Passed to onError callbacks; rejected Errors also carry `code`. */
-export interface VoiceError {
-  code: string;
-  message: string;
-}
 
 /** The part of the app's websocketService the voice engine needs (P17: share ONE socket). */
 export interface VoiceSocket {
