@@ -35,15 +35,6 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn close(this: &LegacyClient);
 
-    type RawSocket;
-    #[wasm_bindgen(constructor)]
-    fn new(url: &str) -> RawSocket;
-    #[wasm_bindgen(method, catch)]
-    async fn opened(this: &RawSocket) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method)]
-    fn send(this: &RawSocket, text: &str);
-    #[wasm_bindgen(method)]
-    fn close(this: &RawSocket);
 }
 
 async fn legacy_and_new_hear_each_other(legacy_first: bool) {

@@ -16,19 +16,6 @@ mod support;
 
 use support::*;
 
-#[wasm_bindgen(module = "/tests/browser_p2p_support/legacy.js")]
-extern "C" {
-    type RawSocket;
-    #[wasm_bindgen(constructor)]
-    fn new(url: &str) -> RawSocket;
-    #[wasm_bindgen(method, catch)]
-    async fn opened(this: &RawSocket) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method)]
-    fn send(this: &RawSocket, text: &str);
-    #[wasm_bindgen(method)]
-    fn close(this: &RawSocket);
-}
-
 #[wasm_bindgen_test]
 async fn a_dropped_socket_rejoins_by_itself_and_audio_comes_back_both_ways() {
     let (_, clients) = call_of(2, "drop").await;

@@ -19,6 +19,20 @@ pub mod audio;
 
 pub use audio::{sleep_ms, EnergyProbe, ToneSource, VOICE_FREQS};
 
+#[wasm_bindgen(module = "/tests/browser_p2p_support/legacy.js")]
+extern "C" {
+    /// A bare voice:* WebSocket (legacy.js), for sending hand-made frames.
+    pub type RawSocket;
+    #[wasm_bindgen(constructor)]
+    pub fn new(url: &str) -> RawSocket;
+    #[wasm_bindgen(method, catch)]
+    pub async fn opened(this: &RawSocket) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method)]
+    pub fn send(this: &RawSocket, text: &str);
+    #[wasm_bindgen(method)]
+    pub fn close(this: &RawSocket);
+}
+
 /// The reference server's REST base.
 pub fn http_url() -> &'static str {
     option_env!("SOHBET_HTTP_URL")
