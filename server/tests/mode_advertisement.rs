@@ -141,14 +141,7 @@ async fn with_mode_change_enabled_every_member_gets_its_own_sfu_token() {
             .await;
         c.expect_silence().await;
     }
-    let metrics = http()
-        .get(format!("{}/metrics", srv.http_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&srv).await;
     assert!(
         metrics.contains("voice_mode_change_acks_total{success=\"true\"} 5"),
         "{metrics}"

@@ -357,14 +357,7 @@ async fn metrics_report_channels_participants_connections_and_refusals() {
     a.join(2).await;
     a.send_text("not json").await;
     a.expect_error("malformed").await;
-    let text = http()
-        .get(format!("{}/metrics", srv.http_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(&srv).await;
     assert!(
         text.contains("voice_active_channels{mode=\"p2p\"} 1"),
         "{text}"

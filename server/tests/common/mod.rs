@@ -236,3 +236,15 @@ pub fn candidate(channel: u64, from: u64, to: u64) -> Value {
 pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
+
+/// The server's Prometheus text from `GET /metrics`.
+pub async fn metrics_text(srv: &RunningServer) -> String {
+    http()
+        .get(format!("{}/metrics", srv.http_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
