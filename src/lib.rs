@@ -15,6 +15,7 @@ pub mod p2p;
 pub mod service;
 pub mod sfu;
 pub mod signal;
+pub mod vec_map;
 
 #[cfg(target_arch = "wasm32")]
 pub mod facade;
