@@ -1,0 +1,52 @@
+// Reads a wasm file's code and name sections and prints code bytes per crate and the largest
+// functions (see scripts/wasm_breakdown.sh). Args: <named wasm> <shipped wasm> <js glue> [regex].
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+
+const [wasmPath, shippedPath, gluePath, pattern] = process.argv.slice(2);
+const shipped = fs.readFileSync(shippedPath);
+const buf = fs.readFileSync(wasmPath);
+const glue = fs.readFileSync(gluePath);
+const gz = (b) => zlib.gzipSync(b, { level: 9 }).length;
+let p = 8;
+const leb = () => { let r = 0, s = 0, b; do { b = buf[p++]; r |= (b & 0x7f) << s; s += 7; } while (b & 0x80); return r >>> 0; };
+const str = () => { const n = leb(); const s = buf.toString('utf8', p, p + n); p += n; return s; };
+let imported = 0; let data = 0; const sizes = []; const names = new Map();
+while (p < buf.length) {
+  const id = buf[p++]; const size = leb(); const end = p + size;
+  if (id === 0 && str() === 'name') {
+    while (p < end) {
+      const sid = buf[p++]; const len = leb(); const send = p + len;
+      if (sid === 1) { const n = leb(); for (let i = 0; i < n; i++) { const idx = leb(); names.set(idx, str()); } }
+      p = send;
+    }
+  } else if (id === 2) {
+    const n = leb();
+    for (let i = 0; i < n; i++) {
+      str(); str(); const kind = buf[p++];
+      if (kind === 0) { leb(); imported++; } else if (kind === 1) { p++; const f = buf[p++]; leb(); if (f & 1) leb(); }
+      else if (kind === 2) { const f = buf[p++]; leb(); if (f & 1) leb(); } else if (kind === 3) { p += 2; }
+    }
+  } else if (id === 10) { const n = leb(); for (let i = 0; i < n; i++) { const s = leb(); sizes.push(s); p += s; } }
+  else if (id === 11) data = size;
+  p = end;
+}
+const fns = sizes.map((s, i) => [names.get(i + imported) ?? `f${i + imported}`, s]);
+const total = sizes.reduce((a, b) => a + b, 0);
+console.log(`shipped: wasm ${shipped.length} B (gzip ${gz(shipped)}), glue ${glue.length} B (gzip ${gz(glue)}); total gzip ${gz(shipped) + gz(glue)} B`);
+console.log(`named build before wasm-opt: code ${total} B in ${fns.length} functions, data ${data} B`);
+const crate = (n) => {
+  const m = /^(?:<)?([A-Za-z0-9_]+)(?:\[[0-9a-f]+\])?(?:::|$)/.exec(n.replace(/^core::ptr::drop_in_place<|^<|^_</, ''));
+  if (!m) return n.slice(0, 24);
+  if (m[1] === 'sohbet_rtc') { const sub = /sohbet_rtc::([a-z0-9_]+)/.exec(n); return `sohbet_rtc::${sub ? sub[1] : '?'}`; }
+  return m[1];
+};
+const byCrate = new Map();
+for (const [n, s] of fns) byCrate.set(crate(n), (byCrate.get(crate(n)) ?? 0) + s);
+console.log('--- code bytes per crate (module for sohbet_rtc)');
+console.log([...byCrate].sort((a, b) => b[1] - a[1]).slice(0, 30)
+  .map(([c, s]) => `${String(s).padStart(8)} ${(100 * s / total).toFixed(1).padStart(5)}% ${c}`).join('\n'));
+const re = pattern ? new RegExp(pattern) : null;
+const shown = fns.filter(([n]) => !re || re.test(n)).sort((a, b) => b[1] - a[1]);
+console.log(`--- largest functions${re ? ` matching /${pattern}/ (${shown.length}, ${shown.reduce((a, [, s]) => a + s, 0)} B)` : ''}`);
+console.log(shown.slice(0, 40).map(([n, s]) => `${String(s).padStart(8)} ${n.slice(0, 160)}`).join('\n'));
