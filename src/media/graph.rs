@@ -9,7 +9,7 @@
 //! (compat-spec P14). A switch between P2P and SFU is a change of bus gains, never of elements,
 //! so it can be atomic or a short ramp (H6). Everything is released by `detach`/`close`/drop.
 
-use std::collections::HashMap;
+use crate::vec_map::VecMap;
 
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -27,7 +27,7 @@ use super::nodes::{
 pub const LEVEL_FFT_SIZE: u32 = 256;
 
 /// The two input buses feeding the one output (H6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bus {
     /// Streams from the P2P mesh.
     P2p,
@@ -68,11 +68,11 @@ pub struct AudioGraph {
     ctx: AudioContext,
     master: GainNode,
     buses: [GainNode; 2],
-    voices: HashMap<(u64, Bus), Voice>,
+    voices: VecMap<(u64, Bus), Voice>,
     /// Analyser-only taps of local capture (speaking detection for the self tile).
-    locals: HashMap<u64, (MediaStreamAudioSourceNode, AnalyserNode)>,
+    locals: VecMap<u64, (MediaStreamAudioSourceNode, AnalyserNode)>,
     taps: Vec<AnalyserNode>,
-    volumes: HashMap<u64, f32>,
+    volumes: VecMap<u64, f32>,
     deafened: bool,
     closed: bool,
 }
@@ -97,10 +97,10 @@ impl AudioGraph {
             ctx,
             master,
             buses: [p2p, sfu],
-            voices: HashMap::new(),
-            locals: HashMap::new(),
+            voices: VecMap::new(),
+            locals: VecMap::new(),
             taps: Vec::new(),
-            volumes: HashMap::new(),
+            volumes: VecMap::new(),
             deafened: false,
             closed: false,
         })
@@ -341,10 +341,10 @@ impl AudioGraph {
             return;
         }
         self.closed = true;
-        for (_, voice) in self.voices.drain() {
+        for (_, voice) in self.voices.take_all() {
             voice.release();
         }
-        for (_, (source, analyser)) in self.locals.drain() {
+        for (_, (source, analyser)) in self.locals.take_all() {
             disconnect(&source);
             disconnect(&analyser);
         }

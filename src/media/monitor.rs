@@ -8,8 +8,8 @@
 //! at most every 100 ms (≤ 10 Hz) — instead of the original 60 Hz × N re-renders (P7).
 //! Dropping the monitor (or [`LevelMonitor::stop`]) clears the timer and frees its closure.
 
+use crate::vec_map::VecMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::error::{describe, MediaError};
@@ -51,7 +51,7 @@ type LevelCallback = Box<dyn FnMut(Vec<LevelEntry>)>;
 struct State {
     cfg: LevelMonitorConfig,
     source: LevelSource,
-    detectors: HashMap<u64, SpeakingDetector>,
+    detectors: VecMap<u64, SpeakingDetector>,
     gate: ChangeGate<u64>,
 }
 
@@ -67,8 +67,7 @@ impl State {
                 let speaking_cfg = self.cfg.speaking;
                 let detector = self
                     .detectors
-                    .entry(id)
-                    .or_insert_with(|| SpeakingDetector::new(speaking_cfg));
+                    .get_or_insert_with(id, || SpeakingDetector::new(speaking_cfg));
                 (id, detector.update(level, now), level)
             })
             .collect();
@@ -132,7 +131,7 @@ impl LevelMonitor {
         let state = Rc::new(RefCell::new(State {
             cfg,
             source: Box::new(levels),
-            detectors: HashMap::new(),
+            detectors: VecMap::new(),
             gate: ChangeGate::new(cfg.min_interval_ms, cfg.level_step),
         }));
         let callback: Rc<RefCell<LevelCallback>> = Rc::new(RefCell::new(Box::new(on_change)));

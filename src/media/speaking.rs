@@ -14,8 +14,7 @@
 //! `level_step`, or a participant appeared or went away — and at most once per
 //! `min_interval_ms` (default 100 ms, ≤ 10 Hz), instead of 60 Hz × N (P7).
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use crate::vec_map::VecMap;
 
 /// Thresholds and hold time of a [`SpeakingDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -115,16 +114,16 @@ pub struct ChangeGate<K> {
     min_interval_ms: u64,
     level_step: f32,
     last_emit_ms: Option<u64>,
-    emitted: HashMap<K, LevelSnapshot>,
+    emitted: VecMap<K, LevelSnapshot>,
 }
 
-impl<K: Eq + Hash + Clone> Default for ChangeGate<K> {
+impl<K: Ord + Clone> Default for ChangeGate<K> {
     fn default() -> Self {
         Self::new(100, 0.05)
     }
 }
 
-impl<K: Eq + Hash + Clone> ChangeGate<K> {
+impl<K: Ord + Clone> ChangeGate<K> {
     /// At most one emission per `min_interval_ms`; a level counts as changed when it moved
     /// by more than `level_step` from the last emitted value.
     pub fn new(min_interval_ms: u64, level_step: f32) -> Self {
@@ -132,7 +131,7 @@ impl<K: Eq + Hash + Clone> ChangeGate<K> {
             min_interval_ms,
             level_step: sanitize_level(level_step),
             last_emit_ms: None,
-            emitted: HashMap::new(),
+            emitted: VecMap::new(),
         }
     }
 
@@ -154,7 +153,7 @@ impl<K: Eq + Hash + Clone> ChangeGate<K> {
     where
         I: IntoIterator<Item = (K, LevelSnapshot)>,
     {
-        let current: HashMap<K, LevelSnapshot> = snapshots.into_iter().collect();
+        let current: VecMap<K, LevelSnapshot> = snapshots.into_iter().collect();
         let changed =
             current.len() != self.emitted.len() || current.iter().any(|(k, s)| self.differs(k, s));
         if !changed {

@@ -8,8 +8,8 @@
 //! addressed to someone else, or an answer/candidate from a user without a peer connection
 //! become [`P2pError`] events and are dropped; the call carries on.
 
+use crate::vec_map::VecMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use wasm_bindgen::JsValue;
@@ -91,7 +91,7 @@ impl MeshConfig {
 
 struct MeshShared {
     config: MeshConfig,
-    peers: RefCell<BTreeMap<UserId, Peer>>,
+    peers: RefCell<VecMap<UserId, Peer>>,
     local_stream: RefCell<Option<MediaStream>>,
     audio_muted: std::cell::Cell<bool>,
     sink: EventSink,
@@ -107,7 +107,7 @@ impl Mesh {
     pub fn new(config: MeshConfig, local_stream: Option<MediaStream>, sink: EventSink) -> Mesh {
         let shared = Rc::new_cyclic(|me| MeshShared {
             config,
-            peers: RefCell::new(BTreeMap::new()),
+            peers: RefCell::new(VecMap::new()),
             local_stream: RefCell::new(local_stream),
             audio_muted: std::cell::Cell::new(false),
             sink,

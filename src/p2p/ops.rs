@@ -25,7 +25,7 @@ use super::peer::{js_text, PeerInner};
 use super::sdp::shrink_to_fit;
 use crate::browser::Timeout;
 use crate::signal::{
-    encode, Answer, IceCandidate, Message, Offer, SessionDescription, MAX_FRAME_BYTES,
+    encode, Answer, CodecError, IceCandidate, Message, Offer, SessionDescription, MAX_FRAME_BYTES,
 };
 
 /// One queued signalling operation for a peer.
@@ -312,7 +312,11 @@ fn send_local(inner: &PeerInner, is_offer: bool) {
         Some(sdp) => inner.emit(MeshEvent::Signal(make(&sdp))),
         None => inner.error(P2pError::FrameTooLarge {
             user_id: s.remote_id,
-            size: serde_json::to_string(&make(&full)).map_or(0, |t| t.len()),
+            size: match encode(&make(&full)) {
+                Ok(text) => text.len(),
+                Err(CodecError::FrameTooLarge { size, .. }) => size,
+                Err(_) => 0,
+            },
         }),
     }
 }

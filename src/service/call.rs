@@ -7,8 +7,8 @@
 //! it captured and gives up without sending voice:join. The AudioGraph is created synchronously
 //! at the start of join (P14, autoplay). Leave is idempotent and releases everything.
 
+use crate::vec_map::VecMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use web_sys::MediaStream;
@@ -30,7 +30,7 @@ pub(crate) struct Call {
     pub local: Option<LocalMedia>,
     pub mesh: Option<Mesh>,
     pub participants: ParticipantList,
-    pub streams: HashMap<UserId, MediaStream>,
+    pub streams: VecMap<UserId, MediaStream>,
     pub subscription: Option<Subscription>,
     pub levels: Option<LevelMonitor>,
     pub quality: Option<QualityMonitor>,
@@ -45,7 +45,7 @@ pub(crate) struct State {
     pub muted: bool,
     pub video_enabled: bool,
     pub deafened: bool,
-    pub volumes: HashMap<UserId, f32>,
+    pub volumes: VecMap<UserId, f32>,
     pub custom_stream: Option<MediaStream>,
     pub call: Option<Call>,
 }
@@ -98,7 +98,7 @@ impl CallService {
                 muted: false,
                 video_enabled: false,
                 deafened: false,
-                volumes: HashMap::new(),
+                volumes: VecMap::new(),
                 custom_stream: None,
                 call: None,
             }),
@@ -150,7 +150,7 @@ impl CallService {
                 local: None,
                 mesh: None,
                 participants: ParticipantList::new(user_id),
-                streams: HashMap::new(),
+                streams: VecMap::new(),
                 subscription: None,
                 levels: None,
                 quality: None,
