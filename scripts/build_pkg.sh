@@ -2,7 +2,9 @@
 # Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
 # import time — compat-spec P19), then wasm-opt -Oz from binaryen, then adds the hand-written JS entry
 # (js/index.js: the drop-in `webrtcService` / `websocketService` singletons with lazy wasm init) and
-# its TypeScript types. Skips the work when pkg/ is newer than every source file.
+# its TypeScript types, and minifies the shipped JavaScript with esbuild (like any published
+# bundle; the types and README stay readable). Skips the work when pkg/ is newer than every
+# source file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -20,6 +22,10 @@ wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sig
   "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
 echo "[build_pkg] wasm-opt -Oz: $before -> $(stat -c %s "$WASM") bytes"
 if [[ -d js ]]; then cp js/* pkg/; fi
+for f in pkg/sohbet_rtc.js pkg/index.js; do
+  [[ -f $f ]] || continue
+  esbuild "$f" --minify --format=esm --log-level=warning --outfile="$f.min" && mv "$f.min" "$f"
+done
 node -e '
 const fs = require("fs");
 const ver = /^version = "(.*)"/m.exec(fs.readFileSync("Cargo.toml", "utf8"))[1];

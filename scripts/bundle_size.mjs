@@ -1,5 +1,6 @@
 // Shipped size of the npm package vs livekit-client (a benchmark, not a test): takes the wasm
-// and JS glue of a `wasm-pack build --release --target web` output directory, runs
+// and the shipped JavaScript (glue + index.js) of the package directory built by
+// scripts/build_pkg.sh, runs
 // `wasm-opt -Oz` (binaryen) on the wasm, compresses wasm + glue with gzip -9 and brotli (q 11)
 // via node:zlib, and does the same for livekit-client's minified bundle. Prints
 // `BENCH name=value` lines and merges them into bench/results.json.
@@ -35,8 +36,13 @@ const r = spawnSync(wasmOpt, ['-Oz', ...features, raw, '-o', opt], { stdio: ['ig
 if (r.status !== 0) { console.error('wasm-opt failed'); process.exit(1); }
 const wasm = fs.readFileSync(opt);
 fs.unlinkSync(opt);
-const glue = fs.readFileSync(path.join(dir, 'sohbet_rtc.js'));
-const ours = { raw: wasm.length + glue.length, gzip: gzip(wasm) + gzip(glue), brotli: brotli(wasm) + brotli(glue) };
+// Every shipped JavaScript file: the wasm-bindgen glue and the drop-in entry (index.js), each
+// compressed on its own as a server would send it (minified by scripts/build_pkg.sh).
+const jsFiles = ['sohbet_rtc.js', 'index.js'].filter((f) => fs.existsSync(path.join(dir, f)));
+const js = jsFiles.map((f) => fs.readFileSync(path.join(dir, f)));
+const sum = (f) => js.reduce((a, b) => a + f(b), 0);
+const glue = { length: sum((b) => b.length), gzip: sum(gzip) };
+const ours = { raw: wasm.length + glue.length, gzip: gzip(wasm) + glue.gzip, brotli: brotli(wasm) + sum(brotli) };
 
 const lkDir = path.join(ROOT, 'node_modules/livekit-client/dist');
 const lkMin = fs.readFileSync(path.join(lkDir, 'livekit-client.umd.js'));
@@ -44,6 +50,8 @@ const lkEsm = fs.readFileSync(path.join(lkDir, 'livekit-client.esm.mjs'));
 const lines = [
   `BENCH bundle_raw_bytes=${ours.raw}`,
   `BENCH bundle_wasm_opt_bytes=${wasm.length}`,
+  `BENCH bundle_wasm_gzip_bytes=${gzip(wasm)}`,
+  `BENCH bundle_js_gzip_bytes=${glue.gzip}`,
   `BENCH bundle_gzip_bytes=${ours.gzip}`,
   `BENCH bundle_brotli_bytes=${ours.brotli}`,
   `BENCH livekit_client_bundle_gzip_bytes=${gzip(lkMin)}`,
@@ -51,7 +59,7 @@ const lines = [
   `BENCH livekit_client_esm_gzip_bytes=${gzip(lkEsm)}`,
   `BENCH bundle_vs_livekit_gzip_ratio=${(ours.gzip / gzip(lkMin)).toFixed(3)}`,
 ];
-console.log(`measured ${path.relative(ROOT, dir)}: wasm ${wasm.length} B after wasm-opt -Oz (gzip ${gzip(wasm)}), glue ${glue.length} B (gzip ${gzip(glue)})`);
+console.log(`measured ${path.relative(ROOT, dir)}: wasm ${wasm.length} B after wasm-opt -Oz (gzip ${gzip(wasm)}), JS ${jsFiles.join(' + ')} ${glue.length} B (gzip ${glue.gzip})`);
 for (const l of lines) console.log(l);
 const merge = spawnSync('node', [path.join(ROOT, 'scripts/bench_merge.mjs'), '--stdin'], { input: lines.join('\n') });
 process.stdout.write(merge.stdout);
