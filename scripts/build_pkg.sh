@@ -14,7 +14,20 @@ if [[ -f pkg/.built ]] && [[ "${FORCE:-0}" != 1 ]] && \
    awk -v a="$(stat -c %Y pkg/.built)" -v b="${newest_src%.*}" 'BEGIN{exit !(a>=b)}'; then
   echo "[build_pkg] pkg/ is up to date"; exit 0
 fi
-wasm-pack build --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack
+# With the pinned nightly (scripts/env.sh) std itself is rebuilt for size: optimize_for_size
+# picks std's small algorithms, and immediate-abort panics drop the panic-message formatting
+# that panic = "abort" still links. Its own target dir keeps the stable builds' caches intact.
+if [[ -n "$SOHBET_SIZE_TOOLCHAIN" ]] && \
+   [[ -d "$(rustup run "$SOHBET_SIZE_TOOLCHAIN" rustc --print sysroot 2>/dev/null)/lib/rustlib/src" ]]; then
+  echo "[build_pkg] $SOHBET_SIZE_TOOLCHAIN with build-std (size-optimised std)"
+  RUSTUP_TOOLCHAIN=$SOHBET_SIZE_TOOLCHAIN CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/pkg-nightly \
+    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+    wasm-pack build . --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack -- \
+    -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
+else
+  echo "[build_pkg] stable toolchain (install $SOHBET_SIZE_TOOLCHAIN for the smaller build)"
+  wasm-pack build --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack
+fi
 WASM=pkg/sohbet_rtc_bg.wasm
 before=$(stat -c %s "$WASM")
 wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \

@@ -6,3 +6,7 @@ export LIVEKIT_SERVER_BIN="${LIVEKIT_SERVER_BIN:-$SOHBET_CACHE/bin/livekit-serve
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 # node_modules/.bin first: its wasm-opt (binaryen 132) must win over any older system one.
 export PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/node_modules/.bin:$HOME/.cargo/bin:$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+# The shipped package is built with a pinned nightly so that std is rebuilt for size
+# (build-std, optimize_for_size, immediate-abort panics); see scripts/build_pkg.sh. Tests and
+# clippy use stable. Set SOHBET_SIZE_TOOLCHAIN= (empty) to build the package with stable.
+export SOHBET_SIZE_TOOLCHAIN="${SOHBET_SIZE_TOOLCHAIN-nightly-2026-10-30}"

@@ -24,6 +24,13 @@ WB_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); pr
 if [[ -n "$WB_VERSION" ]] && { ! command -v wasm-bindgen >/dev/null 2>&1 || [[ "$(wasm-bindgen --version)" != *"$WB_VERSION"* ]]; }; then
   log "installing wasm-bindgen-cli $WB_VERSION"; cargo_install wasm-bindgen-cli "$WB_VERSION"
 fi
+# The pinned nightly (with rust-src) that builds the shipped package's std for size. Optional:
+# without it scripts/build_pkg.sh falls back to stable and the package is larger.
+if [[ -n "$SOHBET_SIZE_TOOLCHAIN" ]] && ! rustup run "$SOHBET_SIZE_TOOLCHAIN" rustc --print sysroot >/dev/null 2>&1; then
+  log "installing $SOHBET_SIZE_TOOLCHAIN (rust-src) for the size-optimised package build"
+  rustup toolchain install "$SOHBET_SIZE_TOOLCHAIN" --profile minimal --component rust-src \
+    --target wasm32-unknown-unknown || log "could not install $SOHBET_SIZE_TOOLCHAIN: the package will be built with stable"
+fi
 
 # --- Debian: chromium, chromedriver ---------------------------------------------------------
 # (wasm-opt comes from npm's binaryen 132: Debian's binaryen 108 emits wasm that browsers refuse.)
