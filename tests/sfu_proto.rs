@@ -3,11 +3,27 @@
 //! valid frames round-trip, and the `/rtc` URL carries what the server needs.
 
 use livekit_protocol as lk;
+use lk::signal_request::Message as Request;
+use lk::signal_response::Message as Full;
 use proptest::prelude::*;
-use sohbet_rtc::sfu::proto::{self, ProtoError, ReconnectReason, Request, Response};
+use prost::Message as _;
+use sohbet_rtc::sfu::proto::{self, ProtoError, ReconnectReason, Response};
+
+/// Encodes a server frame with the full prost codec (the library has no encoder for these).
+fn encode_full(message: Full) -> Vec<u8> {
+    lk::SignalResponse {
+        message: Some(message),
+    }
+    .encode_to_vec()
+}
+
+/// Decodes what the client sent with the full prost codec.
+fn decode_request(bytes: &[u8]) -> Option<Request> {
+    lk::SignalRequest::decode(bytes).ok()?.message
+}
 
 fn join_frame() -> Vec<u8> {
-    proto::encode_response(Response::Join(lk::JoinResponse {
+    encode_full(Full::Join(lk::JoinResponse {
         participant: Some(lk::ParticipantInfo {
             sid: "PA_self".into(),
             identity: "7".into(),
@@ -62,8 +78,8 @@ fn an_oversized_frame_is_refused_before_decoding() {
 
 #[test]
 fn the_leave_request_says_client_initiated_disconnect() {
-    match proto::decode_request(&proto::leave_request()) {
-        Ok(Request::Leave(leave)) => {
+    match decode_request(&proto::leave_request()) {
+        Some(Request::Leave(leave)) => {
             assert_eq!(leave.reason, lk::DisconnectReason::ClientInitiated as i32);
             assert_eq!(leave.action, lk::leave_request::Action::Disconnect as i32);
         }
@@ -73,8 +89,8 @@ fn the_leave_request_says_client_initiated_disconnect() {
 
 #[test]
 fn the_mic_add_track_request_uses_the_browser_track_id_as_cid() {
-    match proto::decode_request(&proto::add_mic_track("abc-123", false)) {
-        Ok(Request::AddTrack(add)) => {
+    match decode_request(&proto::add_mic_track("abc-123", false)) {
+        Some(Request::AddTrack(add)) => {
             assert_eq!(add.cid, "abc-123");
             assert_eq!(add.source, lk::TrackSource::Microphone as i32);
             assert_eq!(add.r#type, lk::TrackType::Audio as i32);
@@ -85,8 +101,8 @@ fn the_mic_add_track_request_uses_the_browser_track_id_as_cid() {
 
 #[test]
 fn subscriber_trickle_targets_the_subscriber_transport() {
-    match proto::decode_request(&proto::trickle("{\"candidate\":\"x\"}".into(), true)) {
-        Ok(Request::Trickle(t)) => assert_eq!(t.target, lk::SignalTarget::Subscriber as i32),
+    match decode_request(&proto::trickle("{\"candidate\":\"x\"}".into(), true)) {
+        Some(Request::Trickle(t)) => assert_eq!(t.target, lk::SignalTarget::Subscriber as i32),
         other => panic!("expected trickle, got {other:?}"),
     }
 }
@@ -94,10 +110,10 @@ fn subscriber_trickle_targets_the_subscriber_transport() {
 #[test]
 fn a_ping_tick_sends_both_ping_and_ping_req_with_the_timestamp() {
     let [ping, req] = proto::ping_requests(1234, 56);
-    assert_eq!(proto::decode_request(&ping), Ok(Request::Ping(1234)));
+    assert_eq!(decode_request(&ping), Some(Request::Ping(1234)));
     assert_eq!(
-        proto::decode_request(&req),
-        Ok(Request::PingReq(lk::Ping {
+        decode_request(&req),
+        Some(Request::PingReq(lk::Ping {
             timestamp: 1234,
             rtt: 56
         }))
@@ -125,6 +141,16 @@ fn the_resume_url_carries_sid_and_reason() {
 
 proptest! {
     #[test]
+    fn arbitrary_bytes_the_full_codec_accepts_decode_to_the_same_message(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let ours = proto::decode_response(&bytes);
+        match lk::SignalResponse::decode(bytes.as_slice()) {
+            Ok(lk::SignalResponse { message: Some(full) }) => prop_assert_eq!(ours, Ok(lean(full))),
+            Ok(lk::SignalResponse { message: None }) => prop_assert_eq!(ours, Err(ProtoError::Empty)),
+            Err(_) => prop_assert!(ours.map_or_else(|e| e.code().starts_with("sfu/"), |_| true)),
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic_and_errors_have_codes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Err(e) = proto::decode_response(&bytes) {
             prop_assert!(e.code().starts_with("sfu/"));
@@ -142,13 +168,13 @@ proptest! {
     fn offers_round_trip(sdp in ".{0,200}", id in any::<u32>(), mid in "[0-9]{1,3}", tr in "TR_[A-Za-z0-9]{1,12}") {
         let mut sd = lk::SessionDescription { r#type: "offer".into(), sdp, id, ..Default::default() };
         sd.mid_to_track_id.insert(mid, tr);
-        let frame = proto::encode_response(Response::Offer(sd.clone()));
+        let frame = encode_full(Full::Offer(sd.clone()));
         prop_assert_eq!(proto::decode_response(&frame), Ok(Response::Offer(sd)));
     }
 
     #[test]
     fn refresh_tokens_round_trip(token in "[A-Za-z0-9._-]{0,300}") {
-        let frame = proto::encode_response(Response::RefreshToken(token.clone()));
+        let frame = encode_full(Full::RefreshToken(token.clone()));
         prop_assert_eq!(proto::decode_response(&frame), Ok(Response::RefreshToken(token)));
     }
 }
@@ -244,4 +270,267 @@ proptest! {
         prop_assert!(text.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'='));
         prop_assert_eq!(decode_base64_url(&text), bytes);
     }
+}
+
+/// The full codec's oneof as the client's lean `Response` (what `decode_response` must give).
+fn lean(full: Full) -> Response {
+    match full {
+        Full::Join(m) => Response::Join(Box::new(m)),
+        Full::Answer(m) => Response::Answer(m),
+        Full::Offer(m) => Response::Offer(m),
+        Full::Trickle(m) => Response::Trickle(m),
+        Full::Update(m) => Response::Update(m),
+        Full::TrackPublished(m) => Response::TrackPublished(m),
+        Full::Leave(m) => Response::Leave(m),
+        Full::Mute(m) => Response::Mute(m),
+        Full::SpeakersChanged(m) => Response::SpeakersChanged(m),
+        Full::ConnectionQuality(m) => Response::ConnectionQuality(m),
+        Full::RefreshToken(m) => Response::RefreshToken(m),
+        Full::Reconnect(m) => Response::Reconnect(m),
+        Full::PongResp(m) => Response::PongResp(m),
+        Full::MediaSectionsRequirement(m) => Response::MediaSectionsRequirement(m),
+        Full::Pong(_) => Response::Ignored(18),
+        Full::RoomUpdate(_) => Response::Ignored(11),
+        Full::StreamStateUpdate(_) => Response::Ignored(13),
+        Full::SubscribedQualityUpdate(_) => Response::Ignored(14),
+        Full::SubscriptionPermissionUpdate(_) => Response::Ignored(15),
+        Full::TrackUnpublished(_) => Response::Ignored(17),
+        Full::SubscriptionResponse(_) => Response::Ignored(21),
+        Full::RequestResponse(_) => Response::Ignored(22),
+        Full::TrackSubscribed(_) => Response::Ignored(23),
+        Full::RoomMoved(_) => Response::Ignored(24),
+        Full::SubscribedAudioCodecUpdate(_) => Response::Ignored(26),
+        Full::PublishDataTrackResponse(_) => Response::Ignored(27),
+        Full::UnpublishDataTrackResponse(_) => Response::Ignored(28),
+        Full::DataTrackSubscriberHandles(_) => Response::Ignored(29),
+        Full::StoreDataBlobResponse(_) => Response::Ignored(30),
+        Full::GetDataBlobResponse(_) => Response::Ignored(31),
+    }
+}
+
+fn participant(sid: &str, identity: &str) -> lk::ParticipantInfo {
+    lk::ParticipantInfo {
+        sid: sid.into(),
+        identity: identity.into(),
+        name: "Ada|Uni".into(),
+        version: 3,
+        state: lk::participant_info::State::Active as i32,
+        tracks: vec![lk::TrackInfo {
+            sid: "TR_a".into(),
+            r#type: lk::TrackType::Audio as i32,
+            source: lk::TrackSource::Microphone as i32,
+            muted: true,
+            ..Default::default()
+        }],
+        attributes: [("k".to_string(), "v".to_string())].into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+/// One non-default example of every server message the client acts on (and some it ignores).
+fn every_variant() -> Vec<Full> {
+    let sd = |kind: &str| lk::SessionDescription {
+        r#type: kind.into(),
+        sdp: "v=0".into(),
+        id: 4,
+        mid_to_track_id: [("0".to_string(), "TR_a".to_string())]
+            .into_iter()
+            .collect(),
+    };
+    vec![
+        Full::Join(lk::JoinResponse {
+            room: Some(lk::Room {
+                name: "r".into(),
+                ..Default::default()
+            }),
+            participant: Some(participant("PA_me", "1")),
+            other_participants: vec![participant("PA_b", "2")],
+            server_version: "1.9".into(),
+            ice_servers: vec![lk::IceServer {
+                urls: vec!["turn:x".into()],
+                username: "u".into(),
+                credential: "c".into(),
+            }],
+            subscriber_primary: true,
+            ping_timeout: 15,
+            ping_interval: 5,
+            server_info: Some(lk::ServerInfo {
+                version: "1.9".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        Full::Answer(sd("answer")),
+        Full::Offer(sd("offer")),
+        Full::Trickle(lk::TrickleRequest {
+            candidate_init: "{}".into(),
+            target: 1,
+            r#final: true,
+        }),
+        Full::Update(lk::ParticipantUpdate {
+            participants: vec![participant("PA_b", "2"), participant("PA_c", "3")],
+        }),
+        Full::TrackPublished(lk::TrackPublishedResponse {
+            cid: "mic".into(),
+            track: Some(lk::TrackInfo {
+                sid: "TR_m".into(),
+                ..Default::default()
+            }),
+        }),
+        Full::Leave(lk::LeaveRequest {
+            can_reconnect: true,
+            reason: 3,
+            action: lk::leave_request::Action::Resume as i32,
+            regions: None,
+        }),
+        Full::Mute(lk::MuteTrackRequest {
+            sid: "TR_m".into(),
+            muted: true,
+        }),
+        Full::SpeakersChanged(lk::SpeakersChanged {
+            speakers: vec![lk::SpeakerInfo {
+                sid: "PA_b".into(),
+                level: 0.5,
+                active: true,
+            }],
+        }),
+        Full::ConnectionQuality(lk::ConnectionQualityUpdate {
+            updates: vec![lk::ConnectionQualityInfo {
+                participant_sid: "PA_me".into(),
+                quality: 2,
+                score: 4.5,
+            }],
+        }),
+        Full::RefreshToken("tok".into()),
+        Full::Reconnect(lk::ReconnectResponse {
+            ice_servers: vec![lk::IceServer::default()],
+            ..Default::default()
+        }),
+        Full::PongResp(lk::Pong {
+            last_ping_timestamp: 12,
+            timestamp: 34,
+        }),
+        Full::MediaSectionsRequirement(lk::MediaSectionsRequirement {
+            num_audios: 2,
+            num_videos: 1,
+        }),
+        Full::Pong(99),
+        Full::RoomUpdate(lk::RoomUpdate {
+            room: Some(lk::Room::default()),
+        }),
+        Full::TrackUnpublished(lk::TrackUnpublishedResponse {
+            track_sid: "TR_x".into(),
+        }),
+    ]
+}
+
+#[test]
+fn every_server_message_decodes_as_the_full_signal_response_codec_does() {
+    for full in every_variant() {
+        let frame = encode_full(full.clone());
+        let expected = lean(full);
+        assert_eq!(proto::decode_response(&frame), Ok(expected));
+    }
+}
+
+#[test]
+fn a_repeated_oneof_field_merges_or_replaces_like_the_full_codec() {
+    let variants = every_variant();
+    for a in &variants {
+        for b in &variants {
+            let mut frame = encode_full(a.clone());
+            frame.extend(encode_full(b.clone()));
+            let full = lk::SignalResponse::decode(frame.as_slice())
+                .expect("full decode")
+                .message
+                .expect("message");
+            assert_eq!(proto::decode_response(&frame), Ok(lean(full)));
+        }
+    }
+}
+
+#[test]
+fn unknown_fields_around_a_message_are_skipped() {
+    let mut frame = vec![0x98, 0x06, 0x01]; // field 99, varint
+    frame.extend(encode_full(Full::RefreshToken("t".into())));
+    frame.extend([0xa2, 0x06, 0x02, 0xff, 0xff]); // field 100, two bytes
+    assert_eq!(
+        proto::decode_response(&frame),
+        Ok(Response::RefreshToken("t".into()))
+    );
+}
+
+#[test]
+fn a_known_variant_with_the_wrong_wire_type_is_malformed() {
+    // field 1 (join) as a varint.
+    assert_eq!(
+        proto::decode_response(&[0x08, 0x01]).map_err(|e| e.code()),
+        Err("sfu/malformed-frame")
+    );
+}
+
+/// Our request bytes against `SignalRequest { message }.encode_to_vec()`.
+fn assert_same_bytes(ours: &[u8], message: Request) {
+    let full = lk::SignalRequest {
+        message: Some(message),
+    }
+    .encode_to_vec();
+    assert_eq!(ours, full.as_slice());
+}
+
+#[test]
+fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
+    let [ping, ping_req] = proto::ping_requests(-5, 300);
+    assert_same_bytes(&ping, Request::Ping(-5));
+    assert_same_bytes(
+        &ping_req,
+        Request::PingReq(lk::Ping {
+            timestamp: -5,
+            rtt: 300,
+        }),
+    );
+    assert_same_bytes(
+        &proto::leave_request(),
+        Request::Leave(lk::LeaveRequest {
+            can_reconnect: false,
+            reason: lk::DisconnectReason::ClientInitiated as i32,
+            action: lk::leave_request::Action::Disconnect as i32,
+            regions: None,
+        }),
+    );
+    assert_same_bytes(
+        &proto::add_mic_track("cid", true),
+        Request::AddTrack(proto::mic_track_request("cid", true)),
+    );
+    let sd = |kind: &str| lk::SessionDescription {
+        r#type: kind.into(),
+        sdp: "v=0\r\n".repeat(40),
+        id: 9,
+        mid_to_track_id: Default::default(),
+    };
+    assert_same_bytes(
+        &proto::session_description("offer", "v=0\r\n".repeat(40), 9),
+        Request::Offer(sd("offer")),
+    );
+    assert_same_bytes(
+        &proto::session_description("answer", "v=0\r\n".repeat(40), 9),
+        Request::Answer(sd("answer")),
+    );
+    for subscriber in [false, true] {
+        assert_same_bytes(
+            &proto::trickle("{\"candidate\":\"x\"}".into(), subscriber),
+            Request::Trickle(lk::TrickleRequest {
+                candidate_init: "{\"candidate\":\"x\"}".into(),
+                target: i32::from(subscriber),
+                r#final: false,
+            }),
+        );
+    }
+    assert_same_bytes(
+        &proto::mute("TR_m", true),
+        Request::Mute(lk::MuteTrackRequest {
+            sid: "TR_m".into(),
+            muted: true,
+        }),
+    );
 }

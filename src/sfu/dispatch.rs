@@ -55,7 +55,7 @@ impl Engine {
     async fn on_message(&mut self, message: Response) {
         match (self.phase, message) {
             (Phase::Joining { rejoin, .. }, Response::Join(join)) => {
-                self.on_join(join, rejoin).await
+                self.on_join(*join, rejoin).await
             }
             (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave).await,
             (Phase::Joining { .. }, other) => self.emitter.error(

@@ -6,6 +6,7 @@ pub mod ping;
 pub mod proto;
 pub mod roster;
 pub mod tracks;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod dispatch;

@@ -7,8 +7,8 @@ use livekit_protocol as lk;
 use prost::Message as _;
 use thiserror::Error;
 
-pub use lk::signal_request::Message as Request;
-pub use lk::signal_response::Message as Response;
+pub use super::wire::{decode_response, Response};
+use super::wire::{request, request_tag as tag};
 
 /// The signalling protocol version we speak (server `CurrentProtocol` in v1.11+).
 pub const PROTOCOL_VERSION: u32 = 17;
@@ -62,39 +62,6 @@ impl crate::error::JsErrorCode for ProtoError {
 
 crate::impl_js_error!(ProtoError);
 
-/// Decodes one binary frame from the server.
-pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {
-    if bytes.len() > MAX_FRAME_BYTES {
-        return Err(ProtoError::TooLarge(bytes.len()));
-    }
-    let frame =
-        lk::SignalResponse::decode(bytes).map_err(|e| ProtoError::Malformed(e.to_string()))?;
-    frame.message.ok_or(ProtoError::Empty)
-}
-
-/// Encodes one request into a binary frame.
-pub fn encode_request(message: Request) -> Vec<u8> {
-    lk::SignalRequest {
-        message: Some(message),
-    }
-    .encode_to_vec()
-}
-
-/// Encodes a response (used by tests and tools that play the server's part).
-pub fn encode_response(message: Response) -> Vec<u8> {
-    lk::SignalResponse {
-        message: Some(message),
-    }
-    .encode_to_vec()
-}
-
-/// Decodes a request frame (used by tests that check what the client sends).
-pub fn decode_request(bytes: &[u8]) -> Result<Request, ProtoError> {
-    let frame =
-        lk::SignalRequest::decode(bytes).map_err(|e| ProtoError::Malformed(e.to_string()))?;
-    frame.message.ok_or(ProtoError::Empty)
-}
-
 /// A short stable name of a response kind, for logs and error messages.
 pub fn response_name(message: &Response) -> &'static str {
     match message {
@@ -110,7 +77,7 @@ pub fn response_name(message: &Response) -> &'static str {
         Response::ConnectionQuality(_) => "connection_quality",
         Response::RefreshToken(_) => "refresh_token",
         Response::Reconnect(_) => "reconnect",
-        Response::Pong(_) | Response::PongResp(_) => "pong",
+        Response::PongResp(_) | Response::Ignored(18) => "pong",
         _ => "other",
     }
 }
@@ -163,27 +130,33 @@ pub fn percent_encode(value: &str) -> String {
 /// Builds the client's ping pair (`ping` then `ping_req`) for one interval tick.
 pub fn ping_requests(now_ms: i64, rtt_ms: i64) -> [Vec<u8>; 2] {
     [
-        encode_request(Request::Ping(now_ms)),
-        encode_request(Request::PingReq(lk::Ping {
-            timestamp: now_ms,
-            rtt: rtt_ms,
-        })),
+        super::wire::request_varint(tag::PING, now_ms),
+        request(
+            tag::PING_REQ,
+            &lk::Ping {
+                timestamp: now_ms,
+                rtt: rtt_ms,
+            },
+        ),
     ]
 }
 
 /// A client-initiated leave (reason CLIENT_INITIATED, action DISCONNECT).
 pub fn leave_request() -> Vec<u8> {
-    encode_request(Request::Leave(lk::LeaveRequest {
-        can_reconnect: false,
-        reason: lk::DisconnectReason::ClientInitiated as i32,
-        action: lk::leave_request::Action::Disconnect as i32,
-        regions: None,
-    }))
+    request(
+        tag::LEAVE,
+        &lk::LeaveRequest {
+            can_reconnect: false,
+            reason: lk::DisconnectReason::ClientInitiated as i32,
+            action: lk::leave_request::Action::Disconnect as i32,
+            regions: None,
+        },
+    )
 }
 
 /// The AddTrackRequest for a microphone track whose browser id is `cid`.
 pub fn add_mic_track(cid: &str, muted: bool) -> Vec<u8> {
-    encode_request(Request::AddTrack(mic_track_request(cid, muted)))
+    request(tag::ADD_TRACK, &mic_track_request(cid, muted))
 }
 
 /// A session description frame (`offer` or `answer`) with the given id.
@@ -194,11 +167,12 @@ pub fn session_description(kind: &str, sdp: String, id: u32) -> Vec<u8> {
         id,
         mid_to_track_id: Default::default(),
     };
-    if kind == "offer" {
-        encode_request(Request::Offer(sd))
+    let tag = if kind == "offer" {
+        tag::OFFER
     } else {
-        encode_request(Request::Answer(sd))
-    }
+        tag::ANSWER
+    };
+    request(tag, &sd)
 }
 
 /// A trickle frame; `subscriber` picks the target transport.
@@ -208,19 +182,25 @@ pub fn trickle(candidate_json: String, subscriber: bool) -> Vec<u8> {
     } else {
         lk::SignalTarget::Publisher
     };
-    encode_request(Request::Trickle(lk::TrickleRequest {
-        candidate_init: candidate_json,
-        target: target as i32,
-        r#final: false,
-    }))
+    request(
+        tag::TRICKLE,
+        &lk::TrickleRequest {
+            candidate_init: candidate_json,
+            target: target as i32,
+            r#final: false,
+        },
+    )
 }
 
 /// A mute/unmute frame for the server track sid.
 pub fn mute(track_sid: &str, muted: bool) -> Vec<u8> {
-    encode_request(Request::Mute(lk::MuteTrackRequest {
-        sid: track_sid.to_string(),
-        muted,
-    }))
+    request(
+        tag::MUTE,
+        &lk::MuteTrackRequest {
+            sid: track_sid.to_string(),
+            muted,
+        },
+    )
 }
 
 /// Builds the single-PC `/rtc/v1` URL: the JoinRequest (client info, auto-subscribe, our

@@ -1,0 +1,196 @@
+//! The LiveKit signal frame envelope, walked by hand: a `SignalResponse` is decoded field by
+//! field with `prost::encoding`, and only the oneof variants this client acts on are decoded
+//! into their `livekit_protocol` types; a `SignalRequest` is written as the oneof field's key,
+//! length and the inner message. This keeps prost's merge/encode code for the dozens of
+//! variants we never use out of the wasm.
+//!
+//! The field numbers are those of `livekit_rtc.proto`; `tests/sfu_proto.rs` pins them against
+//! the full `SignalRequest`/`SignalResponse` codecs.
+
+use livekit_protocol as lk;
+use prost::encoding::{self, DecodeContext, WireType};
+use prost::Message;
+
+use super::proto::{ProtoError, MAX_FRAME_BYTES};
+
+/// A server message this client acts on (`Ignored` for the protocol's other variants).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response {
+    /// Boxed: a JoinResponse is several times larger than the other variants.
+    Join(Box<lk::JoinResponse>),
+    Answer(lk::SessionDescription),
+    Offer(lk::SessionDescription),
+    Trickle(lk::TrickleRequest),
+    Update(lk::ParticipantUpdate),
+    TrackPublished(lk::TrackPublishedResponse),
+    Leave(lk::LeaveRequest),
+    Mute(lk::MuteTrackRequest),
+    SpeakersChanged(lk::SpeakersChanged),
+    ConnectionQuality(lk::ConnectionQualityUpdate),
+    RefreshToken(String),
+    Reconnect(lk::ReconnectResponse),
+    PongResp(lk::Pong),
+    MediaSectionsRequirement(lk::MediaSectionsRequirement),
+    /// A `SignalResponse` variant we do not act on, by its field number (its body is skipped).
+    Ignored(u32),
+}
+
+/// `SignalResponse` oneof field numbers (livekit_rtc.proto).
+mod tag {
+    pub const JOIN: u32 = 1;
+    pub const ANSWER: u32 = 2;
+    pub const OFFER: u32 = 3;
+    pub const TRICKLE: u32 = 4;
+    pub const UPDATE: u32 = 5;
+    pub const TRACK_PUBLISHED: u32 = 6;
+    pub const LEAVE: u32 = 8;
+    pub const MUTE: u32 = 9;
+    pub const SPEAKERS_CHANGED: u32 = 10;
+    pub const CONNECTION_QUALITY: u32 = 12;
+    pub const REFRESH_TOKEN: u32 = 16;
+    pub const PONG: u32 = 18;
+    pub const RECONNECT: u32 = 19;
+    pub const PONG_RESP: u32 = 20;
+    pub const MEDIA_SECTIONS_REQUIREMENT: u32 = 25;
+    /// The highest field number of the oneof we know (7 is unused).
+    pub const LAST_KNOWN: u32 = 31;
+}
+
+/// `SignalRequest` oneof field numbers (livekit_rtc.proto).
+pub mod request_tag {
+    pub const OFFER: u32 = 1;
+    pub const ANSWER: u32 = 2;
+    pub const TRICKLE: u32 = 3;
+    pub const ADD_TRACK: u32 = 4;
+    pub const MUTE: u32 = 5;
+    pub const LEAVE: u32 = 8;
+    pub const PING: u32 = 14;
+    pub const PING_REQ: u32 = 16;
+}
+
+/// Decodes one binary frame from the server. As with prost, a repeated oneof field replaces
+/// an earlier different variant, merges into an earlier same variant, and fields unknown to
+/// the protocol are skipped; a frame with no known variant is [`ProtoError::Empty`].
+pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(ProtoError::TooLarge(bytes.len()));
+    }
+    let mut buf = bytes;
+    let mut out = None;
+    while !buf.is_empty() {
+        let (tag, wire) = encoding::decode_key(&mut buf).map_err(malformed)?;
+        out = decode_field(tag, wire, &mut buf, out)?;
+    }
+    out.ok_or(ProtoError::Empty)
+}
+
+#[inline(never)]
+fn malformed(e: prost::DecodeError) -> ProtoError {
+    ProtoError::Malformed(e.to_string())
+}
+
+/// A message variant's body, merged into the previous value when it is the same variant.
+fn merge<M: Message + Default>(prev: Option<M>, body: &[u8]) -> Result<M, ProtoError> {
+    let mut msg = prev.unwrap_or_default();
+    msg.merge(body).map_err(malformed)?;
+    Ok(msg)
+}
+
+/// Applies one `SignalResponse` field to the value decoded so far.
+fn decode_field(
+    tag: u32,
+    wire: WireType,
+    buf: &mut &[u8],
+    prev: Option<Response>,
+) -> Result<Option<Response>, ProtoError> {
+    use Response as R;
+    let known = (1..=tag::LAST_KNOWN).contains(&tag) && tag != 7;
+    if !known {
+        encoding::skip_field(wire, tag, buf, DecodeContext::default()).map_err(malformed)?;
+        return Ok(prev);
+    }
+    if tag == tag::PONG {
+        encoding::check_wire_type(WireType::Varint, wire).map_err(malformed)?;
+        encoding::decode_varint(buf).map_err(malformed)?;
+        return Ok(Some(R::Ignored(tag)));
+    }
+    encoding::check_wire_type(WireType::LengthDelimited, wire).map_err(malformed)?;
+    let body = length_delimited(buf)?;
+    Ok(Some(match (tag, prev) {
+        (tag::JOIN, Some(R::Join(m))) => R::Join(Box::new(merge(Some(*m), body)?)),
+        (tag::JOIN, _) => R::Join(Box::new(merge(None, body)?)),
+        (tag::ANSWER, Some(R::Answer(m))) => R::Answer(merge(Some(m), body)?),
+        (tag::ANSWER, _) => R::Answer(merge(None, body)?),
+        (tag::OFFER, Some(R::Offer(m))) => R::Offer(merge(Some(m), body)?),
+        (tag::OFFER, _) => R::Offer(merge(None, body)?),
+        (tag::TRICKLE, Some(R::Trickle(m))) => R::Trickle(merge(Some(m), body)?),
+        (tag::TRICKLE, _) => R::Trickle(merge(None, body)?),
+        (tag::UPDATE, Some(R::Update(m))) => R::Update(merge(Some(m), body)?),
+        (tag::UPDATE, _) => R::Update(merge(None, body)?),
+        (tag::TRACK_PUBLISHED, Some(R::TrackPublished(m))) => {
+            R::TrackPublished(merge(Some(m), body)?)
+        }
+        (tag::TRACK_PUBLISHED, _) => R::TrackPublished(merge(None, body)?),
+        (tag::LEAVE, Some(R::Leave(m))) => R::Leave(merge(Some(m), body)?),
+        (tag::LEAVE, _) => R::Leave(merge(None, body)?),
+        (tag::MUTE, Some(R::Mute(m))) => R::Mute(merge(Some(m), body)?),
+        (tag::MUTE, _) => R::Mute(merge(None, body)?),
+        (tag::SPEAKERS_CHANGED, Some(R::SpeakersChanged(m))) => {
+            R::SpeakersChanged(merge(Some(m), body)?)
+        }
+        (tag::SPEAKERS_CHANGED, _) => R::SpeakersChanged(merge(None, body)?),
+        (tag::CONNECTION_QUALITY, Some(R::ConnectionQuality(m))) => {
+            R::ConnectionQuality(merge(Some(m), body)?)
+        }
+        (tag::CONNECTION_QUALITY, _) => R::ConnectionQuality(merge(None, body)?),
+        (tag::REFRESH_TOKEN, _) => {
+            R::RefreshToken(String::from_utf8(body.to_vec()).map_err(|_| {
+                ProtoError::Malformed("refresh_token is not valid UTF-8".to_string())
+            })?)
+        }
+        (tag::RECONNECT, Some(R::Reconnect(m))) => R::Reconnect(merge(Some(m), body)?),
+        (tag::RECONNECT, _) => R::Reconnect(merge(None, body)?),
+        (tag::PONG_RESP, Some(R::PongResp(m))) => R::PongResp(merge(Some(m), body)?),
+        (tag::PONG_RESP, _) => R::PongResp(merge(None, body)?),
+        (tag::MEDIA_SECTIONS_REQUIREMENT, Some(R::MediaSectionsRequirement(m))) => {
+            R::MediaSectionsRequirement(merge(Some(m), body)?)
+        }
+        (tag::MEDIA_SECTIONS_REQUIREMENT, _) => R::MediaSectionsRequirement(merge(None, body)?),
+        _ => R::Ignored(tag),
+    }))
+}
+
+/// Takes a length-delimited body off the front of `buf`.
+fn length_delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], ProtoError> {
+    let len = encoding::decode_varint(buf).map_err(malformed)?;
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&len| len <= buf.len())
+        .ok_or_else(|| ProtoError::Malformed("length exceeds the frame".to_string()))?;
+    let (body, rest) = buf.split_at(len);
+    *buf = rest;
+    Ok(body)
+}
+
+/// A `SignalRequest` frame whose oneof field `tag` holds `message`.
+pub fn request<M: Message>(tag: u32, message: &M) -> Vec<u8> {
+    let len = message.encoded_len();
+    let mut out = start_frame(tag, WireType::LengthDelimited, len);
+    encoding::encode_varint(len as u64, &mut out);
+    message.encode_raw(&mut out);
+    out
+}
+
+/// A `SignalRequest` frame whose oneof field `tag` holds the varint `value`.
+pub fn request_varint(tag: u32, value: i64) -> Vec<u8> {
+    let mut out = start_frame(tag, WireType::Varint, 10);
+    encoding::encode_varint(value as u64, &mut out);
+    out
+}
+
+#[inline(never)]
+fn start_frame(tag: u32, wire: WireType, body: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body + 8);
+    encoding::encode_key(tag, wire, &mut out);
+    out
+}
