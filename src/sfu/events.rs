@@ -49,6 +49,32 @@ impl Emitter {
     }
 }
 
+/// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// One `VoiceParticipant` object: `{userId, username, university, isMuted, isVideoEnabled,
+/// isSpeaking, audioLevel}` (the compat-spec field names). `None` when `userId` is not a safe
+/// JS integer (such a participant is left out of the list).
+fn participant_js(p: &VoiceParticipant) -> Option<Object> {
+    if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&p.user_id) {
+        return None;
+    }
+    let obj = Object::new();
+    let fields: [(&str, JsValue); 7] = [
+        ("userId", (p.user_id as f64).into()),
+        ("username", p.username.as_str().into()),
+        ("university", p.university.as_str().into()),
+        ("isMuted", p.is_muted.into()),
+        ("isVideoEnabled", p.is_video_enabled.into()),
+        ("isSpeaking", p.is_speaking.into()),
+        ("audioLevel", f64::from(p.audio_level).into()),
+    ];
+    for (key, value) in fields {
+        let _ = Reflect::set(&obj, &key.into(), &value);
+    }
+    Some(obj)
+}
+
 /// The snapshot the JS wrapper reads.
 #[derive(Default)]
 pub struct Shared {
@@ -72,7 +98,7 @@ impl Shared {
     pub fn participants_js(&self) -> JsValue {
         let out = js_sys::Array::new();
         for p in &self.participants {
-            let Ok(obj) = serde_wasm_bindgen::to_value(p) else {
+            let Some(obj) = participant_js(p) else {
                 continue;
             };
             if let Some((_, stream)) = self.streams.iter().find(|(id, _)| *id == p.user_id) {

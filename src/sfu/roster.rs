@@ -5,17 +5,14 @@
 //! Participants are keyed by identity (protocol > 11: one identity may reappear with a new
 //! sid); stale versions are dropped; DISCONNECTED removes.
 
-use std::collections::BTreeMap;
-
 use livekit_protocol as lk;
-use serde::Serialize;
 
 use super::tracks::user_id_of;
+use crate::vec_map::VecMap;
 
-/// The app-facing participant (field names match `webrtc-service.ts`; `stream` is attached in
-/// the browser layer).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The app-facing participant (the JS object built from it in `events.rs` uses the
+/// `webrtc-service.ts` field names; `stream` is attached in the browser layer).
+#[derive(Debug, Clone, PartialEq)]
 pub struct VoiceParticipant {
     pub user_id: i64,
     pub username: String,
@@ -55,7 +52,7 @@ pub struct RosterChange {
 #[derive(Debug, Default, Clone)]
 pub struct Roster {
     own_identity: String,
-    by_identity: BTreeMap<String, RemoteEntry>,
+    by_identity: VecMap<String, RemoteEntry>,
 }
 
 impl Roster {
@@ -63,7 +60,7 @@ impl Roster {
     pub fn new(own_identity: &str) -> Self {
         Self {
             own_identity: own_identity.to_string(),
-            by_identity: BTreeMap::new(),
+            by_identity: VecMap::new(),
         }
     }
 

@@ -6,7 +6,6 @@
 //! individual signal messages and remote tracks lives in `dispatch.rs`.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures::channel::{mpsc, oneshot};
@@ -24,6 +23,7 @@ use super::transport::{PcEvent, PeerTransport};
 use crate::browser::{now_ms, Interval};
 use crate::media::AudioGraph;
 use crate::signal::backoff::Backoff;
+use crate::vec_map::VecMap;
 
 /// Everything the engine reacts to.
 pub enum Input {
@@ -91,7 +91,7 @@ pub struct Engine {
     pub(super) tracks: TrackMap,
     pub(super) roster: Roster,
     pub(super) mic: Option<Mic>,
-    pub(super) streams: BTreeMap<String, (u64, MediaStream)>,
+    pub(super) streams: VecMap<String, (u64, MediaStream)>,
     pub(super) pending_tracks: Vec<(u32, web_sys::RtcTrackEvent)>,
     pub(super) graph: Rc<RefCell<AudioGraph>>,
     pub(super) emitter: Emitter,
@@ -152,7 +152,7 @@ impl Engine {
             tracks: TrackMap::new(),
             roster: Roster::new(""),
             mic: None,
-            streams: BTreeMap::new(),
+            streams: VecMap::new(),
             pending_tracks: Vec::new(),
             graph,
             emitter,

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::vec_map::VecMap;
+
 /// Which participant and track a remote media track belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackOwner {
@@ -24,7 +26,7 @@ pub fn unpack_stream_id(stream_id: &str) -> (&str, Option<&str>) {
 /// Remembers the latest `mid → TR_…` table the server sent with a subscriber offer.
 #[derive(Debug, Default, Clone)]
 pub struct TrackMap {
-    mid_to_track: HashMap<String, String>,
+    mid_to_track: VecMap<String, String>,
 }
 
 impl TrackMap {
