@@ -10,7 +10,7 @@ use super::error::SfuError;
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
 use super::roster::Roster;
-use super::session::{Engine, Phase};
+use super::session::{Engine, Phase, Then};
 use super::socket::SocketEvent;
 use super::tracks::user_id_of;
 use super::transport::PcEvent;
@@ -23,61 +23,74 @@ const TRACK_RETRIES: u32 = 40;
 impl Engine {
     pub(super) async fn on_socket(&mut self, event: SocketEvent) {
         let current = self.generation;
-        match event {
-            SocketEvent::Open(_) => {}
+        let then = match event {
             SocketEvent::Text(gen) if gen == current => {
                 self.emitter.error(&ProtoError::TextFrame.into());
+                Then::Nothing
             }
             SocketEvent::Frame(gen, bytes) if gen == current => {
                 self.ping.on_message(now_ms() as i64);
                 match proto::decode_response(&bytes) {
                     Ok(message) => self.on_message(message).await,
                     // An unknown message from a newer server is not an error.
-                    Err(ProtoError::Empty) => {}
-                    Err(e) => self.emitter.error(&e.into()),
+                    Err(ProtoError::Empty) => Then::Nothing,
+                    Err(e) => {
+                        self.emitter.error(&e.into());
+                        Then::Nothing
+                    }
                 }
             }
             SocketEvent::Closed(gen, code) if gen == current => {
                 self.socket = None;
                 match self.phase {
-                    Phase::Joining { rejoin: false, .. } => self.fail(SfuError::SignalClosed(code)),
-                    Phase::Connected | Phase::Resuming { .. } | Phase::Joining { .. } => {
-                        self.begin_recovery(ReconnectReason::SignalDisconnected)
-                            .await
+                    Phase::Joining { rejoin: false, .. } => {
+                        self.fail(SfuError::SignalClosed(code));
+                        Then::Nothing
                     }
-                    Phase::Waiting { .. } | Phase::Closed => {}
+                    Phase::Connected | Phase::Resuming { .. } | Phase::Joining { .. } => {
+                        Then::Recover(ReconnectReason::SignalDisconnected)
+                    }
+                    Phase::Waiting { .. } | Phase::Closed => Then::Nothing,
                 }
             }
-            _ => {}
-        }
+            _ => Then::Nothing,
+        };
+        self.follow(then).await;
     }
 
-    async fn on_message(&mut self, message: Response) {
+    async fn on_message(&mut self, message: Response) -> Then {
         match (self.phase, message) {
             (Phase::Joining { rejoin, .. }, Response::Join(join)) => {
-                self.on_join(*join, rejoin).await
+                self.on_join(*join, rejoin).await;
+                Then::Nothing
             }
-            (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave).await,
-            (Phase::Joining { .. }, other) => self.emitter.error(
-                &ProtoError::Unexpected {
-                    got: proto::response_name(&other),
-                    state: "joining",
-                }
-                .into(),
-            ),
+            (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave),
+            (Phase::Joining { .. }, other) => {
+                self.emitter.error(
+                    &ProtoError::Unexpected {
+                        got: proto::response_name(&other),
+                        state: "joining",
+                    }
+                    .into(),
+                );
+                Then::Nothing
+            }
             (Phase::Resuming { .. }, Response::Reconnect(_)) => {
                 self.phase = Phase::Connected;
                 self.ping = PingClock::new(5, 15, now_ms() as i64);
                 self.verify_until = Some(now_ms() + super::session::VERIFY_MS);
                 self.restart_publisher_ice().await;
                 self.recovered("resume");
+                Then::Nothing
             }
-            (Phase::Resuming { .. }, Response::Leave(_)) => {
-                // The server no longer knows the session: go straight to a full rejoin.
-                self.rejoin_now().await;
+            // The server no longer knows the session: go straight to a full rejoin.
+            (Phase::Resuming { .. }, Response::Leave(_)) => Then::Rejoin,
+            (Phase::Connected, Response::Leave(leave)) => self.on_leave(leave),
+            (Phase::Connected | Phase::Resuming { .. }, other) => {
+                self.on_connected(other).await;
+                Then::Nothing
             }
-            (Phase::Connected | Phase::Resuming { .. }, other) => self.on_connected(other).await,
-            _ => {}
+            _ => Then::Nothing,
         }
     }
 
@@ -189,7 +202,6 @@ impl Engine {
                     }
                 }
             }
-            Response::Leave(leave) => self.on_leave(leave).await,
             Response::Mute(mute)
                 if self.mic.as_ref().and_then(|m| m.sid.as_deref()) == Some(mute.sid.as_str()) =>
             {
@@ -237,18 +249,21 @@ impl Engine {
         }
     }
 
-    async fn on_leave(&mut self, leave: lk::LeaveRequest) {
+    /// A server leave: resume, rejoin, or end the session.
+    fn on_leave(&mut self, leave: lk::LeaveRequest) -> Then {
         match lk::leave_request::Action::try_from(leave.action) {
             Ok(lk::leave_request::Action::Resume) => {
-                self.begin_recovery(ReconnectReason::SignalDisconnected)
-                    .await
+                Then::Recover(ReconnectReason::SignalDisconnected)
             }
             Ok(lk::leave_request::Action::Reconnect) => {
                 self.outage_since.get_or_insert(now_ms());
                 self.episode_attempts += 1;
-                self.rejoin_now().await;
+                Then::Rejoin
             }
-            _ => self.fail(SfuError::Disconnected(leave.reason)),
+            _ => {
+                self.fail(SfuError::Disconnected(leave.reason));
+                Then::Nothing
+            }
         }
     }
 

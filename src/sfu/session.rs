@@ -112,6 +112,16 @@ pub(super) const VERIFY_MS: f64 = 10_000.0;
 const PUBLISH_TIMEOUT_MS: f64 = 10_000.0;
 const MAX_ATTEMPTS: u32 = 20;
 
+/// The recovery step a handler leaves to do last. Handlers return it instead of awaiting
+/// recovery themselves, so each event loop branch holds one copy of the recovery futures.
+pub(super) enum Then {
+    Nothing,
+    /// Resume (first attempt of an outage) or schedule a rejoin.
+    Recover(ReconnectReason),
+    /// Full rejoin now.
+    Rejoin,
+}
+
 pub(super) fn socket_input(event: SocketEvent) -> Input {
     Input::Socket(event)
 }
@@ -288,28 +298,37 @@ impl Engine {
 
     async fn on_tick(&mut self) {
         let now = now_ms();
-        match self.phase {
+        let then = match self.phase {
             Phase::Joining { since, rejoin } if now - since > JOIN_TIMEOUT_MS => {
                 if rejoin {
-                    self.begin_recovery(ReconnectReason::SignalDisconnected)
-                        .await;
+                    Then::Recover(ReconnectReason::SignalDisconnected)
                 } else {
                     self.fail(SfuError::JoinTimeout(JOIN_TIMEOUT_MS as u32));
+                    Then::Nothing
                 }
             }
             Phase::Resuming { since } if now - since > RESUME_TIMEOUT_MS => {
-                self.begin_recovery(ReconnectReason::SignalDisconnected)
-                    .await;
+                Then::Recover(ReconnectReason::SignalDisconnected)
             }
-            Phase::Waiting { until } if now >= until => self.rejoin_now().await,
-            Phase::Connected => self.connected_tick(now).await,
-            _ => {}
-        }
+            Phase::Waiting { until } if now >= until => Then::Rejoin,
+            Phase::Connected => self.connected_tick(now),
+            _ => Then::Nothing,
+        };
+        self.follow(then).await;
         self.check_publish_timeout(now);
         self.refresh_levels();
     }
 
-    async fn connected_tick(&mut self, now: f64) {
+    /// Runs the recovery step a handler left to do.
+    pub(super) async fn follow(&mut self, then: Then) {
+        match then {
+            Then::Nothing => {}
+            Then::Recover(reason) => self.begin_recovery(reason).await,
+            Then::Rejoin => self.rejoin_now().await,
+        }
+    }
+
+    fn connected_tick(&mut self, now: f64) -> Then {
         match self.ping.tick(now as i64) {
             super::ping::PingAction::SendPing(ts) => {
                 if let Some(socket) = &self.socket {
@@ -319,9 +338,7 @@ impl Engine {
                 }
             }
             super::ping::PingAction::TimedOut => {
-                self.begin_recovery(ReconnectReason::SignalDisconnected)
-                    .await;
-                return;
+                return Then::Recover(ReconnectReason::SignalDisconnected);
             }
             super::ping::PingAction::Idle => {}
         }
@@ -337,9 +354,10 @@ impl Engine {
                 self.verify_until = None;
                 self.outage_since.get_or_insert(now);
                 self.episode_attempts += 1;
-                self.rejoin_now().await;
+                return Then::Rejoin;
             }
         }
+        Then::Nothing
     }
 
     fn check_publish_timeout(&mut self, now: f64) {
