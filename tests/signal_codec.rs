@@ -5,7 +5,6 @@
 //! relay's extra trailing `}`, coalesced frames, stray text, string payloads, non-voice
 //! envelopes, every error variant with its code, and the 4096-byte send limit.
 
-use serde_json::json;
 use sohbet_rtc::signal::codec::VOICE_TYPES;
 use sohbet_rtc::signal::messages::*;
 use sohbet_rtc::signal::{decode_frame, encode, split_objects, CodecError, Decoded};
@@ -190,7 +189,7 @@ fn coalesced_frames_and_stray_text_yield_every_envelope_in_order() {
         out[2],
         Ok(Decoded::Other {
             kind: "user:online".into(),
-            payload: json!({"user_id": 4})
+            payload: r#"{"user_id":4}"#.into()
         })
     );
     assert_eq!(split_objects(&frame), vec![a, b, c]);
@@ -202,12 +201,12 @@ fn coalesced_frames_and_stray_text_yield_every_envelope_in_order() {
 fn non_voice_envelopes_are_passed_on_untouched() {
     let chat = r#"{"type":"chat:message","payload":{"id":77,"conversation_id":3,"sender_id":2,"content":"merhaba {} \"x\"","created_at":"2025-11-15T10:00:00Z"}}"#;
     let out = decode_frame(chat);
-    let want = json!({"id":77,"conversation_id":3,"sender_id":2,"content":"merhaba {} \"x\"","created_at":"2025-11-15T10:00:00Z"});
+    let want = r#"{"id":77,"conversation_id":3,"sender_id":2,"content":"merhaba {} \"x\"","created_at":"2025-11-15T10:00:00Z"}"#;
     assert_eq!(
         out,
         vec![Ok(Decoded::Other {
             kind: "chat:message".into(),
-            payload: want
+            payload: want.into()
         })]
     );
     let off = decode_frame(r#"{"type":"user:offline","payload":{"user_id":4}}}"#);

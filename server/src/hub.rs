@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sohbet_rtc::mode::policy::{ModePolicy, PolicyConfig};
-use sohbet_rtc::signal::{CallMode, ChannelId, ErrorReport, Message, UserId};
+use sohbet_rtc::signal::{to_json, CallMode, ChannelId, ErrorReport, Message, UserId};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::Notify;
 
@@ -242,21 +242,10 @@ impl Hub {
     }
 }
 
-/// Serialises a message as `{"type":…,"payload":{…}}`; failures are logged and yield None.
-pub(crate) fn wire(msg: &Message) -> Option<String> {
-    match serde_json::to_string(msg) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            tracing::warn!("dropping unencodable {}: {e}", msg.type_name());
-            None
-        }
-    }
-}
-
 /// Serialises and sends a message to one connection.
 pub(crate) fn send_to_conn(st: &HubState, conn: ConnId, msg: &Message) {
-    if let (Some(text), Some(c)) = (wire(msg), st.conns.get(&conn)) {
-        c.deliver(text);
+    if let Some(c) = st.conns.get(&conn) {
+        c.deliver(to_json(msg));
     }
 }
 
@@ -272,9 +261,7 @@ pub(crate) fn broadcast(st: &HubState, channel_id: ChannelId, msg: &Message, ski
     let Some(room) = st.rooms.get(&channel_id) else {
         return;
     };
-    let Some(text) = wire(msg) else {
-        return;
-    };
+    let text = to_json(msg);
     for uid in room.members.keys().filter(|uid| Some(**uid) != skip) {
         send_text_to_user(st, *uid, &text);
     }

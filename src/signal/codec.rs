@@ -4,10 +4,12 @@
 //! [`CodecError`]; nothing here panics on any input. Encoding writes `type` first and
 //! `payload` last and refuses frames over [`MAX_FRAME_BYTES`] (the server's single-read limit).
 
-use serde_json::{Map, Value};
 use thiserror::Error;
 
+use super::from_json::message_from_json;
+use super::json::{self, Json};
 use super::messages::Message;
+use super::to_json::to_json;
 
 /// The C++ server decodes each `recv()` of at most 4096 bytes as one frame (2.2d).
 pub const MAX_FRAME_BYTES: usize = 4096;
@@ -74,11 +76,12 @@ impl CodecError {
 }
 
 /// One decoded envelope: a typed voice message, or a non-voice envelope (chat:*, user:*)
-/// handed on untouched for other listeners of the shared socket.
-#[derive(Debug, Clone, PartialEq)]
+/// handed on untouched (as the JSON text of its payload) for other listeners of the shared
+/// socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoded {
     Voice(Message),
-    Other { kind: String, payload: Value },
+    Other { kind: String, payload: String },
 }
 
 /// Splits a text into its complete top-level JSON objects, skipping braces inside strings
@@ -131,8 +134,8 @@ pub fn decode_frame(text: &str) -> Vec<Result<Decoded, CodecError>> {
             limit: MAX_INBOUND_BYTES,
         })];
     }
-    if let Ok(value) = serde_json::from_str::<Value>(text) {
-        return vec![decode_envelope(value)];
+    if let Ok(value) = json::parse(text) {
+        return vec![decode_envelope(text, &value)];
     }
     let objects = split_objects(text);
     if objects.is_empty() {
@@ -141,73 +144,72 @@ pub fn decode_frame(text: &str) -> Vec<Result<Decoded, CodecError>> {
     objects
         .into_iter()
         .map(|obj| {
-            serde_json::from_str::<Value>(obj)
-                .map_err(|e| CodecError::InvalidJson(e.to_string()))
-                .and_then(decode_envelope)
+            json::parse(obj)
+                .map_err(CodecError::InvalidJson)
+                .and_then(|value| decode_envelope(obj, &value))
         })
         .collect()
 }
 
-/// Decodes a parsed `{type, payload}` envelope.
-pub fn decode_envelope(value: Value) -> Result<Decoded, CodecError> {
-    let Value::Object(mut map) = value else {
+/// Decodes a parsed `{type, payload}` envelope; `text` is the JSON it was parsed from.
+fn decode_envelope(text: &str, value: &Json) -> Result<Decoded, CodecError> {
+    let Json::Object(_) = value else {
         return Err(CodecError::NoObject);
     };
-    let kind = match map.remove("type") {
-        Some(Value::String(s)) => s,
+    let kind = match value.get("type") {
+        Some(Json::Str(s)) => s,
         Some(_) => return Err(CodecError::BadType),
         None => return Err(CodecError::MissingField("type")),
     };
-    let payload = map
-        .remove("payload")
+    let payload = value
+        .member("payload")
         .ok_or(CodecError::MissingField("payload"))?;
-    decode_value(&kind, payload)
+    let raw = text.get(payload.span.0..payload.span.1).unwrap_or_default();
+    decode_parsed(kind, &payload.value, raw)
 }
 
-/// Decodes a message given its type name and payload, where the payload may be an object or
-/// a JSON string holding one (old clients' handlers accept both).
-pub fn decode_value(kind: &str, payload: Value) -> Result<Decoded, CodecError> {
+/// Decodes a message given its type name and the JSON text of its payload, which may be an
+/// object or a JSON string holding one (old clients' handlers accept both). Used where the
+/// envelope arrives already split (the app's socket, `SignalingClient::send`).
+pub fn decode_payload(kind: &str, payload_json: &str) -> Result<Decoded, CodecError> {
+    let value = json::parse(payload_json).map_err(CodecError::InvalidJson)?;
+    decode_parsed(kind, &value, payload_json)
+}
+
+fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, CodecError> {
     if !kind.starts_with("voice:") {
         return Ok(Decoded::Other {
             kind: kind.to_owned(),
-            payload,
+            payload: raw.trim().to_owned(),
         });
     }
     if !VOICE_TYPES.contains(&kind) {
         return Err(CodecError::UnknownType(truncate(kind, 64)));
     }
-    let payload = match payload {
-        Value::String(s) => parse_string_payload(kind, &s)?,
-        other => other,
-    };
-    let mut envelope = Map::with_capacity(2);
-    envelope.insert("type".into(), Value::String(kind.to_owned()));
-    envelope.insert("payload".into(), payload);
-    serde_json::from_value::<Message>(Value::Object(envelope))
-        .map(Decoded::Voice)
-        .map_err(|e| CodecError::InvalidPayload {
-            kind: kind.to_owned(),
-            reason: e.to_string(),
-        })
+    match payload {
+        Json::Str(s) => message_from_json(kind, &parse_string_payload(kind, s)?),
+        other => message_from_json(kind, other),
+    }
+    .map(Decoded::Voice)
 }
 
-fn parse_string_payload(kind: &str, s: &str) -> Result<Value, CodecError> {
+fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
     let invalid = |reason: String| CodecError::InvalidPayload {
         kind: kind.to_owned(),
         reason,
     };
-    match serde_json::from_str::<Value>(s) {
+    match json::parse(s) {
         Ok(v) => Ok(v),
         Err(e) => match split_objects(s).first() {
-            Some(obj) => serde_json::from_str(obj).map_err(|e| invalid(e.to_string())),
-            None => Err(invalid(format!("payload string is not JSON: {e}"))),
+            Some(obj) => json::parse(obj).map_err(invalid),
+            None => Err(invalid(["payload string is not JSON: ", &e].concat())),
         },
     }
 }
 
 /// Encodes a message as `{"type":…,"payload":{…}}`, refusing frames over 4096 bytes.
 pub fn encode(msg: &Message) -> Result<String, CodecError> {
-    let text = serde_json::to_string(msg).map_err(|e| CodecError::Encode(e.to_string()))?;
+    let text = to_json(msg);
     if text.len() > MAX_FRAME_BYTES {
         return Err(CodecError::FrameTooLarge {
             size: text.len(),

@@ -1,9 +1,8 @@
 //! Typed `voice:*` messages: every message of compat-spec §3 (the deployed C++ server's
 //! protocol) and the hybrid messages of §6, with the exact JSON keys the server and the old
-//! TypeScript clients use. Pure serde types; no I/O. The envelope is
-//! `{"type": <name>, "payload": {...}}` with `type` first and `payload` last (compat-spec 2.2a).
-
-use serde::{Deserialize, Serialize};
+//! TypeScript clients use. Plain data, no I/O: the JSON mapping is hand-written in
+//! `from_json`/`to_json`. The envelope is `{"type": <name>, "payload": {...}}` with `type`
+//! first and `payload` last (compat-spec 2.2a).
 
 /// A voice channel id (compat-spec H-T2 bounds it to 1..=1_000_000 on the server).
 pub type ChannelId = u64;
@@ -16,47 +15,37 @@ pub const MAX_CHANNEL_ID: ChannelId = 1_000_000;
 pub const MAX_USER_ID: UserId = 100_000_000;
 
 /// `{channel_id}` — used by voice:join's base form and voice:leave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelRef {
     pub channel_id: ChannelId,
 }
 
 /// voice:join. The extra keys advertise hybrid capability (H9); the C++ server ignores them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Join {
     pub channel_id: ChannelId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supports_sfu: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_version: Option<String>,
 }
 
 /// `{type, sdp}` as produced by `RTCSessionDescription.toJSON()`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionDescription {
-    #[serde(rename = "type")]
     pub kind: String,
     pub sdp: String,
 }
 
 /// `RTCIceCandidate.toJSON()` shape (camelCase keys, as browsers emit them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IceCandidate {
     pub candidate: String,
-    #[serde(rename = "sdpMid", default)]
     pub sdp_mid: Option<String>,
-    #[serde(rename = "sdpMLineIndex", default)]
     pub sdp_m_line_index: Option<u16>,
-    #[serde(
-        rename = "usernameFragment",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub username_fragment: Option<String>,
 }
 
 /// voice:offer (relayed to `target_user_id`; the receiver trusts `from_user_id`, 2.2e).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
     pub channel_id: ChannelId,
     pub target_user_id: UserId,
@@ -65,7 +54,7 @@ pub struct Offer {
 }
 
 /// voice:answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub channel_id: ChannelId,
     pub target_user_id: UserId,
@@ -74,7 +63,7 @@ pub struct Answer {
 }
 
 /// voice:ice-candidate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IceCandidateMsg {
     pub channel_id: ChannelId,
     pub target_user_id: UserId,
@@ -83,84 +72,72 @@ pub struct IceCandidateMsg {
 }
 
 /// voice:mute (client → server). A missing `muted` counts as false, as on the C++ server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mute {
     pub channel_id: ChannelId,
-    #[serde(default)]
     pub muted: bool,
 }
 
 /// voice:video-toggle (client → server).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoToggle {
     pub channel_id: ChannelId,
-    #[serde(default)]
     pub video_enabled: bool,
 }
 
 /// One entry of voice:participants, and the body of voice:user-joined. `muted` and
 /// `video_enabled` are reference-server extras (the C++ server keeps no such state);
 /// old clients ignore them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParticipantEntry {
     pub user_id: UserId,
-    #[serde(default)]
     pub username: String,
-    #[serde(default)]
     pub university: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub muted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_enabled: Option<bool>,
 }
 
 /// voice:user-joined (to existing members).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserJoined {
     pub channel_id: ChannelId,
-    #[serde(flatten)]
     pub user: ParticipantEntry,
 }
 
 /// voice:participants (to the joiner; self excluded). `mode` is the reference server's
 /// advertisement of the mode the channel should be in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participants {
-    #[serde(default)]
     pub channel_id: ChannelId,
     pub participants: Vec<ParticipantEntry>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<CallMode>,
 }
 
 /// voice:user-left.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserLeft {
     pub channel_id: ChannelId,
     pub user_id: UserId,
 }
 
 /// voice:user-muted (server → whole room, sender included).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserMuted {
     pub channel_id: ChannelId,
     pub user_id: UserId,
-    #[serde(default)]
     pub muted: bool,
 }
 
 /// voice:user-video-toggled (server → whole room).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserVideoToggled {
     pub channel_id: ChannelId,
     pub user_id: UserId,
-    #[serde(default)]
     pub video_enabled: bool,
 }
 
 /// The transport a call runs on (compat-spec §6: 'p2p' | 'sfu' | 'migrating').
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallMode {
     P2p,
     Sfu,
@@ -178,105 +155,77 @@ impl CallMode {
 }
 
 /// voice:mode-change (server → each participant).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeChange {
     pub channel_id: ChannelId,
     pub new_mode: CallMode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sfu_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sfu_url: Option<String>,
     /// 'hard' | 'gradual' | 'opportunistic' (reference-server extra).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
 }
 
 /// voice:mode-change-ack (client → server) with the outcome (H1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModeChangeAck {
     pub channel_id: ChannelId,
     pub user_id: UserId,
     pub success: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// voice:rollback (server → clients): go back to P2P from any state (H2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rollback {
     pub channel_id: ChannelId,
-    #[serde(default)]
     pub reason: String,
 }
 
 /// voice:join-ready (server → a queued joiner, H4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinReady {
     pub mode: CallMode,
     pub participant_count: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sfu_token: Option<String>,
     pub channel_id: ChannelId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sfu_url: Option<String>,
-    #[serde(default)]
     pub timestamp: u64,
 }
 
 /// voice:degraded-mode (server → clients: the SFU is down, P2P forced, H5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DegradedMode {
-    #[serde(default)]
     pub message: String,
     pub max_participants: u32,
 }
 
 /// voice:error (reference server → sender): a frame was refused; the connection stays up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorReport {
     pub code: String,
     pub message: String,
 }
 
-/// Every `voice:*` message. Serialises adjacently tagged, `type` first, `payload` last.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "payload")]
+/// Every `voice:*` message. On the wire: `{"type":<type_name>,"payload":{…}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    #[serde(rename = "voice:join")]
     Join(Join),
-    #[serde(rename = "voice:leave")]
     Leave(ChannelRef),
-    #[serde(rename = "voice:offer")]
     Offer(Offer),
-    #[serde(rename = "voice:answer")]
     Answer(Answer),
-    #[serde(rename = "voice:ice-candidate")]
     IceCandidate(IceCandidateMsg),
-    #[serde(rename = "voice:mute")]
     Mute(Mute),
-    #[serde(rename = "voice:video-toggle")]
     VideoToggle(VideoToggle),
-    #[serde(rename = "voice:user-joined")]
     UserJoined(UserJoined),
-    #[serde(rename = "voice:participants")]
     Participants(Participants),
-    #[serde(rename = "voice:user-left")]
     UserLeft(UserLeft),
-    #[serde(rename = "voice:user-muted")]
     UserMuted(UserMuted),
-    #[serde(rename = "voice:user-video-toggled")]
     UserVideoToggled(UserVideoToggled),
-    #[serde(rename = "voice:mode-change")]
     ModeChange(ModeChange),
-    #[serde(rename = "voice:mode-change-ack")]
     ModeChangeAck(ModeChangeAck),
-    #[serde(rename = "voice:rollback")]
     Rollback(Rollback),
-    #[serde(rename = "voice:join-ready")]
     JoinReady(JoinReady),
-    #[serde(rename = "voice:degraded-mode")]
     DegradedMode(DegradedMode),
-    #[serde(rename = "voice:error")]
     Error(ErrorReport),
 }
 

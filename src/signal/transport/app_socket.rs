@@ -4,7 +4,7 @@
 //!
 //! The object must offer `on(type, handler)`, `off(type, handler)` and
 //! `send(type, payload) -> boolean`. Handlers receive the whole envelope `{type, payload}`,
-//! where `payload` may be an object or a JSON string; each is decoded with `decode_value`.
+//! where `payload` may be an object or a JSON string; each is decoded with `decode_payload`.
 //! One handler is registered per `voice:*` type in [`VOICE_TYPES`], and dropping the adapter
 //! calls `off` with exactly the same function objects. When the object also offers
 //! `onConnectionChange(listener) -> unsubscribe` and `isConnected()`, they drive
@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use super::hub::{EventHub, Subscription};
 use super::{envelope_parts, SignalTransport, TransportError, TransportEvent};
 use crate::error::describe_js;
-use crate::signal::codec::{decode_value, CodecError, Decoded, VOICE_TYPES};
+use crate::signal::codec::{decode_payload, CodecError, Decoded, VOICE_TYPES};
 use crate::signal::messages::Message;
 
 /// One registered message handler: the type it was registered for and its closure.
@@ -103,26 +103,18 @@ fn decode_envelope(kind: &str, envelope: &JsValue) -> TransportEvent {
         Ok(p) if !p.is_undefined() => p,
         _ => return TransportEvent::DecodeError(CodecError::MissingField("payload")),
     };
-    let value = if let Some(text) = payload.as_string() {
-        serde_json::Value::String(text)
-    } else {
-        let text = js_sys::JSON::stringify(&payload)
-            .ok()
-            .and_then(|s| s.as_string());
-        match text.map(|t| serde_json::from_str::<serde_json::Value>(&t)) {
-            Some(Ok(v)) => v,
-            Some(Err(e)) => {
-                return TransportEvent::DecodeError(CodecError::InvalidJson(e.to_string()))
-            }
-            None => {
-                return TransportEvent::DecodeError(CodecError::InvalidPayload {
-                    kind: kind.to_owned(),
-                    reason: "payload cannot be serialised".into(),
-                })
-            }
-        }
+    // The codec only ever sees text: a string payload becomes a JSON string literal, which
+    // the codec then parses as the payload (old clients send both forms).
+    let Some(text) = js_sys::JSON::stringify(&payload)
+        .ok()
+        .and_then(|s| s.as_string())
+    else {
+        return TransportEvent::DecodeError(CodecError::InvalidPayload {
+            kind: kind.to_owned(),
+            reason: "payload cannot be serialised".into(),
+        });
     };
-    match decode_value(kind, value) {
+    match decode_payload(kind, &text) {
         Ok(Decoded::Voice(m)) => TransportEvent::Message(m),
         Ok(Decoded::Other { kind, payload }) => TransportEvent::Other { kind, payload },
         Err(e) => TransportEvent::DecodeError(e),
@@ -132,7 +124,7 @@ fn decode_envelope(kind: &str, envelope: &JsValue) -> TransportEvent {
 impl SignalTransport for AppSocketTransport {
     fn send(&self, msg: &Message) -> Result<(), TransportError> {
         let (kind, payload) = envelope_parts(msg)?;
-        let payload = js_sys::JSON::parse(&payload.to_string())
+        let payload = js_sys::JSON::parse(&payload)
             .map_err(|e| TransportError::SendFailed(describe_js(&e)))?;
         let sent = self
             .send

@@ -15,7 +15,6 @@
 //! re-exports this client as its `websocketService`. `free()` (or `disconnect()`) releases every listener and closes the socket.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
@@ -25,11 +24,14 @@ use super::hub::Subscription;
 use super::ws_client::WsClient;
 use super::{envelope_text, SignalTransport, TransportEvent};
 use crate::error::js_error_from;
-use crate::signal::codec::{decode_value, Decoded};
+use crate::signal::codec::{decode_payload, Decoded};
+use crate::signal::json::{push_i64, push_str};
+use crate::signal::to_json;
+use crate::vec_map::VecMap;
 
 #[derive(Default)]
 struct Listeners {
-    by_type: HashMap<String, Vec<Function>>,
+    by_type: VecMap<String, Vec<Function>>,
     connection: Vec<(u32, Function)>,
     next_id: u32,
 }
@@ -87,10 +89,8 @@ impl SignalingClient {
         };
         // Typed voice messages go through the transport (frame limit, join memory for the
         // re-join); anything else, or a voice payload we cannot type, goes out verbatim.
-        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&payload_json) {
-            if let Ok(Decoded::Voice(msg)) = decode_value(&kind, value) {
-                return self.client.send(&msg).is_ok();
-            }
+        if let Ok(Decoded::Voice(msg)) = decode_payload(&kind, &payload_json) {
+            return self.client.send(&msg).is_ok();
         }
         self.client
             .send_text(&envelope_text(&kind, &payload_json))
@@ -100,19 +100,22 @@ impl SignalingClient {
     /// `send('chat:send', {conversation_id, content})`, as the app's `websocketService`.
     #[wasm_bindgen(js_name = sendChatMessage)]
     pub fn send_chat_message(&self, conversation_id: f64, content: String) -> bool {
-        let payload =
-            serde_json::json!({ "conversation_id": conversation_id as i64, "content": content });
+        let mut payload = conversation_payload(conversation_id);
+        payload.push_str(",\"content\":");
+        push_str(&mut payload, &content);
+        payload.push('}');
         self.client
-            .send_text(&envelope_text("chat:send", &payload.to_string()))
+            .send_text(&envelope_text("chat:send", &payload))
             .is_ok()
     }
 
     /// `send('chat:typing', {conversation_id})`, as the app's `websocketService`.
     #[wasm_bindgen(js_name = sendTypingIndicator)]
     pub fn send_typing_indicator(&self, conversation_id: f64) -> bool {
-        let payload = serde_json::json!({ "conversation_id": conversation_id as i64 });
+        let mut payload = conversation_payload(conversation_id);
+        payload.push('}');
         self.client
-            .send_text(&envelope_text("chat:typing", &payload.to_string()))
+            .send_text(&envelope_text("chat:typing", &payload))
             .is_ok()
     }
 
@@ -124,7 +127,7 @@ impl SignalingClient {
         handler: Function,
     ) {
         let mut l = self.listeners.borrow_mut();
-        let list = l.by_type.entry(kind).or_default();
+        let list = l.by_type.get_or_insert_with(kind, Vec::new);
         if !list
             .iter()
             .any(|h| JsValue::from(h) == JsValue::from(&handler))
@@ -233,13 +236,8 @@ fn dispatch(listeners: &Rc<RefCell<Listeners>>, event: &TransportEvent) {
             web_sys::console::warn_1(&JsValue::from_str(&format!("sohbet-rtc: {e}")));
             return;
         }
-        TransportEvent::Message(msg) => match serde_json::to_string(msg) {
-            Ok(text) => (msg.type_name().to_owned(), text),
-            Err(_) => return,
-        },
-        TransportEvent::Other { kind, payload } => {
-            (kind.clone(), envelope_text(kind, &payload.to_string()))
-        }
+        TransportEvent::Message(msg) => (msg.type_name().to_owned(), to_json(msg)),
+        TransportEvent::Other { kind, payload } => (kind.clone(), envelope_text(kind, payload)),
     };
     let targets = listeners.borrow().by_type.get(&kind).cloned();
     let Some(targets) = targets else {
@@ -251,6 +249,13 @@ fn dispatch(listeners: &Rc<RefCell<Listeners>>, event: &TransportEvent) {
     for f in targets {
         report(f.call1(&JsValue::NULL, &envelope));
     }
+}
+
+/// `{"conversation_id":<id>` (unclosed), as the app's chat payloads start.
+fn conversation_payload(conversation_id: f64) -> String {
+    let mut payload = String::from("{\"conversation_id\":");
+    push_i64(&mut payload, conversation_id as i64);
+    payload
 }
 
 fn report(result: Result<JsValue, JsValue>) {

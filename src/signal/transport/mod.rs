@@ -16,6 +16,7 @@ use std::rc::Rc;
 use thiserror::Error;
 
 use super::codec::{encode, CodecError};
+use super::json::push_str;
 use super::messages::Message;
 use crate::error::JsErrorCode;
 
@@ -46,11 +47,9 @@ pub use hub::{EventHub, Subscription};
 pub enum TransportEvent {
     /// A decoded `voice:*` message.
     Message(Message),
-    /// A non-voice envelope (chat:*, user:*) seen on the shared socket, passed on untouched.
-    Other {
-        kind: String,
-        payload: serde_json::Value,
-    },
+    /// A non-voice envelope (chat:*, user:*) seen on the shared socket, passed on untouched
+    /// (`payload` is the JSON text of its payload).
+    Other { kind: String, payload: String },
     /// A received frame (or one envelope of it) could not be decoded; the session continues.
     DecodeError(CodecError),
     /// The socket is open (first open, and again after every reconnect).
@@ -121,19 +120,17 @@ pub trait SignalTransport {
 /// The one handle type layers share.
 pub type SharedTransport = Rc<dyn SignalTransport>;
 
-/// Splits a message into its wire type and payload JSON, after checking the encoded frame
-/// fits the 4096-byte limit (so a transport that serialises it again stays under it too).
-pub fn envelope_parts(msg: &Message) -> Result<(&'static str, serde_json::Value), TransportError> {
+/// Splits a message into its wire type and the JSON text of its payload, after checking the
+/// encoded frame fits the 4096-byte limit (so a transport that serialises it again stays
+/// under it too).
+pub fn envelope_parts(msg: &Message) -> Result<(&'static str, String), TransportError> {
     let frame = encode(msg)?;
-    let value: serde_json::Value =
-        serde_json::from_str(&frame).map_err(|e| CodecError::Encode(e.to_string()))?;
-    let payload = match value {
-        serde_json::Value::Object(mut map) => map
-            .remove("payload")
-            .ok_or(CodecError::Encode("no payload".into()))?,
-        _ => return Err(CodecError::Encode("not an object".into()).into()),
-    };
-    Ok((msg.type_name(), payload))
+    // The frame is `{"type":"<name>","payload":<payload>}`; type names need no escaping.
+    let start = "{\"type\":\"\",\"payload\":".len() + msg.type_name().len();
+    let payload = frame
+        .get(start..frame.len() - 1)
+        .ok_or(CodecError::Encode("unexpected frame layout".into()))?;
+    Ok((msg.type_name(), payload.to_owned()))
 }
 
 /// Whether a WebSocket close code means the server refused us for good (policy violation,
@@ -145,8 +142,13 @@ pub fn is_final_close(code: u16) -> bool {
 /// Builds `{"type":<kind>,"payload":<payload>}` with `type` first (compat-spec 2.2a), for
 /// envelopes that are not typed voice messages (chat:*, raw app payloads).
 pub fn envelope_text(kind: &str, payload_json: &str) -> String {
-    let kind = serde_json::Value::String(kind.to_owned());
-    format!("{{\"type\":{kind},\"payload\":{payload_json}}}")
+    let mut out = String::with_capacity(kind.len() + payload_json.len() + 24);
+    out.push_str("{\"type\":");
+    push_str(&mut out, kind);
+    out.push_str(",\"payload\":");
+    out.push_str(payload_json);
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
@@ -162,7 +164,7 @@ mod tests {
         });
         let (kind, payload) = envelope_parts(&msg).expect("small message encodes");
         assert_eq!(kind, "voice:mute");
-        assert_eq!(payload, serde_json::json!({"channel_id": 7, "muted": true}));
+        assert_eq!(payload, r#"{"channel_id":7,"muted":true}"#);
     }
 
     #[test]
@@ -188,8 +190,7 @@ mod tests {
     fn envelope_text_puts_type_first_and_escapes_it() {
         let text = envelope_text("chat:\"x\"", "{\"a\":1}");
         assert!(text.starts_with("{\"type\":\"chat:\\\"x\\\"\""));
-        let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-        assert_eq!(v["payload"]["a"], 1);
+        assert_eq!(text, r#"{"type":"chat:\"x\"","payload":{"a":1}}"#);
         let leave = Message::Leave(ChannelRef { channel_id: 3 });
         assert_eq!(TransportError::NotOpen.code(), "signal/not-open");
         assert_eq!(envelope_parts(&leave).map(|p| p.0), Ok("voice:leave"));
