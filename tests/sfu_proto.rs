@@ -534,3 +534,62 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
         }),
     );
 }
+
+/// What the full prost codec writes for our single-PC join request.
+fn full_join_request(
+    offer: &lk::SessionDescription,
+    add_track: Option<&lk::AddTrackRequest>,
+    resume: Option<(&str, ReconnectReason)>,
+) -> Vec<u8> {
+    lk::JoinRequest {
+        client_info: Some(lk::ClientInfo {
+            sdk: lk::client_info::Sdk::Js as i32,
+            version: proto::SDK_VERSION.to_string(),
+            protocol: proto::PROTOCOL_VERSION as i32,
+            ..Default::default()
+        }),
+        connection_settings: Some(lk::ConnectionSettings {
+            auto_subscribe: true,
+            ..Default::default()
+        }),
+        add_track_requests: add_track.cloned().into_iter().collect(),
+        publisher_offer: Some(offer.clone()),
+        reconnect: resume.is_some(),
+        reconnect_reason: resume.map(|(_, r)| r as i32).unwrap_or(0),
+        participant_sid: resume.map(|(sid, _)| sid.to_string()).unwrap_or_default(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
+    use sohbet_rtc::sfu::join;
+    let offer = lk::SessionDescription {
+        r#type: "offer".into(),
+        sdp: "v=0\r\n".repeat(50),
+        id: 1,
+        mid_to_track_id: Default::default(),
+    };
+    let mic = proto::mic_track_request("mic-1", true);
+    let resumes = [
+        None,
+        Some(("PA_me", ReconnectReason::SignalDisconnected)),
+        Some(("PA_me", ReconnectReason::PublisherFailed)),
+        Some(("", ReconnectReason::SubscriberFailed)),
+    ];
+    for add_track in [None, Some(&mic)] {
+        for resume in resumes {
+            let full = full_join_request(&offer, add_track, resume);
+            assert_eq!(join::join_request(&offer, add_track, resume), full);
+            let wrapped = lk::WrappedJoinRequest {
+                compression: 0,
+                join_request: full,
+            };
+            assert_eq!(
+                join::wrapped_join_request(&offer, add_track, resume),
+                wrapped.encode_to_vec()
+            );
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! browser) the signal client and the publisher/subscriber transports.
 
 pub mod error;
+pub mod join;
 pub mod ping;
 pub mod proto;
 pub mod roster;

@@ -4,7 +4,6 @@
 //! Nothing here touches the browser; it builds and is tested natively.
 
 use livekit_protocol as lk;
-use prost::Message as _;
 use thiserror::Error;
 
 pub use super::wire::{decode_response, Response};
@@ -215,39 +214,19 @@ pub fn rtc_v1_url(
     add_track: Option<lk::AddTrackRequest>,
     resume: Option<(&str, ReconnectReason)>,
 ) -> String {
-    let join = lk::JoinRequest {
-        client_info: Some(lk::ClientInfo {
-            sdk: lk::client_info::Sdk::Js as i32,
-            version: SDK_VERSION.to_string(),
-            protocol: PROTOCOL_VERSION as i32,
-            ..Default::default()
-        }),
-        connection_settings: Some(lk::ConnectionSettings {
-            auto_subscribe: true,
-            ..Default::default()
-        }),
-        add_track_requests: add_track.into_iter().collect(),
-        publisher_offer: Some(lk::SessionDescription {
-            r#type: "offer".to_string(),
-            sdp: offer_sdp,
-            id: offer_id,
-            mid_to_track_id: Default::default(),
-        }),
-        reconnect: resume.is_some(),
-        reconnect_reason: resume.map(|(_, r)| r as i32).unwrap_or(0),
-        participant_sid: resume.map(|(sid, _)| sid.to_string()).unwrap_or_default(),
-        ..Default::default()
+    let offer = lk::SessionDescription {
+        r#type: "offer".to_string(),
+        sdp: offer_sdp,
+        id: offer_id,
+        mid_to_track_id: Default::default(),
     };
-    let wrapped = lk::WrappedJoinRequest {
-        compression: 0,
-        join_request: join.encode_to_vec(),
-    };
+    let wrapped = super::join::wrapped_join_request(&offer, add_track.as_ref(), resume);
     let base = rtc_url(base, token, None);
     let (root, query) = base.split_once("/rtc?").unwrap_or((base.as_str(), ""));
     let token_param = query.split('&').next().unwrap_or_default();
     format!(
         "{root}/rtc/v1?{token_param}&join_request={}",
-        base64_url(&wrapped.encode_to_vec())
+        base64_url(&wrapped)
     )
 }
 
