@@ -172,3 +172,20 @@ proptest! {
         prop_assert_eq!(ours, theirs, "{:?}", s);
     }
 }
+
+#[test]
+fn an_invalid_payload_names_its_first_bad_field() {
+    let frame =
+        r#"{"type":"voice:user-muted","payload":{"channel_id":"1","user_id":null,"muted":3}}"#;
+    match decode_frame(frame).as_slice() {
+        [Err(CodecError::InvalidPayload { kind, reason })] => {
+            assert_eq!(kind, "voice:user-muted");
+            assert!(reason.ends_with("`channel_id`"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let nested = r#"{"type":"voice:offer","payload":{"channel_id":1,"target_user_id":2,"from_user_id":3,"offer":{"type":"offer"}}}"#;
+    assert!(invalid_payload(nested));
+    let listed = r#"{"type":"voice:participants","payload":{"participants":[{"user_id":1},7]}}"#;
+    assert!(invalid_payload(listed));
+}

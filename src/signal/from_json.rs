@@ -4,182 +4,176 @@
 //! included, except for `Option`s), is [`CodecError::InvalidPayload`]; `#[serde(default)]`
 //! fields default when missing; integers must be non-negative and fit their Rust type.
 
+use std::cell::Cell;
+
 use super::codec::CodecError;
 use super::json::Json;
 use super::messages::*;
 
-/// Field access on one payload object; every failure names the message type and field.
+/// How a field may be absent: `Req` fields must be present and non-null; `Def` fields
+/// default when missing but refuse `null` (serde's `#[serde(default)]`); `Opt` fields are
+/// `None` when missing or `null`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Req,
+    Def,
+    Opt,
+}
+use Need::{Def, Opt, Req};
+
+/// Field access on one payload object. Getters never fail: the first problem is recorded in
+/// `error` and a default is returned, so the message builder below is straight-line code
+/// (a fraction of the wasm of `?` with partial-drop paths at every field).
 struct Fields<'a> {
     kind: &'a str,
     obj: &'a Json,
+    error: &'a Cell<Option<CodecError>>,
 }
 
 impl<'a> Fields<'a> {
     #[inline(never)]
-    fn err(&self, what: &str, key: &str) -> CodecError {
-        CodecError::InvalidPayload {
-            kind: self.kind.to_owned(),
-            reason: [what, " `", key, "`"].concat(),
-        }
+    fn fail(&self, what: &str, key: &str) {
+        let first = self
+            .error
+            .take()
+            .unwrap_or_else(|| CodecError::InvalidPayload {
+                kind: self.kind.to_owned(),
+                reason: [what, " `", key, "`"].concat(),
+            });
+        self.error.set(Some(first));
     }
 
-    fn nested(&self, key: &str) -> Result<Fields<'a>, CodecError> {
-        match self.obj.get(key) {
-            Some(v @ Json::Object(_)) => Ok(Fields {
-                kind: self.kind,
-                obj: v,
-            }),
-            Some(_) => Err(self.err("expected an object for", key)),
-            None => Err(self.err("missing field", key)),
-        }
-    }
-
-    /// `Ok(None)` when the key is absent or `null`.
+    /// The value of `key`, or None when absent (or `null` and allowed); records a missing
+    /// or null field that `need` refuses.
     #[inline(never)]
-    fn opt_u64(&self, key: &str, max: u64) -> Result<Option<u64>, CodecError> {
+    fn field(&self, key: &str, need: Need) -> Option<&'a Json> {
         match self.obj.get(key) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::Uint(v)) if *v <= max => Ok(Some(*v)),
-            Some(_) => Err(self.err("expected an unsigned integer in range for", key)),
+            None if need == Req => self.fail("missing field", key),
+            Some(Json::Null) if need != Opt => self.fail("null for", key),
+            None | Some(Json::Null) => {}
+            Some(v) => return Some(v),
         }
-    }
-
-    /// A required integer (`null` is refused).
-    #[inline(never)]
-    fn u64_max(&self, key: &str, max: u64) -> Result<u64, CodecError> {
-        match self.obj.get(key) {
-            None => Err(self.err("missing field", key)),
-            Some(Json::Null) => Err(self.err("expected an unsigned integer for", key)),
-            _ => self.opt_u64(key, max).map(Option::unwrap_or_default),
-        }
-    }
-
-    fn id(&self, key: &str) -> Result<u64, CodecError> {
-        self.u64_max(key, u64::MAX)
-    }
-
-    fn u32(&self, key: &str) -> Result<u32, CodecError> {
-        self.u64_max(key, u64::from(u32::MAX)).map(|v| v as u32)
-    }
-
-    /// An integer that defaults to 0 when missing.
-    fn id_or_zero(&self, key: &str) -> Result<u64, CodecError> {
-        match self.obj.get(key) {
-            None => Ok(0),
-            _ => self.id(key),
-        }
+        None
     }
 
     #[inline(never)]
-    fn opt_bool(&self, key: &str) -> Result<Option<bool>, CodecError> {
-        match self.obj.get(key) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(self.err("expected a boolean for", key)),
+    fn num(&self, key: &str, max: u64, need: Need) -> Option<u64> {
+        match self.field(key, need)? {
+            Json::Uint(v) if *v <= max => Some(*v),
+            _ => {
+                self.fail("expected an unsigned integer in range for", key);
+                None
+            }
         }
     }
 
-    /// A boolean that defaults to false when missing (`null` is refused).
-    fn bool_or_false(&self, key: &str) -> Result<bool, CodecError> {
-        match self.obj.get(key) {
-            Some(Json::Null) => Err(self.err("expected a boolean for", key)),
-            _ => self.opt_bool(key).map(Option::unwrap_or_default),
-        }
+    fn id(&self, key: &str) -> u64 {
+        self.num(key, u64::MAX, Req).unwrap_or_default()
     }
 
-    fn bool(&self, key: &str) -> Result<bool, CodecError> {
-        match self.obj.get(key) {
-            None => Err(self.err("missing field", key)),
-            _ => self.bool_or_false(key),
+    fn u32(&self, key: &str) -> u32 {
+        self.num(key, u64::from(u32::MAX), Req).unwrap_or_default() as u32
+    }
+
+    #[inline(never)]
+    fn bool(&self, key: &str, need: Need) -> Option<bool> {
+        match self.field(key, need)? {
+            Json::Bool(b) => Some(*b),
+            _ => {
+                self.fail("expected a boolean for", key);
+                None
+            }
         }
     }
 
     #[inline(never)]
-    fn opt_str(&self, key: &str) -> Result<Option<String>, CodecError> {
-        match self.obj.get(key) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::Str(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(self.err("expected a string for", key)),
+    fn str(&self, key: &str, need: Need) -> Option<String> {
+        match self.field(key, need)? {
+            Json::Str(s) => Some(s.clone()),
+            _ => {
+                self.fail("expected a string for", key);
+                None
+            }
         }
     }
 
-    /// A string that defaults to "" when missing (`null` is refused).
-    fn str_or_empty(&self, key: &str) -> Result<String, CodecError> {
-        match self.obj.get(key) {
-            Some(Json::Null) => Err(self.err("expected a string for", key)),
-            _ => self.opt_str(key).map(Option::unwrap_or_default),
-        }
+    fn text(&self, key: &str, need: Need) -> String {
+        self.str(key, need).unwrap_or_default()
     }
 
-    fn str(&self, key: &str) -> Result<String, CodecError> {
-        match self.obj.get(key) {
-            None => Err(self.err("missing field", key)),
-            _ => self.str_or_empty(key),
-        }
-    }
-
-    fn opt_mode(&self, key: &str) -> Result<Option<CallMode>, CodecError> {
-        let Some(s) = self.opt_str(key)? else {
-            return Ok(None);
+    #[inline(never)]
+    fn mode(&self, key: &str, need: Need) -> Option<CallMode> {
+        let mode = match self.str(key, need)?.as_str() {
+            "p2p" => CallMode::P2p,
+            "sfu" => CallMode::Sfu,
+            "migrating" => CallMode::Migrating,
+            _ => {
+                self.fail("unknown mode in", key);
+                return None;
+            }
         };
-        match s.as_str() {
-            "p2p" => Ok(Some(CallMode::P2p)),
-            "sfu" => Ok(Some(CallMode::Sfu)),
-            "migrating" => Ok(Some(CallMode::Migrating)),
-            _ => Err(self.err("unknown mode in", key)),
-        }
+        Some(mode)
     }
 
-    fn mode(&self, key: &str) -> Result<CallMode, CodecError> {
-        self.opt_mode(key)?
-            .ok_or_else(|| self.err("missing field", key))
-    }
-
-    fn channel(&self) -> Result<u64, CodecError> {
+    fn channel(&self) -> u64 {
         self.id("channel_id")
     }
 
     /// `(channel_id, target_user_id, from_user_id)` of a relayed message.
-    fn relay(&self) -> Result<(u64, u64, u64), CodecError> {
-        Ok((
-            self.channel()?,
-            self.id("target_user_id")?,
-            self.id("from_user_id")?,
-        ))
+    fn relay(&self) -> (u64, u64, u64) {
+        (
+            self.channel(),
+            self.id("target_user_id"),
+            self.id("from_user_id"),
+        )
     }
 
-    fn description(&self, key: &str) -> Result<SessionDescription, CodecError> {
-        let d = self.nested(key)?;
-        Ok(SessionDescription {
-            kind: d.str("type")?,
-            sdp: d.str("sdp")?,
-        })
+    /// The object under `key` (an empty view after recording the problem otherwise).
+    #[inline(never)]
+    fn nested(&self, key: &str) -> Fields<'a> {
+        let obj = match self.field(key, Req) {
+            Some(v @ Json::Object(_)) => v,
+            other => {
+                if other.is_some() {
+                    self.fail("expected an object for", key);
+                }
+                &Json::Null
+            }
+        };
+        Fields { obj, ..*self }
     }
 
-    fn participant(&self) -> Result<ParticipantEntry, CodecError> {
-        Ok(ParticipantEntry {
-            user_id: self.id("user_id")?,
-            username: self.str_or_empty("username")?,
-            university: self.str_or_empty("university")?,
-            muted: self.opt_bool("muted")?,
-            video_enabled: self.opt_bool("video_enabled")?,
-        })
+    fn description(&self, key: &str) -> SessionDescription {
+        let d = self.nested(key);
+        SessionDescription {
+            kind: d.text("type", Req),
+            sdp: d.text("sdp", Req),
+        }
     }
 
-    fn participants(&self) -> Result<Vec<ParticipantEntry>, CodecError> {
+    fn participant(&self) -> ParticipantEntry {
+        ParticipantEntry {
+            user_id: self.id("user_id"),
+            username: self.text("username", Def),
+            university: self.text("university", Def),
+            muted: self.bool("muted", Opt),
+            video_enabled: self.bool("video_enabled", Opt),
+        }
+    }
+
+    fn participants(&self) -> Vec<ParticipantEntry> {
         let key = "participants";
-        let Some(Json::Array(items)) = self.obj.get(key) else {
-            return Err(self.err("expected an array for", key));
+        let Some(Json::Array(items)) = self.field(key, Req) else {
+            self.fail("expected an array for", key);
+            return Vec::new();
         };
         items
             .iter()
-            .map(|obj| match obj {
-                Json::Object(_) => Fields {
-                    kind: self.kind,
-                    obj,
+            .map(|obj| {
+                if !matches!(obj, Json::Object(_)) {
+                    self.fail("expected objects in", key);
                 }
-                .participant(),
-                _ => Err(self.err("expected objects in", key)),
+                Fields { obj, ..*self }.participant()
             })
             .collect()
     }
@@ -187,118 +181,128 @@ impl<'a> Fields<'a> {
 
 /// Builds the typed message `kind` (a name from `VOICE_TYPES`) from its payload object.
 pub fn message_from_json(kind: &str, payload: &Json) -> Result<Message, CodecError> {
-    let f = Fields { kind, obj: payload };
+    let error = Cell::new(None);
+    let f = Fields {
+        kind,
+        obj: payload,
+        error: &error,
+    };
     if !matches!(payload, Json::Object(_)) {
-        return Err(f.err("expected an object as", "payload"));
+        f.fail("expected an object as", "payload");
+        return Err(error.take().unwrap_or(CodecError::NoObject));
     }
-    Ok(match kind {
+    let msg = match kind {
         "voice:join" => Message::Join(Join {
-            channel_id: f.channel()?,
-            supports_sfu: f.opt_bool("supports_sfu")?,
-            client_version: f.opt_str("client_version")?,
+            channel_id: f.channel(),
+            supports_sfu: f.bool("supports_sfu", Opt),
+            client_version: f.str("client_version", Opt),
         }),
         "voice:leave" => Message::Leave(ChannelRef {
-            channel_id: f.channel()?,
+            channel_id: f.channel(),
         }),
         "voice:offer" => {
-            let (channel_id, target_user_id, from_user_id) = f.relay()?;
+            let (channel_id, target_user_id, from_user_id) = f.relay();
             Message::Offer(Offer {
                 channel_id,
                 target_user_id,
                 from_user_id,
-                offer: f.description("offer")?,
+                offer: f.description("offer"),
             })
         }
         "voice:answer" => {
-            let (channel_id, target_user_id, from_user_id) = f.relay()?;
+            let (channel_id, target_user_id, from_user_id) = f.relay();
             Message::Answer(Answer {
                 channel_id,
                 target_user_id,
                 from_user_id,
-                answer: f.description("answer")?,
+                answer: f.description("answer"),
             })
         }
         "voice:ice-candidate" => {
-            let (channel_id, target_user_id, from_user_id) = f.relay()?;
-            let c = f.nested("candidate")?;
+            let (channel_id, target_user_id, from_user_id) = f.relay();
+            let c = f.nested("candidate");
             Message::IceCandidate(IceCandidateMsg {
                 channel_id,
                 target_user_id,
                 from_user_id,
                 candidate: IceCandidate {
-                    candidate: c.str("candidate")?,
-                    sdp_mid: c.opt_str("sdpMid")?,
+                    candidate: c.text("candidate", Req),
+                    sdp_mid: c.str("sdpMid", Opt),
                     sdp_m_line_index: c
-                        .opt_u64("sdpMLineIndex", u64::from(u16::MAX))?
+                        .num("sdpMLineIndex", u64::from(u16::MAX), Opt)
                         .map(|v| v as u16),
-                    username_fragment: c.opt_str("usernameFragment")?,
+                    username_fragment: c.str("usernameFragment", Opt),
                 },
             })
         }
         "voice:mute" => Message::Mute(Mute {
-            channel_id: f.channel()?,
-            muted: f.bool_or_false("muted")?,
+            channel_id: f.channel(),
+            muted: f.bool("muted", Def).unwrap_or_default(),
         }),
         "voice:video-toggle" => Message::VideoToggle(VideoToggle {
-            channel_id: f.channel()?,
-            video_enabled: f.bool_or_false("video_enabled")?,
+            channel_id: f.channel(),
+            video_enabled: f.bool("video_enabled", Def).unwrap_or_default(),
         }),
         "voice:user-joined" => Message::UserJoined(UserJoined {
-            channel_id: f.channel()?,
-            user: f.participant()?,
+            channel_id: f.channel(),
+            user: f.participant(),
         }),
         "voice:participants" => Message::Participants(Participants {
-            channel_id: f.id_or_zero("channel_id")?,
-            participants: f.participants()?,
-            mode: f.opt_mode("mode")?,
+            channel_id: f.num("channel_id", u64::MAX, Def).unwrap_or_default(),
+            participants: f.participants(),
+            mode: f.mode("mode", Opt),
         }),
         "voice:user-left" => Message::UserLeft(UserLeft {
-            channel_id: f.channel()?,
-            user_id: f.id("user_id")?,
+            channel_id: f.channel(),
+            user_id: f.id("user_id"),
         }),
         "voice:user-muted" => Message::UserMuted(UserMuted {
-            channel_id: f.channel()?,
-            user_id: f.id("user_id")?,
-            muted: f.bool_or_false("muted")?,
+            channel_id: f.channel(),
+            user_id: f.id("user_id"),
+            muted: f.bool("muted", Def).unwrap_or_default(),
         }),
         "voice:user-video-toggled" => Message::UserVideoToggled(UserVideoToggled {
-            channel_id: f.channel()?,
-            user_id: f.id("user_id")?,
-            video_enabled: f.bool_or_false("video_enabled")?,
+            channel_id: f.channel(),
+            user_id: f.id("user_id"),
+            video_enabled: f.bool("video_enabled", Def).unwrap_or_default(),
         }),
         "voice:mode-change" => Message::ModeChange(ModeChange {
-            channel_id: f.channel()?,
-            new_mode: f.mode("new_mode")?,
-            sfu_token: f.opt_str("sfu_token")?,
-            sfu_url: f.opt_str("sfu_url")?,
-            strategy: f.opt_str("strategy")?,
+            channel_id: f.channel(),
+            new_mode: f.mode("new_mode", Req).unwrap_or(CallMode::P2p),
+            sfu_token: f.str("sfu_token", Opt),
+            sfu_url: f.str("sfu_url", Opt),
+            strategy: f.str("strategy", Opt),
         }),
         "voice:mode-change-ack" => Message::ModeChangeAck(ModeChangeAck {
-            channel_id: f.channel()?,
-            user_id: f.id("user_id")?,
-            success: f.bool("success")?,
-            error: f.opt_str("error")?,
+            channel_id: f.channel(),
+            user_id: f.id("user_id"),
+            success: f.bool("success", Req).unwrap_or_default(),
+            error: f.str("error", Opt),
         }),
         "voice:rollback" => Message::Rollback(Rollback {
-            channel_id: f.channel()?,
-            reason: f.str_or_empty("reason")?,
+            channel_id: f.channel(),
+            reason: f.text("reason", Def),
         }),
         "voice:join-ready" => Message::JoinReady(JoinReady {
-            mode: f.mode("mode")?,
-            participant_count: f.u32("participant_count")?,
-            sfu_token: f.opt_str("sfu_token")?,
-            channel_id: f.channel()?,
-            sfu_url: f.opt_str("sfu_url")?,
-            timestamp: f.id_or_zero("timestamp")?,
+            mode: f.mode("mode", Req).unwrap_or(CallMode::P2p),
+            participant_count: f.u32("participant_count"),
+            sfu_token: f.str("sfu_token", Opt),
+            channel_id: f.channel(),
+            sfu_url: f.str("sfu_url", Opt),
+            timestamp: f.num("timestamp", u64::MAX, Def).unwrap_or_default(),
         }),
         "voice:degraded-mode" => Message::DegradedMode(DegradedMode {
-            message: f.str_or_empty("message")?,
-            max_participants: f.u32("max_participants")?,
+            message: f.text("message", Def),
+            max_participants: f.u32("max_participants"),
         }),
         "voice:error" => Message::Error(ErrorReport {
-            code: f.str("code")?,
-            message: f.str("message")?,
+            code: f.text("code", Req),
+            message: f.text("message", Req),
         }),
         _ => return Err(CodecError::UnknownType(kind.chars().take(64).collect())),
-    })
+    };
+    match error.take() {
+        Some(e) => Err(e),
+        None => Ok(msg),
+    }
 }
