@@ -272,21 +272,66 @@ proptest! {
     }
 }
 
-/// The full codec's oneof as the client's lean `Response` (what `decode_response` must give).
+/// A participant with only the fields the client decodes (see `sfu/partial.rs`).
+fn read_participant(p: lk::ParticipantInfo) -> lk::ParticipantInfo {
+    lk::ParticipantInfo {
+        sid: p.sid,
+        identity: p.identity,
+        state: p.state,
+        tracks: p.tracks.into_iter().map(read_track).collect(),
+        name: p.name,
+        version: p.version,
+        ..Default::default()
+    }
+}
+
+/// A track with only the fields the client decodes.
+fn read_track(t: lk::TrackInfo) -> lk::TrackInfo {
+    lk::TrackInfo {
+        sid: t.sid,
+        r#type: t.r#type,
+        muted: t.muted,
+        source: t.source,
+        ..Default::default()
+    }
+}
+
+/// The full codec's oneof as the client's lean `Response` (what `decode_response` must give:
+/// the same message, with only the read fields of the partially decoded ones).
 fn lean(full: Full) -> Response {
     match full {
-        Full::Join(m) => Response::Join(Box::new(m)),
+        Full::Join(m) => Response::Join(Box::new(lk::JoinResponse {
+            participant: m.participant.map(read_participant),
+            other_participants: m
+                .other_participants
+                .into_iter()
+                .map(read_participant)
+                .collect(),
+            ice_servers: m.ice_servers,
+            subscriber_primary: m.subscriber_primary,
+            ping_timeout: m.ping_timeout,
+            ping_interval: m.ping_interval,
+            ..Default::default()
+        })),
         Full::Answer(m) => Response::Answer(m),
         Full::Offer(m) => Response::Offer(m),
         Full::Trickle(m) => Response::Trickle(m),
-        Full::Update(m) => Response::Update(m),
-        Full::TrackPublished(m) => Response::TrackPublished(m),
+        Full::Update(m) => Response::Update(lk::ParticipantUpdate {
+            participants: m.participants.into_iter().map(read_participant).collect(),
+        }),
+        Full::TrackPublished(m) => Response::TrackPublished(lk::TrackPublishedResponse {
+            cid: m.cid,
+            track: m.track.map(read_track),
+        }),
         Full::Leave(m) => Response::Leave(m),
         Full::Mute(m) => Response::Mute(m),
         Full::SpeakersChanged(m) => Response::SpeakersChanged(m),
         Full::ConnectionQuality(m) => Response::ConnectionQuality(m),
         Full::RefreshToken(m) => Response::RefreshToken(m),
-        Full::Reconnect(m) => Response::Reconnect(m),
+        Full::Reconnect(m) => Response::Reconnect(lk::ReconnectResponse {
+            ice_servers: m.ice_servers,
+            ..Default::default()
+        }),
         Full::PongResp(m) => Response::PongResp(m),
         Full::MediaSectionsRequirement(m) => Response::MediaSectionsRequirement(m),
         Full::Pong(_) => Response::Ignored(18),
@@ -323,6 +368,11 @@ fn participant(sid: &str, identity: &str) -> lk::ParticipantInfo {
             ..Default::default()
         }],
         attributes: [("k".to_string(), "v".to_string())].into_iter().collect(),
+        metadata: "{}".into(),
+        permission: Some(lk::ParticipantPermission {
+            can_publish: true,
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -374,6 +424,11 @@ fn every_variant() -> Vec<Full> {
             cid: "mic".into(),
             track: Some(lk::TrackInfo {
                 sid: "TR_m".into(),
+                r#type: lk::TrackType::Audio as i32,
+                muted: true,
+                source: lk::TrackSource::Microphone as i32,
+                mime_type: "audio/opus".into(),
+                codecs: vec![lk::SimulcastCodecInfo::default()],
                 ..Default::default()
             }),
         }),
@@ -404,6 +459,11 @@ fn every_variant() -> Vec<Full> {
         Full::RefreshToken("tok".into()),
         Full::Reconnect(lk::ReconnectResponse {
             ice_servers: vec![lk::IceServer::default()],
+            server_info: Some(lk::ServerInfo {
+                version: "1.9".into(),
+                ..Default::default()
+            }),
+            last_message_seq: 7,
             ..Default::default()
         }),
         Full::PongResp(lk::Pong {

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod join;
+pub mod partial;
 pub mod ping;
 pub mod proto;
 pub mod roster;

@@ -11,9 +11,12 @@ use livekit_protocol as lk;
 use prost::encoding::{self, DecodeContext, WireType};
 use prost::Message;
 
+use super::partial::{self, Partial};
 use super::proto::{ProtoError, MAX_FRAME_BYTES};
 
 /// A server message this client acts on (`Ignored` for the protocol's other variants).
+/// `Join`, `Update`, `TrackPublished` and `Reconnect` hold only the fields the client reads
+/// (listed in `partial.rs`); their other fields are left at their defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
     /// Boxed: a JoinResponse is several times larger than the other variants.
@@ -96,6 +99,13 @@ fn merge<M: Message + Default>(prev: Option<M>, body: &[u8]) -> Result<M, ProtoE
     Ok(msg)
 }
 
+/// Like [`merge`] for the messages decoded field by field (see `partial.rs`).
+fn merge_partial<M: Partial>(prev: Option<M>, body: &[u8]) -> Result<M, ProtoError> {
+    let mut msg = prev.unwrap_or_default();
+    partial::merge_body(&mut msg, body).map_err(malformed)?;
+    Ok(msg)
+}
+
 /// Applies one `SignalResponse` field to the value decoded so far.
 fn decode_field(
     tag: u32,
@@ -117,20 +127,20 @@ fn decode_field(
     encoding::check_wire_type(WireType::LengthDelimited, wire).map_err(malformed)?;
     let body = length_delimited(buf)?;
     Ok(Some(match (tag, prev) {
-        (tag::JOIN, Some(R::Join(m))) => R::Join(Box::new(merge(Some(*m), body)?)),
-        (tag::JOIN, _) => R::Join(Box::new(merge(None, body)?)),
+        (tag::JOIN, Some(R::Join(m))) => R::Join(Box::new(merge_partial(Some(*m), body)?)),
+        (tag::JOIN, _) => R::Join(Box::new(merge_partial(None, body)?)),
         (tag::ANSWER, Some(R::Answer(m))) => R::Answer(merge(Some(m), body)?),
         (tag::ANSWER, _) => R::Answer(merge(None, body)?),
         (tag::OFFER, Some(R::Offer(m))) => R::Offer(merge(Some(m), body)?),
         (tag::OFFER, _) => R::Offer(merge(None, body)?),
         (tag::TRICKLE, Some(R::Trickle(m))) => R::Trickle(merge(Some(m), body)?),
         (tag::TRICKLE, _) => R::Trickle(merge(None, body)?),
-        (tag::UPDATE, Some(R::Update(m))) => R::Update(merge(Some(m), body)?),
-        (tag::UPDATE, _) => R::Update(merge(None, body)?),
+        (tag::UPDATE, Some(R::Update(m))) => R::Update(merge_partial(Some(m), body)?),
+        (tag::UPDATE, _) => R::Update(merge_partial(None, body)?),
         (tag::TRACK_PUBLISHED, Some(R::TrackPublished(m))) => {
-            R::TrackPublished(merge(Some(m), body)?)
+            R::TrackPublished(merge_partial(Some(m), body)?)
         }
-        (tag::TRACK_PUBLISHED, _) => R::TrackPublished(merge(None, body)?),
+        (tag::TRACK_PUBLISHED, _) => R::TrackPublished(merge_partial(None, body)?),
         (tag::LEAVE, Some(R::Leave(m))) => R::Leave(merge(Some(m), body)?),
         (tag::LEAVE, _) => R::Leave(merge(None, body)?),
         (tag::MUTE, Some(R::Mute(m))) => R::Mute(merge(Some(m), body)?),
@@ -148,8 +158,8 @@ fn decode_field(
                 ProtoError::Malformed("refresh_token is not valid UTF-8".to_string())
             })?)
         }
-        (tag::RECONNECT, Some(R::Reconnect(m))) => R::Reconnect(merge(Some(m), body)?),
-        (tag::RECONNECT, _) => R::Reconnect(merge(None, body)?),
+        (tag::RECONNECT, Some(R::Reconnect(m))) => R::Reconnect(merge_partial(Some(m), body)?),
+        (tag::RECONNECT, _) => R::Reconnect(merge_partial(None, body)?),
         (tag::PONG_RESP, Some(R::PongResp(m))) => R::PongResp(merge(Some(m), body)?),
         (tag::PONG_RESP, _) => R::PongResp(merge(None, body)?),
         (tag::MEDIA_SECTIONS_REQUIREMENT, Some(R::MediaSectionsRequirement(m))) => {

@@ -1,0 +1,149 @@
+//! Field-walking decoders for the large server messages: of `JoinResponse`, `ParticipantInfo`,
+//! `TrackInfo` and `ReconnectResponse` only the fields the client reads are decoded into the
+//! `livekit_protocol` types; every other field (room, server info, client configuration,
+//! codecs, permissions, attributes, video layers, data tracks…) is skipped unread and stays at
+//! its default. prost's decoders for those nested messages are then not linked.
+//!
+//! Read fields: JoinResponse participant, other_participants, ice_servers, subscriber_primary,
+//! ping_timeout, ping_interval; ParticipantInfo sid, identity, state, tracks, name, version;
+//! TrackInfo sid, type, muted, source; ReconnectResponse ice_servers. A field added to the
+//! client's reads must be added here (`tests/sfu_proto.rs` compares these fields with the
+//! full prost decode). Field numbers are those of livekit_models.proto / livekit_rtc.proto.
+
+use livekit_protocol as lk;
+use prost::encoding::{self, DecodeContext, WireType};
+use prost::DecodeError;
+
+/// A message decoded field by field; unknown and unread fields are skipped.
+pub trait Partial: Default {
+    /// Decodes (or skips) one field whose key was just read.
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError>;
+}
+
+/// Merges a whole message body into `msg` (prost's merge semantics for the read fields).
+pub fn merge_body<M: Partial>(msg: &mut M, mut buf: &[u8]) -> Result<(), DecodeError> {
+    while !buf.is_empty() {
+        let (tag, wire) = encoding::decode_key(&mut buf)?;
+        msg.field(tag, wire, &mut buf)?;
+    }
+    Ok(())
+}
+
+/// A length-delimited nested body, taken off the front of `buf` (prost checks the length).
+fn nested<'a>(wire: WireType, buf: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
+    encoding::check_wire_type(WireType::LengthDelimited, wire)?;
+    let mut body = *buf;
+    let len = encoding::decode_varint(&mut body)?;
+    skip(0, wire, buf)?;
+    // `skip` succeeded, so the whole body was there.
+    Ok(body.get(..len as usize).unwrap_or_default())
+}
+
+/// One more element of a repeated partially decoded message.
+fn push_nested<M: Partial>(
+    list: &mut Vec<M>,
+    wire: WireType,
+    buf: &mut &[u8],
+) -> Result<(), DecodeError> {
+    let mut msg = M::default();
+    merge_body(&mut msg, nested(wire, buf)?)?;
+    list.push(msg);
+    Ok(())
+}
+
+#[inline(never)]
+fn skip(tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    encoding::skip_field(wire, tag, buf, DecodeContext::default())
+}
+
+#[inline(never)]
+fn string(wire: WireType, value: &mut String, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    encoding::string::merge(wire, value, buf, DecodeContext::default())
+}
+
+#[inline(never)]
+fn int32(wire: WireType, value: &mut i32, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    encoding::int32::merge(wire, value, buf, DecodeContext::default())
+}
+
+fn ice_server(
+    list: &mut Vec<lk::IceServer>,
+    wire: WireType,
+    buf: &mut &[u8],
+) -> Result<(), DecodeError> {
+    encoding::message::merge_repeated(wire, list, buf, DecodeContext::default())
+}
+
+impl Partial for lk::JoinResponse {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            2 => merge_body(
+                self.participant.get_or_insert_with(Default::default),
+                nested(wire, buf)?,
+            ),
+            3 => push_nested(&mut self.other_participants, wire, buf),
+            5 => ice_server(&mut self.ice_servers, wire, buf),
+            6 => encoding::bool::merge(wire, &mut self.subscriber_primary, buf, Default::default()),
+            10 => int32(wire, &mut self.ping_timeout, buf),
+            11 => int32(wire, &mut self.ping_interval, buf),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::ParticipantInfo {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => string(wire, &mut self.sid, buf),
+            2 => string(wire, &mut self.identity, buf),
+            3 => int32(wire, &mut self.state, buf),
+            4 => push_nested(&mut self.tracks, wire, buf),
+            9 => string(wire, &mut self.name, buf),
+            10 => encoding::uint32::merge(wire, &mut self.version, buf, Default::default()),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::TrackInfo {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => string(wire, &mut self.sid, buf),
+            2 => int32(wire, &mut self.r#type, buf),
+            4 => encoding::bool::merge(wire, &mut self.muted, buf, Default::default()),
+            9 => int32(wire, &mut self.source, buf),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::ReconnectResponse {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => ice_server(&mut self.ice_servers, wire, buf),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::ParticipantUpdate {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => push_nested(&mut self.participants, wire, buf),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::TrackPublishedResponse {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => string(wire, &mut self.cid, buf),
+            2 => merge_body(
+                self.track.get_or_insert_with(Default::default),
+                nested(wire, buf)?,
+            ),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
