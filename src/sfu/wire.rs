@@ -82,7 +82,7 @@ pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {
     let mut out = None;
     while !buf.is_empty() {
         let (tag, wire) = encoding::decode_key(&mut buf).map_err(malformed)?;
-        out = decode_field(tag, wire, &mut buf, out)?;
+        decode_field(tag, wire, &mut buf, &mut out)?;
     }
     out.ok_or(ProtoError::Empty)
 }
@@ -92,18 +92,33 @@ fn malformed(e: prost::DecodeError) -> ProtoError {
     ProtoError::Malformed(e.to_string())
 }
 
-/// A message variant's body, merged into the previous value when it is the same variant.
-fn merge<M: Message + Default>(prev: Option<M>, body: &[u8]) -> Result<M, ProtoError> {
-    let mut msg = prev.unwrap_or_default();
-    msg.merge(body).map_err(malformed)?;
-    Ok(msg)
+/// `out`'s message if it holds the variant `get` picks; otherwise `out` first becomes `new()`.
+/// As in prost, a repeated oneof field merges into the same variant and replaces another.
+fn variant<M>(
+    out: &mut Option<Response>,
+    get: fn(&mut Response) -> Option<&mut M>,
+    new: fn() -> Response,
+) -> Option<&mut M> {
+    if out.as_mut().and_then(get).is_none() {
+        *out = Some(new());
+    }
+    out.as_mut().and_then(get)
 }
 
-/// Like [`merge`] for the messages decoded field by field (see `partial.rs`).
-fn merge_partial<M: Partial>(prev: Option<M>, body: &[u8]) -> Result<M, ProtoError> {
-    let mut msg = prev.unwrap_or_default();
-    partial::merge_body(&mut msg, body).map_err(malformed)?;
-    Ok(msg)
+/// Merges a body with the message's full prost decoder.
+fn full<M: Message>(msg: Option<&mut M>, body: &[u8]) -> Result<(), ProtoError> {
+    match msg {
+        Some(msg) => msg.merge(body).map_err(malformed),
+        None => Ok(()),
+    }
+}
+
+/// Merges a body reading only the fields the client uses (see `partial.rs`).
+fn part<M: Partial>(msg: Option<&mut M>, body: &[u8]) -> Result<(), ProtoError> {
+    match msg {
+        Some(msg) => partial::merge_body(msg, body).map_err(malformed),
+        None => Ok(()),
+    }
 }
 
 /// Applies one `SignalResponse` field to the value decoded so far.
@@ -111,63 +126,49 @@ fn decode_field(
     tag: u32,
     wire: WireType,
     buf: &mut &[u8],
-    prev: Option<Response>,
-) -> Result<Option<Response>, ProtoError> {
+    out: &mut Option<Response>,
+) -> Result<(), ProtoError> {
     use Response as R;
     let known = (1..=tag::LAST_KNOWN).contains(&tag) && tag != 7;
     if !known {
-        encoding::skip_field(wire, tag, buf, DecodeContext::default()).map_err(malformed)?;
-        return Ok(prev);
+        return encoding::skip_field(wire, tag, buf, DecodeContext::default()).map_err(malformed);
     }
     if tag == tag::PONG {
         encoding::check_wire_type(WireType::Varint, wire).map_err(malformed)?;
         encoding::decode_varint(buf).map_err(malformed)?;
-        return Ok(Some(R::Ignored(tag)));
+        *out = Some(R::Ignored(tag));
+        return Ok(());
     }
     encoding::check_wire_type(WireType::LengthDelimited, wire).map_err(malformed)?;
     let body = length_delimited(buf)?;
-    Ok(Some(match (tag, prev) {
-        (tag::JOIN, Some(R::Join(m))) => R::Join(Box::new(merge_partial(Some(*m), body)?)),
-        (tag::JOIN, _) => R::Join(Box::new(merge_partial(None, body)?)),
-        (tag::ANSWER, Some(R::Answer(m))) => R::Answer(merge(Some(m), body)?),
-        (tag::ANSWER, _) => R::Answer(merge(None, body)?),
-        (tag::OFFER, Some(R::Offer(m))) => R::Offer(merge(Some(m), body)?),
-        (tag::OFFER, _) => R::Offer(merge(None, body)?),
-        (tag::TRICKLE, Some(R::Trickle(m))) => R::Trickle(merge(Some(m), body)?),
-        (tag::TRICKLE, _) => R::Trickle(merge(None, body)?),
-        (tag::UPDATE, Some(R::Update(m))) => R::Update(merge_partial(Some(m), body)?),
-        (tag::UPDATE, _) => R::Update(merge_partial(None, body)?),
-        (tag::TRACK_PUBLISHED, Some(R::TrackPublished(m))) => {
-            R::TrackPublished(merge_partial(Some(m), body)?)
-        }
-        (tag::TRACK_PUBLISHED, _) => R::TrackPublished(merge_partial(None, body)?),
-        (tag::LEAVE, Some(R::Leave(m))) => R::Leave(merge(Some(m), body)?),
-        (tag::LEAVE, _) => R::Leave(merge(None, body)?),
-        (tag::MUTE, Some(R::Mute(m))) => R::Mute(merge(Some(m), body)?),
-        (tag::MUTE, _) => R::Mute(merge(None, body)?),
-        (tag::SPEAKERS_CHANGED, Some(R::SpeakersChanged(m))) => {
-            R::SpeakersChanged(merge(Some(m), body)?)
-        }
-        (tag::SPEAKERS_CHANGED, _) => R::SpeakersChanged(merge(None, body)?),
-        (tag::CONNECTION_QUALITY, Some(R::ConnectionQuality(m))) => {
-            R::ConnectionQuality(merge(Some(m), body)?)
-        }
-        (tag::CONNECTION_QUALITY, _) => R::ConnectionQuality(merge(None, body)?),
-        (tag::REFRESH_TOKEN, _) => {
-            R::RefreshToken(String::from_utf8(body.to_vec()).map_err(|_| {
+    #[rustfmt::skip]
+    let merged = match tag {
+        tag::JOIN => part(variant(out, |r| match r { R::Join(m) => Some(&mut **m), _ => None }, || R::Join(Box::default())), body),
+        tag::ANSWER => full(variant(out, |r| match r { R::Answer(m) => Some(m), _ => None }, || R::Answer(Default::default())), body),
+        tag::OFFER => full(variant(out, |r| match r { R::Offer(m) => Some(m), _ => None }, || R::Offer(Default::default())), body),
+        tag::TRICKLE => full(variant(out, |r| match r { R::Trickle(m) => Some(m), _ => None }, || R::Trickle(Default::default())), body),
+        tag::UPDATE => part(variant(out, |r| match r { R::Update(m) => Some(m), _ => None }, || R::Update(Default::default())), body),
+        tag::TRACK_PUBLISHED => part(variant(out, |r| match r { R::TrackPublished(m) => Some(m), _ => None }, || R::TrackPublished(Default::default())), body),
+        tag::LEAVE => full(variant(out, |r| match r { R::Leave(m) => Some(m), _ => None }, || R::Leave(Default::default())), body),
+        tag::MUTE => full(variant(out, |r| match r { R::Mute(m) => Some(m), _ => None }, || R::Mute(Default::default())), body),
+        tag::SPEAKERS_CHANGED => full(variant(out, |r| match r { R::SpeakersChanged(m) => Some(m), _ => None }, || R::SpeakersChanged(Default::default())), body),
+        tag::CONNECTION_QUALITY => full(variant(out, |r| match r { R::ConnectionQuality(m) => Some(m), _ => None }, || R::ConnectionQuality(Default::default())), body),
+        tag::RECONNECT => part(variant(out, |r| match r { R::Reconnect(m) => Some(m), _ => None }, || R::Reconnect(Default::default())), body),
+        tag::PONG_RESP => full(variant(out, |r| match r { R::PongResp(m) => Some(m), _ => None }, || R::PongResp(Default::default())), body),
+        tag::MEDIA_SECTIONS_REQUIREMENT => full(variant(out, |r| match r { R::MediaSectionsRequirement(m) => Some(m), _ => None }, || R::MediaSectionsRequirement(Default::default())), body),
+        tag::REFRESH_TOKEN => {
+            let token = String::from_utf8(body.to_vec()).map_err(|_| {
                 ProtoError::Malformed("refresh_token is not valid UTF-8".to_string())
-            })?)
+            })?;
+            *out = Some(R::RefreshToken(token));
+            Ok(())
         }
-        (tag::RECONNECT, Some(R::Reconnect(m))) => R::Reconnect(merge_partial(Some(m), body)?),
-        (tag::RECONNECT, _) => R::Reconnect(merge_partial(None, body)?),
-        (tag::PONG_RESP, Some(R::PongResp(m))) => R::PongResp(merge(Some(m), body)?),
-        (tag::PONG_RESP, _) => R::PongResp(merge(None, body)?),
-        (tag::MEDIA_SECTIONS_REQUIREMENT, Some(R::MediaSectionsRequirement(m))) => {
-            R::MediaSectionsRequirement(merge(Some(m), body)?)
+        _ => {
+            *out = Some(R::Ignored(tag));
+            Ok(())
         }
-        (tag::MEDIA_SECTIONS_REQUIREMENT, _) => R::MediaSectionsRequirement(merge(None, body)?),
-        _ => R::Ignored(tag),
-    }))
+    };
+    merged
 }
 
 /// Takes a length-delimited body off the front of `buf`.
