@@ -323,7 +323,7 @@ fn lean(full: Full) -> Response {
             cid: m.cid,
             track: m.track.map(read_track),
         }),
-        Full::Leave(m) => Response::Leave(m),
+        Full::Leave(m) => Response::Leave(lk::LeaveRequest { regions: None, ..m }),
         Full::Mute(m) => Response::Mute(m),
         Full::SpeakersChanged(m) => Response::SpeakersChanged(m),
         Full::ConnectionQuality(m) => Response::ConnectionQuality(m),
@@ -436,7 +436,9 @@ fn every_variant() -> Vec<Full> {
             can_reconnect: true,
             reason: 3,
             action: lk::leave_request::Action::Resume as i32,
-            regions: None,
+            regions: Some(lk::RegionSettings {
+                regions: vec![lk::RegionInfo::default()],
+            }),
         }),
         Full::Mute(lk::MuteTrackRequest {
             sid: "TR_m".into(),

@@ -1,72 +1,99 @@
-//! The single-PC join request, written by hand: only the `JoinRequest` fields this client sets
-//! (client info, connection settings, the mic's AddTrackRequest, our offer, the resume fields),
-//! in field order and without default values, exactly as prost writes them — without linking
-//! prost's encoder for the fields we never send (`sync_state` alone pulls in TrackInfo,
-//! DataTrackInfo and more). `tests/sfu_proto.rs` pins the bytes against
-//! `JoinRequest { .. }.encode_to_vec()`.
+//! Request bodies written by hand: the single-PC `JoinRequest` (client info, connection
+//! settings, the mic's AddTrackRequest, our offer, the resume fields) and the SessionDescription
+//! and AddTrackRequest bodies, with only the fields this client sets, in field order and without
+//! default values — exactly as prost writes them, without linking prost's encoders for fields we
+//! never send (`sync_state` alone pulls in TrackInfo, DataTrackInfo and more; the offer's
+//! `mid_to_track_id` map pulls in hash-map encoding). `tests/sfu_proto.rs` pins the bytes against
+//! the full prost encoders. Field numbers are those of livekit_rtc.proto / livekit_models.proto.
 
 use livekit_protocol as lk;
 use prost::encoding::{self, WireType};
 
 use super::proto::{ReconnectReason, PROTOCOL_VERSION, SDK_VERSION};
 
-/// `JoinRequest` field numbers (livekit_rtc.proto).
-mod tag {
-    pub const CLIENT_INFO: u32 = 1;
-    pub const CONNECTION_SETTINGS: u32 = 2;
-    pub const ADD_TRACK_REQUESTS: u32 = 5;
-    pub const PUBLISHER_OFFER: u32 = 6;
-    pub const RECONNECT: u32 = 7;
-    pub const RECONNECT_REASON: u32 = 8;
-    pub const PARTICIPANT_SID: u32 = 9;
-    /// `WrappedJoinRequest.join_request` (field 1, `compression`, stays 0 = none).
-    pub const WRAPPED_JOIN_REQUEST: u32 = 2;
+/// Appends protobuf fields, leaving out default scalars as proto3 does.
+#[derive(Default)]
+pub struct Fields(pub Vec<u8>);
+
+impl Fields {
+    /// A varint field (bool, enum, int32 ≥ 0, uint32, int64), omitted when 0.
+    pub fn varint(&mut self, tag: u32, value: u64) -> &mut Self {
+        if value != 0 {
+            encoding::encode_key(tag, WireType::Varint, &mut self.0);
+            encoding::encode_varint(value, &mut self.0);
+        }
+        self
+    }
+
+    /// A string field, omitted when empty.
+    pub fn string(&mut self, tag: u32, value: &str) -> &mut Self {
+        if !value.is_empty() {
+            self.bytes(tag, value.as_bytes());
+        }
+        self
+    }
+
+    /// A length-delimited field written even when empty (a set message or bytes).
+    pub fn bytes(&mut self, tag: u32, value: &[u8]) -> &mut Self {
+        encoding::encode_key(tag, WireType::LengthDelimited, &mut self.0);
+        encoding::encode_varint(value.len() as u64, &mut self.0);
+        self.0.extend_from_slice(value);
+        self
+    }
 }
 
-/// The encoded `WrappedJoinRequest` (no compression) around our `JoinRequest`.
+/// The `SessionDescription` body (type 1, sdp 2, id 3; our `mid_to_track_id` is always empty).
+pub fn session_description(kind: &str, sdp: &str, id: u32) -> Vec<u8> {
+    let mut f = Fields(Vec::with_capacity(sdp.len() + 16));
+    f.string(1, kind).string(2, sdp).varint(3, u64::from(id));
+    f.0
+}
+
+/// The `AddTrackRequest` body of the fields the client sets: cid 1, name 2, type 3, muted 6,
+/// source 8 (see `proto::mic_track_request`).
+pub fn add_track(request: &lk::AddTrackRequest) -> Vec<u8> {
+    let mut f = Fields::default();
+    f.string(1, &request.cid)
+        .string(2, &request.name)
+        .varint(3, request.r#type as u64)
+        .varint(6, u64::from(request.muted))
+        .varint(8, request.source as u64);
+    f.0
+}
+
+/// The encoded `WrappedJoinRequest` (field 2, `join_request`; compression stays 0 = none).
 pub fn wrapped_join_request(
     offer: &lk::SessionDescription,
     add_track: Option<&lk::AddTrackRequest>,
     resume: Option<(&str, ReconnectReason)>,
 ) -> Vec<u8> {
-    let join = join_request(offer, add_track, resume);
-    let mut out = Vec::with_capacity(join.len() + 8);
-    encoding::bytes::encode(tag::WRAPPED_JOIN_REQUEST, &join, &mut out);
-    out
+    let mut f = Fields::default();
+    f.bytes(2, &join_request(offer, add_track, resume));
+    f.0
 }
 
-/// The encoded `JoinRequest`: JS SDK client info, auto-subscribe, the optional mic track, our
-/// offer, and for a resume the reconnect flag, reason and our participant sid.
+/// The encoded `JoinRequest`: JS SDK client info (1), auto-subscribe (2), the optional mic track
+/// (5), our offer (6), and for a resume the reconnect flag (7), reason (8) and sid (9).
 pub fn join_request(
     offer: &lk::SessionDescription,
     add_track: Option<&lk::AddTrackRequest>,
     resume: Option<(&str, ReconnectReason)>,
 ) -> Vec<u8> {
-    let client_info = lk::ClientInfo {
-        sdk: lk::client_info::Sdk::Js as i32,
-        version: SDK_VERSION.to_string(),
-        protocol: PROTOCOL_VERSION as i32,
-        ..Default::default()
-    };
-    let settings = lk::ConnectionSettings {
-        auto_subscribe: true,
-        ..Default::default()
-    };
-    let mut out = Vec::with_capacity(offer.sdp.len() + 256);
-    encoding::message::encode(tag::CLIENT_INFO, &client_info, &mut out);
-    encoding::message::encode(tag::CONNECTION_SETTINGS, &settings, &mut out);
-    if let Some(add_track) = add_track {
-        encoding::message::encode(tag::ADD_TRACK_REQUESTS, add_track, &mut out);
+    let mut client_info = Fields::default();
+    client_info
+        .varint(1, lk::client_info::Sdk::Js as u64)
+        .string(2, SDK_VERSION)
+        .varint(3, u64::from(PROTOCOL_VERSION));
+    let mut settings = Fields::default();
+    settings.varint(1, 1);
+    let mut f = Fields(Vec::with_capacity(offer.sdp.len() + 256));
+    f.bytes(1, &client_info.0).bytes(2, &settings.0);
+    if let Some(request) = add_track {
+        f.bytes(5, &self::add_track(request));
     }
-    encoding::message::encode(tag::PUBLISHER_OFFER, offer, &mut out);
+    f.bytes(6, &session_description(&offer.r#type, &offer.sdp, offer.id));
     if let Some((sid, reason)) = resume {
-        encoding::encode_key(tag::RECONNECT, WireType::Varint, &mut out);
-        encoding::encode_varint(1, &mut out);
-        encoding::encode_key(tag::RECONNECT_REASON, WireType::Varint, &mut out);
-        encoding::encode_varint(reason as u64, &mut out);
-        if !sid.is_empty() {
-            encoding::string::encode(tag::PARTICIPANT_SID, &sid.to_string(), &mut out);
-        }
+        f.varint(7, 1).varint(8, reason as u64).string(9, sid);
     }
-    out
+    f.0
 }

@@ -1,14 +1,16 @@
-//! Field-walking decoders for the large server messages: of `JoinResponse`, `ParticipantInfo`,
-//! `TrackInfo` and `ReconnectResponse` only the fields the client reads are decoded into the
-//! `livekit_protocol` types; every other field (room, server info, client configuration,
-//! codecs, permissions, attributes, video layers, data tracks…) is skipped unread and stays at
-//! its default. prost's decoders for those nested messages are then not linked.
+//! Field-walking decoders for the large server messages: of `JoinResponse`,
+//! `ParticipantInfo`, `TrackInfo`, `ReconnectResponse` and `LeaveRequest` only the fields the
+//! client reads are decoded into the `livekit_protocol` types; every other field (room, server
+//! info, client configuration, codecs, permissions, attributes, video layers, data tracks,
+//! regions…) is skipped unread and stays at its default. prost's decoders for those nested
+//! messages are then not linked.
 //!
 //! Read fields: JoinResponse participant, other_participants, ice_servers, subscriber_primary,
 //! ping_timeout, ping_interval; ParticipantInfo sid, identity, state, tracks, name, version;
-//! TrackInfo sid, type, muted, source; ReconnectResponse ice_servers. A field added to the
-//! client's reads must be added here (`tests/sfu_proto.rs` compares these fields with the
-//! full prost decode). Field numbers are those of livekit_models.proto / livekit_rtc.proto.
+//! TrackInfo sid, type, muted, source; ReconnectResponse ice_servers; LeaveRequest
+//! can_reconnect, reason, action. A field added to the client's reads must be added here
+//! (`tests/sfu_proto.rs` compares these fields with the full prost decode). Field numbers are
+//! those of livekit_models.proto / livekit_rtc.proto.
 
 use livekit_protocol as lk;
 use prost::encoding::{self, DecodeContext, WireType};
@@ -143,6 +145,17 @@ impl Partial for lk::TrackPublishedResponse {
                 self.track.get_or_insert_with(Default::default),
                 nested(wire, buf)?,
             ),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::LeaveRequest {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => encoding::bool::merge(wire, &mut self.can_reconnect, buf, Default::default()),
+            2 => int32(wire, &mut self.reason, buf),
+            3 => int32(wire, &mut self.action, buf),
             _ => skip(tag, wire, buf),
         }
     }

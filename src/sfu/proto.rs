@@ -7,7 +7,7 @@ use livekit_protocol as lk;
 use thiserror::Error;
 
 pub use super::wire::{decode_response, Response};
-use super::wire::{request, request_tag as tag};
+use super::wire::{request, request_body, request_tag as tag};
 
 /// The signalling protocol version we speak (server `CurrentProtocol` in v1.11+).
 pub const PROTOCOL_VERSION: u32 = 17;
@@ -155,23 +155,20 @@ pub fn leave_request() -> Vec<u8> {
 
 /// The AddTrackRequest for a microphone track whose browser id is `cid`.
 pub fn add_mic_track(cid: &str, muted: bool) -> Vec<u8> {
-    request(tag::ADD_TRACK, &mic_track_request(cid, muted))
+    request_body(
+        tag::ADD_TRACK,
+        &super::join::add_track(&mic_track_request(cid, muted)),
+    )
 }
 
 /// A session description frame (`offer` or `answer`) with the given id.
 pub fn session_description(kind: &str, sdp: String, id: u32) -> Vec<u8> {
-    let sd = lk::SessionDescription {
-        r#type: kind.to_string(),
-        sdp,
-        id,
-        mid_to_track_id: Default::default(),
-    };
     let tag = if kind == "offer" {
         tag::OFFER
     } else {
         tag::ANSWER
     };
-    request(tag, &sd)
+    request_body(tag, &super::join::session_description(kind, &sdp, id))
 }
 
 /// A trickle frame; `subscriber` picks the target transport.

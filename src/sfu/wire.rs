@@ -15,7 +15,7 @@ use super::partial::{self, Partial};
 use super::proto::{ProtoError, MAX_FRAME_BYTES};
 
 /// A server message this client acts on (`Ignored` for the protocol's other variants).
-/// `Join`, `Update`, `TrackPublished` and `Reconnect` hold only the fields the client reads
+/// `Join`, `Update`, `TrackPublished`, `Reconnect` and `Leave` hold only the fields the client reads
 /// (listed in `partial.rs`); their other fields are left at their defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
@@ -149,7 +149,7 @@ fn decode_field(
         tag::TRICKLE => full(variant(out, |r| match r { R::Trickle(m) => Some(m), _ => None }, || R::Trickle(Default::default())), body),
         tag::UPDATE => part(variant(out, |r| match r { R::Update(m) => Some(m), _ => None }, || R::Update(Default::default())), body),
         tag::TRACK_PUBLISHED => part(variant(out, |r| match r { R::TrackPublished(m) => Some(m), _ => None }, || R::TrackPublished(Default::default())), body),
-        tag::LEAVE => full(variant(out, |r| match r { R::Leave(m) => Some(m), _ => None }, || R::Leave(Default::default())), body),
+        tag::LEAVE => part(variant(out, |r| match r { R::Leave(m) => Some(m), _ => None }, || R::Leave(Default::default())), body),
         tag::MUTE => full(variant(out, |r| match r { R::Mute(m) => Some(m), _ => None }, || R::Mute(Default::default())), body),
         tag::SPEAKERS_CHANGED => full(variant(out, |r| match r { R::SpeakersChanged(m) => Some(m), _ => None }, || R::SpeakersChanged(Default::default())), body),
         tag::CONNECTION_QUALITY => full(variant(out, |r| match r { R::ConnectionQuality(m) => Some(m), _ => None }, || R::ConnectionQuality(Default::default())), body),
@@ -189,6 +189,14 @@ pub fn request<M: Message>(tag: u32, message: &M) -> Vec<u8> {
     let mut out = start_frame(tag, WireType::LengthDelimited, len);
     encoding::encode_varint(len as u64, &mut out);
     message.encode_raw(&mut out);
+    out
+}
+
+/// A `SignalRequest` frame whose oneof field `tag` holds an already encoded message `body`.
+pub fn request_body(tag: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = start_frame(tag, WireType::LengthDelimited, body.len());
+    encoding::encode_varint(body.len() as u64, &mut out);
+    out.extend_from_slice(body);
     out
 }
 
