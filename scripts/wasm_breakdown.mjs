@@ -38,7 +38,7 @@ console.log(`named build before wasm-opt: code ${total} B in ${fns.length} funct
 const crate = (n) => {
   const m = /^(?:<)?([A-Za-z0-9_]+)(?:\[[0-9a-f]+\])?(?:::|$)/.exec(n.replace(/^core::ptr::drop_in_place<|^<|^_</, ''));
   if (!m) return n.slice(0, 24);
-  if (m[1] === 'sohbet_rtc') { const sub = /sohbet_rtc::([a-z0-9_]+)/.exec(n); return `sohbet_rtc::${sub ? sub[1] : '?'}`; }
+  if (m[1] === 'sohbet_rtc') { const sub = /sohbet_rtc(?:\[[0-9a-f]+\])?::([a-z0-9_]+)/.exec(n); return `sohbet_rtc::${sub ? sub[1] : '?'}`; }
   return m[1];
 };
 const byCrate = new Map();
