@@ -21,9 +21,9 @@ use crate::media::Bus;
 const TRACK_RETRIES: u32 = 40;
 
 impl Engine {
-    pub(super) async fn on_socket(&mut self, event: SocketEvent) {
+    pub(super) fn on_socket(&mut self, event: SocketEvent) -> Then {
         let current = self.generation;
-        let then = match event {
+        match event {
             SocketEvent::Text(gen) if gen == current => {
                 self.emitter.error(&ProtoError::TextFrame.into());
                 Then::Nothing
@@ -31,7 +31,7 @@ impl Engine {
             SocketEvent::Frame(gen, bytes) if gen == current => {
                 self.ping.on_message(now_ms() as i64);
                 match proto::decode_response(&bytes) {
-                    Ok(message) => self.on_message(message).await,
+                    Ok(message) => self.on_message(message),
                     // An unknown message from a newer server is not an error.
                     Err(ProtoError::Empty) => Then::Nothing,
                     Err(e) => {
@@ -54,16 +54,12 @@ impl Engine {
                 }
             }
             _ => Then::Nothing,
-        };
-        self.follow(then).await;
+        }
     }
 
-    async fn on_message(&mut self, message: Response) -> Then {
+    fn on_message(&mut self, message: Response) -> Then {
         match (self.phase, message) {
-            (Phase::Joining { rejoin, .. }, Response::Join(join)) => {
-                self.on_join(*join, rejoin).await;
-                Then::Nothing
-            }
+            (Phase::Joining { rejoin, .. }, Response::Join(join)) => self.on_join(*join, rejoin),
             (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave),
             (Phase::Joining { .. }, other) => {
                 self.emitter.error(
@@ -79,23 +75,25 @@ impl Engine {
                 self.phase = Phase::Connected;
                 self.ping = PingClock::new(5, 15, now_ms() as i64);
                 self.verify_until = Some(now_ms() + super::session::VERIFY_MS);
-                self.restart_publisher_ice().await;
-                self.recovered("resume");
-                Then::Nothing
+                // After a dual-PC resume: ICE-restart the publisher if it carries our mic.
+                let restart =
+                    !self.config.single_pc && self.mic.as_ref().is_some_and(|m| m.sid.is_some());
+                Then::Negotiate {
+                    run: restart,
+                    ice_restart: true,
+                    recovered: Some("resume"),
+                }
             }
             // The server no longer knows the session: go straight to a full rejoin.
-            (Phase::Resuming { .. }, Response::Leave(_)) => Then::Rejoin,
+            (Phase::Resuming { .. }, Response::Leave(_)) => Then::Join(true),
             (Phase::Connected, Response::Leave(leave)) => self.on_leave(leave),
-            (Phase::Connected | Phase::Resuming { .. }, other) => {
-                self.on_connected(other).await;
-                Then::Nothing
-            }
+            (Phase::Connected | Phase::Resuming { .. }, other) => self.on_connected(other),
             _ => Then::Nothing,
         }
     }
 
-    async fn on_join(&mut self, join: lk::JoinResponse, rejoin: bool) {
-        let me = join.participant.clone().unwrap_or_default();
+    fn on_join(&mut self, mut join: lk::JoinResponse, rejoin: bool) -> Then {
+        let me = join.participant.take().unwrap_or_default();
         self.own_sid = me.sid.clone();
         self.roster = Roster::new(&me.identity);
         self.roster.apply(&join.other_participants);
@@ -108,7 +106,7 @@ impl Engine {
         if self.subscriber.is_none() && self.publisher.is_none() {
             if let Err(e) = self.create_transports(&join.ice_servers) {
                 self.fail(e);
-                return;
+                return Then::Nothing;
             }
         } else if self.config.single_pc
             && self.config.use_server_ice
@@ -129,60 +127,40 @@ impl Engine {
             let _ = waiter.send(Ok(()));
         }
         self.emit_participants();
-        if rejoin {
-            self.republish().await;
-            self.recovered("rejoin");
+        if !rejoin {
+            return Then::Nothing;
+        }
+        // After a dual-PC rejoin: publish the microphone again on the new publisher PC (in
+        // single-PC mode the rejoin's join request already carried it).
+        let republish = !self.config.single_pc && self.offer_mic();
+        Then::Negotiate {
+            run: republish,
+            ice_restart: false,
+            recovered: Some("rejoin"),
         }
     }
 
-    async fn on_connected(&mut self, message: Response) {
+    fn on_connected(&mut self, message: Response) -> Then {
         let message_kind = proto::response_name(&message);
         match message {
             Response::Offer(offer) => {
                 self.tracks.update(&offer.mid_to_track_id);
-                let Some(sub) = self.subscriber.as_mut() else {
-                    return;
-                };
-                let answered = sub.answer_offer(&offer.sdp).await;
-                match answered {
-                    Ok(sdp) => self.send(&proto::session_description("answer", sdp, offer.id)),
-                    Err(e) => self.emitter.error(&e),
-                }
-                if let Some(sub) = self.subscriber.as_mut() {
-                    sub.flush_candidates().await;
-                }
-                self.retry_pending_tracks();
+                return Then::AnswerOffer(offer.sdp, offer.id);
             }
             Response::Answer(answer) => {
                 if answer.id != 0 && answer.id != self.offer_id {
-                    return; // an answer to a stale offer
+                    return Then::Nothing; // an answer to a stale offer
                 }
                 // Single-PC: the answer names the tracks the server put in our receive slots.
                 self.tracks.update(&answer.mid_to_track_id);
-                if let Some(publisher) = self.publisher.as_mut() {
-                    if let Err(e) = publisher.accept_answer(&answer.sdp).await {
-                        self.emitter.error(&e);
-                    }
-                }
-                self.retry_pending_tracks();
-                if self.renegotiate || self.pending_ice_restart {
-                    let restart = std::mem::take(&mut self.pending_ice_restart);
-                    self.negotiate(restart).await;
-                }
+                return Then::AcceptAnswer(answer.sdp);
             }
-            Response::MediaSectionsRequirement(need) => self.add_media_sections(need).await,
+            Response::MediaSectionsRequirement(need) => return self.add_media_sections(need),
             Response::Trickle(trickle) => {
-                let to_subscriber = trickle.target == lk::SignalTarget::Subscriber as i32;
-                let pc = if to_subscriber {
-                    self.subscriber.as_mut()
-                } else {
-                    self.publisher.as_mut()
-                };
-                if let Some(pc) = pc {
-                    if let Err(e) = pc.add_remote_candidate(&trickle.candidate_init).await {
-                        self.emitter.error(&e);
-                    }
-                }
+                return Then::Candidate(
+                    trickle.target == lk::SignalTarget::Subscriber as i32,
+                    trickle.candidate_init,
+                )
             }
             Response::Update(update) => {
                 let change = self.roster.apply(&update.participants);
@@ -247,6 +225,7 @@ impl Engine {
             }
             _ => {}
         }
+        Then::Nothing
     }
 
     /// A server leave: resume, rejoin, or end the session.
@@ -258,7 +237,7 @@ impl Engine {
             Ok(lk::leave_request::Action::Reconnect) => {
                 self.outage_since.get_or_insert(now_ms());
                 self.episode_attempts += 1;
-                Then::Rejoin
+                Then::Join(true)
             }
             _ => {
                 self.fail(SfuError::Disconnected(leave.reason));
@@ -267,21 +246,21 @@ impl Engine {
         }
     }
 
-    pub(super) async fn on_pc(&mut self, event: PcEvent) {
+    pub(super) fn on_pc(&mut self, event: PcEvent) -> Then {
         match event {
             PcEvent::Candidate { subscriber, json } => self.send(&proto::trickle(json, subscriber)),
             PcEvent::Track(event) => self.on_track(event, 0),
             PcEvent::State { subscriber, state } => {
                 if state == RtcPeerConnectionState::Failed && self.phase == Phase::Connected {
-                    let reason = if subscriber {
+                    return Then::Recover(if subscriber {
                         ReconnectReason::SubscriberFailed
                     } else {
                         ReconnectReason::PublisherFailed
-                    };
-                    self.begin_recovery(reason).await;
+                    });
                 }
             }
         }
+        Then::Nothing
     }
 
     fn on_track(&mut self, event: RtcTrackEvent, tries: u32) {
@@ -327,7 +306,7 @@ impl Engine {
         );
     }
 
-    fn retry_pending_tracks(&mut self) {
+    pub(super) fn retry_pending_tracks(&mut self) {
         for (tries, event) in std::mem::take(&mut self.pending_tracks) {
             self.on_track(event, tries);
         }

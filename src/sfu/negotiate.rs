@@ -10,7 +10,7 @@ use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
 use super::proto::{self, ReconnectReason};
-use super::session::{pc_input, socket_input, Engine, Mic, Phase};
+use super::session::{pc_input, socket_input, Engine, Mic, Phase, Then};
 use super::socket::SignalSocket;
 use super::transport::PeerTransport;
 use crate::browser::now_ms;
@@ -109,15 +109,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Publishes the microphone: AddTrackRequest + send-only transceiver + offer.
-    pub(super) async fn publish(
+    /// Publishes the microphone: AddTrackRequest + send-only transceiver, then the offer.
+    pub(super) fn publish(
         &mut self,
         track: MediaStreamTrack,
         waiter: oneshot::Sender<Result<String, SfuError>>,
-    ) {
+    ) -> Then {
         if self.phase != Phase::Connected {
             let _ = waiter.send(Err(SfuError::NotConnected));
-            return;
+            return Then::Nothing;
         }
         let muted = !track.enabled();
         self.mic = Some(Mic {
@@ -127,29 +127,30 @@ impl Engine {
             muted,
             waiter: Some((now_ms(), waiter)),
         });
-        self.negotiate_mic().await;
-    }
-
-    /// After a dual-PC rejoin: publish the microphone again on the new publisher PC.
-    /// (In single-PC mode the rejoin's join request already carried it.)
-    pub(super) async fn republish(&mut self) {
-        if self.mic.is_some() && !self.config.single_pc {
-            self.negotiate_mic().await;
+        let run = self.offer_mic();
+        Then::Negotiate {
+            run,
+            ice_restart: false,
+            recovered: None,
         }
     }
 
-    async fn negotiate_mic(&mut self) {
-        let Some(mic) = self.mic.as_ref() else { return };
+    /// Sends the AddTrackRequest and adds the microphone to the publisher PC; true when the
+    /// publisher exists and an offer should follow.
+    pub(super) fn offer_mic(&mut self) -> bool {
+        let Some(mic) = self.mic.as_ref() else {
+            return false;
+        };
         let frame = proto::add_mic_track(&mic.cid, mic.muted);
         // `Clone::clone` copies the handle; the inherent `clone()` is the JS one that makes a
         // second, independent track (mute and leave would then miss the published copy).
         let track = Clone::clone(&mic.track);
         self.send(&frame);
         let Some(publisher) = self.publisher.as_mut() else {
-            return;
+            return false;
         };
         publisher.add_send_track(&track);
-        self.negotiate(false).await;
+        true
     }
 
     /// Sends a new offer on the publisher PC, or flags one for when the pending answer lands.
@@ -169,21 +170,18 @@ impl Engine {
         }
     }
 
-    /// After a dual-PC resume: ICE-restart the publisher if it carries our microphone.
-    pub(super) async fn restart_publisher_ice(&mut self) {
-        if !self.config.single_pc && self.mic.as_ref().and_then(|m| m.sid.as_ref()).is_some() {
-            self.negotiate(true).await;
-        }
-    }
-
-    /// The server needs more receive slots (single-PC): add them and renegotiate.
-    pub(super) async fn add_media_sections(&mut self, need: lk::MediaSectionsRequirement) {
+    /// The server needs more receive slots (single-PC): add them, then renegotiate.
+    pub(super) fn add_media_sections(&mut self, need: lk::MediaSectionsRequirement) -> Then {
         let Some(publisher) = self.publisher.as_mut() else {
-            return;
+            return Then::Nothing;
         };
         publisher.add_receive_slots("audio", need.num_audios);
         publisher.add_receive_slots("video", need.num_videos);
-        self.negotiate(false).await;
+        Then::Negotiate {
+            run: true,
+            ice_restart: false,
+            recovered: None,
+        }
     }
 
     /// Mutes or unmutes the microphone (track.enabled + MuteTrackRequest).

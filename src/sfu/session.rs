@@ -112,14 +112,28 @@ pub(super) const VERIFY_MS: f64 = 10_000.0;
 const PUBLISH_TIMEOUT_MS: f64 = 10_000.0;
 const MAX_ATTEMPTS: u32 = 20;
 
-/// The recovery step a handler leaves to do last. Handlers return it instead of awaiting
-/// recovery themselves, so each event loop branch holds one copy of the recovery futures.
+/// The asynchronous step a handler leaves to do last. Handlers are synchronous and return
+/// it; the run loop awaits it in one place (`follow`), so the wasm holds one copy of each
+/// future instead of one per handler branch.
 pub(super) enum Then {
     Nothing,
+    /// The first join (`false`) or a full rejoin (`true`).
+    Join(bool),
     /// Resume (first attempt of an outage) or schedule a rejoin.
     Recover(ReconnectReason),
-    /// Full rejoin now.
-    Rejoin,
+    /// A publisher offer when `run` (ICE restart or not), then the end of an outage
+    /// (`recovered` mode), if any.
+    Negotiate {
+        run: bool,
+        ice_restart: bool,
+        recovered: Option<&'static str>,
+    },
+    /// Answer a server offer (sdp, offer id) on the subscriber PC.
+    AnswerOffer(String, u32),
+    /// Apply the server's answer to our publisher offer.
+    AcceptAnswer(String),
+    /// A remote ICE candidate (to the subscriber PC?, candidate JSON).
+    Candidate(bool, String),
 }
 
 pub(super) fn socket_input(event: SocketEvent) -> Input {
@@ -179,11 +193,15 @@ impl Engine {
     }
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
-        if let Err(e) = self.open_join(false).await {
-            self.fail(e);
-        }
+        self.follow(Then::Join(false)).await;
         while let Some(input) = rx.next().await {
-            self.handle(input).await;
+            let tick = matches!(input, Input::Tick).then(now_ms);
+            let then = self.handle(input, tick);
+            self.follow(then).await;
+            if let Some(now) = tick {
+                self.check_publish_timeout(now);
+                self.refresh_levels();
+            }
             self.publish_snapshot();
             if self.phase == Phase::Closed {
                 break;
@@ -193,12 +211,12 @@ impl Engine {
         self.publish_snapshot();
     }
 
-    async fn handle(&mut self, input: Input) {
+    fn handle(&mut self, input: Input, tick: Option<f64>) -> Then {
         match input {
-            Input::Socket(event) => self.on_socket(event).await,
-            Input::Pc(event) => self.on_pc(event).await,
-            Input::Tick => self.on_tick().await,
-            Input::Publish(track, waiter) => self.publish(track, waiter).await,
+            Input::Socket(event) => return self.on_socket(event),
+            Input::Pc(event) => return self.on_pc(event),
+            Input::Tick => return self.on_tick(tick.unwrap_or_else(now_ms)),
+            Input::Publish(track, waiter) => return self.publish(track, waiter),
             Input::SetMuted(muted) => self.set_muted(muted),
             Input::KillSignal => {
                 if let Some(socket) = &self.socket {
@@ -207,7 +225,7 @@ impl Engine {
             }
             Input::InjectFrame(bytes) => {
                 let generation = self.generation;
-                self.on_socket(SocketEvent::Frame(generation, bytes)).await;
+                return self.on_socket(SocketEvent::Frame(generation, bytes));
             }
             Input::Leave(done) => {
                 if let Some(socket) = &self.socket {
@@ -219,6 +237,7 @@ impl Engine {
                 let _ = done.send(());
             }
         }
+        Then::Nothing
     }
 
     /// Starts (or continues) recovery after the signal or a transport was lost: the first
@@ -254,8 +273,8 @@ impl Engine {
         }
     }
 
-    /// Full rejoin: drop both PCs and all remote audio, then join again.
-    pub(super) async fn rejoin_now(&mut self) {
+    /// Full rejoin: drop both PCs and all remote audio (before `open_join(true)`).
+    fn prepare_rejoin(&mut self) {
         self.close_transports();
         self.emitter.emit(
             "reconnecting",
@@ -264,11 +283,17 @@ impl Engine {
                 ("attempt", self.episode_attempts.into()),
             ],
         );
-        if let Err(e) = self.open_join(true).await {
-            self.emitter.error(&e);
+    }
+
+    /// A failed join: the first ends the session, a rejoin is retried shortly.
+    fn join_failed(&mut self, rejoin: bool, error: SfuError) {
+        if rejoin {
+            self.emitter.error(&error);
             self.phase = Phase::Waiting {
                 until: now_ms() + 500.0,
             };
+        } else {
+            self.fail(error);
         }
     }
 
@@ -296,9 +321,8 @@ impl Engine {
         }
     }
 
-    async fn on_tick(&mut self) {
-        let now = now_ms();
-        let then = match self.phase {
+    fn on_tick(&mut self, now: f64) -> Then {
+        match self.phase {
             Phase::Joining { since, rejoin } if now - since > JOIN_TIMEOUT_MS => {
                 if rejoin {
                     Then::Recover(ReconnectReason::SignalDisconnected)
@@ -310,21 +334,74 @@ impl Engine {
             Phase::Resuming { since } if now - since > RESUME_TIMEOUT_MS => {
                 Then::Recover(ReconnectReason::SignalDisconnected)
             }
-            Phase::Waiting { until } if now >= until => Then::Rejoin,
+            Phase::Waiting { until } if now >= until => Then::Join(true),
             Phase::Connected => self.connected_tick(now),
             _ => Then::Nothing,
-        };
-        self.follow(then).await;
-        self.check_publish_timeout(now);
-        self.refresh_levels();
+        }
     }
 
-    /// Runs the recovery step a handler left to do.
-    pub(super) async fn follow(&mut self, then: Then) {
+    /// Runs the asynchronous step a handler left to do: the only place the engine awaits.
+    async fn follow(&mut self, then: Then) {
         match then {
             Then::Nothing => {}
+            Then::Join(rejoin) => {
+                if rejoin {
+                    self.prepare_rejoin();
+                }
+                if let Err(e) = self.open_join(rejoin).await {
+                    self.join_failed(rejoin, e);
+                }
+            }
             Then::Recover(reason) => self.begin_recovery(reason).await,
-            Then::Rejoin => self.rejoin_now().await,
+            Then::Negotiate {
+                run,
+                ice_restart,
+                recovered,
+            } => {
+                if run {
+                    self.negotiate(ice_restart).await;
+                }
+                if let Some(mode) = recovered {
+                    self.recovered(mode);
+                }
+            }
+            Then::AnswerOffer(sdp, id) => {
+                let Some(sub) = self.subscriber.as_mut() else {
+                    return;
+                };
+                match sub.answer_offer(&sdp).await {
+                    Ok(sdp) => self.send(&proto::session_description("answer", sdp, id)),
+                    Err(e) => self.emitter.error(&e),
+                }
+                if let Some(sub) = self.subscriber.as_mut() {
+                    sub.flush_candidates().await;
+                }
+                self.retry_pending_tracks();
+            }
+            Then::AcceptAnswer(sdp) => {
+                if let Some(publisher) = self.publisher.as_mut() {
+                    if let Err(e) = publisher.accept_answer(&sdp).await {
+                        self.emitter.error(&e);
+                    }
+                }
+                self.retry_pending_tracks();
+                if self.renegotiate || self.pending_ice_restart {
+                    let restart = std::mem::take(&mut self.pending_ice_restart);
+                    self.negotiate(restart).await;
+                }
+            }
+            Then::Candidate(to_subscriber, json) => {
+                let pc = if to_subscriber {
+                    self.subscriber.as_mut()
+                } else {
+                    self.publisher.as_mut()
+                };
+                if let Some(pc) = pc {
+                    if let Err(e) = pc.add_remote_candidate(&json).await {
+                        self.emitter.error(&e);
+                    }
+                }
+            }
         }
     }
 
@@ -354,7 +431,7 @@ impl Engine {
                 self.verify_until = None;
                 self.outage_since.get_or_insert(now);
                 self.episode_attempts += 1;
-                return Then::Rejoin;
+                return Then::Join(true);
             }
         }
         Then::Nothing
