@@ -7,6 +7,7 @@ use lk::signal_request::Message as Request;
 use lk::signal_response::Message as Full;
 use proptest::prelude::*;
 use prost::Message as _;
+use sohbet_rtc::sfu::partial::Description;
 use sohbet_rtc::sfu::proto::{self, ProtoError, ReconnectReason, Response};
 
 /// Encodes a server frame with the full prost codec (the library has no encoder for these).
@@ -165,11 +166,10 @@ proptest! {
     }
 
     #[test]
-    fn offers_round_trip(sdp in ".{0,200}", id in any::<u32>(), mid in "[0-9]{1,3}", tr in "TR_[A-Za-z0-9]{1,12}") {
-        let mut sd = lk::SessionDescription { r#type: "offer".into(), sdp, id, ..Default::default() };
-        sd.mid_to_track_id.insert(mid, tr);
+    fn offers_round_trip(sdp in ".{0,200}", id in any::<u32>(), mids in prop::collection::hash_map("[0-9]{1,3}", "TR_[A-Za-z0-9]{1,12}", 0..5)) {
+        let sd = lk::SessionDescription { r#type: "offer".into(), sdp, id, mid_to_track_id: mids };
         let frame = encode_full(Full::Offer(sd.clone()));
-        prop_assert_eq!(proto::decode_response(&frame), Ok(Response::Offer(sd)));
+        prop_assert_eq!(proto::decode_response(&frame), Ok(Response::Offer(read_description(sd))));
     }
 
     #[test]
@@ -296,6 +296,16 @@ fn read_track(t: lk::TrackInfo) -> lk::TrackInfo {
     }
 }
 
+/// The read fields of a SessionDescription; the map entries in the order prost encodes them
+/// (the map's iteration order; a clone iterates in the same order).
+fn read_description(m: lk::SessionDescription) -> Description {
+    Description {
+        sdp: m.sdp,
+        id: m.id,
+        mid_to_track_id: m.mid_to_track_id.into_iter().collect(),
+    }
+}
+
 /// The full codec's oneof as the client's lean `Response` (what `decode_response` must give:
 /// the same message, with only the read fields of the partially decoded ones).
 fn lean(full: Full) -> Response {
@@ -313,8 +323,8 @@ fn lean(full: Full) -> Response {
             ping_interval: m.ping_interval,
             ..Default::default()
         })),
-        Full::Answer(m) => Response::Answer(m),
-        Full::Offer(m) => Response::Offer(m),
+        Full::Answer(m) => Response::Answer(read_description(m)),
+        Full::Offer(m) => Response::Offer(read_description(m)),
         Full::Trickle(m) => Response::Trickle(m),
         Full::Update(m) => Response::Update(lk::ParticipantUpdate {
             participants: m.participants.into_iter().map(read_participant).collect(),
@@ -654,4 +664,38 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
             );
         }
     }
+}
+
+#[test]
+fn a_repeated_mid_in_an_offer_keeps_the_later_track_like_the_full_codec() {
+    let entry = |mid: &str, track: &str| {
+        let mut body = vec![0x0a, mid.len() as u8];
+        body.extend(mid.as_bytes());
+        body.extend([0x12, track.len() as u8]);
+        body.extend(track.as_bytes());
+        let mut field = vec![0x22, body.len() as u8];
+        field.extend(body);
+        field
+    };
+    let mut offer = Vec::new();
+    for (mid, track) in [("0", "TR_a"), ("1", "TR_c"), ("0", "TR_b")] {
+        offer.extend(entry(mid, track));
+    }
+    let mut frame = vec![0x1a, offer.len() as u8];
+    frame.extend(offer);
+    let full = lk::SignalResponse::decode(frame.as_slice()).expect("full decode");
+    let Some(Full::Offer(full)) = full.message else {
+        panic!("not an offer")
+    };
+    assert_eq!(full.mid_to_track_id["0"], "TR_b");
+    let Ok(Response::Offer(ours)) = proto::decode_response(&frame) else {
+        panic!("not an offer")
+    };
+    assert_eq!(
+        ours.mid_to_track_id,
+        vec![
+            ("0".to_string(), "TR_b".to_string()),
+            ("1".to_string(), "TR_c".to_string())
+        ]
+    );
 }

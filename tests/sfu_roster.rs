@@ -123,11 +123,7 @@ fn packed_stream_ids_resolve_to_participant_and_track() {
 #[test]
 fn the_mid_table_resolves_tracks_when_the_stream_id_does_not() {
     let mut map = TrackMap::new();
-    map.update(
-        &[("3".to_string(), "TR_mid".to_string())]
-            .into_iter()
-            .collect(),
-    );
+    map.update(vec![("3".to_string(), "TR_mid".to_string())]);
     let owner = map
         .resolve("PA_abc|camera", "browser-id", Some("3"))
         .expect("owner");

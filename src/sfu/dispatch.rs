@@ -144,7 +144,7 @@ impl Engine {
         let message_kind = proto::response_name(&message);
         match message {
             Response::Offer(offer) => {
-                self.tracks.update(&offer.mid_to_track_id);
+                self.tracks.update(offer.mid_to_track_id);
                 return Then::AnswerOffer(offer.sdp, offer.id);
             }
             Response::Answer(answer) => {
@@ -152,7 +152,7 @@ impl Engine {
                     return Then::Nothing; // an answer to a stale offer
                 }
                 // Single-PC: the answer names the tracks the server put in our receive slots.
-                self.tracks.update(&answer.mid_to_track_id);
+                self.tracks.update(answer.mid_to_track_id);
                 return Then::AcceptAnswer(answer.sdp);
             }
             Response::MediaSectionsRequirement(need) => return self.add_media_sections(need),

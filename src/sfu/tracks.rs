@@ -2,8 +2,6 @@
 //! `"<PA_sid>|<TR_sid>"` stream id, the browser track id, and the server's `mid_to_track_id`
 //! table from subscriber offers.
 
-use std::collections::HashMap;
-
 use crate::vec_map::VecMap;
 
 /// Which participant and track a remote media track belongs to.
@@ -36,9 +34,9 @@ impl TrackMap {
     }
 
     /// Merges the table from a new server offer (newer entries win).
-    pub fn update(&mut self, table: &HashMap<String, String>) {
+    pub fn update(&mut self, table: Vec<(String, String)>) {
         for (mid, track) in table {
-            self.mid_to_track.insert(mid.clone(), track.clone());
+            self.mid_to_track.insert(mid, track);
         }
     }
 

@@ -11,7 +11,7 @@ use livekit_protocol as lk;
 use prost::encoding::{self, DecodeContext, WireType};
 use prost::Message;
 
-use super::partial::{self, Partial};
+use super::partial::{self, Description, Partial};
 use super::proto::{ProtoError, MAX_FRAME_BYTES};
 
 /// A server message this client acts on (`Ignored` for the protocol's other variants).
@@ -21,8 +21,8 @@ use super::proto::{ProtoError, MAX_FRAME_BYTES};
 pub enum Response {
     /// Boxed: a JoinResponse is several times larger than the other variants.
     Join(Box<lk::JoinResponse>),
-    Answer(lk::SessionDescription),
-    Offer(lk::SessionDescription),
+    Answer(Description),
+    Offer(Description),
     Trickle(lk::TrickleRequest),
     Update(lk::ParticipantUpdate),
     TrackPublished(lk::TrackPublishedResponse),
@@ -144,8 +144,8 @@ fn decode_field(
     #[rustfmt::skip]
     let merged = match tag {
         tag::JOIN => part(variant(out, |r| match r { R::Join(m) => Some(&mut **m), _ => None }, || R::Join(Box::default())), body),
-        tag::ANSWER => full(variant(out, |r| match r { R::Answer(m) => Some(m), _ => None }, || R::Answer(Default::default())), body),
-        tag::OFFER => full(variant(out, |r| match r { R::Offer(m) => Some(m), _ => None }, || R::Offer(Default::default())), body),
+        tag::ANSWER => part(variant(out, |r| match r { R::Answer(m) => Some(m), _ => None }, || R::Answer(Default::default())), body),
+        tag::OFFER => part(variant(out, |r| match r { R::Offer(m) => Some(m), _ => None }, || R::Offer(Default::default())), body),
         tag::TRICKLE => full(variant(out, |r| match r { R::Trickle(m) => Some(m), _ => None }, || R::Trickle(Default::default())), body),
         tag::UPDATE => part(variant(out, |r| match r { R::Update(m) => Some(m), _ => None }, || R::Update(Default::default())), body),
         tag::TRACK_PUBLISHED => part(variant(out, |r| match r { R::TrackPublished(m) => Some(m), _ => None }, || R::TrackPublished(Default::default())), body),
