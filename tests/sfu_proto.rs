@@ -7,7 +7,7 @@ use lk::signal_request::Message as Request;
 use lk::signal_response::Message as Full;
 use proptest::prelude::*;
 use prost::Message as _;
-use sohbet_rtc::sfu::partial::Description;
+use sohbet_rtc::sfu::partial::{Description, Joined, Peer, Published, Track, Update};
 use sohbet_rtc::sfu::proto::{self, ProtoError, ReconnectReason, Response};
 
 /// Encodes a server frame with the full prost codec (the library has no encoder for these).
@@ -273,26 +273,24 @@ proptest! {
 }
 
 /// A participant with only the fields the client decodes (see `sfu/partial.rs`).
-fn read_participant(p: lk::ParticipantInfo) -> lk::ParticipantInfo {
-    lk::ParticipantInfo {
+fn read_participant(p: lk::ParticipantInfo) -> Peer {
+    Peer {
         sid: p.sid,
         identity: p.identity,
         state: p.state,
         tracks: p.tracks.into_iter().map(read_track).collect(),
         name: p.name,
         version: p.version,
-        ..Default::default()
     }
 }
 
 /// A track with only the fields the client decodes.
-fn read_track(t: lk::TrackInfo) -> lk::TrackInfo {
-    lk::TrackInfo {
+fn read_track(t: lk::TrackInfo) -> Track {
+    Track {
         sid: t.sid,
         r#type: t.r#type,
         muted: t.muted,
         source: t.source,
-        ..Default::default()
     }
 }
 
@@ -310,7 +308,7 @@ fn read_description(m: lk::SessionDescription) -> Description {
 /// the same message, with only the read fields of the partially decoded ones).
 fn lean(full: Full) -> Response {
     match full {
-        Full::Join(m) => Response::Join(Box::new(lk::JoinResponse {
+        Full::Join(m) => Response::Join(Box::new(Joined {
             participant: m.participant.map(read_participant),
             other_participants: m
                 .other_participants
@@ -321,15 +319,14 @@ fn lean(full: Full) -> Response {
             subscriber_primary: m.subscriber_primary,
             ping_timeout: m.ping_timeout,
             ping_interval: m.ping_interval,
-            ..Default::default()
         })),
         Full::Answer(m) => Response::Answer(read_description(m)),
         Full::Offer(m) => Response::Offer(read_description(m)),
         Full::Trickle(m) => Response::Trickle(m),
-        Full::Update(m) => Response::Update(lk::ParticipantUpdate {
+        Full::Update(m) => Response::Update(Update {
             participants: m.participants.into_iter().map(read_participant).collect(),
         }),
-        Full::TrackPublished(m) => Response::TrackPublished(lk::TrackPublishedResponse {
+        Full::TrackPublished(m) => Response::TrackPublished(Published {
             cid: m.cid,
             track: m.track.map(read_track),
         }),

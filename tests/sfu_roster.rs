@@ -3,12 +3,13 @@
 //! LiveKit reports people joining, muting, speaking and leaving.
 
 use livekit_protocol as lk;
+use sohbet_rtc::sfu::partial::{Peer, Track};
 use sohbet_rtc::sfu::ping::{PingAction, PingClock};
 use sohbet_rtc::sfu::roster::Roster;
 use sohbet_rtc::sfu::tracks::{user_id_of, TrackMap};
 
-fn person(sid: &str, identity: &str, version: u32, mic_muted: Option<bool>) -> lk::ParticipantInfo {
-    lk::ParticipantInfo {
+fn person(sid: &str, identity: &str, version: u32, mic_muted: Option<bool>) -> Peer {
+    Peer {
         sid: sid.into(),
         identity: identity.into(),
         name: format!("user{identity}"),
@@ -16,16 +17,14 @@ fn person(sid: &str, identity: &str, version: u32, mic_muted: Option<bool>) -> l
         state: lk::participant_info::State::Active as i32,
         tracks: mic_muted
             .map(|muted| {
-                vec![lk::TrackInfo {
+                vec![Track {
                     sid: format!("TR_{sid}"),
                     r#type: lk::TrackType::Audio as i32,
                     source: lk::TrackSource::Microphone as i32,
                     muted,
-                    ..Default::default()
                 }]
             })
             .unwrap_or_default(),
-        ..Default::default()
     }
 }
 

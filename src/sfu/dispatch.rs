@@ -7,6 +7,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
+use super::partial::Joined;
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
 use super::roster::Roster;
@@ -92,7 +93,7 @@ impl Engine {
         }
     }
 
-    fn on_join(&mut self, mut join: lk::JoinResponse, rejoin: bool) -> Then {
+    fn on_join(&mut self, mut join: Joined, rejoin: bool) -> Then {
         let me = join.participant.take().unwrap_or_default();
         self.own_sid = me.sid.clone();
         self.roster = Roster::new(&me.identity);

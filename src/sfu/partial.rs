@@ -1,9 +1,11 @@
 //! Field-walking decoders for the large server messages: of `JoinResponse`,
-//! `ParticipantInfo`, `TrackInfo`, `ReconnectResponse` and `LeaveRequest` only the fields the
-//! client reads are decoded into the `livekit_protocol` types; every other field (room, server
-//! info, client configuration, codecs, permissions, attributes, video layers, data tracks,
-//! regions…) is skipped unread and stays at its default. prost's decoders for those nested
-//! messages are then not linked.
+//! `ParticipantInfo`, `TrackInfo`, `ParticipantUpdate`, `TrackPublishedResponse`,
+//! `SessionDescription`, `ReconnectResponse` and `LeaveRequest` only the fields the client
+//! reads are decoded — into small structs of their own (`Joined`, `Peer`, `Track`, `Update`,
+//! `Published`, `Description`; same field names) or, for the last two, the
+//! `livekit_protocol` types; every other field (room, server info, client configuration,
+//! codecs, permissions, attributes, video layers, data tracks, regions…) is skipped unread.
+//! prost's decoders, defaults, clones and drops of those big messages are then not linked.
 //!
 //! Read fields: JoinResponse participant, other_participants, ice_servers, subscriber_primary,
 //! ping_timeout, ping_interval; ParticipantInfo sid, identity, state, tracks, name, version;
@@ -125,7 +127,51 @@ impl Partial for MapEntry {
     }
 }
 
-impl Partial for lk::JoinResponse {
+/// The read fields of a `JoinResponse` (same names as in `livekit_protocol`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Joined {
+    pub participant: Option<Peer>,
+    pub other_participants: Vec<Peer>,
+    pub ice_servers: Vec<lk::IceServer>,
+    pub subscriber_primary: bool,
+    pub ping_timeout: i32,
+    pub ping_interval: i32,
+}
+
+/// The read fields of a `ParticipantInfo`: all the roster keeps of a participant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peer {
+    pub sid: String,
+    pub identity: String,
+    pub state: i32,
+    pub tracks: Vec<Track>,
+    pub name: String,
+    pub version: u32,
+}
+
+/// The read fields of a `TrackInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Track {
+    pub sid: String,
+    pub r#type: i32,
+    pub muted: bool,
+    pub source: i32,
+}
+
+/// The read field of a `ParticipantUpdate`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Update {
+    pub participants: Vec<Peer>,
+}
+
+/// The read fields of a `TrackPublishedResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    pub cid: String,
+    pub track: Option<Track>,
+}
+
+impl Partial for Joined {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             2 => merge_body(
@@ -142,7 +188,7 @@ impl Partial for lk::JoinResponse {
     }
 }
 
-impl Partial for lk::ParticipantInfo {
+impl Partial for Peer {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => string(wire, &mut self.sid, buf),
@@ -156,7 +202,7 @@ impl Partial for lk::ParticipantInfo {
     }
 }
 
-impl Partial for lk::TrackInfo {
+impl Partial for Track {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => string(wire, &mut self.sid, buf),
@@ -177,7 +223,7 @@ impl Partial for lk::ReconnectResponse {
     }
 }
 
-impl Partial for lk::ParticipantUpdate {
+impl Partial for Update {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => push_nested(&mut self.participants, wire, buf),
@@ -186,7 +232,7 @@ impl Partial for lk::ParticipantUpdate {
     }
 }
 
-impl Partial for lk::TrackPublishedResponse {
+impl Partial for Published {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => string(wire, &mut self.cid, buf),

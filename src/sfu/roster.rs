@@ -7,6 +7,7 @@
 
 use livekit_protocol as lk;
 
+use super::partial::Peer;
 use super::tracks::user_id_of;
 use crate::vec_map::VecMap;
 
@@ -65,7 +66,7 @@ impl Roster {
     }
 
     /// Applies full participant snapshots (JoinResponse.other_participants or an update).
-    pub fn apply(&mut self, infos: &[lk::ParticipantInfo]) -> RosterChange {
+    pub fn apply(&mut self, infos: &[Peer]) -> RosterChange {
         let mut change = RosterChange::default();
         for info in infos {
             if info.identity == self.own_identity || info.identity.is_empty() {

@@ -11,7 +11,7 @@ use livekit_protocol as lk;
 use prost::encoding::{self, DecodeContext, WireType};
 use prost::Message;
 
-use super::partial::{self, Description, Partial};
+use super::partial::{self, Description, Joined, Partial, Published, Update};
 use super::proto::{ProtoError, MAX_FRAME_BYTES};
 
 /// A server message this client acts on (`Ignored` for the protocol's other variants).
@@ -20,12 +20,12 @@ use super::proto::{ProtoError, MAX_FRAME_BYTES};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
     /// Boxed: a JoinResponse is several times larger than the other variants.
-    Join(Box<lk::JoinResponse>),
+    Join(Box<Joined>),
     Answer(Description),
     Offer(Description),
     Trickle(lk::TrickleRequest),
-    Update(lk::ParticipantUpdate),
-    TrackPublished(lk::TrackPublishedResponse),
+    Update(Update),
+    TrackPublished(Published),
     Leave(lk::LeaveRequest),
     Mute(lk::MuteTrackRequest),
     SpeakersChanged(lk::SpeakersChanged),
