@@ -140,6 +140,41 @@ fn the_resume_url_carries_sid_and_reason() {
     assert!(url.ends_with("&reconnect=1&sid=PA_x&reconnect_reason=1"));
 }
 
+#[test]
+fn the_urls_are_exactly_the_documented_strings() {
+    let url = proto::rtc_url(
+        "https://h:1//",
+        "a b/é",
+        Some(("PA_1", ReconnectReason::SubscriberFailed)),
+    );
+    assert_eq!(
+        url,
+        "wss://h:1/rtc?access_token=a%20b%2F%C3%A9&auto_subscribe=1&sdk=js&version=2.23.0\
+         &protocol=17&reconnect=1&sid=PA_1&reconnect_reason=3"
+    );
+    assert_eq!(
+        proto::rtc_url("ws://h", "t", None),
+        "ws://h/rtc?access_token=t&auto_subscribe=1&sdk=js&version=2.23.0&protocol=17"
+    );
+}
+
+proptest! {
+    #[test]
+    fn percent_encoding_keeps_unreserved_bytes_and_hex_encodes_the_rest(text in ".{0,40}") {
+        let expected: String = text
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        prop_assert_eq!(proto::percent_encode(&text), expected);
+    }
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_the_full_codec_accepts_decode_to_the_same_message(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
