@@ -731,3 +731,15 @@ fn a_repeated_mid_in_an_offer_keeps_the_later_track_like_the_full_codec() {
         ]
     );
 }
+
+#[test]
+fn a_malformed_variant_fails_the_frame_even_when_a_later_variant_replaces_it() {
+    // Join (field 1) whose body is a truncated string field, then a refresh token.
+    let mut frame = vec![0x0a, 0x02, 0x12, 0x05];
+    frame.extend(encode_full(Full::RefreshToken("t".into())));
+    assert!(lk::SignalResponse::decode(frame.as_slice()).is_err());
+    assert!(matches!(
+        proto::decode_response(&frame),
+        Err(ProtoError::Malformed(_))
+    ));
+}
