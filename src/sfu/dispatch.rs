@@ -3,7 +3,7 @@
 //! tracks, state changes) and the app's publish/mute commands.
 
 use livekit_protocol as lk;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
@@ -125,7 +125,7 @@ impl Engine {
         }
         self.phase = Phase::Connected;
         if let Some(waiter) = self.join_waiter.take() {
-            let _ = waiter.send(Ok(()));
+            let _ = waiter.send(Ok(JsValue::UNDEFINED));
         }
         self.emit_participants();
         if !rejoin {
@@ -177,7 +177,7 @@ impl Engine {
                     mic.sid = Some(sid.clone());
                     self.shared.borrow_mut().published_track_sid = Some(sid.clone());
                     if let Some((_, waiter)) = mic.waiter.take() {
-                        let _ = waiter.send(Ok(sid));
+                        let _ = waiter.send(Ok(JsValue::from_str(&sid)));
                     }
                 }
             }

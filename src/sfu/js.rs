@@ -89,29 +89,16 @@ impl SfuClient {
             self.shared.clone(),
         )?;
         self.commands = Some(tx);
-        Ok(future_to_promise(async move {
-            match joined.await {
-                Ok(Ok(())) => Ok(JsValue::UNDEFINED),
-                Ok(Err(e)) => Err(e.into()),
-                Err(_) => Err(SfuError::Closed.into()),
-            }
-        }))
+        Ok(settle(joined))
     }
 
     /// Publishes a microphone track. Resolves with the server track sid.
     pub fn publish(&self, track: MediaStreamTrack) -> Promise {
         let (tx, rx) = oneshot::channel();
-        let sent = self.send(Input::Publish(track, tx));
-        future_to_promise(async move {
-            if !sent {
-                return Err(SfuError::NotConnected.into());
-            }
-            match rx.await {
-                Ok(Ok(sid)) => Ok(JsValue::from_str(&sid)),
-                Ok(Err(e)) => Err(e.into()),
-                Err(_) => Err(SfuError::Closed.into()),
-            }
-        })
+        if !self.send(Input::Publish(track, tx)) {
+            return Promise::reject(&SfuError::NotConnected.into());
+        }
+        settle(rx)
     }
 
     /// Mutes or unmutes the published microphone (track.enabled + MuteTrackRequest).
@@ -200,6 +187,18 @@ impl SfuClient {
             .as_ref()
             .is_some_and(|tx| tx.unbounded_send(input).is_ok())
     }
+}
+
+/// The promise of a JS call the engine answers; a dropped reply (the session ended) is
+/// `sfu/closed`.
+fn settle(reply: oneshot::Receiver<Result<JsValue, SfuError>>) -> Promise {
+    future_to_promise(async move {
+        match reply.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(SfuError::Closed.into()),
+        }
+    })
 }
 
 fn media_error(e: &crate::media::MediaError) -> JsValue {

@@ -4,13 +4,12 @@
 //! restarts, receive slots for `MediaSectionsRequirement`, mute, and the creation and
 //! release of the peer connections.
 
-use futures::channel::oneshot;
 use livekit_protocol as lk;
 use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
 use super::proto::{self, ReconnectReason};
-use super::session::{pc_input, socket_input, Engine, Mic, Phase, Then};
+use super::session::{pc_input, socket_input, Engine, Mic, Phase, Reply, Then};
 use super::socket::SignalSocket;
 use super::transport::PeerTransport;
 use crate::browser::now_ms;
@@ -110,11 +109,7 @@ impl Engine {
     }
 
     /// Publishes the microphone: AddTrackRequest + send-only transceiver, then the offer.
-    pub(super) fn publish(
-        &mut self,
-        track: MediaStreamTrack,
-        waiter: oneshot::Sender<Result<String, SfuError>>,
-    ) -> Then {
+    pub(super) fn publish(&mut self, track: MediaStreamTrack, waiter: Reply) -> Then {
         if self.phase != Phase::Connected {
             let _ = waiter.send(Err(SfuError::NotConnected));
             return Then::Nothing;

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
+use wasm_bindgen::JsValue;
 use web_sys::{MediaStream, MediaStreamTrack};
 
 use super::error::SfuError;
@@ -30,7 +31,7 @@ pub enum Input {
     Socket(SocketEvent),
     Pc(PcEvent),
     Tick,
-    Publish(MediaStreamTrack, oneshot::Sender<Result<String, SfuError>>),
+    Publish(MediaStreamTrack, Reply),
     SetMuted(bool),
     KillSignal,
     /// Fault injection: a frame handled as if the current signal socket had delivered it.
@@ -38,10 +39,14 @@ pub enum Input {
     Leave(oneshot::Sender<()>),
 }
 
+/// Where the engine answers a JS call (connect, publish): the value its promise resolves
+/// with, or the error it rejects with. One type for both keeps one copy of the channel code.
+pub type Reply = oneshot::Sender<Result<JsValue, SfuError>>;
+
 /// What `Engine::start` hands back: the command sender and the join outcome.
 pub type Started = (
     mpsc::UnboundedSender<Input>,
-    oneshot::Receiver<Result<(), SfuError>>,
+    oneshot::Receiver<Result<JsValue, SfuError>>,
 );
 
 /// Session settings.
@@ -69,7 +74,7 @@ pub(super) struct Mic {
     pub cid: String,
     pub sid: Option<String>,
     pub muted: bool,
-    pub waiter: Option<(f64, oneshot::Sender<Result<String, SfuError>>)>,
+    pub waiter: Option<(f64, Reply)>,
 }
 
 /// The engine state; owned by the run loop only.
@@ -96,7 +101,7 @@ pub struct Engine {
     pub(super) graph: Rc<RefCell<AudioGraph>>,
     pub(super) emitter: Emitter,
     pub(super) shared: Rc<RefCell<Shared>>,
-    pub(super) join_waiter: Option<oneshot::Sender<Result<(), SfuError>>>,
+    pub(super) join_waiter: Option<Reply>,
     pub(super) backoff: Backoff,
     /// When the current outage began (for time-to-recovery), if one is in progress.
     pub(super) outage_since: Option<f64>,
