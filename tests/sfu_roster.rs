@@ -178,3 +178,16 @@ fn a_muted_participant_stops_speaking_and_late_speaker_updates_do_not_revive_it(
     }]);
     assert!(!roster.voice_participants()[0].is_speaking);
 }
+
+proptest::proptest! {
+    #[test]
+    fn user_ids_parse_exactly_like_str_parse(identity in "[ +-]?[+-]?[0-9a]{0,19} ?") {
+        let trimmed = identity.trim();
+        let expected = if trimmed.is_empty() || trimmed.len() > 18 {
+            None
+        } else {
+            trimmed.parse::<i64>().ok()
+        };
+        proptest::prop_assert_eq!(user_id_of(&identity), expected);
+    }
+}

@@ -82,5 +82,22 @@ pub fn user_id_of(identity: &str) -> Option<i64> {
     if trimmed.is_empty() || trimmed.len() > 18 {
         return None;
     }
-    trimmed.parse::<i64>().ok()
+    // As `str::parse::<i64>` (optional sign, decimal digits) in a few bytes of wasm instead
+    // of the generic integer parser; at most 18 characters cannot overflow an i64.
+    let (negative, digits) = match trimmed.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        all => (false, all),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &byte in digits {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(byte - b'0');
+    }
+    Some(if negative { -value } else { value })
 }
