@@ -163,13 +163,10 @@ impl Engine {
                     trickle.candidate_init,
                 )
             }
-            Response::Update(update) => {
-                let change = self.roster.apply(&update.participants);
-                if change.changed {
-                    self.drop_departed_streams();
-                    self.retry_pending_tracks();
-                    self.emit_participants();
-                }
+            Response::Update(update) if self.roster.apply(&update.participants) => {
+                self.drop_departed_streams();
+                self.retry_pending_tracks();
+                self.emit_participants();
             }
             Response::TrackPublished(published) => {
                 if let Some(mic) = self.mic.as_mut().filter(|m| m.cid == published.cid) {

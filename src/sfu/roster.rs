@@ -41,14 +41,6 @@ pub struct RemoteEntry {
     pub quality: i32,
 }
 
-/// What changed after applying an update.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct RosterChange {
-    pub joined: Vec<String>,
-    pub left: Vec<String>,
-    pub changed: bool,
-}
-
 /// All remote participants, keyed by identity.
 #[derive(Debug, Default, Clone)]
 pub struct Roster {
@@ -66,8 +58,9 @@ impl Roster {
     }
 
     /// Applies full participant snapshots (JoinResponse.other_participants or an update).
-    pub fn apply(&mut self, infos: &[Peer]) -> RosterChange {
-        let mut change = RosterChange::default();
+    /// True when anyone joined, left or changed.
+    pub fn apply(&mut self, infos: &[Peer]) -> bool {
+        let mut changed = false;
         for info in infos {
             if info.identity == self.own_identity || info.identity.is_empty() {
                 continue;
@@ -84,8 +77,7 @@ impl Roster {
             }
             if disconnected {
                 if self.by_identity.remove(&info.identity).is_some() {
-                    change.left.push(info.identity.clone());
-                    change.changed = true;
+                    changed = true;
                 }
                 continue;
             }
@@ -118,15 +110,13 @@ impl Roster {
                 },
                 quality: previous.map(|p| p.quality).unwrap_or(1),
             };
-            if previous.is_none() {
-                change.joined.push(info.identity.clone());
-            }
+            // A newcomer (`previous` is None) differs too.
             if previous != Some(&entry) {
-                change.changed = true;
+                changed = true;
             }
             self.by_identity.insert(info.identity.clone(), entry);
         }
-        change
+        changed
     }
 
     /// Applies a SpeakersChanged delta (by participant sid). Returns true if anything changed.
