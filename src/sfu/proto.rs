@@ -140,17 +140,12 @@ pub fn ping_requests(now_ms: i64, rtt_ms: i64) -> [Vec<u8>; 2] {
     ]
 }
 
-/// A client-initiated leave (reason CLIENT_INITIATED, action DISCONNECT).
+/// A client-initiated leave (reason CLIENT_INITIATED, action DISCONNECT). Written by hand:
+/// only `reason` (field 2) is non-default, and prost's LeaveRequest encoder would link the
+/// region-settings encoders too. `tests/sfu_proto.rs` pins the bytes.
 pub fn leave_request() -> Vec<u8> {
-    request(
-        tag::LEAVE,
-        &lk::LeaveRequest {
-            can_reconnect: false,
-            reason: lk::DisconnectReason::ClientInitiated as i32,
-            action: lk::leave_request::Action::Disconnect as i32,
-            regions: None,
-        },
-    )
+    let reason = lk::DisconnectReason::ClientInitiated as u8;
+    request_body(tag::LEAVE, &[0x10, reason])
 }
 
 /// The AddTrackRequest for a microphone track whose browser id is `cid`.
