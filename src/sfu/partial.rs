@@ -12,6 +12,9 @@
 //! TrackInfo sid, type, muted, source; ReconnectResponse ice_servers; LeaveRequest
 //! can_reconnect, reason, action; SessionDescription (offers and answers) sdp, id and the
 //! `mid_to_track_id` entries, into the client's own `Description` (no hash map code).
+//! The small messages (TrickleRequest, MuteTrackRequest, SpeakersChanged, ConnectionQuality-
+//! Update, Pong, MediaSectionsRequirement, IceServer) are read whole with the same walker, so
+//! no prost `Message::merge` is linked for any server message.
 //! A field added to the client's reads must be added here
 //! (`tests/sfu_proto.rs` compares these fields with the full prost decode). Field numbers are
 //! those of livekit_models.proto / livekit_rtc.proto.
@@ -77,7 +80,7 @@ fn ice_server(
     wire: WireType,
     buf: &mut &[u8],
 ) -> Result<(), DecodeError> {
-    encoding::message::merge_repeated(wire, list, buf, DecodeContext::default())
+    push_nested(list, wire, buf)
 }
 
 /// A server offer or answer (`SessionDescription`) as the client reads it: the sdp, the offer
@@ -251,6 +254,104 @@ impl Partial for lk::LeaveRequest {
             1 => encoding::bool::merge(wire, &mut self.can_reconnect, buf, Default::default()),
             2 => int32(wire, &mut self.reason, buf),
             3 => int32(wire, &mut self.action, buf),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+// The small messages the client reads whole, decoded with the same walker: every field of
+// theirs is read, so the result equals prost's (tests compare with the full codec), without
+// a prost `Message::merge` instance per message type.
+
+impl Partial for lk::TrickleRequest {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => string(wire, &mut self.candidate_init, buf),
+            2 => int32(wire, &mut self.target, buf),
+            3 => encoding::bool::merge(wire, &mut self.r#final, buf, Default::default()),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::MuteTrackRequest {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => string(wire, &mut self.sid, buf),
+            2 => encoding::bool::merge(wire, &mut self.muted, buf, Default::default()),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::SpeakersChanged {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => push_nested(&mut self.speakers, wire, buf),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::SpeakerInfo {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => string(wire, &mut self.sid, buf),
+            2 => encoding::float::merge(wire, &mut self.level, buf, Default::default()),
+            3 => encoding::bool::merge(wire, &mut self.active, buf, Default::default()),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::ConnectionQualityUpdate {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => push_nested(&mut self.updates, wire, buf),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::ConnectionQualityInfo {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => string(wire, &mut self.participant_sid, buf),
+            2 => int32(wire, &mut self.quality, buf),
+            3 => encoding::float::merge(wire, &mut self.score, buf, Default::default()),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::Pong {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => {
+                encoding::int64::merge(wire, &mut self.last_ping_timestamp, buf, Default::default())
+            }
+            2 => encoding::int64::merge(wire, &mut self.timestamp, buf, Default::default()),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::MediaSectionsRequirement {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => encoding::uint32::merge(wire, &mut self.num_audios, buf, Default::default()),
+            2 => encoding::uint32::merge(wire, &mut self.num_videos, buf, Default::default()),
+            _ => skip(tag, wire, buf),
+        }
+    }
+}
+
+impl Partial for lk::IceServer {
+    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+        match tag {
+            1 => encoding::string::merge_repeated(wire, &mut self.urls, buf, Default::default()),
+            2 => string(wire, &mut self.username, buf),
+            3 => string(wire, &mut self.credential, buf),
             _ => skip(tag, wire, buf),
         }
     }

@@ -105,14 +105,6 @@ fn variant<M>(
     out.as_mut().and_then(get)
 }
 
-/// Merges a body with the message's full prost decoder.
-fn full<M: Message>(msg: Option<&mut M>, body: &[u8]) -> Result<(), ProtoError> {
-    match msg {
-        Some(msg) => msg.merge(body).map_err(malformed),
-        None => Ok(()),
-    }
-}
-
 /// Merges a body reading only the fields the client uses (see `partial.rs`).
 fn part<M: Partial>(msg: Option<&mut M>, body: &[u8]) -> Result<(), ProtoError> {
     match msg {
@@ -146,16 +138,16 @@ fn decode_field(
         tag::JOIN => part(variant(out, |r| match r { R::Join(m) => Some(&mut **m), _ => None }, || R::Join(Box::default())), body),
         tag::ANSWER => part(variant(out, |r| match r { R::Answer(m) => Some(m), _ => None }, || R::Answer(Default::default())), body),
         tag::OFFER => part(variant(out, |r| match r { R::Offer(m) => Some(m), _ => None }, || R::Offer(Default::default())), body),
-        tag::TRICKLE => full(variant(out, |r| match r { R::Trickle(m) => Some(m), _ => None }, || R::Trickle(Default::default())), body),
+        tag::TRICKLE => part(variant(out, |r| match r { R::Trickle(m) => Some(m), _ => None }, || R::Trickle(Default::default())), body),
         tag::UPDATE => part(variant(out, |r| match r { R::Update(m) => Some(m), _ => None }, || R::Update(Default::default())), body),
         tag::TRACK_PUBLISHED => part(variant(out, |r| match r { R::TrackPublished(m) => Some(m), _ => None }, || R::TrackPublished(Default::default())), body),
         tag::LEAVE => part(variant(out, |r| match r { R::Leave(m) => Some(m), _ => None }, || R::Leave(Default::default())), body),
-        tag::MUTE => full(variant(out, |r| match r { R::Mute(m) => Some(m), _ => None }, || R::Mute(Default::default())), body),
-        tag::SPEAKERS_CHANGED => full(variant(out, |r| match r { R::SpeakersChanged(m) => Some(m), _ => None }, || R::SpeakersChanged(Default::default())), body),
-        tag::CONNECTION_QUALITY => full(variant(out, |r| match r { R::ConnectionQuality(m) => Some(m), _ => None }, || R::ConnectionQuality(Default::default())), body),
+        tag::MUTE => part(variant(out, |r| match r { R::Mute(m) => Some(m), _ => None }, || R::Mute(Default::default())), body),
+        tag::SPEAKERS_CHANGED => part(variant(out, |r| match r { R::SpeakersChanged(m) => Some(m), _ => None }, || R::SpeakersChanged(Default::default())), body),
+        tag::CONNECTION_QUALITY => part(variant(out, |r| match r { R::ConnectionQuality(m) => Some(m), _ => None }, || R::ConnectionQuality(Default::default())), body),
         tag::RECONNECT => part(variant(out, |r| match r { R::Reconnect(m) => Some(m), _ => None }, || R::Reconnect(Default::default())), body),
-        tag::PONG_RESP => full(variant(out, |r| match r { R::PongResp(m) => Some(m), _ => None }, || R::PongResp(Default::default())), body),
-        tag::MEDIA_SECTIONS_REQUIREMENT => full(variant(out, |r| match r { R::MediaSectionsRequirement(m) => Some(m), _ => None }, || R::MediaSectionsRequirement(Default::default())), body),
+        tag::PONG_RESP => part(variant(out, |r| match r { R::PongResp(m) => Some(m), _ => None }, || R::PongResp(Default::default())), body),
+        tag::MEDIA_SECTIONS_REQUIREMENT => part(variant(out, |r| match r { R::MediaSectionsRequirement(m) => Some(m), _ => None }, || R::MediaSectionsRequirement(Default::default())), body),
         tag::REFRESH_TOKEN => {
             let token = String::from_utf8(body.to_vec()).map_err(|_| {
                 ProtoError::Malformed("refresh_token is not valid UTF-8".to_string())
