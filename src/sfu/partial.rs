@@ -24,13 +24,13 @@ use prost::encoding::{self, DecodeContext, WireType};
 use prost::DecodeError;
 
 /// A message decoded field by field; unknown and unread fields are skipped.
-pub trait Partial: Default {
+pub trait Partial {
     /// Decodes (or skips) one field whose key was just read.
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError>;
 }
 
 /// Merges a whole message body into `msg` (prost's merge semantics for the read fields).
-pub fn merge_body<M: Partial>(msg: &mut M, mut buf: &[u8]) -> Result<(), DecodeError> {
+pub fn merge_body(msg: &mut dyn Partial, mut buf: &[u8]) -> Result<(), DecodeError> {
     while !buf.is_empty() {
         let (tag, wire) = encoding::decode_key(&mut buf)?;
         msg.field(tag, wire, &mut buf)?;
@@ -49,7 +49,7 @@ fn nested<'a>(wire: WireType, buf: &mut &'a [u8]) -> Result<&'a [u8], DecodeErro
 }
 
 /// One more element of a repeated partially decoded message.
-fn push_nested<M: Partial>(
+fn push_nested<M: Partial + Default>(
     list: &mut Vec<M>,
     wire: WireType,
     buf: &mut &[u8],
