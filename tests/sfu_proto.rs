@@ -574,19 +574,6 @@ fn a_known_variant_with_the_wrong_wire_type_is_malformed() {
 }
 
 /// Our request bytes against `SignalRequest { message }.encode_to_vec()`.
-#[test]
-fn the_hand_written_leave_request_is_the_full_codecs_bytes() {
-    assert_same_bytes(
-        &proto::leave_request(),
-        Request::Leave(lk::LeaveRequest {
-            can_reconnect: false,
-            reason: lk::DisconnectReason::ClientInitiated as i32,
-            action: lk::leave_request::Action::Disconnect as i32,
-            regions: None,
-        }),
-    );
-}
-
 fn assert_same_bytes(ours: &[u8], message: Request) {
     let full = lk::SignalRequest {
         message: Some(message),
