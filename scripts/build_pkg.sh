@@ -34,6 +34,10 @@ wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sig
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
 echo "[build_pkg] wasm-opt -Oz: $before -> $(stat -c %s "$WASM") bytes"
+# Short import/export names in the wasm and the glue (the hashed wasm-bindgen names are ~5 KB of
+# incompressible entropy); the raw-export typings no longer match, so they are not shipped.
+node scripts/minify_names.mjs "$WASM" pkg/sohbet_rtc.js pkg/sohbet_rtc.d.ts
+rm -f pkg/sohbet_rtc_bg.wasm.d.ts
 if [[ -d js ]]; then cp js/* pkg/; fi
 for f in pkg/sohbet_rtc.js pkg/index.js; do
   [[ -f $f ]] || continue
