@@ -88,7 +88,7 @@ impl From<CodedError> for wasm_bindgen::JsValue {
 
 #[cfg(target_arch = "wasm32")]
 mod js {
-    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen::JsValue;
 
     use super::JsErrorCode;
 
@@ -105,28 +105,42 @@ mod js {
         to_js_error(e.code(), &e.to_string())
     }
 
+    #[wasm_bindgen::prelude::wasm_bindgen]
+    extern "C" {
+        /// JS `String(value)` (throws for objects whose `toString` throws or is missing).
+        #[wasm_bindgen(js_name = String, catch)]
+        fn js_string(value: &JsValue) -> Result<String, JsValue>;
+    }
+
+    /// `(name, message)` of a value thrown by the browser: an `Error` or `DOMException` (or any
+    /// object with those fields), else `("", String(value))`.
+    pub fn name_and_message(value: &JsValue) -> (String, String) {
+        let field = |key: &str| {
+            js_sys::Reflect::get(value, &JsValue::from_str(key))
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        let (name, message) = if value.is_object() {
+            (field("name"), field("message"))
+        } else {
+            Default::default()
+        };
+        if name.is_empty() && message.is_empty() {
+            let text = js_string(value).unwrap_or_else(|_| "[object]".into());
+            return (String::new(), text);
+        }
+        (name, message)
+    }
+
     /// Describes a value thrown by the browser (an `Error`, a `DOMException`, a string or
     /// anything else) as one line of text, for wrapping into a layer error.
     pub fn describe_js(value: &JsValue) -> String {
-        if let Some(err) = value.dyn_ref::<js_sys::Error>() {
-            let name: String = err.name().into();
-            let message: String = err.message().into();
-            return if message.is_empty() {
-                name
-            } else {
-                format!("{name}: {message}")
-            };
+        match name_and_message(value) {
+            (n, m) if n.is_empty() => m,
+            (n, m) if m.is_empty() => n,
+            (n, m) => n + ": " + &m,
         }
-        if let Some(s) = value.as_string() {
-            return s;
-        }
-        // DOMException and plain objects: prefer `.message`, then String(value).
-        if let Ok(m) = js_sys::Reflect::get(value, &JsValue::from_str("message")) {
-            if let Some(s) = m.as_string() {
-                return s;
-            }
-        }
-        format!("{value:?}")
     }
 
     /// Reads `error.code` back from a JS error value (None when absent or not a string).
@@ -138,7 +152,7 @@ mod js {
 }
 
 #[cfg(target_arch = "wasm32")]
-pub use js::{describe_js, js_error_code, js_error_from, to_js_error};
+pub use js::{describe_js, js_error_code, js_error_from, name_and_message, to_js_error};
 
 #[cfg(test)]
 mod tests {

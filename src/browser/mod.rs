@@ -1,6 +1,8 @@
 //! Small RAII helpers over browser globals shared by every browser layer (signal, media, p2p,
 //! sfu, service). This is the bottom of the layer stack: it depends on nothing in the crate.
 
+pub mod task;
 pub mod timer;
 
+pub use task::{promise, spawn};
 pub use timer::{now_ms, sleep, Interval, Timeout};

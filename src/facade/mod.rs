@@ -14,9 +14,9 @@ mod convert;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use crate::browser::promise as future_to_promise;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::MediaStream;
 
 use crate::service::{CallService, ServiceConfig, ServiceEvent};
@@ -53,7 +53,7 @@ fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent)
                 return;
             }
             let (service, slots) = (service.clone(), slots.clone());
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::browser::spawn(async move {
                 slots.participants_queued.set(false);
                 let list = service
                     .upgrade()
@@ -111,7 +111,7 @@ impl WebRtcService {
     pub fn with_web_socket(url: String, token: String, config: JsValue) -> WebRtcService {
         let ws = WsClient::new();
         let connecting = ws.connect(&url, &token);
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::browser::spawn(async move {
             let _ = connecting.await; // failures surface as joinChannel's not-connected error
         });
         WebRtcService::build(Rc::new(ws.clone()), &config, Some(ws))

@@ -48,7 +48,7 @@ impl AutoplayUnlock {
         let on_gesture = Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| {
             if gesture_ctx.state() == AudioContextState::Suspended {
                 if let Ok(promise) = gesture_ctx.resume() {
-                    wasm_bindgen_futures::spawn_local(async move {
+                    crate::browser::spawn(async move {
                         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
                     });
                 }

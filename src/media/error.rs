@@ -102,49 +102,16 @@ impl MediaError {
 }
 
 #[cfg(target_arch = "wasm32")]
-mod js {
-    use super::MediaError;
-    use wasm_bindgen::{JsCast, JsValue};
-
-    /// Reads `name` and `message` off a thrown JS value (a `DOMException` or `Error`).
-    pub(crate) fn name_and_message(value: &JsValue) -> (String, String) {
-        let field = |key: &str| {
-            js_sys::Reflect::get(value, &JsValue::from_str(key))
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_default()
-        };
-        let (name, message) = (field("name"), field("message"));
-        if name.is_empty() && message.is_empty() {
-            let text = value
-                .dyn_ref::<js_sys::JsString>()
-                .map(String::from)
-                .unwrap_or_else(|| format!("{value:?}"));
-            return (String::new(), text);
-        }
-        (name, message)
-    }
-
-    /// Short readable text for any thrown JS value.
-    pub(crate) fn describe(value: &JsValue) -> String {
-        match name_and_message(value) {
-            (n, m) if n.is_empty() => m,
-            (n, m) if m.is_empty() => n,
-            (n, m) => format!("{n}: {m}"),
-        }
-    }
-
-    impl MediaError {
-        /// Maps a `getUserMedia` rejection value to a `MediaError`.
-        pub fn from_capture_js(value: &JsValue) -> MediaError {
-            let (name, message) = name_and_message(value);
-            MediaError::from_capture_name(&name, &message)
-        }
+impl MediaError {
+    /// Maps a `getUserMedia` rejection value to a `MediaError`.
+    pub fn from_capture_js(value: &wasm_bindgen::JsValue) -> MediaError {
+        let (name, message) = crate::error::name_and_message(value);
+        MediaError::from_capture_name(&name, &message)
     }
 }
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) use js::describe;
+pub(crate) use crate::error::describe_js as describe;
 
 #[cfg(test)]
 mod tests {

@@ -302,7 +302,7 @@ impl AudioGraph {
     /// Asks the context to start (autoplay); errors are ignored. See [`AudioGraph::resume_async`].
     pub fn resume(&self) {
         let fut = self.resume_async();
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::browser::spawn(async move {
             let _ = fut.await;
         });
     }
@@ -356,7 +356,7 @@ impl AudioGraph {
         }
         disconnect(&self.master);
         if let Ok(promise) = self.ctx.close() {
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::browser::spawn(async move {
                 let _ = JsFuture::from(promise).await;
             });
         }

@@ -74,7 +74,7 @@ pub(crate) fn hidden_element(stream: &MediaStream) -> Result<HtmlAudioElement, M
     }
     // play() may reject (autoplay); the element is muted, so that is harmless.
     if let Ok(promise) = element.play() {
-        wasm_bindgen_futures::spawn_local(async move {
+        crate::browser::spawn(async move {
             let _ = JsFuture::from(promise).await;
         });
     }

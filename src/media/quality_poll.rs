@@ -120,7 +120,7 @@ fn spawn_poll(shared: &Rc<Shared>) {
     }
     shared.busy.set(true);
     let shared = Rc::clone(shared);
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::browser::spawn(async move {
         let quality = poll_once(&shared).await;
         shared.busy.set(false);
         if !shared.alive.get() {

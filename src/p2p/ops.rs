@@ -21,9 +21,10 @@ use super::mesh::MeshEvent;
 use super::negotiation::{
     answer_expected, on_offer_timeout, on_remote_offer, OfferDecision, Signaling,
 };
-use super::peer::{js_text, PeerInner};
+use super::peer::PeerInner;
 use super::sdp::shrink_to_fit;
 use crate::browser::Timeout;
+use crate::error::describe_js as js_text;
 use crate::signal::{
     encode, Answer, CodecError, IceCandidate, Message, Offer, SessionDescription, MAX_FRAME_BYTES,
 };
@@ -59,7 +60,7 @@ pub(crate) fn enqueue(inner: &Rc<PeerInner>, op: Op) {
         st.running = true;
     }
     let inner = inner.clone();
-    wasm_bindgen_futures::spawn_local(async move {
+    crate::browser::spawn(async move {
         loop {
             let next = {
                 let mut st = inner.state.borrow_mut();

@@ -78,7 +78,7 @@ impl PeerInner {
     /// Delivers an event from a fresh microtask (never inside a browser callback).
     pub fn emit(&self, event: MeshEvent) {
         let sink = self.sink.clone();
-        wasm_bindgen_futures::spawn_local(async move { sink(event) });
+        crate::browser::spawn(async move { sink(event) });
     }
 
     pub fn error(&self, error: P2pError) {
@@ -137,7 +137,7 @@ impl PeerInner {
         for sender in senders {
             let next = if muted { None } else { track.as_ref() };
             let replaced = sender.replace_track(next);
-            wasm_bindgen_futures::spawn_local(async move {
+            crate::browser::spawn(async move {
                 let _ = wasm_bindgen_futures::JsFuture::from(replaced).await;
             });
         }
@@ -170,7 +170,7 @@ impl Peer {
             config.set_certificates(&settings.certificates);
         }
         let pc = RtcPeerConnection::new_with_configuration(&config)
-            .map_err(|e| P2pError::PeerConnection(js_text(&e)))?;
+            .map_err(|e| P2pError::PeerConnection(crate::error::describe_js(&e)))?;
         let polite = is_polite(settings.own_id, settings.remote_id);
         let state = PeerState {
             local_stream,
@@ -388,13 +388,4 @@ fn ice_trouble(inner: &Rc<PeerInner>) {
             (inner.rebuild)(inner.settings.remote_id, None);
         }
     }
-}
-
-/// Best-effort text of a JS error value.
-pub fn js_text(value: &JsValue) -> String {
-    value
-        .dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| format!("{value:?}"))
 }

@@ -68,7 +68,7 @@ impl Shared {
         let Some(sink) = self.sink.borrow().clone() else {
             return;
         };
-        wasm_bindgen_futures::spawn_local(async move { sink(event) });
+        crate::browser::spawn(async move { sink(event) });
     }
 
     /// Sends a frame; failures become error events (nothing is borrowed while sending).

@@ -12,10 +12,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::browser::promise as future_to_promise;
 use futures::channel::{mpsc, oneshot};
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 use web_sys::{AnalyserNode, MediaStreamTrack};
 
 use super::error::SfuError;

@@ -193,7 +193,7 @@ impl Engine {
             verify_until: None,
             _timer: Some(timer),
         };
-        wasm_bindgen_futures::spawn_local(engine.run(rx));
+        crate::browser::spawn(engine.run(rx));
         Ok((tx, join_rx))
     }
 

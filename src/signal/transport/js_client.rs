@@ -70,7 +70,7 @@ impl SignalingClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn connect(&self, token: String) -> Promise {
         let fut = self.client.connect(&self.url, &token);
-        wasm_bindgen_futures::future_to_promise(async move {
+        crate::browser::promise(async move {
             fut.await
                 .map(|()| JsValue::UNDEFINED)
                 .map_err(|e| js_error_from(&e))
