@@ -39,6 +39,8 @@ if want p2p; then
 fi
 if want sfu; then
   bash scripts/build_pkg.sh
+  # Our side is measured with the package we ship (release, size-built), not a dev build.
+  export SFU_E2E_SKIP_BUILD=1 SFU_E2E_PKG=../../pkg
   for b in tests/e2e/bench_*.mjs; do
     [[ -f $b ]] || continue
     node "$b" 2>&1 | tee "$ART/bench-$(basename "$b" .mjs).log" | node scripts/bench_merge.mjs --stdin

@@ -30,10 +30,9 @@ else
 fi
 WASM=pkg/sohbet_rtc_bg.wasm
 before=$(stat -c %s "$WASM")
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-  --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
-echo "[build_pkg] wasm-opt -Oz: $before -> $(stat -c %s "$WASM") bytes"
+# shellcheck disable=SC2086 # the flags are a word list
+wasm-opt $SOHBET_WASM_OPT_FLAGS "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
+echo "[build_pkg] wasm-opt: $before -> $(stat -c %s "$WASM") bytes"
 # Short import/export names in the wasm and the glue (the hashed wasm-bindgen names are ~5 KB of
 # incompressible entropy); the raw-export typings no longer match, so they are not shipped.
 node scripts/minify_names.mjs "$WASM" pkg/sohbet_rtc.js pkg/sohbet_rtc.d.ts

@@ -1,19 +1,17 @@
 // Shipped size of the npm package vs livekit-client (a benchmark, not a test): takes the wasm
 // and the shipped JavaScript (glue + index.js) of the package directory built by
-// scripts/build_pkg.sh, runs
-// `wasm-opt -Oz` (binaryen) on the wasm, compresses wasm + glue with gzip -9 and brotli (q 11)
-// via node:zlib, and does the same for livekit-client's minified bundle. Prints
+// scripts/build_pkg.sh, exactly as `npm pack` would ship them, compresses each with gzip -9 and
+// brotli (q 11) via node:zlib, and does the same for livekit-client's minified bundle. Prints
 // `BENCH name=value` lines and merges them into bench/results.json.
-// Usage: node scripts/bundle_size.mjs [pkg-dir]   (default: pkg, else tests/e2e/pkg-release)
+// Usage: node scripts/bundle_size.mjs [pkg-dir]   (default: pkg)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const candidates = [process.argv[2], 'pkg', 'tests/e2e/pkg-release'].filter(Boolean);
+const candidates = [process.argv[2], 'pkg'].filter(Boolean);
 const dir = candidates.map((d) => path.resolve(ROOT, d)).find((d) => fs.existsSync(path.join(d, 'sohbet_rtc_bg.wasm')));
 if (!dir) {
   console.error(`no release build found in ${candidates.join(', ')}; run scripts/build_pkg.sh first`);
@@ -24,18 +22,8 @@ const brotli = (buf) => zlib.brotliCompressSync(buf, {
   params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: buf.length },
 }).length;
 
-// wasm-opt -Oz on a copy (a no-op if the build already ran it, e.g. scripts/build_pkg.sh).
-const raw = path.join(dir, 'sohbet_rtc_bg.wasm');
-const opt = path.join(os.tmpdir(), `sohbet-bundle-${process.pid}.wasm`);
-const features = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext',
-  '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue'];
-// Prefer the project's binaryen from npm (newer than a system one; see scripts/env.sh).
-const localOpt = path.join(ROOT, 'node_modules/.bin/wasm-opt');
-const wasmOpt = fs.existsSync(localOpt) ? localOpt : 'wasm-opt';
-const r = spawnSync(wasmOpt, ['-Oz', ...features, raw, '-o', opt], { stdio: ['ignore', 'ignore', 'inherit'] });
-if (r.status !== 0) { console.error('wasm-opt failed'); process.exit(1); }
-const wasm = fs.readFileSync(opt);
-fs.unlinkSync(opt);
+// The wasm exactly as shipped (scripts/build_pkg.sh optimised it and minified its names).
+const wasm = fs.readFileSync(path.join(dir, 'sohbet_rtc_bg.wasm'));
 // Every shipped JavaScript file: the wasm-bindgen glue and the drop-in entry (index.js), each
 // compressed on its own as a server would send it (minified by scripts/build_pkg.sh).
 const jsFiles = ['sohbet_rtc.js', 'index.js'].filter((f) => fs.existsSync(path.join(dir, f)));
@@ -59,7 +47,7 @@ const lines = [
   `BENCH livekit_client_esm_gzip_bytes=${gzip(lkEsm)}`,
   `BENCH bundle_vs_livekit_gzip_ratio=${(ours.gzip / gzip(lkMin)).toFixed(3)}`,
 ];
-console.log(`measured ${path.relative(ROOT, dir)}: wasm ${wasm.length} B after wasm-opt -Oz (gzip ${gzip(wasm)}), JS ${jsFiles.join(' + ')} ${glue.length} B (gzip ${glue.gzip})`);
+console.log(`measured ${path.relative(ROOT, dir)}: wasm ${wasm.length} B (gzip ${gzip(wasm)}), JS ${jsFiles.join(' + ')} ${glue.length} B (gzip ${glue.gzip})`);
 for (const l of lines) console.log(l);
 const merge = spawnSync('node', [path.join(ROOT, 'scripts/bench_merge.mjs'), '--stdin'], { input: lines.join('\n') });
 process.stdout.write(merge.stdout);

@@ -10,3 +10,10 @@ export PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/node_modules/.bin:
 # (build-std, optimize_for_size, immediate-abort panics); see scripts/build_pkg.sh. Tests and
 # clippy use stable. Set SOHBET_SIZE_TOOLCHAIN= (empty) to build the package with stable.
 export SOHBET_SIZE_TOOLCHAIN="${SOHBET_SIZE_TOOLCHAIN-nightly-2026-10-30}"
+# wasm-opt for the shipped wasm: -Oz to a fixed point, plus assumptions that hold for Rust's wasm
+# (no implicit traps: safe Rust never loads out of bounds or divides unchecked; the module's own
+# memory starts zero-filled and its low 1 KiB is never addressed: the stack sits below 1 MiB, data
+# above), and the producers/target-features custom sections stripped.
+export SOHBET_WASM_OPT_FLAGS="-Oz --converge --ignore-implicit-traps --low-memory-unused --zero-filled-memory \
+  --strip-debug --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"

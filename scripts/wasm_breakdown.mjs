@@ -46,6 +46,16 @@ for (const [n, s] of fns) byCrate.set(crate(n), (byCrate.get(crate(n)) ?? 0) + s
 console.log('--- code bytes per crate (module for sohbet_rtc)');
 console.log([...byCrate].sort((a, b) => b[1] - a[1]).slice(0, 30)
   .map(([c, s]) => `${String(s).padStart(8)} ${(100 * s / total).toFixed(1).padStart(5)}% ${c}`).join('\n'));
+// Per sohbet_rtc module (two levels): a generic instantiation counts for the first sohbet_rtc
+// path in its name (e.g. Vec<sfu::roster::Peer>::retain counts for sfu::roster).
+const byModule = new Map();
+for (const [n, s] of fns) {
+  const m = /sohbet_rtc(?:\[[0-9a-f]+\])?::([a-z0-9_]+(?:::[a-z0-9_]+)?)/.exec(n);
+  if (m) byModule.set(m[1], (byModule.get(m[1]) ?? 0) + s);
+}
+console.log('--- code bytes per sohbet_rtc module (with the generic code instantiated for it)');
+console.log([...byModule].sort((a, b) => b[1] - a[1]).slice(0, 40)
+  .map(([c, s]) => `${String(s).padStart(8)} ${c}`).join('\n'));
 const re = pattern ? new RegExp(pattern) : null;
 const shown = fns.filter(([n]) => !re || re.test(n)).sort((a, b) => b[1] - a[1]);
 console.log(`--- largest functions${re ? ` matching /${pattern}/ (${shown.length}, ${shown.reduce((a, [, s]) => a + s, 0)} B)` : ''}`);
