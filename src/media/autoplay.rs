@@ -48,9 +48,7 @@ impl AutoplayUnlock {
         let on_gesture = Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| {
             if gesture_ctx.state() == AudioContextState::Suspended {
                 if let Ok(promise) = gesture_ctx.resume() {
-                    crate::browser::spawn(async move {
-                        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-                    });
+                    crate::browser::detach(promise);
                 }
             }
         });

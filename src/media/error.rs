@@ -95,7 +95,9 @@ impl MediaError {
                 MediaError::NotFound(detail)
             }
             "NotReadableError" | "AbortError" | "TrackStartError" => MediaError::DeviceBusy(detail),
-            "TypeError" if message.contains("mediaDevices") => MediaError::Unsupported,
+            "TypeError" if crate::text::contains(message, "mediaDevices") => {
+                MediaError::Unsupported
+            }
             _ => MediaError::Capture(detail),
         }
     }

@@ -301,10 +301,9 @@ impl AudioGraph {
 
     /// Asks the context to start (autoplay); errors are ignored. See [`AudioGraph::resume_async`].
     pub fn resume(&self) {
-        let fut = self.resume_async();
-        crate::browser::spawn(async move {
-            let _ = fut.await;
-        });
+        if let Ok(promise) = self.ctx.resume() {
+            crate::browser::detach(promise);
+        }
     }
 
     /// Resumes the context and resolves when the browser has allowed (or refused) it.
@@ -356,9 +355,7 @@ impl AudioGraph {
         }
         disconnect(&self.master);
         if let Ok(promise) = self.ctx.close() {
-            crate::browser::spawn(async move {
-                let _ = JsFuture::from(promise).await;
-            });
+            crate::browser::detach(promise);
         }
     }
 

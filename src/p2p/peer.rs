@@ -136,10 +136,7 @@ impl PeerInner {
         });
         for sender in senders {
             let next = if muted { None } else { track.as_ref() };
-            let replaced = sender.replace_track(next);
-            crate::browser::spawn(async move {
-                let _ = wasm_bindgen_futures::JsFuture::from(replaced).await;
-            });
+            crate::browser::detach(sender.replace_track(next));
         }
     }
 }
