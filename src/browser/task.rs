@@ -21,6 +21,17 @@ fn spawn_task(task: Task) {
     wasm_bindgen_futures::spawn_local(task);
 }
 
+/// Runs `f` from a microtask (never synchronously): event delivery that must not happen
+/// inside the caller's borrows or browser callbacks. Every caller shares one future type.
+pub fn defer(f: impl FnOnce() + 'static) {
+    defer_boxed(Box::new(f));
+}
+
+#[inline(never)]
+fn defer_boxed(f: Box<dyn FnOnce()>) {
+    spawn_task(Box::pin(async move { f() }));
+}
+
 /// Lets `promise` settle in the background, ignoring its value and any rejection (a muted
 /// element's `play()`, `replaceTrack`, `AudioContext.close()`…). One future type serves every
 /// such call site.

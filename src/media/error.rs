@@ -85,7 +85,7 @@ impl MediaError {
         let detail = if message.is_empty() {
             name.to_string()
         } else {
-            format!("{name}: {message}")
+            name.to_string() + ": " + message
         };
         match name {
             "NotAllowedError" | "SecurityError" | "PermissionDeniedError" => {
@@ -100,6 +100,12 @@ impl MediaError {
             }
             _ => MediaError::Capture(detail),
         }
+    }
+}
+
+impl crate::error::JsErrorCode for MediaError {
+    fn code(&self) -> &'static str {
+        MediaError::code(self)
     }
 }
 

@@ -78,7 +78,7 @@ impl PeerInner {
     /// Delivers an event from a fresh microtask (never inside a browser callback).
     pub fn emit(&self, event: MeshEvent) {
         let sink = self.sink.clone();
-        crate::browser::spawn(async move { sink(event) });
+        crate::browser::defer(move || sink(event));
     }
 
     pub fn error(&self, error: P2pError) {
@@ -192,7 +192,9 @@ impl Peer {
         Ok(peer)
     }
 
-    fn handler(&mut self, f: impl Fn(&Rc<PeerInner>, JsValue) + 'static) -> js_sys::Function {
+    /// Wraps a browser event handler. `f` is a plain function pointer, so the five handlers
+    /// share one `Closure` type (and one wrapper) instead of one each.
+    fn handler(&mut self, f: fn(&Rc<PeerInner>, JsValue)) -> js_sys::Function {
         let weak = Rc::downgrade(&self.inner);
         let closure = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             if let Some(inner) = weak.upgrade() {
