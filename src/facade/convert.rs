@@ -83,24 +83,21 @@ fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
-/// A fresh plain object for one participant.
+/// A fresh plain object for one participant (one `Reflect.set` call site for every field).
 pub fn participant_object(p: &Participant, stream: Option<&MediaStream>) -> Object {
     let obj = Object::new();
-    set(&obj, "userId", &JsValue::from_f64(p.user_id as f64));
-    set(&obj, "username", &JsValue::from_str(&p.username));
-    set(&obj, "university", &JsValue::from_str(&p.university));
-    set(&obj, "isMuted", &JsValue::from_bool(p.is_muted));
-    set(
-        &obj,
-        "isVideoEnabled",
-        &JsValue::from_bool(p.is_video_enabled),
-    );
-    set(&obj, "isSpeaking", &JsValue::from_bool(p.is_speaking));
-    set(
-        &obj,
-        "audioLevel",
-        &JsValue::from_f64(f64::from(p.audio_level)),
-    );
+    let fields: [(&str, JsValue); 7] = [
+        ("userId", JsValue::from_f64(p.user_id as f64)),
+        ("username", JsValue::from_str(&p.username)),
+        ("university", JsValue::from_str(&p.university)),
+        ("isMuted", JsValue::from_bool(p.is_muted)),
+        ("isVideoEnabled", JsValue::from_bool(p.is_video_enabled)),
+        ("isSpeaking", JsValue::from_bool(p.is_speaking)),
+        ("audioLevel", JsValue::from_f64(f64::from(p.audio_level))),
+    ];
+    for (key, value) in &fields {
+        set(&obj, key, value);
+    }
     if let Some(stream) = stream {
         set(&obj, "stream", stream);
     }

@@ -275,14 +275,14 @@ impl AudioGraph {
             .iter()
             .map(|((id, _), v)| (*id, &v.analyser))
             .chain(self.locals.iter().map(|(id, (_, a))| (*id, a)));
+        // Kept sorted while built (no sort call): each id once, at its place.
         for (id, analyser) in analysers {
             let level = mean_level(analyser);
-            match out.iter_mut().find(|(u, _)| *u == id) {
-                Some(entry) => entry.1 = entry.1.max(level),
-                None => out.push((id, level)),
+            match out.binary_search_by_key(&id, |(u, _)| *u) {
+                Ok(i) => out[i].1 = out[i].1.max(level),
+                Err(i) => out.insert(i, (id, level)),
             }
         }
-        out.sort_by_key(|(id, _)| *id);
         out
     }
 

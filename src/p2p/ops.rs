@@ -88,7 +88,7 @@ pub(crate) fn enqueue(inner: &Rc<PeerInner>, op: Op) {
         if st.closed {
             return;
         }
-        st.ops.push_back(op);
+        st.ops.push(op);
         if st.running {
             return;
         }
@@ -115,7 +115,7 @@ fn next_op(inner: &PeerInner) -> Option<Op> {
     if st.closed {
         st.ops.clear();
     }
-    let next = st.ops.pop_front();
+    let next = (!st.ops.is_empty()).then(|| st.ops.remove(0));
     st.running = next.is_some();
     next
 }

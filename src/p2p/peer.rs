@@ -9,7 +9,6 @@
 //! a browser callback, so the receiver may freely close this very peer.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -54,7 +53,9 @@ pub(crate) struct PeerState {
     pub offer_retries: u32,
     pub offer_timer: Option<Timeout>,
     pub ice_timer: Option<Timeout>,
-    pub ops: VecDeque<Op>,
+    /// Queued operations, oldest first (a `Vec`: it holds one or two, and a `VecDeque`
+    /// instantiation costs more wasm than the occasional shift).
+    pub ops: Vec<Op>,
     pub running: bool,
     pub closed: bool,
     pub local_stream: Option<MediaStream>,
