@@ -100,8 +100,9 @@ mod js {
         err.into()
     }
 
-    /// Converts any layer error into a JS `Error` carrying its stable code.
-    pub fn js_error_from<E: JsErrorCode + ?Sized>(e: &E) -> JsValue {
+    /// Converts any layer error into a JS `Error` carrying its stable code. Takes a trait
+    /// object, so every error type shares this one function (and one `to_string`).
+    pub fn js_error_from(e: &dyn JsErrorCode) -> JsValue {
         to_js_error(e.code(), &e.to_string())
     }
 

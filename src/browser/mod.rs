@@ -4,5 +4,5 @@
 pub mod task;
 pub mod timer;
 
-pub use task::{promise, spawn};
+pub use task::{defer, detach, promise, spawn};
 pub use timer::{now_ms, sleep, Interval, Timeout};

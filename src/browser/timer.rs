@@ -39,6 +39,13 @@ impl Timeout {
     /// Runs `f` once after `ms` milliseconds, unless the `Timeout` is dropped first.
     /// Fails when the global timer function is unavailable or throws.
     pub fn new(ms: u32, f: impl FnOnce() + 'static) -> Result<Timeout, JsValue> {
+        Timeout::boxed(ms, Box::new(f))
+    }
+
+    /// The one (non-generic) body of [`Timeout::new`]: every timeout of the crate shares this
+    /// code and one `Closure` type instead of one copy per callback type.
+    #[inline(never)]
+    fn boxed(ms: u32, f: Box<dyn FnOnce()>) -> Result<Timeout, JsValue> {
         let fired = Rc::new(Cell::new(false));
         let flag = fired.clone();
         let mut f = Some(f);
@@ -79,7 +86,13 @@ pub struct Interval {
 impl Interval {
     /// Runs `f` every `ms` milliseconds (the browser clamps very small values) until dropped.
     pub fn new(ms: u32, f: impl FnMut() + 'static) -> Result<Interval, JsValue> {
-        let closure = Closure::<dyn FnMut()>::new(f);
+        Interval::boxed(ms, Box::new(f))
+    }
+
+    /// The one (non-generic) body of [`Interval::new`].
+    #[inline(never)]
+    fn boxed(ms: u32, f: Box<dyn FnMut()>) -> Result<Interval, JsValue> {
+        let closure = Closure::wrap(f);
         let handle = set_interval(closure.as_ref().unchecked_ref(), clamp_ms(ms))?;
         Ok(Interval {
             handle: Some(handle),

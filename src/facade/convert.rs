@@ -44,17 +44,28 @@ export interface VoiceError {
 export type ConnectionQuality = 'good' | 'medium' | 'poor';
 "#;
 
+// The range messages below spell the limits out (no integer formatting is linked for them).
+const _: () = assert!(MAX_CHANNEL_ID == 1_000_000 && MAX_USER_ID == 100_000_000);
+
 /// A JS number as a channel id (1..=1_000_000, H-T2).
 pub fn channel_id(value: f64) -> Result<u64, ServiceError> {
-    whole(value, MAX_CHANNEL_ID, "channelId")
+    whole(
+        value,
+        MAX_CHANNEL_ID,
+        "channelId must be a whole number in 1..=1000000, got ",
+    )
 }
 
 /// A JS number as a user id (1..=100_000_000, H-T2).
 pub fn user_id(value: f64) -> Result<UserId, ServiceError> {
-    whole(value, MAX_USER_ID, "userId")
+    whole(
+        value,
+        MAX_USER_ID,
+        "userId must be a whole number in 1..=100000000, got ",
+    )
 }
 
-fn whole(value: f64, max: u64, name: &str) -> Result<u64, ServiceError> {
+fn whole(value: f64, max: u64, message: &str) -> Result<u64, ServiceError> {
     if value.is_finite() && value.fract() == 0.0 && value >= 1.0 && value <= max as f64 {
         Ok(value as u64)
     } else {
@@ -64,9 +75,7 @@ fn whole(value: f64, max: u64, name: &str) -> Result<u64, ServiceError> {
             .to_string_with_radix(10)
             .map(String::from)
             .unwrap_or_default();
-        Err(ServiceError::InvalidArgument(format!(
-            "{name} must be a whole number in 1..={max}, got {shown}"
-        )))
+        Err(ServiceError::InvalidArgument(message.to_string() + &shown))
     }
 }
 
@@ -74,24 +83,21 @@ fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);
 }
 
-/// A fresh plain object for one participant.
+/// A fresh plain object for one participant (one `Reflect.set` call site for every field).
 pub fn participant_object(p: &Participant, stream: Option<&MediaStream>) -> Object {
     let obj = Object::new();
-    set(&obj, "userId", &JsValue::from_f64(p.user_id as f64));
-    set(&obj, "username", &JsValue::from_str(&p.username));
-    set(&obj, "university", &JsValue::from_str(&p.university));
-    set(&obj, "isMuted", &JsValue::from_bool(p.is_muted));
-    set(
-        &obj,
-        "isVideoEnabled",
-        &JsValue::from_bool(p.is_video_enabled),
-    );
-    set(&obj, "isSpeaking", &JsValue::from_bool(p.is_speaking));
-    set(
-        &obj,
-        "audioLevel",
-        &JsValue::from_f64(f64::from(p.audio_level)),
-    );
+    let fields: [(&str, JsValue); 7] = [
+        ("userId", JsValue::from_f64(p.user_id as f64)),
+        ("username", JsValue::from_str(&p.username)),
+        ("university", JsValue::from_str(&p.university)),
+        ("isMuted", JsValue::from_bool(p.is_muted)),
+        ("isVideoEnabled", JsValue::from_bool(p.is_video_enabled)),
+        ("isSpeaking", JsValue::from_bool(p.is_speaking)),
+        ("audioLevel", JsValue::from_f64(f64::from(p.audio_level))),
+    ];
+    for (key, value) in &fields {
+        set(&obj, key, value);
+    }
     if let Some(stream) = stream {
         set(&obj, "stream", stream);
     }

@@ -46,6 +46,13 @@ fn get(slot: &RefCell<Option<Function>>) -> Option<Function> {
     slot.borrow().clone()
 }
 
+/// Registers a callback (single slot: replaces the previous one). Not inlined: the five `on…`
+/// methods share this body.
+#[inline(never)]
+fn set_slot(slot: &RefCell<Option<Function>>, callback: &JsValue) {
+    *slot.borrow_mut() = convert::function(callback);
+}
+
 fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent) {
     match event {
         ServiceEvent::ParticipantsChanged => {
@@ -53,7 +60,7 @@ fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent)
                 return;
             }
             let (service, slots) = (service.clone(), slots.clone());
-            crate::browser::spawn(async move {
+            crate::browser::defer(move || {
                 slots.participants_queued.set(false);
                 let list = service
                     .upgrade()
@@ -100,8 +107,8 @@ impl WebRtcService {
     /// Over the app's socket object (`{on, off, send}`, e.g. its `websocketService`).
     #[wasm_bindgen(constructor)]
     pub fn new(socket: JsValue, config: JsValue) -> Result<WebRtcService, JsValue> {
-        let transport = AppSocketTransport::new(&socket)
-            .map_err(|e| crate::error::to_js_error(e.code(), &e.to_string()))?;
+        let transport =
+            AppSocketTransport::new(&socket).map_err(|e| crate::error::js_error_from(&e))?;
         Ok(WebRtcService::build(Rc::new(transport), &config, None))
     }
 
@@ -134,14 +141,20 @@ impl WebRtcService {
         // Like the original: an existing call is left synchronously, before anything awaits.
         self.service.leave();
         let service = self.service.clone();
+        // Bad ids still reject the promise (never a synchronous throw), through the same single
+        // error conversion as a failed join.
+        let ids = convert::channel_id(channel_id)
+            .and_then(|channel| Ok((channel, convert::user_id(user_id)?)));
         future_to_promise(async move {
-            let channel = convert::channel_id(channel_id).map_err(|e| e.to_js())?;
-            let user = convert::user_id(user_id).map_err(|e| e.to_js())?;
-            service
-                .join(channel, user, audio_only.unwrap_or(true))
-                .await
-                .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| e.to_js())
+            let joined = match ids {
+                Ok((channel, user)) => {
+                    service
+                        .join(channel, user, audio_only.unwrap_or(true))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            joined.map(|()| JsValue::UNDEFINED).map_err(|e| e.to_js())
         })
     }
 
@@ -212,28 +225,28 @@ impl WebRtcService {
 
     #[wasm_bindgen(js_name = onParticipantUpdate)]
     pub fn on_participant_update(&self, callback: JsValue) {
-        *self.slots.participants.borrow_mut() = convert::function(&callback);
+        set_slot(&self.slots.participants, &callback);
     }
 
     #[wasm_bindgen(js_name = onRemoteStream)]
     pub fn on_remote_stream(&self, callback: JsValue) {
-        *self.slots.remote_stream.borrow_mut() = convert::function(&callback);
+        set_slot(&self.slots.remote_stream, &callback);
     }
 
     #[wasm_bindgen(js_name = onConnectionQuality)]
     pub fn on_connection_quality(&self, callback: JsValue) {
-        *self.slots.quality.borrow_mut() = convert::function(&callback);
+        set_slot(&self.slots.quality, &callback);
     }
 
     #[wasm_bindgen(js_name = onStatus)]
     pub fn on_status(&self, callback: JsValue) {
-        *self.slots.status.borrow_mut() = convert::function(&callback);
+        set_slot(&self.slots.status, &callback);
     }
 
     /// Errors that do not end the call (malformed signalling, refused frames…): `{code, message}`.
     #[wasm_bindgen(js_name = onError)]
     pub fn on_error(&self, callback: JsValue) {
-        *self.slots.error.borrow_mut() = convert::function(&callback);
+        set_slot(&self.slots.error, &callback);
     }
 
     /// 'p2p' (the SFU modes arrive with the mode controller).

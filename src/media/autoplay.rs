@@ -48,9 +48,7 @@ impl AutoplayUnlock {
         let on_gesture = Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| {
             if gesture_ctx.state() == AudioContextState::Suspended {
                 if let Ok(promise) = gesture_ctx.resume() {
-                    crate::browser::spawn(async move {
-                        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-                    });
+                    crate::browser::detach(promise);
                 }
             }
         });
@@ -107,7 +105,7 @@ fn listen(document: &JsValue, method: &str, handler: &JsValue) -> Result<(), Med
     let function: Function = Reflect::get(document, &JsValue::from_str(method))
         .map_err(|e| MediaError::Dom(describe(&e)))?
         .dyn_into()
-        .map_err(|_| MediaError::Dom(format!("document.{method} is not a function")))?;
+        .map_err(|_| MediaError::Dom("document.".to_string() + method + " is not a function"))?;
     let options = js_sys::Object::new();
     let _ = Reflect::set(&options, &JsValue::from_str("passive"), &JsValue::TRUE);
     for event in GESTURE_EVENTS {

@@ -183,7 +183,7 @@ async fn get_user_media(constraints: &MediaStreamConstraints) -> Result<MediaStr
         .map_err(|e| MediaError::from_capture_js(&e))?;
     value
         .dyn_into::<MediaStream>()
-        .map_err(|v| MediaError::Capture(format!("getUserMedia returned {}", describe(&v))))
+        .map_err(|v| MediaError::Capture("getUserMedia returned ".to_string() + &describe(&v)))
 }
 
 /// `{echoCancellation: true, noiseSuppression: true, autoGainControl: true}`.

@@ -85,7 +85,7 @@ impl MediaError {
         let detail = if message.is_empty() {
             name.to_string()
         } else {
-            format!("{name}: {message}")
+            name.to_string() + ": " + message
         };
         match name {
             "NotAllowedError" | "SecurityError" | "PermissionDeniedError" => {
@@ -95,9 +95,17 @@ impl MediaError {
                 MediaError::NotFound(detail)
             }
             "NotReadableError" | "AbortError" | "TrackStartError" => MediaError::DeviceBusy(detail),
-            "TypeError" if message.contains("mediaDevices") => MediaError::Unsupported,
+            "TypeError" if crate::text::contains(message, "mediaDevices") => {
+                MediaError::Unsupported
+            }
             _ => MediaError::Capture(detail),
         }
+    }
+}
+
+impl crate::error::JsErrorCode for MediaError {
+    fn code(&self) -> &'static str {
+        MediaError::code(self)
     }
 }
 

@@ -275,14 +275,14 @@ impl AudioGraph {
             .iter()
             .map(|((id, _), v)| (*id, &v.analyser))
             .chain(self.locals.iter().map(|(id, (_, a))| (*id, a)));
+        // Kept sorted while built (no sort call): each id once, at its place.
         for (id, analyser) in analysers {
             let level = mean_level(analyser);
-            match out.iter_mut().find(|(u, _)| *u == id) {
-                Some(entry) => entry.1 = entry.1.max(level),
-                None => out.push((id, level)),
+            match out.binary_search_by_key(&id, |(u, _)| *u) {
+                Ok(i) => out[i].1 = out[i].1.max(level),
+                Err(i) => out.insert(i, (id, level)),
             }
         }
-        out.sort_by_key(|(id, _)| *id);
         out
     }
 
@@ -301,10 +301,9 @@ impl AudioGraph {
 
     /// Asks the context to start (autoplay); errors are ignored. See [`AudioGraph::resume_async`].
     pub fn resume(&self) {
-        let fut = self.resume_async();
-        crate::browser::spawn(async move {
-            let _ = fut.await;
-        });
+        if let Ok(promise) = self.ctx.resume() {
+            crate::browser::detach(promise);
+        }
     }
 
     /// Resumes the context and resolves when the browser has allowed (or refused) it.
@@ -356,9 +355,7 @@ impl AudioGraph {
         }
         disconnect(&self.master);
         if let Ok(promise) = self.ctx.close() {
-            crate::browser::spawn(async move {
-                let _ = JsFuture::from(promise).await;
-            });
+            crate::browser::detach(promise);
         }
     }
 

@@ -71,7 +71,7 @@ impl State {
                 (id, detector.update(level, now), level)
             })
             .collect();
-        report.sort_by_key(|(id, _, _)| *id);
+        sort_by_id(&mut report);
         let snapshots = report.iter().map(|(id, speaking, level)| {
             (
                 *id,
@@ -82,6 +82,19 @@ impl State {
             )
         });
         self.gate.offer(now, snapshots).then_some(report)
+    }
+}
+
+/// Stable insertion sort by user id. A report holds a handful of entries (usually sorted
+/// already: [`AudioGraph::levels`] is), and std's stable sort would link ~700 bytes of merge
+/// sort for this one element type.
+fn sort_by_id(report: &mut [LevelEntry]) {
+    for i in 1..report.len() {
+        let mut j = i;
+        while j > 0 && report[j - 1].0 > report[j].0 {
+            report.swap(j - 1, j);
+            j -= 1;
+        }
     }
 }
 

@@ -3,7 +3,6 @@
 //! `<audio>` element that keeps Chromium pulling a remote WebRTC stream (compat-spec P14).
 
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AnalyserNode, AudioContext, AudioNode, GainNode, HtmlAudioElement, MediaStream};
 
 use super::error::{describe, MediaError};
@@ -74,9 +73,7 @@ pub(crate) fn hidden_element(stream: &MediaStream) -> Result<HtmlAudioElement, M
     }
     // play() may reject (autoplay); the element is muted, so that is harmless.
     if let Ok(promise) = element.play() {
-        crate::browser::spawn(async move {
-            let _ = JsFuture::from(promise).await;
-        });
+        crate::browser::detach(promise);
     }
     Ok(element)
 }

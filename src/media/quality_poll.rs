@@ -120,8 +120,13 @@ fn spawn_poll(shared: &Rc<Shared>) {
     }
     shared.busy.set(true);
     let shared = Rc::clone(shared);
+    // One await per poll: the getStats() of every connected peer at once, through
+    // Promise.allSettled (which never rejects); everything else is synchronous. This keeps the
+    // poll future small (a loop awaiting each peer in turn compiled to ~2.3 KB of wasm).
+    let (peers, all_stats) = begin_poll(&shared);
     crate::browser::spawn(async move {
-        let quality = poll_once(&shared).await;
+        let settled = JsFuture::from(all_stats).await.unwrap_or_default();
+        let quality = finish_poll(&shared, &peers, &settled);
         shared.busy.set(false);
         if !shared.alive.get() {
             return;
@@ -137,18 +142,44 @@ fn spawn_poll(shared: &Rc<Shared>) {
     });
 }
 
-/// Reads every peer once and returns the overall quality.
-async fn poll_once(shared: &Shared) -> Quality {
+/// Reads every peer's state and starts `getStats()` on the connected ones: returns
+/// `(id, state)` per peer and a promise of their settled stats, in the same order (a peer that
+/// is not connected has `undefined` in its slot).
+fn begin_poll(shared: &Shared) -> (Vec<(u64, PeerState)>, js_sys::Promise) {
     let peers = match shared.peers.try_borrow_mut() {
         Ok(mut source) => source(),
         Err(_) => Vec::new(),
     };
+    let stats = js_sys::Array::new();
+    let states = peers
+        .iter()
+        .map(|(id, pc)| {
+            let state = PeerState::parse(&connection_state(pc));
+            let pending = if state == PeerState::Connected {
+                pc.get_stats().into()
+            } else {
+                JsValue::UNDEFINED
+            };
+            stats.push(&pending);
+            (*id, state)
+        })
+        .collect();
+    (states, js_sys::Promise::all_settled(&stats))
+}
+
+/// Classifies every peer from its settled stats (`{status, value | reason}` entries of
+/// `Promise.allSettled`) and returns the overall quality.
+fn finish_poll(shared: &Shared, peers: &[(u64, PeerState)], settled: &JsValue) -> Quality {
     let mut per_peer = Vec::with_capacity(peers.len());
-    for (id, pc) in &peers {
-        let state = PeerState::parse(&connection_state(pc));
-        let sample = if state == PeerState::Connected {
-            match inbound_audio_counters(pc).await {
-                Ok(Some(counters)) => {
+    for (i, (id, state)) in peers.iter().enumerate() {
+        let sample = if *state == PeerState::Connected {
+            let entry = Reflect::get_u32(settled, i as u32).unwrap_or_default();
+            let report = match text(&entry, "status").as_deref() {
+                Some("fulfilled") => Reflect::get(&entry, &JsValue::from_str("value")).ok(),
+                _ => None,
+            };
+            match report.as_ref().map(audio_counters) {
+                Some(Ok(Some(counters))) => {
                     let delta = match shared.deltas.try_borrow_mut() {
                         Ok(mut d) => d.observe(*id, counters),
                         Err(_) => None,
@@ -157,13 +188,13 @@ async fn poll_once(shared: &Shared) -> Quality {
                     // track) says nothing about the network: keep the call-long rate.
                     StatsSample::Loss(delta.or_else(|| counters.cumulative_rate()))
                 }
-                Ok(None) => StatsSample::Loss(None),
-                Err(_) => StatsSample::Error,
+                Some(Ok(None)) => StatsSample::Loss(None),
+                _ => StatsSample::Error,
             }
         } else {
             StatsSample::Loss(None)
         };
-        per_peer.push(classify_peer(state, sample));
+        per_peer.push(classify_peer(*state, sample));
     }
     // Peers that went away are forgotten, so a returning peer starts a fresh interval.
     let present: Vec<u64> = peers.iter().map(|(id, _)| *id).collect();
@@ -195,9 +226,14 @@ pub async fn inbound_audio_counters(
     let report = JsFuture::from(pc.get_stats())
         .await
         .map_err(|e| MediaError::Stats(describe(&e)))?;
-    let report: RtcStatsReport = report
-        .dyn_into()
-        .map_err(|_| MediaError::Stats("getStats() did not return a report".into()))?;
+    audio_counters(&report)
+}
+
+/// [`inbound_audio_counters`] of a `getStats()` result.
+fn audio_counters(report: &JsValue) -> Result<Option<LossCounters>, MediaError> {
+    let report: &RtcStatsReport = report
+        .dyn_ref()
+        .ok_or_else(|| MediaError::Stats("getStats() did not return a report".into()))?;
     let mut found = None::<LossCounters>;
     for entry in report.values() {
         let Ok(stat) = entry else { continue };

@@ -167,13 +167,11 @@ impl<K: Ord + Clone> ChangeGate<K> {
             return false;
         }
         self.last_emit_ms = Some(now_ms);
-        self.emitted = current
-            .into_iter()
-            .map(|(k, s)| {
-                let level = sanitize_level(s.level);
-                (k, LevelSnapshot { level, ..s })
-            })
-            .collect();
+        let mut current = current;
+        for s in current.values_mut() {
+            s.level = sanitize_level(s.level);
+        }
+        self.emitted = current;
         true
     }
 

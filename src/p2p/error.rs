@@ -84,6 +84,12 @@ impl P2pError {
     }
 }
 
+impl crate::error::JsErrorCode for P2pError {
+    fn code(&self) -> &'static str {
+        P2pError::code(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

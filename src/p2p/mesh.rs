@@ -240,7 +240,7 @@ impl Drop for Mesh {
 impl MeshShared {
     fn emit(&self, event: MeshEvent) {
         let sink = self.sink.clone();
-        crate::browser::spawn(async move { sink(event) });
+        crate::browser::defer(move || sink(event));
     }
 
     fn new_peer(&self, remote_id: UserId, initiate: bool) -> Result<Peer, P2pError> {
@@ -256,7 +256,7 @@ impl MeshShared {
         let rebuild: RebuildRequest = Rc::new(move |user_id, replay| {
             let me = me.clone();
             // Deferred: the request comes from inside the old peer's own callbacks.
-            crate::browser::spawn(async move {
+            crate::browser::defer(move || {
                 if let Some(shared) = me.upgrade() {
                     shared.rebuild(user_id, replay);
                 }

@@ -9,7 +9,6 @@
 //! a browser callback, so the receiver may freely close this very peer.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -54,7 +53,9 @@ pub(crate) struct PeerState {
     pub offer_retries: u32,
     pub offer_timer: Option<Timeout>,
     pub ice_timer: Option<Timeout>,
-    pub ops: VecDeque<Op>,
+    /// Queued operations, oldest first (a `Vec`: it holds one or two, and a `VecDeque`
+    /// instantiation costs more wasm than the occasional shift).
+    pub ops: Vec<Op>,
     pub running: bool,
     pub closed: bool,
     pub local_stream: Option<MediaStream>,
@@ -78,7 +79,7 @@ impl PeerInner {
     /// Delivers an event from a fresh microtask (never inside a browser callback).
     pub fn emit(&self, event: MeshEvent) {
         let sink = self.sink.clone();
-        crate::browser::spawn(async move { sink(event) });
+        crate::browser::defer(move || sink(event));
     }
 
     pub fn error(&self, error: P2pError) {
@@ -136,10 +137,7 @@ impl PeerInner {
         });
         for sender in senders {
             let next = if muted { None } else { track.as_ref() };
-            let replaced = sender.replace_track(next);
-            crate::browser::spawn(async move {
-                let _ = wasm_bindgen_futures::JsFuture::from(replaced).await;
-            });
+            crate::browser::detach(sender.replace_track(next));
         }
     }
 }
@@ -195,7 +193,9 @@ impl Peer {
         Ok(peer)
     }
 
-    fn handler(&mut self, f: impl Fn(&Rc<PeerInner>, JsValue) + 'static) -> js_sys::Function {
+    /// Wraps a browser event handler. `f` is a plain function pointer, so the five handlers
+    /// share one `Closure` type (and one wrapper) instead of one each.
+    fn handler(&mut self, f: fn(&Rc<PeerInner>, JsValue)) -> js_sys::Function {
         let weak = Rc::downgrade(&self.inner);
         let closure = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             if let Some(inner) = weak.upgrade() {

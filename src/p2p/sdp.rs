@@ -46,96 +46,101 @@ pub fn shrink_to_fit(
         .find(|candidate| measure(candidate) <= max_bytes)
 }
 
-/// One m-section's codec table: payload type → (codec name lowercased, rtx's apt).
-struct Codecs {
-    names: Vec<(String, String)>,
-    rtx_of: Vec<(String, String)>,
-}
-
-fn codec_table(lines: &[&str]) -> Codecs {
-    let mut names = Vec::new();
-    let mut rtx_of = Vec::new();
-    for line in lines {
-        if let Some(rest) = line.strip_prefix("a=rtpmap:") {
-            if let Some((pt, enc)) = rest.split_once(' ') {
-                let name = enc.split('/').next().unwrap_or("").to_ascii_lowercase();
-                names.push((pt.to_string(), name));
-            }
-        } else if let Some(rest) = line.strip_prefix("a=fmtp:") {
-            if let Some((pt, params)) = rest.split_once(' ') {
-                if let Some(apt) = params
-                    .split(';')
-                    .find_map(|p| p.trim().strip_prefix("apt="))
-                {
-                    rtx_of.push((pt.to_string(), apt.to_string()));
-                }
-            }
-        }
-    }
-    Codecs { names, rtx_of }
+/// The codec names (as written, compared ignoring ASCII case) that survive `level` in an
+/// m-section of `kind`; `None` keeps every codec.
+fn kept_codecs(kind: &str, level: TrimLevel) -> Option<&'static [&'static str]> {
+    Some(match (kind, level) {
+        (_, TrimLevel::None) => return None,
+        ("audio", TrimLevel::Codecs) => &["opus", "pcmu", "telephone-event", "red"],
+        ("audio", _) => &["opus", "pcmu", "telephone-event"],
+        ("video", TrimLevel::Codecs) => &["vp8", "h264", "rtx"],
+        ("video", _) => &["vp8"],
+        _ => return None,
+    })
 }
 
 fn keep_codec(kind: &str, name: &str, level: TrimLevel) -> bool {
-    match (kind, level) {
-        (_, TrimLevel::None) => true,
-        ("audio", TrimLevel::Codecs) => matches!(name, "opus" | "pcmu" | "telephone-event" | "red"),
-        ("audio", _) => matches!(name, "opus" | "pcmu" | "telephone-event"),
-        ("video", TrimLevel::Codecs) => matches!(name, "vp8" | "h264" | "rtx"),
-        ("video", _) => name == "vp8",
-        _ => true,
-    }
+    kept_codecs(kind, level).is_none_or(|kept| kept.iter().any(|k| k.eq_ignore_ascii_case(name)))
 }
 
-/// The payload types of one m-section that survive `level`.
-fn kept_payload_types(kind: &str, lines: &[&str], level: TrimLevel) -> Vec<String> {
-    let table = codec_table(lines);
-    let primary: Vec<String> = table
-        .names
-        .iter()
-        .filter(|(_, name)| name != "rtx" && keep_codec(kind, name, level))
-        .map(|(pt, _)| pt.clone())
-        .collect();
-    let mut kept = primary.clone();
+/// The payload types of one m-section that survive `level`: the kept codecs of its
+/// `a=rtpmap` lines, then (when RTX is kept) the RTX payload types whose `apt` is one of them.
+/// Everything borrows from `lines`: no per-codec allocation.
+fn kept_payload_types<'a>(kind: &str, lines: &[&'a str], level: TrimLevel) -> Vec<&'a str> {
+    let mut kept = Vec::new();
+    for line in lines {
+        if let Some((pt, enc)) = line
+            .strip_prefix("a=rtpmap:")
+            .and_then(|r| r.split_once(' '))
+        {
+            let name = enc.split_once('/').map_or(enc, |(name, _)| name);
+            if !name.eq_ignore_ascii_case("rtx") && keep_codec(kind, name, level) {
+                kept.push(pt);
+            }
+        }
+    }
     if keep_codec(kind, "rtx", level) {
-        for (pt, apt) in &table.rtx_of {
-            if primary.contains(apt) {
-                kept.push(pt.clone());
+        let primary = kept.len();
+        for line in lines {
+            let Some((pt, params)) = line.strip_prefix("a=fmtp:").and_then(|r| r.split_once(' '))
+            else {
+                continue;
+            };
+            let apt = params
+                .split(';')
+                .find_map(|p| p.trim().strip_prefix("apt="));
+            if apt.is_some_and(|apt| kept[..primary].contains(&apt)) {
+                kept.push(pt);
             }
         }
     }
     kept
 }
 
+/// The payload type an `a=rtpmap:`, `a=fmtp:` or `a=rtcp-fb:` line is about.
 fn payload_type_of(line: &str) -> Option<&str> {
-    ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"]
+    let rest = ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"]
         .iter()
-        .find_map(|prefix| line.strip_prefix(prefix))
-        .and_then(|rest| rest.split([' ', ':']).next())
+        .find_map(|prefix| line.strip_prefix(prefix))?;
+    let end = rest.bytes().position(|b| b == b' ' || b == b':');
+    Some(&rest[..end.unwrap_or(rest.len())])
 }
 
-fn trim_section(lines: &[&str], level: TrimLevel, out: &mut Vec<String>) {
-    let Some(m_line) = lines.first() else { return };
-    let parts: Vec<&str> = m_line.split(' ').collect();
-    let kind = m_line
-        .strip_prefix("m=")
-        .and_then(|m| m.split(' ').next())
-        .unwrap_or("");
-    if parts.len() < 4 || !(kind == "audio" || kind == "video") {
-        out.extend(lines.iter().map(|l| l.to_string()));
-        return;
+fn push_line(out: &mut String, line: &str) {
+    out.push_str(line);
+    out.push_str("\r\n");
+}
+
+/// Writes the trimmed m-section to `out`; `false` (nothing written) when it is left as it is:
+/// not RTP audio/video, or no format would remain.
+fn trim_section(lines: &[&str], level: TrimLevel, out: &mut String) -> bool {
+    let Some(m_line) = lines.first() else {
+        return false;
+    };
+    // "m=<kind> <port> <proto> <formats...>": `header` is everything before the formats.
+    let mut spaces = m_line.match_indices(' ').map(|(i, _)| i);
+    let (Some(kind_end), Some(header_end)) = (spaces.next(), spaces.nth(1)) else {
+        return false;
+    };
+    let kind = &m_line[2.min(kind_end)..kind_end];
+    if !(kind == "audio" || kind == "video") {
+        return false;
     }
     let kept = kept_payload_types(kind, lines, level);
-    let listed: Vec<&str> = parts[3..]
-        .iter()
-        .copied()
-        .filter(|pt| kept.iter().any(|k| k == pt))
+    let listed: Vec<&str> = m_line[header_end + 1..]
+        .split(' ')
+        .filter(|pt| kept.contains(pt))
         .collect();
     if listed.is_empty() {
         // Never produce an m-line without formats: keep the section unchanged instead.
-        out.extend(lines.iter().map(|l| l.to_string()));
-        return;
+        return false;
     }
-    out.push(format!("{} {}", parts[..3].join(" "), listed.join(" ")));
+    out.push_str(&m_line[..header_end]);
+    for pt in &listed {
+        out.push(' ');
+        out.push_str(pt);
+    }
+    out.push_str("\r\n");
     for line in &lines[1..] {
         if let Some(pt) = payload_type_of(line) {
             if pt != "*" && !listed.contains(&pt) {
@@ -144,37 +149,43 @@ fn trim_section(lines: &[&str], level: TrimLevel, out: &mut Vec<String>) {
         }
         if level >= TrimLevel::Bare
             && line.starts_with("a=extmap:")
-            && !KEPT_EXTENSIONS.iter().any(|uri| line.contains(uri))
+            && !KEPT_EXTENSIONS
+                .iter()
+                .any(|uri| crate::text::contains(line, uri))
         {
             continue;
         }
-        out.push(line.to_string());
+        push_line(out, line);
     }
+    true
 }
 
 /// Trims `sdp` at `level`, keeping the session part and the line ending style (`\r\n`).
+/// Built by pushing lines into one `String` (no per-line `String`s, no `join`, no `format!`).
 pub fn trim(sdp: &str, level: TrimLevel) -> String {
     if level == TrimLevel::None {
         return sdp.to_string();
     }
     let lines: Vec<&str> = sdp.lines().filter(|l| !l.is_empty()).collect();
-    let mut out = Vec::with_capacity(lines.len());
+    let mut out = String::with_capacity(sdp.len() + 2);
     let mut start = 0;
     while start < lines.len() {
         let end = lines[start + 1..]
             .iter()
             .position(|l| l.starts_with("m="))
             .map_or(lines.len(), |i| start + 1 + i);
-        if lines[start].starts_with("m=") {
-            trim_section(&lines[start..end], level, &mut out);
-        } else {
-            out.extend(lines[start..end].iter().map(|l| l.to_string()));
+        let section = &lines[start..end];
+        if !(section[0].starts_with("m=") && trim_section(section, level, &mut out)) {
+            for line in section {
+                push_line(&mut out, line);
+            }
         }
         start = end;
     }
-    let mut text = out.join("\r\n");
-    text.push_str("\r\n");
-    text
+    if out.is_empty() {
+        out.push_str("\r\n"); // an SDP without lines comes out as one line ending, as before
+    }
+    out
 }
 
 #[cfg(test)]

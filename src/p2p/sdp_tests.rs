@@ -129,6 +129,157 @@ fn garbage_input_does_not_panic() {
     }
 }
 
+/// The first implementation of [`trim`] (per-line `String`s, `join`, `format!`), kept as the
+/// oracle for the allocation-free one: both must produce identical output.
+mod reference {
+    use super::{TrimLevel, KEPT_EXTENSIONS};
+
+    /// One m-section's codec table: payload type → (codec name lowercased, rtx's apt).
+    struct Codecs {
+        names: Vec<(String, String)>,
+        rtx_of: Vec<(String, String)>,
+    }
+
+    fn codec_table(lines: &[&str]) -> Codecs {
+        let mut names = Vec::new();
+        let mut rtx_of = Vec::new();
+        for line in lines {
+            if let Some(rest) = line.strip_prefix("a=rtpmap:") {
+                if let Some((pt, enc)) = rest.split_once(' ') {
+                    let name = enc.split('/').next().unwrap_or("").to_ascii_lowercase();
+                    names.push((pt.to_string(), name));
+                }
+            } else if let Some(rest) = line.strip_prefix("a=fmtp:") {
+                if let Some((pt, params)) = rest.split_once(' ') {
+                    if let Some(apt) = params
+                        .split(';')
+                        .find_map(|p| p.trim().strip_prefix("apt="))
+                    {
+                        rtx_of.push((pt.to_string(), apt.to_string()));
+                    }
+                }
+            }
+        }
+        Codecs { names, rtx_of }
+    }
+
+    fn keep_codec(kind: &str, name: &str, level: TrimLevel) -> bool {
+        match (kind, level) {
+            (_, TrimLevel::None) => true,
+            ("audio", TrimLevel::Codecs) => {
+                matches!(name, "opus" | "pcmu" | "telephone-event" | "red")
+            }
+            ("audio", _) => matches!(name, "opus" | "pcmu" | "telephone-event"),
+            ("video", TrimLevel::Codecs) => matches!(name, "vp8" | "h264" | "rtx"),
+            ("video", _) => name == "vp8",
+            _ => true,
+        }
+    }
+
+    /// The payload types of one m-section that survive `level`.
+    fn kept_payload_types(kind: &str, lines: &[&str], level: TrimLevel) -> Vec<String> {
+        let table = codec_table(lines);
+        let primary: Vec<String> = table
+            .names
+            .iter()
+            .filter(|(_, name)| name != "rtx" && keep_codec(kind, name, level))
+            .map(|(pt, _)| pt.clone())
+            .collect();
+        let mut kept = primary.clone();
+        if keep_codec(kind, "rtx", level) {
+            for (pt, apt) in &table.rtx_of {
+                if primary.contains(apt) {
+                    kept.push(pt.clone());
+                }
+            }
+        }
+        kept
+    }
+
+    fn payload_type_of(line: &str) -> Option<&str> {
+        ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"]
+            .iter()
+            .find_map(|prefix| line.strip_prefix(prefix))
+            .and_then(|rest| rest.split([' ', ':']).next())
+    }
+
+    fn trim_section(lines: &[&str], level: TrimLevel, out: &mut Vec<String>) {
+        let Some(m_line) = lines.first() else { return };
+        let parts: Vec<&str> = m_line.split(' ').collect();
+        let kind = m_line
+            .strip_prefix("m=")
+            .and_then(|m| m.split(' ').next())
+            .unwrap_or("");
+        if parts.len() < 4 || !(kind == "audio" || kind == "video") {
+            out.extend(lines.iter().map(|l| l.to_string()));
+            return;
+        }
+        let kept = kept_payload_types(kind, lines, level);
+        let listed: Vec<&str> = parts[3..]
+            .iter()
+            .copied()
+            .filter(|pt| kept.iter().any(|k| k == pt))
+            .collect();
+        if listed.is_empty() {
+            // Never produce an m-line without formats: keep the section unchanged instead.
+            out.extend(lines.iter().map(|l| l.to_string()));
+            return;
+        }
+        out.push(format!("{} {}", parts[..3].join(" "), listed.join(" ")));
+        for line in &lines[1..] {
+            if let Some(pt) = payload_type_of(line) {
+                if pt != "*" && !listed.contains(&pt) {
+                    continue;
+                }
+            }
+            if level >= TrimLevel::Bare
+                && line.starts_with("a=extmap:")
+                && !KEPT_EXTENSIONS.iter().any(|uri| line.contains(uri))
+            {
+                continue;
+            }
+            out.push(line.to_string());
+        }
+    }
+
+    /// Trims `sdp` at `level`, keeping the session part and the line ending style (`\r\n`).
+    pub fn trim(sdp: &str, level: TrimLevel) -> String {
+        if level == TrimLevel::None {
+            return sdp.to_string();
+        }
+        let lines: Vec<&str> = sdp.lines().filter(|l| !l.is_empty()).collect();
+        let mut out = Vec::with_capacity(lines.len());
+        let mut start = 0;
+        while start < lines.len() {
+            let end = lines[start + 1..]
+                .iter()
+                .position(|l| l.starts_with("m="))
+                .map_or(lines.len(), |i| start + 1 + i);
+            if lines[start].starts_with("m=") {
+                trim_section(&lines[start..end], level, &mut out);
+            } else {
+                out.extend(lines[start..end].iter().map(|l| l.to_string()));
+            }
+            start = end;
+        }
+        let mut text = out.join("\r\n");
+        text.push_str("\r\n");
+        text
+    }
+}
+
+#[test]
+fn trim_matches_the_reference_implementation_on_a_real_offer() {
+    let sdp = chromium_like_offer();
+    for level in LEVELS {
+        assert_eq!(trim(&sdp, level), reference::trim(&sdp, level), "{level:?}");
+        let lf_only = sdp.replace("\r\n", "\n");
+        assert_eq!(trim(&lf_only, level), reference::trim(&lf_only, level));
+        let upper = sdp.replace("opus", "OPUS").replace("rtx", "RTX");
+        assert_eq!(trim(&upper, level), reference::trim(&upper, level));
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod properties {
     use super::*;
@@ -144,6 +295,13 @@ mod properties {
                 proptest::prop_assert!(out.len() <= text.len() + 2);
             }
             let _ = shrink_to_fit(&text, 100, str::len);
+        }
+
+        #[test]
+        fn trim_matches_the_reference_implementation(text in "(m=(audio|video) 9 P( [0-9]){0,6}\r?\n|m=(audio|application|[a-z]{0,3})( [0-9a-z/]{0,3}){0,5}\r?\n|a=(rtpmap|fmtp|rtcp-fb|extmap):[0-9* ]{0,3}[ :/a-zA-Z0-9=;-]{0,24}\r?\n|a=extmap:1 urn:ietf:params:rtp-hdrext:(sdes:mid|toffset)\r\n|a=rtpmap:[0-9] (opus|PCMU|rtx|RTX|VP8|VP9|h264|red|telephone-event)(/9)?\r\n|a=fmtp:[0-9] (x=1; )?apt=[0-9]\r\n|a=rtcp-fb:[0-9*] nack\r\n|[a-z]=[ -~]{0,12}\r?\n|\r?\n){0,30}") {
+            for level in LEVELS {
+                proptest::prop_assert_eq!(trim(&text, level), reference::trim(&text, level));
+            }
         }
     }
 }

@@ -68,7 +68,7 @@ impl Shared {
         let Some(sink) = self.sink.borrow().clone() else {
             return;
         };
-        crate::browser::spawn(async move { sink(event) });
+        crate::browser::defer(move || sink(event));
     }
 
     /// Sends a frame; failures become error events (nothing is borrowed while sending).
@@ -76,7 +76,7 @@ impl Shared {
         match self.transport.send(msg) {
             Ok(()) => true,
             Err(e) => {
-                self.emit(ServiceEvent::error(e.code(), e.to_string()));
+                self.emit(ServiceEvent::coded(&e));
                 false
             }
         }

@@ -6,6 +6,7 @@ use thiserror::Error;
 use wasm_bindgen::JsValue;
 use web_sys::MediaStream;
 
+use crate::error::JsErrorCode;
 use crate::media::quality::Quality;
 use crate::media::{MediaError, CAMERA_FAILED_MESSAGE, CAPTURE_FAILED_MESSAGE};
 use crate::p2p::P2pError;
@@ -39,8 +40,13 @@ impl ServiceEvent {
         }
     }
 
-    pub fn from_p2p(error: &P2pError) -> ServiceEvent {
+    /// The error event of any layer error (one function for every error type).
+    pub fn coded(error: &dyn JsErrorCode) -> ServiceEvent {
         ServiceEvent::error(error.code(), error.to_string())
+    }
+
+    pub fn from_p2p(error: &P2pError) -> ServiceEvent {
+        ServiceEvent::coded(error)
     }
 }
 
@@ -70,6 +76,12 @@ pub enum ServiceError {
     InvalidArgument(String),
 }
 
+impl JsErrorCode for ServiceError {
+    fn code(&self) -> &'static str {
+        ServiceError::code(self)
+    }
+}
+
 impl ServiceError {
     /// A stable machine-readable code (surfaced to JS as `error.code`).
     pub fn code(&self) -> &'static str {
@@ -84,7 +96,7 @@ impl ServiceError {
 
     /// The JS `Error` (message + `code`).
     pub fn to_js(&self) -> JsValue {
-        crate::error::to_js_error(self.code(), &self.to_string())
+        crate::error::js_error_from(self)
     }
 }
 

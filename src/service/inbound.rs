@@ -114,7 +114,7 @@ fn on_levels(shared: &Rc<Shared>, report: &[(UserId, bool, f32)]) {
 fn on_transport_event(shared: &Rc<Shared>, event: &TransportEvent) {
     match event {
         TransportEvent::Message(msg) => on_message(shared, msg),
-        TransportEvent::DecodeError(e) => shared.emit(ServiceEvent::error(e.code(), e.to_string())),
+        TransportEvent::DecodeError(e) => shared.emit(ServiceEvent::coded(e)),
         TransportEvent::Disconnected => {
             if let Some(call) = shared.state.borrow_mut().call.as_mut() {
                 call.lost_socket = true;
@@ -227,7 +227,7 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             false
         }
         Message::Error(report) => {
-            let code = format!("server/{}", report.code);
+            let code = "server/".to_string() + &report.code;
             shared.emit(ServiceEvent::error(&code, report.message.clone()));
             false
         }
@@ -260,7 +260,7 @@ fn on_mesh_event(shared: &Rc<Shared>, event: MeshEvent) {
                     Err(_) => Ok(()),
                 };
                 if let Err(e) = attached {
-                    shared.emit(ServiceEvent::error(e.code(), e.to_string()));
+                    shared.emit(ServiceEvent::coded(&e));
                 }
                 if let Ok(graph) = call.graph.try_borrow() {
                     graph.resume();

@@ -111,9 +111,14 @@ impl ParticipantList {
 
     /// voice:user-left.
     pub fn remove(&mut self, user_id: UserId) -> bool {
-        let before = self.list.len();
-        self.list.retain(|p| p.user_id != user_id);
-        self.list.len() != before
+        // Each user is listed at most once (`upsert`), so removing the first match is enough.
+        match self.list.iter().position(|p| p.user_id == user_id) {
+            Some(i) => {
+                self.list.remove(i);
+                true
+            }
+            None => false,
+        }
     }
 
     /// voice:user-muted for a known user (the own echo is ignored: self is never listed).
