@@ -248,9 +248,9 @@ fn the_single_pc_url_carries_our_offer_and_mic_in_a_padded_join_request() {
     let url = proto::rtc_v1_url(
         "ws://127.0.0.1:7880",
         "tok",
-        "v=0 sdp".into(),
+        "v=0 sdp",
         1,
-        Some(proto::mic_track_request("mic-1", false)),
+        Some(("mic-1", false)),
         None,
     );
     let (head, param) = url
@@ -282,7 +282,7 @@ fn the_single_pc_resume_url_names_our_session() {
     let url = proto::rtc_v1_url(
         "ws://h",
         "t",
-        "sdp".into(),
+        "sdp",
         7,
         None,
         Some(("PA_me", ReconnectReason::SignalDisconnected)),
@@ -329,13 +329,11 @@ fn read_track(t: lk::TrackInfo) -> Track {
     }
 }
 
-/// The read fields of a SessionDescription; the map entries in the order prost encodes them
-/// (the map's iteration order; a clone iterates in the same order).
+/// The read fields of a SessionDescription (its `mid_to_track_id` map is skipped).
 fn read_description(m: lk::SessionDescription) -> Description {
     Description {
         sdp: m.sdp,
         id: m.id,
-        mid_to_track_id: m.mid_to_track_id.into_iter().collect(),
     }
 }
 
@@ -604,7 +602,7 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
     );
     assert_same_bytes(
         &proto::add_mic_track("cid", true),
-        Request::AddTrack(proto::mic_track_request("cid", true)),
+        Request::AddTrack(mic_track_request("cid", true)),
     );
     let sd = |kind: &str| lk::SessionDescription {
         r#type: kind.into(),
@@ -637,6 +635,18 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
             muted: true,
         }),
     );
+}
+
+/// The microphone AddTrackRequest the client writes by hand, as a full message.
+fn mic_track_request(cid: &str, muted: bool) -> lk::AddTrackRequest {
+    lk::AddTrackRequest {
+        cid: cid.to_string(),
+        name: "microphone".to_string(),
+        r#type: lk::TrackType::Audio as i32,
+        muted,
+        source: lk::TrackSource::Microphone as i32,
+        ..Default::default()
+    }
 }
 
 /// What the full prost codec writes for our single-PC join request.
@@ -675,7 +685,7 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
         id: 1,
         mid_to_track_id: Default::default(),
     };
-    let mic = proto::mic_track_request("mic-1", true);
+    let mic = mic_track_request("mic-1", true);
     let resumes = [
         None,
         Some(("PA_me", ReconnectReason::SignalDisconnected)),
@@ -685,13 +695,14 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
     for add_track in [None, Some(&mic)] {
         for resume in resumes {
             let full = full_join_request(&offer, add_track, resume);
-            assert_eq!(join::join_request(&offer, add_track, resume), full);
+            let ours = add_track.map(|t| (t.cid.as_str(), t.muted));
+            assert_eq!(join::join_request(&offer.sdp, offer.id, ours, resume), full);
             let wrapped = lk::WrappedJoinRequest {
                 compression: 0,
                 join_request: full,
             };
             assert_eq!(
-                join::wrapped_join_request(&offer, add_track, resume),
+                join::wrapped_join_request(&offer.sdp, offer.id, ours, resume),
                 wrapped.encode_to_vec()
             );
         }
@@ -699,7 +710,7 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
 }
 
 #[test]
-fn a_repeated_mid_in_an_offer_keeps_the_later_track_like_the_full_codec() {
+fn an_offers_mid_table_is_skipped_and_its_sdp_and_id_read_like_the_full_codec() {
     let entry = |mid: &str, track: &str| {
         let mut body = vec![0x0a, mid.len() as u8];
         body.extend(mid.as_bytes());
@@ -709,10 +720,13 @@ fn a_repeated_mid_in_an_offer_keeps_the_later_track_like_the_full_codec() {
         field.extend(body);
         field
     };
-    let mut offer = Vec::new();
-    for (mid, track) in [("0", "TR_a"), ("1", "TR_c"), ("0", "TR_b")] {
+    // sdp "v=0", two map entries (a repeated mid), id 7, one more entry.
+    let mut offer = vec![0x12, 3, b'v', b'=', b'0'];
+    for (mid, track) in [("0", "TR_a"), ("0", "TR_b")] {
         offer.extend(entry(mid, track));
     }
+    offer.extend([0x18, 7]);
+    offer.extend(entry("1", "TR_c"));
     let mut frame = vec![0x1a, offer.len() as u8];
     frame.extend(offer);
     let full = lk::SignalResponse::decode(frame.as_slice()).expect("full decode");
@@ -720,15 +734,9 @@ fn a_repeated_mid_in_an_offer_keeps_the_later_track_like_the_full_codec() {
         panic!("not an offer")
     };
     assert_eq!(full.mid_to_track_id["0"], "TR_b");
-    let Ok(Response::Offer(ours)) = proto::decode_response(&frame) else {
-        panic!("not an offer")
-    };
     assert_eq!(
-        ours.mid_to_track_id,
-        vec![
-            ("0".to_string(), "TR_b".to_string()),
-            ("1".to_string(), "TR_c".to_string())
-        ]
+        proto::decode_response(&frame),
+        Ok(Response::Offer(read_description(full)))
     );
 }
 
@@ -742,4 +750,62 @@ fn a_malformed_variant_fails_the_frame_even_when_a_later_variant_replaces_it() {
         proto::decode_response(&frame),
         Err(ProtoError::Malformed(_))
     ));
+}
+
+#[test]
+fn every_error_message_is_the_documented_text() {
+    use sohbet_rtc::sfu::SfuError;
+    let cases: [(SfuError, &str); 14] = [
+        (
+            ProtoError::Malformed("bad varint".into()).into(),
+            "malformed protobuf frame: bad varint",
+        ),
+        (ProtoError::Empty.into(), "frame carries no known message"),
+        (
+            ProtoError::TooLarge(1048577).into(),
+            "frame of 1048577 bytes exceeds the limit",
+        ),
+        (ProtoError::TextFrame.into(), "unexpected text frame"),
+        (
+            ProtoError::Unexpected {
+                got: "join",
+                state: "connected",
+            }
+            .into(),
+            "unexpected join while connected",
+        ),
+        (
+            SfuError::JoinTimeout(10000),
+            "the SFU did not answer the join within 10000 ms",
+        ),
+        (
+            SfuError::SignalClosed(1006),
+            "the SFU signal socket closed (code 1006)",
+        ),
+        (
+            SfuError::Disconnected(0),
+            "the SFU ended the session (reason 0)",
+        ),
+        (
+            SfuError::Disconnected(-7),
+            "the SFU ended the session (reason -7)",
+        ),
+        (
+            SfuError::Browser("TypeError: x".into()),
+            "browser error: TypeError: x",
+        ),
+        (SfuError::NotConnected, "not connected to the SFU"),
+        (SfuError::Closed, "the SFU client is closed"),
+        (
+            SfuError::PublishTimeout,
+            "the SFU did not confirm the published track",
+        ),
+        (
+            SfuError::ReconnectFailed(20),
+            "could not reconnect to the SFU after 20 attempts",
+        ),
+    ];
+    for (error, text) in cases {
+        assert_eq!(error.to_string(), text);
+    }
 }

@@ -13,7 +13,7 @@ use super::proto::{self, ProtoError, ReconnectReason, Response};
 use super::roster::Roster;
 use super::session::{Engine, Phase, Then};
 use super::socket::SocketEvent;
-use super::tracks::user_id_of;
+use super::tracks::{unpack_stream_id, user_id_of};
 use super::transport::PcEvent;
 use crate::browser::now_ms;
 use crate::media::Bus;
@@ -26,7 +26,7 @@ impl Engine {
         let current = self.generation;
         match event {
             SocketEvent::Text(gen) if gen == current => {
-                self.emitter.error(&ProtoError::TextFrame.into());
+                self.emitter.error(ProtoError::TextFrame.into());
                 Then::Nothing
             }
             SocketEvent::Frame(gen, bytes) if gen == current => {
@@ -36,7 +36,7 @@ impl Engine {
                     // An unknown message from a newer server is not an error.
                     Err(ProtoError::Empty) => Then::Nothing,
                     Err(e) => {
-                        self.emitter.error(&e.into());
+                        self.emitter.error(e.into());
                         Then::Nothing
                     }
                 }
@@ -64,7 +64,7 @@ impl Engine {
             (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave),
             (Phase::Joining { .. }, other) => {
                 self.emitter.error(
-                    &ProtoError::Unexpected {
+                    ProtoError::Unexpected {
                         got: proto::response_name(&other),
                         state: "joining",
                     }
@@ -119,13 +119,13 @@ impl Engine {
             if let Some(publisher) = self.publisher.as_ref() {
                 match publisher.set_ice_servers(&servers) {
                     Ok(()) => self.pending_ice_restart = true,
-                    Err(e) => self.emitter.error(&e),
+                    Err(e) => self.emitter.error(e),
                 }
             }
         }
         self.phase = Phase::Connected;
         if let Some(waiter) = self.join_waiter.take() {
-            let _ = waiter.send(Ok(JsValue::UNDEFINED));
+            waiter.resolve(&JsValue::UNDEFINED);
         }
         self.emit_participants();
         if !rejoin {
@@ -144,16 +144,11 @@ impl Engine {
     fn on_connected(&mut self, message: Response) -> Then {
         let message_kind = proto::response_name(&message);
         match message {
-            Response::Offer(offer) => {
-                self.tracks.update(offer.mid_to_track_id);
-                return Then::AnswerOffer(offer.sdp, offer.id);
-            }
+            Response::Offer(offer) => return Then::AnswerOffer(offer.sdp, offer.id),
             Response::Answer(answer) => {
                 if answer.id != 0 && answer.id != self.offer_id {
                     return Then::Nothing; // an answer to a stale offer
                 }
-                // Single-PC: the answer names the tracks the server put in our receive slots.
-                self.tracks.update(answer.mid_to_track_id);
                 return Then::AcceptAnswer(answer.sdp);
             }
             Response::MediaSectionsRequirement(need) => return self.add_media_sections(need),
@@ -174,7 +169,7 @@ impl Engine {
                     mic.sid = Some(sid.clone());
                     self.shared.borrow_mut().published_track_sid = Some(sid.clone());
                     if let Some((_, waiter)) = mic.waiter.take() {
-                        let _ = waiter.send(Ok(JsValue::from_str(&sid)));
+                        waiter.resolve(&JsValue::from_str(&sid));
                     }
                 }
             }
@@ -211,7 +206,7 @@ impl Engine {
                     "reconnect"
                 };
                 self.emitter.error(
-                    &ProtoError::Unexpected {
+                    ProtoError::Unexpected {
                         got,
                         state: "connected",
                     }
@@ -269,18 +264,13 @@ impl Engine {
         let Some(stream) = event.streams().get(0).dyn_into::<MediaStream>().ok() else {
             return;
         };
-        let mid = event.transceiver().mid();
-        let Some(owner) = self
-            .tracks
-            .resolve(&stream.id(), &track.id(), mid.as_deref())
-        else {
+        // The publisher's participant sid is the first part of the packed stream id.
+        let stream_id = stream.id();
+        let (participant, _) = unpack_stream_id(&stream_id);
+        if !participant.starts_with("PA_") {
             return;
-        };
-        let Some(identity) = self
-            .roster
-            .identity_of_sid(&owner.participant_sid)
-            .map(str::to_string)
-        else {
+        }
+        let Some(identity) = self.roster.identity_of_sid(participant).map(str::to_string) else {
             if tries < TRACK_RETRIES {
                 self.pending_tracks.push((tries + 1, event));
             }
@@ -290,7 +280,7 @@ impl Engine {
             return;
         };
         if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
-            self.emitter.error(&SfuError::Browser(e.to_string()));
+            self.emitter.error(SfuError::Browser(e.to_string()));
         }
         // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
         self.streams

@@ -11,6 +11,7 @@ use web_sys::MediaStream;
 
 use super::error::SfuError;
 use super::roster::VoiceParticipant;
+use crate::media::AudioGraph;
 
 /// The single listener slot (a new registration replaces the old one).
 #[derive(Clone, Default)]
@@ -37,8 +38,14 @@ impl Emitter {
         }
     }
 
-    /// Emits `{type: 'error', code, message}`.
-    pub fn error(&self, error: &SfuError) {
+    /// Emits `{type: 'error', code, message}`. Takes the error by value, so its drop code is
+    /// here once rather than at every call site.
+    pub fn error(&self, error: SfuError) {
+        self.report(&error);
+    }
+
+    /// Emits `{type: 'error', code, message}` for an error the caller keeps.
+    pub fn report(&self, error: &SfuError) {
         self.emit(
             "error",
             &[
@@ -109,8 +116,8 @@ impl Shared {
         out.into()
     }
 
-    /// Statistics and leak indicators as a plain JS object.
-    pub fn stats_js(&self) -> JsValue {
+    /// Statistics and leak indicators (with those of the audio `graph`) as a plain JS object.
+    pub fn stats_js(&self, graph: &AudioGraph) -> JsValue {
         let obj = Object::new();
         let set = |k: &str, v: JsValue| {
             let _ = Reflect::set(&obj, &k.into(), &v);
@@ -133,6 +140,9 @@ impl Shared {
                 .map(JsValue::from_str)
                 .unwrap_or(JsValue::NULL),
         );
+        set("graphElements", (graph.element_count() as u32).into());
+        set("graphNodes", (graph.node_count() as u32).into());
+        set("graphClosed", graph.is_closed().into());
         obj.into()
     }
 }

@@ -1,12 +1,12 @@
 //! `PeerTransport`: one LiveKit RTCPeerConnection (publisher or subscriber) with its listener
 //! closures, the remote-candidate buffer (candidates that arrive before the remote
-//! description), and the offer/answer steps. Dropping it detaches listeners and closes the PC.
+//! description), and the offer/answer steps. The steps return the browser's promises: the
+//! engine waits for them in one place (`Engine::follow`) and continues synchronously, so no
+//! async state machine lives here. Dropping it detaches listeners and closes the PC.
 
-use futures::channel::mpsc::UnboundedSender;
-use js_sys::{Array, Reflect, JSON};
+use js_sys::{Array, Promise, Reflect, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     Event, MediaStreamTrack, RtcConfiguration, RtcDataChannelEvent, RtcIceCandidateInit,
     RtcIceServer, RtcOfferOptions, RtcPeerConnection, RtcPeerConnectionIceEvent,
@@ -15,6 +15,7 @@ use web_sys::{
 };
 
 use super::error::SfuError;
+use super::session::{Inbox, Input};
 
 /// What a transport reports. `subscriber` says which PC produced it.
 pub enum PcEvent {
@@ -43,16 +44,15 @@ pub struct PeerTransport {
 
 impl PeerTransport {
     /// Creates the PC. `ice_servers` are (urls, username, credential) triples.
-    pub fn new<E: 'static>(
+    pub fn new(
         subscriber: bool,
         ice_servers: &[(Vec<String>, String, String)],
-        sink: UnboundedSender<E>,
-        map: fn(PcEvent) -> E,
+        inbox: &Inbox,
     ) -> Result<PeerTransport, SfuError> {
         let config = ice_configuration(ice_servers);
         let pc =
             RtcPeerConnection::new_with_configuration(&config).map_err(|e| SfuError::js(&e))?;
-        let tx = sink.clone();
+        let tx = inbox.clone();
         let on_candidate = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
             move |ev: RtcPeerConnectionIceEvent| {
                 if let Some(candidate) = ev.candidate() {
@@ -60,20 +60,20 @@ impl PeerTransport {
                         .ok()
                         .and_then(|s| s.as_string());
                     if let Some(json) = json {
-                        let _ = tx.unbounded_send(map(PcEvent::Candidate { subscriber, json }));
+                        let _ = tx.send(Input::Pc(PcEvent::Candidate { subscriber, json }));
                     }
                 }
             },
         );
-        let tx = sink.clone();
+        let tx = inbox.clone();
         let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new(move |ev: RtcTrackEvent| {
-            let _ = tx.unbounded_send(map(PcEvent::Track(ev)));
+            let _ = tx.send(Input::Pc(PcEvent::Track(ev)));
         });
-        let tx = sink;
+        let tx = inbox.clone();
         let pc_for_state = pc.clone();
         let on_state = Closure::<dyn FnMut(Event)>::new(move |_| {
             let state = pc_for_state.connection_state();
-            let _ = tx.unbounded_send(map(PcEvent::State { subscriber, state }));
+            let _ = tx.send(Input::Pc(PcEvent::State { subscriber, state }));
         });
         // Server-created data channels (subscriber PC) are accepted and left alone; keeping a
         // reference is not needed for them to open.
@@ -109,9 +109,10 @@ impl PeerTransport {
         !self.closed && self.pc.connection_state() != RtcPeerConnectionState::Closed
     }
 
-    /// Adds a remote candidate from a trickle message, or buffers it until the remote
-    /// description is set. A malformed candidate is reported, never thrown.
-    pub async fn add_remote_candidate(&mut self, json: &str) -> Result<(), SfuError> {
+    /// Adds a remote candidate from a trickle message (the promise to wait for), or buffers it
+    /// until the remote description is set (`None`). A malformed candidate is reported, never
+    /// thrown.
+    pub fn add_remote_candidate(&mut self, json: &str) -> Result<Option<Promise>, SfuError> {
         let value = JSON::parse(json).map_err(|e| SfuError::js(&e))?;
         if !value.is_object() {
             return Err(SfuError::Browser(
@@ -121,58 +122,52 @@ impl PeerTransport {
         let init: RtcIceCandidateInit = value.unchecked_into();
         if self.pc.remote_description().is_none() {
             self.pending.push(init);
-            return Ok(());
+            return Ok(None);
         }
-        add_candidate(&self.pc, &init).await
+        Ok(Some(add_candidate(&self.pc, &init)))
     }
 
-    /// Applies the candidates buffered before the remote description was set. The subscriber
-    /// side calls this after its answer is on the wire, so the answer is not delayed.
-    pub async fn flush_candidates(&mut self) {
-        for init in std::mem::take(&mut self.pending) {
-            // A stale candidate (e.g. from before an ICE restart) is harmless: skip it.
-            let _ = add_candidate(&self.pc, &init).await;
+    /// Applies the candidates buffered before the remote description was set; the promise
+    /// settles when all of them did (`None` when none were buffered). A stale candidate (e.g.
+    /// from before an ICE restart) is harmless, so failures are ignored. The PC's operation
+    /// chain applies them in order. The subscriber side calls this after its answer is on the
+    /// wire, so the answer is not delayed.
+    pub fn flush_candidates(&mut self) -> Option<Promise> {
+        if self.pending.is_empty() {
+            return None;
         }
+        let all: Array = std::mem::take(&mut self.pending)
+            .iter()
+            .map(|init| JsValue::from(add_candidate(&self.pc, init)))
+            .collect();
+        Some(Promise::all_settled(&all))
     }
 
-    /// Subscriber side: applies the server's offer and returns our answer SDP. Buffered
-    /// candidates stay buffered until [`PeerTransport::flush_candidates`].
-    pub async fn answer_offer(&mut self, sdp: &str) -> Result<String, SfuError> {
-        let offer = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        offer.set_sdp(sdp);
-        wait(self.pc.set_remote_description(&offer)).await?;
-        let answer = wait(self.pc.create_answer()).await?;
-        let answer_sdp = sdp_of(&answer)?;
-        let init = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-        init.set_sdp(&answer_sdp);
-        wait(self.pc.set_local_description(&init)).await?;
-        Ok(answer_sdp)
-    }
-
-    /// Publisher side: creates and applies an offer (optionally an ICE restart).
-    pub async fn create_offer(&mut self, ice_restart: bool) -> Result<String, SfuError> {
+    /// `createOffer` (an ICE restart when asked); the engine then calls
+    /// [`PeerTransport::set_local`] with what it resolves to.
+    pub fn create_offer(&self, ice_restart: bool) -> Promise {
         let options = RtcOfferOptions::new();
         if ice_restart {
             options.set_ice_restart(true);
         }
-        let offer = wait(self.pc.create_offer_with_rtc_offer_options(&options)).await?;
-        let sdp = sdp_of(&offer)?;
-        let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        init.set_sdp(&sdp);
-        wait(self.pc.set_local_description(&init)).await?;
-        Ok(sdp)
+        self.pc.create_offer_with_rtc_offer_options(&options)
     }
 
-    /// Publisher side: applies the server's answer (ignored unless we have a pending offer).
-    pub async fn accept_answer(&mut self, sdp: &str) -> Result<(), SfuError> {
-        if self.pc.signaling_state() != web_sys::RtcSignalingState::HaveLocalOffer {
-            return Ok(());
-        }
-        let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-        answer.set_sdp(sdp);
-        wait(self.pc.set_remote_description(&answer)).await?;
-        self.flush_candidates().await;
-        Ok(())
+    /// `createAnswer` (subscriber side, after the server's offer is set).
+    pub fn create_answer(&self) -> Promise {
+        self.pc.create_answer()
+    }
+
+    /// `setLocalDescription` with the description `createOffer`/`createAnswer` resolved to.
+    pub fn set_local(&self, description: &JsValue) -> Promise {
+        self.pc.set_local_description(description.unchecked_ref())
+    }
+
+    /// `setRemoteDescription` with the server's offer or answer.
+    pub fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Promise {
+        let description = RtcSessionDescriptionInit::new(kind);
+        description.set_sdp(sdp);
+        self.pc.set_remote_description(&description)
     }
 
     /// Adds a send-only transceiver for `track`.
@@ -245,17 +240,12 @@ fn ice_configuration(ice_servers: &[(Vec<String>, String, String)]) -> RtcConfig
     config
 }
 
-async fn wait(promise: js_sys::Promise) -> Result<JsValue, SfuError> {
-    JsFuture::from(promise).await.map_err(|e| SfuError::js(&e))
+fn add_candidate(pc: &RtcPeerConnection, init: &RtcIceCandidateInit) -> Promise {
+    pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init))
 }
 
-async fn add_candidate(pc: &RtcPeerConnection, init: &RtcIceCandidateInit) -> Result<(), SfuError> {
-    wait(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init)))
-        .await
-        .map(|_| ())
-}
-
-fn sdp_of(description: &JsValue) -> Result<String, SfuError> {
+/// The SDP of a description `createOffer`/`createAnswer` resolved to.
+pub(super) fn sdp_of(description: &JsValue) -> Result<String, SfuError> {
     Reflect::get(description, &JsValue::from_str("sdp"))
         .ok()
         .and_then(|s| s.as_string())
