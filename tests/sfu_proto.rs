@@ -7,7 +7,9 @@ use lk::signal_request::Message as Request;
 use lk::signal_response::Message as Full;
 use proptest::prelude::*;
 use prost::Message as _;
-use sohbet_rtc::sfu::partial::{Description, Joined, Peer, Published, Track, Update};
+use sohbet_rtc::sfu::partial::{
+    Description, Joined, Leave, Peer, Published, Reconnected, Track, Update,
+};
 use sohbet_rtc::sfu::proto::{self, ProtoError, ReconnectReason, Response};
 
 /// Encodes a server frame with the full prost codec (the library has no encoder for these).
@@ -363,15 +365,16 @@ fn lean(full: Full) -> Response {
             cid: m.cid,
             track: m.track.map(read_track),
         }),
-        Full::Leave(m) => Response::Leave(lk::LeaveRequest { regions: None, ..m }),
+        Full::Leave(m) => Response::Leave(Leave {
+            can_reconnect: m.can_reconnect,
+            reason: m.reason,
+            action: m.action,
+        }),
         Full::Mute(m) => Response::Mute(m),
         Full::SpeakersChanged(m) => Response::SpeakersChanged(m),
         Full::ConnectionQuality(m) => Response::ConnectionQuality(m),
         Full::RefreshToken(m) => Response::RefreshToken(m),
-        Full::Reconnect(m) => Response::Reconnect(lk::ReconnectResponse {
-            ice_servers: m.ice_servers,
-            ..Default::default()
-        }),
+        Full::Reconnect(_) => Response::Reconnect(Reconnected),
         Full::PongResp(m) => Response::PongResp(m),
         Full::MediaSectionsRequirement(m) => Response::MediaSectionsRequirement(m),
         Full::Pong(_) => Response::Ignored(18),

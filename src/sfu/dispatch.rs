@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
-use super::partial::Joined;
+use super::partial::{Joined, Leave};
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
 use super::roster::Roster;
@@ -115,9 +115,8 @@ impl Engine {
         {
             // The single PC was built before the JoinResponse: apply its ICE servers now and
             // ICE-restart once our join offer is answered.
-            let servers = super::negotiate::ice_triples(&join.ice_servers);
             if let Some(publisher) = self.publisher.as_ref() {
-                match publisher.set_ice_servers(&servers) {
+                match publisher.set_ice_servers(&join.ice_servers) {
                     Ok(()) => self.pending_ice_restart = true,
                     Err(e) => self.emitter.error(e),
                 }
@@ -222,12 +221,11 @@ impl Engine {
     }
 
     /// A server leave: resume, rejoin, or end the session.
-    fn on_leave(&mut self, leave: lk::LeaveRequest) -> Then {
-        match lk::leave_request::Action::try_from(leave.action) {
-            Ok(lk::leave_request::Action::Resume) => {
-                Then::Recover(ReconnectReason::SignalDisconnected)
-            }
-            Ok(lk::leave_request::Action::Reconnect) => {
+    fn on_leave(&mut self, leave: Leave) -> Then {
+        use lk::leave_request::Action;
+        match leave.action {
+            a if a == Action::Resume as i32 => Then::Recover(ReconnectReason::SignalDisconnected),
+            a if a == Action::Reconnect as i32 => {
                 self.outage_since.get_or_insert(now_ms());
                 self.episode_attempts += 1;
                 Then::Join(true)

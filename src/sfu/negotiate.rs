@@ -19,14 +19,6 @@ use crate::media::Bus;
 /// room's existing tracks into its first answer (it asks for more when it needs them).
 const INITIAL_AUDIO_SLOTS: u32 = 3;
 
-/// JoinResponse ICE servers as (urls, username, credential) triples.
-pub(super) fn ice_triples(servers: &[lk::IceServer]) -> Vec<(Vec<String>, String, String)> {
-    servers
-        .iter()
-        .map(|s| (s.urls.clone(), s.username.clone(), s.credential.clone()))
-        .collect()
-}
-
 impl Engine {
     /// Opens a fresh join (or a full rejoin) socket. In single-PC mode our first offer goes
     /// into the join request, so the socket opens once it is made (`offer_ready`).
@@ -231,13 +223,9 @@ impl Engine {
 
     /// Builds both PCs (with the JoinResponse's ICE servers when configured to use them).
     pub(super) fn create_transports(&mut self, ice: &[lk::IceServer]) -> Result<(), SfuError> {
-        let servers = if self.config.use_server_ice {
-            ice_triples(ice)
-        } else {
-            Vec::new()
-        };
-        self.subscriber = Some(PeerTransport::new(true, &servers, &self.inbox)?);
-        self.publisher = Some(PeerTransport::new(false, &servers, &self.inbox)?);
+        let servers = if self.config.use_server_ice { ice } else { &[] };
+        self.subscriber = Some(PeerTransport::new(true, servers, &self.inbox)?);
+        self.publisher = Some(PeerTransport::new(false, servers, &self.inbox)?);
         Ok(())
     }
 

@@ -9,7 +9,7 @@
 //!
 //! Read fields: JoinResponse participant, other_participants, ice_servers, subscriber_primary,
 //! ping_timeout, ping_interval; ParticipantInfo sid, identity, state, tracks, name, version;
-//! TrackInfo sid, type, muted, source; ReconnectResponse ice_servers; LeaveRequest
+//! TrackInfo sid, type, muted, source; ReconnectResponse none; LeaveRequest
 //! can_reconnect, reason, action; SessionDescription (offers and answers) sdp and id, into the
 //! client's own `Description`.
 //! The small messages (TrickleRequest, MuteTrackRequest, SpeakersChanged, ConnectionQuality-
@@ -189,13 +189,23 @@ impl Partial for Track {
     }
 }
 
-impl Partial for lk::ReconnectResponse {
+/// A `ReconnectResponse`: the client reads none of its fields (its ICE servers apply only to
+/// new peer connections, and a resume keeps ours), so every field is skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconnected;
+
+impl Partial for Reconnected {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
-        match tag {
-            1 => ice_server(&mut self.ice_servers, wire, buf),
-            _ => skip(tag, wire, buf),
-        }
+        skip(tag, wire, buf)
     }
+}
+
+/// The read fields of a `LeaveRequest` (its region list is skipped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leave {
+    pub can_reconnect: bool,
+    pub reason: i32,
+    pub action: i32,
 }
 
 impl Partial for Update {
@@ -220,7 +230,7 @@ impl Partial for Published {
     }
 }
 
-impl Partial for lk::LeaveRequest {
+impl Partial for Leave {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => encoding::bool::merge(wire, &mut self.can_reconnect, buf, Default::default()),

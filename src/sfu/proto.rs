@@ -1,5 +1,7 @@
 //! Pure LiveKit protobuf codec: binary `SignalResponse` frames in, `SignalRequest` frames out,
-//! with a typed error for every way a frame can be bad, plus the `/rtc` URL builder.
+//! with a typed error for every way a frame can be bad, plus the `/rtc` URL builder. Request
+//! bodies are written with the small field writer of `join.rs` (no prost encoder is linked);
+//! `tests/sfu_proto.rs` pins every request byte-for-byte against the full codec.
 //!
 //! Nothing here touches the browser; it builds and is tested natively.
 
@@ -7,8 +9,9 @@ use std::fmt;
 
 use livekit_protocol as lk;
 
+use super::join::Fields;
 pub use super::wire::{decode_response, Response};
-use super::wire::{request, request_body, request_tag as tag};
+use super::wire::{request_body, request_tag as tag};
 
 /// The signalling protocol version we speak (server `CurrentProtocol` in v1.11+).
 pub const PROTOCOL_VERSION: u32 = 17;
@@ -170,17 +173,14 @@ pub fn percent_encode(value: &str) -> String {
     out
 }
 
-/// Builds the client's ping pair (`ping` then `ping_req`) for one interval tick.
+/// Builds the client's ping pair (`ping` then `ping_req` {timestamp 1, rtt 2}) for one
+/// interval tick.
 pub fn ping_requests(now_ms: i64, rtt_ms: i64) -> [Vec<u8>; 2] {
+    let mut ping = Fields::default();
+    ping.varint(1, now_ms as u64).varint(2, rtt_ms as u64);
     [
         super::wire::request_varint(tag::PING, now_ms),
-        request(
-            tag::PING_REQ,
-            &lk::Ping {
-                timestamp: now_ms,
-                rtt: rtt_ms,
-            },
-        ),
+        request_body(tag::PING_REQ, &ping.0),
     ]
 }
 
@@ -207,32 +207,20 @@ pub fn session_description(kind: &str, sdp: String, id: u32) -> Vec<u8> {
     request_body(tag, &super::join::session_description(kind, &sdp, id))
 }
 
-/// A trickle frame; `subscriber` picks the target transport.
+/// A trickle frame (`TrickleRequest` candidate_init 1, target 2); `subscriber` picks the
+/// target transport (`SignalTarget`: publisher 0, subscriber 1).
 pub fn trickle(candidate_json: String, subscriber: bool) -> Vec<u8> {
-    let target = if subscriber {
-        lk::SignalTarget::Subscriber
-    } else {
-        lk::SignalTarget::Publisher
-    };
-    request(
-        tag::TRICKLE,
-        &lk::TrickleRequest {
-            candidate_init: candidate_json,
-            target: target as i32,
-            r#final: false,
-        },
-    )
+    let mut f = Fields::default();
+    f.string(1, &candidate_json)
+        .varint(2, u64::from(subscriber));
+    request_body(tag::TRICKLE, &f.0)
 }
 
-/// A mute/unmute frame for the server track sid.
+/// A mute/unmute frame (`MuteTrackRequest` sid 1, muted 2) for the server track sid.
 pub fn mute(track_sid: &str, muted: bool) -> Vec<u8> {
-    request(
-        tag::MUTE,
-        &lk::MuteTrackRequest {
-            sid: track_sid.to_string(),
-            muted,
-        },
-    )
+    let mut f = Fields::default();
+    f.string(1, track_sid).varint(2, u64::from(muted));
+    request_body(tag::MUTE, &f.0)
 }
 
 /// Builds the single-PC `/rtc/v1` URL: the JoinRequest (client info, auto-subscribe, our

@@ -23,7 +23,7 @@ use super::ping::PingClock;
 use super::proto::{self, ReconnectReason};
 use super::roster::Roster;
 use super::socket::{SignalSocket, SocketEvent};
-use super::transport::{sdp_of, PcEvent, PeerTransport};
+use super::transport::{PcEvent, PeerTransport};
 use crate::browser::{now_ms, Interval};
 use crate::media::AudioGraph;
 use crate::signal::backoff::Backoff;
@@ -540,16 +540,16 @@ impl Engine {
     /// Continues a step with the outcome of the promise it waited for.
     fn resume(&mut self, cont: Cont, outcome: Result<JsValue, SfuError>) -> Pending {
         match cont {
-            Cont::OfferCreated(purpose) => {
-                let offer = outcome.and_then(|offer| Ok((sdp_of(&offer)?, offer)));
-                match (offer, &self.publisher) {
-                    (Ok((sdp, offer)), Some(publisher)) => {
-                        Some((publisher.set_local(&offer), Cont::OfferSet(purpose, sdp)))
-                    }
-                    (Err(e), _) => self.offer_failed(purpose, e),
-                    (Ok(_), None) => self.offer_failed(purpose, SfuError::NotConnected),
+            Cont::OfferCreated(purpose) => match (outcome, &self.publisher) {
+                (Ok(offer), Some(publisher)) => {
+                    let (set, sdp) = publisher.set_local(&offer);
+                    Some((set, Cont::OfferSet(purpose, sdp)))
                 }
-            }
+                (outcome, _) => {
+                    let error = outcome.err().unwrap_or(SfuError::NotConnected);
+                    self.offer_failed(purpose, error)
+                }
+            },
             Cont::OfferSet(purpose, sdp) => match outcome {
                 Ok(_) => self.offer_ready(purpose, sdp),
                 Err(e) => self.offer_failed(purpose, e),
@@ -558,15 +558,13 @@ impl Engine {
                 (Ok(_), Some(sub)) => Some((sub.create_answer(), Cont::AnswerCreated(id))),
                 (outcome, _) => self.answered(outcome.map(|_| None)),
             },
-            Cont::AnswerCreated(id) => {
-                let answer = outcome.and_then(|answer| Ok((sdp_of(&answer)?, answer)));
-                match (answer, &self.subscriber) {
-                    (Ok((sdp, answer)), Some(sub)) => {
-                        Some((sub.set_local(&answer), Cont::AnswerSet(id, sdp)))
-                    }
-                    (answer, _) => self.answered(answer.map(|_| None)),
+            Cont::AnswerCreated(id) => match (outcome, &self.subscriber) {
+                (Ok(answer), Some(sub)) => {
+                    let (set, sdp) = sub.set_local(&answer);
+                    Some((set, Cont::AnswerSet(id, sdp)))
                 }
-            }
+                (outcome, _) => self.answered(outcome.map(|_| None)),
+            },
             Cont::AnswerSet(id, sdp) => self.answered(outcome.map(|_| Some((sdp, id)))),
             Cont::AnswerApplied => match outcome {
                 Ok(_) => self.flush(false),

@@ -4,15 +4,17 @@
 //! engine waits for them in one place (`Engine::follow`) and continues synchronously, so no
 //! async state machine lives here. Dropping it detaches listeners and closes the PC.
 
-use js_sys::{Array, Promise, Reflect, JSON};
+use js_sys::{Array, Promise, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     Event, MediaStreamTrack, RtcConfiguration, RtcDataChannelEvent, RtcIceCandidateInit,
     RtcIceServer, RtcOfferOptions, RtcPeerConnection, RtcPeerConnectionIceEvent,
     RtcPeerConnectionState, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
-    RtcSessionDescriptionInit, RtcTrackEvent,
+    RtcSessionDescription, RtcSessionDescriptionInit, RtcTrackEvent,
 };
+
+use livekit_protocol::IceServer;
 
 use super::error::SfuError;
 use super::session::{Inbox, Input};
@@ -43,10 +45,10 @@ pub struct PeerTransport {
 }
 
 impl PeerTransport {
-    /// Creates the PC. `ice_servers` are (urls, username, credential) triples.
+    /// Creates the PC with the given ICE servers (from the JoinResponse; none on loopback).
     pub fn new(
         subscriber: bool,
-        ice_servers: &[(Vec<String>, String, String)],
+        ice_servers: &[IceServer],
         inbox: &Inbox,
     ) -> Result<PeerTransport, SfuError> {
         let config = ice_configuration(ice_servers);
@@ -158,9 +160,12 @@ impl PeerTransport {
         self.pc.create_answer()
     }
 
-    /// `setLocalDescription` with the description `createOffer`/`createAnswer` resolved to.
-    pub fn set_local(&self, description: &JsValue) -> Promise {
-        self.pc.set_local_description(description.unchecked_ref())
+    /// `setLocalDescription` with the description `createOffer`/`createAnswer` resolved to;
+    /// also returns its SDP (to send).
+    pub fn set_local(&self, description: &JsValue) -> (Promise, String) {
+        let description: &RtcSessionDescription = description.unchecked_ref();
+        let set = self.pc.set_local_description(description.unchecked_ref());
+        (set, description.sdp())
     }
 
     /// `setRemoteDescription` with the server's offer or answer.
@@ -188,10 +193,7 @@ impl PeerTransport {
     }
 
     /// Replaces the ICE servers (they apply from the next ICE restart).
-    pub fn set_ice_servers(
-        &self,
-        ice_servers: &[(Vec<String>, String, String)],
-    ) -> Result<(), SfuError> {
+    pub fn set_ice_servers(&self, ice_servers: &[IceServer]) -> Result<(), SfuError> {
         self.pc
             .set_configuration_with_configuration(&ice_configuration(ice_servers))
             .map_err(|e| SfuError::js(&e))
@@ -222,11 +224,16 @@ impl Drop for PeerTransport {
     }
 }
 
-/// An `RTCConfiguration` with the given (urls, username, credential) ICE servers.
-fn ice_configuration(ice_servers: &[(Vec<String>, String, String)]) -> RtcConfiguration {
+/// An `RTCConfiguration` with the given ICE servers.
+fn ice_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
     let config = RtcConfiguration::new();
     let servers = Array::new();
-    for (urls, username, credential) in ice_servers {
+    for IceServer {
+        urls,
+        username,
+        credential,
+    } in ice_servers
+    {
         let server = RtcIceServer::new();
         let list: Array = urls.iter().map(|u| JsValue::from_str(u)).collect();
         server.set_urls(&list);
@@ -242,12 +249,4 @@ fn ice_configuration(ice_servers: &[(Vec<String>, String, String)]) -> RtcConfig
 
 fn add_candidate(pc: &RtcPeerConnection, init: &RtcIceCandidateInit) -> Promise {
     pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init))
-}
-
-/// The SDP of a description `createOffer`/`createAnswer` resolved to.
-pub(super) fn sdp_of(description: &JsValue) -> Result<String, SfuError> {
-    Reflect::get(description, &JsValue::from_str("sdp"))
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| SfuError::Browser("session description without sdp".into()))
 }

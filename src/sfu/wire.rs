@@ -9,9 +9,8 @@
 
 use livekit_protocol as lk;
 use prost::encoding::{self, DecodeContext, WireType};
-use prost::Message;
 
-use super::partial::{self, Description, Joined, Partial, Published, Update};
+use super::partial::{self, Description, Joined, Leave, Partial, Published, Reconnected, Update};
 use super::proto::{ProtoError, MAX_FRAME_BYTES};
 
 /// A server message this client acts on (`Ignored` for the protocol's other variants).
@@ -26,12 +25,12 @@ pub enum Response {
     Trickle(lk::TrickleRequest),
     Update(Update),
     TrackPublished(Published),
-    Leave(lk::LeaveRequest),
+    Leave(Leave),
     Mute(lk::MuteTrackRequest),
     SpeakersChanged(lk::SpeakersChanged),
     ConnectionQuality(lk::ConnectionQualityUpdate),
     RefreshToken(String),
-    Reconnect(lk::ReconnectResponse),
+    Reconnect(Reconnected),
     PongResp(lk::Pong),
     MediaSectionsRequirement(lk::MediaSectionsRequirement),
     /// A `SignalResponse` variant we do not act on, by its field number (its body is skipped).
@@ -186,15 +185,6 @@ fn length_delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], ProtoError> {
     let (body, rest) = buf.split_at(len);
     *buf = rest;
     Ok(body)
-}
-
-/// A `SignalRequest` frame whose oneof field `tag` holds `message`.
-pub fn request<M: Message>(tag: u32, message: &M) -> Vec<u8> {
-    let len = message.encoded_len();
-    let mut out = start_frame(tag, WireType::LengthDelimited, len);
-    encoding::encode_varint(len as u64, &mut out);
-    message.encode_raw(&mut out);
-    out
 }
 
 /// A `SignalRequest` frame whose oneof field `tag` holds an already encoded message `body`.
