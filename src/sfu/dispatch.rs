@@ -32,7 +32,8 @@ impl Engine {
             SocketEvent::Frame(gen, bytes) if gen == current => {
                 self.ping.on_message(now_ms() as i64);
                 match proto::decode_response(&bytes) {
-                    Ok(message) => self.on_message(message),
+                    // By reference: the message is dropped here once, not in every branch.
+                    Ok(mut message) => self.on_message(&mut message),
                     // An unknown message from a newer server is not an error.
                     Err(ProtoError::Empty) => Then::Nothing,
                     Err(e) => {
@@ -58,20 +59,19 @@ impl Engine {
         }
     }
 
-    fn on_message(&mut self, message: Response) -> Then {
+    /// A message out of place is a typed error event, nothing more.
+    fn unexpected(&self, message: &Response, state: &'static str) -> Then {
+        let got = proto::response_name(message);
+        self.emitter
+            .error(ProtoError::Unexpected { got, state }.into());
+        Then::Nothing
+    }
+
+    fn on_message(&mut self, message: &mut Response) -> Then {
         match (self.phase, message) {
-            (Phase::Joining { rejoin, .. }, Response::Join(join)) => self.on_join(*join, rejoin),
+            (Phase::Joining { rejoin, .. }, Response::Join(join)) => self.on_join(join, rejoin),
             (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave),
-            (Phase::Joining { .. }, other) => {
-                self.emitter.error(
-                    ProtoError::Unexpected {
-                        got: proto::response_name(&other),
-                        state: "joining",
-                    }
-                    .into(),
-                );
-                Then::Nothing
-            }
+            (Phase::Joining { .. }, other) => self.unexpected(other, "joining"),
             (Phase::Resuming { .. }, Response::Reconnect(_)) => {
                 self.phase = Phase::Connected;
                 self.ping = PingClock::new(5, 15, now_ms() as i64);
@@ -93,7 +93,7 @@ impl Engine {
         }
     }
 
-    fn on_join(&mut self, mut join: Joined, rejoin: bool) -> Then {
+    fn on_join(&mut self, join: &mut Joined, rejoin: bool) -> Then {
         let me = join.participant.take().unwrap_or_default();
         self.own_sid = me.sid.clone();
         self.roster = Roster::new(&me.identity);
@@ -140,21 +140,21 @@ impl Engine {
         }
     }
 
-    fn on_connected(&mut self, message: Response) -> Then {
-        let message_kind = proto::response_name(&message);
+    fn on_connected(&mut self, message: &mut Response) -> Then {
+        use std::mem::take;
         match message {
-            Response::Offer(offer) => return Then::AnswerOffer(offer.sdp, offer.id),
+            Response::Offer(offer) => return Then::AnswerOffer(take(&mut offer.sdp), offer.id),
             Response::Answer(answer) => {
                 if answer.id != 0 && answer.id != self.offer_id {
                     return Then::Nothing; // an answer to a stale offer
                 }
-                return Then::AcceptAnswer(answer.sdp);
+                return Then::AcceptAnswer(take(&mut answer.sdp));
             }
             Response::MediaSectionsRequirement(need) => return self.add_media_sections(need),
             Response::Trickle(trickle) => {
                 return Then::Candidate(
                     trickle.target == lk::SignalTarget::Subscriber as i32,
-                    trickle.candidate_init,
+                    take(&mut trickle.candidate_init),
                 )
             }
             Response::Update(update) if self.roster.apply(&update.participants) => {
@@ -164,7 +164,11 @@ impl Engine {
             }
             Response::TrackPublished(published) => {
                 if let Some(mic) = self.mic.as_mut().filter(|m| m.cid == published.cid) {
-                    let sid = published.track.map(|t| t.sid).unwrap_or_default();
+                    let sid = published
+                        .track
+                        .as_mut()
+                        .map(|t| take(&mut t.sid))
+                        .unwrap_or_default();
                     mic.sid = Some(sid.clone());
                     self.shared.borrow_mut().published_track_sid = Some(sid.clone());
                     if let Some((_, waiter)) = mic.waiter.take() {
@@ -197,20 +201,9 @@ impl Engine {
                     self.emitter.emit("quality", &[("quality", label.into())]);
                 }
             }
-            Response::RefreshToken(token) => self.config.token = token,
+            Response::RefreshToken(token) => self.config.token = take(token),
             Response::Join(_) | Response::Reconnect(_) => {
-                let got = if matches!(message_kind, "join") {
-                    "join"
-                } else {
-                    "reconnect"
-                };
-                self.emitter.error(
-                    ProtoError::Unexpected {
-                        got,
-                        state: "connected",
-                    }
-                    .into(),
-                );
+                return self.unexpected(message, "connected")
             }
             Response::PongResp(pong) => {
                 self.ping.on_pong(pong.last_ping_timestamp, now_ms() as i64)
@@ -221,7 +214,7 @@ impl Engine {
     }
 
     /// A server leave: resume, rejoin, or end the session.
-    fn on_leave(&mut self, leave: Leave) -> Then {
+    fn on_leave(&mut self, leave: &Leave) -> Then {
         use lk::leave_request::Action;
         match leave.action {
             a if a == Action::Resume as i32 => Then::Recover(ReconnectReason::SignalDisconnected),

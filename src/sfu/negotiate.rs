@@ -198,7 +198,7 @@ impl Engine {
     }
 
     /// The server needs more receive slots (single-PC): add them, then renegotiate.
-    pub(super) fn add_media_sections(&mut self, need: lk::MediaSectionsRequirement) -> Then {
+    pub(super) fn add_media_sections(&mut self, need: &lk::MediaSectionsRequirement) -> Then {
         let Some(publisher) = self.publisher.as_mut() else {
             return Then::Nothing;
         };
