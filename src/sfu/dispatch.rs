@@ -292,19 +292,15 @@ impl Engine {
     }
 
     fn drop_departed_streams(&mut self) {
-        let gone: Vec<String> = self
-            .streams
-            .keys()
-            .filter(|id| self.roster.get(id).is_none())
-            .cloned()
-            .collect();
-        for identity in gone {
-            if let Some((user, _)) = self.streams.remove(&identity) {
-                self.graph.borrow_mut().detach(user, Bus::Sfu);
-                self.emitter
-                    .emit("track-removed", &[("userId", (user as f64).into())]);
+        let (roster, graph, emitter) = (&self.roster, &self.graph, &self.emitter);
+        self.streams.retain(|identity, (user, _)| {
+            let stays = roster.get(identity).is_some();
+            if !stays {
+                graph.borrow_mut().detach(*user, Bus::Sfu);
+                emitter.emit("track-removed", &[("userId", (*user as f64).into())]);
             }
-        }
+            stays
+        });
     }
 
     pub(super) fn send(&self, frame: &[u8]) {

@@ -43,14 +43,8 @@ impl SfuClient {
     /// selects the classic dual-PC `/rtc` path.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<SfuClient, JsValue> {
-        let use_server_ice = Reflect::get(&options, &"useServerIceServers".into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        let single_pc = Reflect::get(&options, &"singlePeerConnection".into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true);
+        let use_server_ice = flag(&options, "useServerIceServers", false);
+        let single_pc = flag(&options, "singlePeerConnection", true);
         let graph = AudioGraph::new().map_err(|e| media_error(&e))?;
         graph.resume();
         Ok(SfuClient {
@@ -184,6 +178,15 @@ impl SfuClient {
             None => Err(input),
         }
     }
+}
+
+/// The boolean option `key` of `options`, or `default` when absent or not a boolean.
+#[inline(never)]
+fn flag(options: &JsValue, key: &str, default: bool) -> bool {
+    Reflect::get(options, &key.into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(default)
 }
 
 fn media_error(e: &crate::media::MediaError) -> JsValue {
