@@ -614,11 +614,11 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
         mid_to_track_id: Default::default(),
     };
     assert_same_bytes(
-        &proto::session_description("offer", "v=0\r\n".repeat(40), 9),
+        &proto::session_description("offer", &"v=0\r\n".repeat(40), 9),
         Request::Offer(sd("offer")),
     );
     assert_same_bytes(
-        &proto::session_description("answer", "v=0\r\n".repeat(40), 9),
+        &proto::session_description("answer", &"v=0\r\n".repeat(40), 9),
         Request::Answer(sd("answer")),
     );
     for subscriber in [false, true] {

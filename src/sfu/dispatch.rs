@@ -22,16 +22,17 @@ use crate::media::Bus;
 const TRACK_RETRIES: u32 = 40;
 
 impl Engine {
-    pub(super) fn on_socket(&mut self, event: SocketEvent) -> Then {
+    /// A socket event (by reference: its frame is dropped once, by the caller).
+    pub(super) fn on_socket(&mut self, event: &SocketEvent) -> Then {
         let current = self.generation;
-        match event {
+        match *event {
             SocketEvent::Text(gen) if gen == current => {
                 self.emitter.error(ProtoError::TextFrame.into());
                 Then::Nothing
             }
-            SocketEvent::Frame(gen, bytes) if gen == current => {
+            SocketEvent::Frame(gen, ref bytes) if gen == current => {
                 self.ping.on_message(now_ms() as i64);
-                match proto::decode_response(&bytes) {
+                match proto::decode_response(bytes) {
                     // By reference: the message is dropped here once, not in every branch.
                     Ok(mut message) => self.on_message(&mut message),
                     // An unknown message from a newer server is not an error.
@@ -252,9 +253,12 @@ impl Engine {
         if track.kind() != "audio" {
             return;
         }
-        let Some(stream) = event.streams().get(0).dyn_into::<MediaStream>().ok() else {
+        // `streams` holds MediaStreams only: the first, if any (no `instanceof` check needed).
+        let stream = event.streams().get(0);
+        if stream.is_undefined() {
             return;
-        };
+        }
+        let stream: MediaStream = stream.unchecked_into();
         // The publisher's participant sid is the first part of the packed stream id.
         let stream_id = stream.id();
         let (participant, _) = unpack_stream_id(&stream_id);

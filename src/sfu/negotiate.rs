@@ -68,7 +68,7 @@ impl Engine {
     pub(super) fn open_resume(
         &mut self,
         reason: ReconnectReason,
-        sdp: Option<String>,
+        sdp: Option<&str>,
     ) -> Result<(), SfuError> {
         let resume = Some((self.own_sid.as_str(), reason));
         let url = match sdp {
@@ -77,7 +77,7 @@ impl Engine {
                 proto::rtc_v1_url(
                     &self.config.url,
                     &self.config.token,
-                    &sdp,
+                    sdp,
                     self.offer_id,
                     None,
                     resume,
@@ -98,13 +98,13 @@ impl Engine {
     }
 
     /// Our offer (sdp) is the publisher's local description: send it where `purpose` says.
-    pub(super) fn offer_ready(&mut self, purpose: Purpose, sdp: String) -> Pending {
+    pub(super) fn offer_ready(&mut self, purpose: Purpose, sdp: &str) -> Pending {
         match purpose {
             Purpose::Join(rejoin) => {
                 self.offer_id = 1;
                 let mic = self.mic.as_ref().map(|m| (m.cid.as_str(), m.muted));
                 let url =
-                    proto::rtc_v1_url(&self.config.url, &self.config.token, &sdp, 1, mic, None);
+                    proto::rtc_v1_url(&self.config.url, &self.config.token, sdp, 1, mic, None);
                 let joining = Phase::Joining {
                     since: now_ms(),
                     rejoin,

@@ -198,13 +198,13 @@ pub fn add_mic_track(cid: &str, muted: bool) -> Vec<u8> {
 }
 
 /// A session description frame (`offer` or `answer`) with the given id.
-pub fn session_description(kind: &str, sdp: String, id: u32) -> Vec<u8> {
+pub fn session_description(kind: &str, sdp: &str, id: u32) -> Vec<u8> {
     let tag = if kind == "offer" {
         tag::OFFER
     } else {
         tag::ANSWER
     };
-    request_body(tag, &super::join::session_description(kind, &sdp, id))
+    request_body(tag, &super::join::session_description(kind, sdp, id))
 }
 
 /// A trickle frame (`TrickleRequest` candidate_init 1, target 2); `subscriber` picks the

@@ -331,7 +331,7 @@ impl Engine {
 
     fn handle(&mut self, input: Input, tick: Option<f64>) -> Then {
         match input {
-            Input::Socket(event) => return self.on_socket(event),
+            Input::Socket(event) => return self.on_socket(&event),
             Input::Pc(event) => return self.on_pc(event),
             Input::Tick => return self.on_tick(tick.unwrap_or_else(now_ms)),
             Input::Publish(track, waiter) => return self.publish(track, waiter),
@@ -343,7 +343,7 @@ impl Engine {
             }
             Input::InjectFrame(bytes) => {
                 let generation = self.generation;
-                return self.on_socket(SocketEvent::Frame(generation, bytes));
+                return self.on_socket(&SocketEvent::Frame(generation, bytes));
             }
             Input::Leave(done) => {
                 if let Some(socket) = &self.socket {
@@ -372,10 +372,7 @@ impl Engine {
         self.episode_attempts += 1;
         self.shared.borrow_mut().reconnect_attempts += 1;
         if self.episode_attempts == 1 && !self.own_sid.is_empty() {
-            self.emitter.emit(
-                "reconnecting",
-                &[("mode", "resume".into()), ("attempt", 1.into())],
-            );
+            self.reconnecting("resume", 1);
             if self.config.single_pc {
                 // The resume request carries an ICE-restart offer (see `offer_ready`).
                 if let Some(publisher) = &self.publisher {
@@ -405,12 +402,14 @@ impl Engine {
     /// Full rejoin: drop both PCs and all remote audio (before `open_join(true)`).
     fn prepare_rejoin(&mut self) {
         self.close_transports();
+        self.reconnecting("rejoin", self.episode_attempts);
+    }
+
+    /// Emits `{type: 'reconnecting', mode, attempt}`.
+    fn reconnecting(&self, mode: &str, attempt: u32) {
         self.emitter.emit(
             "reconnecting",
-            &[
-                ("mode", "rejoin".into()),
-                ("attempt", self.episode_attempts.into()),
-            ],
+            &[("mode", mode.into()), ("attempt", attempt.into())],
         );
     }
 
@@ -474,16 +473,17 @@ impl Engine {
     /// `start` and `resume` are synchronous; each either finishes or hands back the browser
     /// promise to wait for and what continues after it.
     async fn follow(&mut self, then: Then) {
-        let mut pending = self.begin(then);
+        // By reference: the step's strings are dropped once, here.
+        let mut pending = self.begin(&then);
         while let Some((promise, cont)) = pending {
             let outcome = JsFuture::from(promise).await;
-            pending = self.resume(cont, outcome.map_err(|e| SfuError::js(&e)));
+            pending = self.resume(&cont, outcome.map_err(|e| SfuError::js(&e)));
         }
     }
 
     /// Begins a step.
-    fn begin(&mut self, then: Then) -> Pending {
-        match then {
+    fn begin(&mut self, then: &Then) -> Pending {
+        match *then {
             Then::Nothing => None,
             Then::Join(rejoin) => {
                 if rejoin {
@@ -507,26 +507,26 @@ impl Engine {
                 }
                 offer
             }
-            Then::AnswerOffer(sdp, id) => {
+            Then::AnswerOffer(ref sdp, id) => {
                 let sub = self.subscriber.as_ref()?;
-                let applied = sub.set_remote(RtcSdpType::Offer, &sdp);
+                let applied = sub.set_remote(RtcSdpType::Offer, sdp);
                 Some((applied, Cont::OfferApplied(id)))
             }
-            Then::AcceptAnswer(sdp) => match &self.publisher {
+            Then::AcceptAnswer(ref sdp) => match &self.publisher {
                 // Ignored unless an offer of ours awaits its answer.
                 Some(publisher) if publisher.has_local_offer() => {
-                    let applied = publisher.set_remote(RtcSdpType::Answer, &sdp);
+                    let applied = publisher.set_remote(RtcSdpType::Answer, sdp);
                     Some((applied, Cont::AnswerApplied))
                 }
                 _ => self.after_answer(),
             },
-            Then::Candidate(to_subscriber, json) => {
+            Then::Candidate(to_subscriber, ref json) => {
                 let pc = if to_subscriber {
                     self.subscriber.as_mut()
                 } else {
                     self.publisher.as_mut()
                 }?;
-                match pc.add_remote_candidate(&json) {
+                match pc.add_remote_candidate(json) {
                     Ok(added) => added.map(|p| (p, Cont::Candidate)),
                     Err(e) => {
                         self.emitter.error(e);
@@ -538,8 +538,8 @@ impl Engine {
     }
 
     /// Continues a step with the outcome of the promise it waited for.
-    fn resume(&mut self, cont: Cont, outcome: Result<JsValue, SfuError>) -> Pending {
-        match cont {
+    fn resume(&mut self, cont: &Cont, outcome: Result<JsValue, SfuError>) -> Pending {
+        match *cont {
             Cont::OfferCreated(purpose) => match (outcome, &self.publisher) {
                 (Ok(offer), Some(publisher)) => {
                     let (set, sdp) = publisher.set_local(&offer);
@@ -550,7 +550,7 @@ impl Engine {
                     self.offer_failed(purpose, error)
                 }
             },
-            Cont::OfferSet(purpose, sdp) => match outcome {
+            Cont::OfferSet(purpose, ref sdp) => match outcome {
                 Ok(_) => self.offer_ready(purpose, sdp),
                 Err(e) => self.offer_failed(purpose, e),
             },
@@ -565,7 +565,9 @@ impl Engine {
                 }
                 (outcome, _) => self.answered(outcome.map(|_| None)),
             },
-            Cont::AnswerSet(id, sdp) => self.answered(outcome.map(|_| Some((sdp, id)))),
+            Cont::AnswerSet(id, ref sdp) => {
+                self.answered(outcome.map(|_| Some((sdp.as_str(), id))))
+            }
             Cont::AnswerApplied => match outcome {
                 Ok(_) => self.flush(false),
                 Err(e) => {
@@ -589,7 +591,7 @@ impl Engine {
 
     /// The end of answering a server offer: send the answer (sdp, id) or report the error,
     /// then apply the buffered candidates (after the answer, so it is not delayed).
-    fn answered(&mut self, answer: Result<Option<(String, u32)>, SfuError>) -> Pending {
+    fn answered(&mut self, answer: Result<Option<(&str, u32)>, SfuError>) -> Pending {
         match answer {
             Ok(Some((sdp, id))) => self.send(&proto::session_description("answer", sdp, id)),
             Ok(None) => {}
@@ -607,7 +609,7 @@ impl Engine {
         };
         match pc.and_then(PeerTransport::flush_candidates) {
             Some(all) => Some((all, Cont::Flushed(subscriber))),
-            None => self.resume(Cont::Flushed(subscriber), Ok(JsValue::UNDEFINED)),
+            None => self.resume(&Cont::Flushed(subscriber), Ok(JsValue::UNDEFINED)),
         }
     }
 
