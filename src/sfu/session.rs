@@ -203,7 +203,7 @@ const PUBLISH_TIMEOUT_MS: f64 = 10_000.0;
 const MAX_ATTEMPTS: u32 = 20;
 
 /// The asynchronous step a handler leaves to do last. Handlers are synchronous and return
-/// it; the run loop carries it out in one place (`follow`).
+/// it; the run loop carries it out in one place (`Engine::run`).
 pub(super) enum Then {
     Nothing,
     /// The first join (`false`) or a full rejoin (`true`).
@@ -226,7 +226,7 @@ pub(super) enum Then {
 }
 
 /// What continues a step once the browser promise it started settles. Every asynchronous
-/// step is a chain of such promises driven by `follow` with a single await, so the wasm holds
+/// step is a chain of such promises driven by the run loop with a single await, so the wasm holds
 /// one tiny state machine and plain synchronous code instead of one nested future per step.
 pub(super) enum Cont {
     /// The publisher's `createOffer` for `Purpose`: set it as local description next.
@@ -308,21 +308,35 @@ impl Engine {
         Ok(inbox)
     }
 
+    /// The run loop: the join, then one input at a time, each followed by the asynchronous
+    /// step its handler left (`begin`/`resume`). This is the only async code of the engine and
+    /// it has exactly two await points (the next input, the browser promise of a step), so
+    /// the wasm holds one small state machine.
     async fn run(mut self) {
-        self.follow(Then::Join(false)).await;
+        let mut then = Then::Join(false);
+        let mut tick = None;
+        let mut joined = false;
         loop {
+            let mut pending = self.begin(&then);
+            while let Some((promise, cont)) = pending {
+                let outcome = JsFuture::from(promise).await;
+                pending = self.resume(&cont, outcome.map_err(|e| SfuError::js(&e)));
+            }
+            // (After the first join step nothing is published until the first input.)
+            if joined {
+                if let Some(now) = tick {
+                    self.check_publish_timeout(now);
+                    self.refresh_levels();
+                }
+                self.publish_snapshot();
+                if self.phase == Phase::Closed {
+                    break;
+                }
+            }
+            joined = true;
             let input = self.inbox.next().await;
-            let tick = matches!(input, Input::Tick).then(now_ms);
-            let then = self.handle(input, tick);
-            self.follow(then).await;
-            if let Some(now) = tick {
-                self.check_publish_timeout(now);
-                self.refresh_levels();
-            }
-            self.publish_snapshot();
-            if self.phase == Phase::Closed {
-                break;
-            }
+            tick = matches!(input, Input::Tick).then(now_ms);
+            then = self.handle(input, tick);
         }
         self.teardown();
         self.publish_snapshot();
@@ -469,19 +483,9 @@ impl Engine {
         }
     }
 
-    /// Runs the asynchronous step a handler left to do: the only place the engine awaits.
-    /// `start` and `resume` are synchronous; each either finishes or hands back the browser
-    /// promise to wait for and what continues after it.
-    async fn follow(&mut self, then: Then) {
-        // By reference: the step's strings are dropped once, here.
-        let mut pending = self.begin(&then);
-        while let Some((promise, cont)) = pending {
-            let outcome = JsFuture::from(promise).await;
-            pending = self.resume(&cont, outcome.map_err(|e| SfuError::js(&e)));
-        }
-    }
-
-    /// Begins a step.
+    /// Begins a step: finishes it synchronously, or hands back the browser promise to wait
+    /// for and what continues after it (by reference: the step's strings are dropped once,
+    /// by the run loop).
     fn begin(&mut self, then: &Then) -> Pending {
         match *then {
             Then::Nothing => None,

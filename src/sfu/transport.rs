@@ -1,7 +1,7 @@
 //! `PeerTransport`: one LiveKit RTCPeerConnection (publisher or subscriber) with its listener
 //! closures, the remote-candidate buffer (candidates that arrive before the remote
 //! description), and the offer/answer steps. The steps return the browser's promises: the
-//! engine waits for them in one place (`Engine::follow`) and continues synchronously, so no
+//! engine waits for them in one place (`Engine::run`) and continues synchronously, so no
 //! async state machine lives here. Dropping it detaches listeners and closes the PC.
 
 use js_sys::{Array, Promise, JSON};
