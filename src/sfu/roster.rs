@@ -66,7 +66,9 @@ impl Roster {
                 continue;
             }
             let disconnected = info.state == lk::participant_info::State::Disconnected as i32;
-            if let Some(existing) = self.by_identity.get(info.identity.as_str()) {
+            // One lookup serves the staleness checks and the carried-over state below.
+            let previous = self.by_identity.get(info.identity.as_str());
+            if let Some(existing) = previous {
                 // Same session, older snapshot: drop. A new sid is a new session: accept.
                 if existing.sid == info.sid && info.version < existing.version {
                     continue;
@@ -89,7 +91,6 @@ impl Roster {
                 .tracks
                 .iter()
                 .any(|t| t.r#type == lk::TrackType::Video as i32 && !t.muted);
-            let previous = self.by_identity.get(info.identity.as_str());
             let mic_muted = mic.map(|t| t.muted).unwrap_or(false);
             // A muted (or absent) microphone is never "speaking", whatever the last
             // SpeakersChanged said (the server sends no stop delta for a muted track).

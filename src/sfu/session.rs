@@ -631,11 +631,9 @@ impl Engine {
     fn connected_tick(&mut self, now: f64) -> Then {
         match self.ping.tick(now as i64) {
             super::ping::PingAction::SendPing(ts) => {
-                if let Some(socket) = &self.socket {
-                    for frame in proto::ping_requests(ts, self.ping.rtt_ms()) {
-                        socket.send(&frame);
-                    }
-                }
+                let [ping, ping_req] = proto::ping_requests(ts, self.ping.rtt_ms());
+                self.send(&ping);
+                self.send(&ping_req);
             }
             super::ping::PingAction::TimedOut => {
                 return Then::Recover(ReconnectReason::SignalDisconnected);
