@@ -756,19 +756,29 @@ fn a_malformed_variant_fails_the_frame_even_when_a_later_variant_replaces_it() {
 }
 
 #[test]
-fn every_error_message_is_the_documented_text() {
+fn every_error_message_and_code_is_the_documented_one() {
     use sohbet_rtc::sfu::SfuError;
-    let cases: [(SfuError, &str); 14] = [
+    let cases: [(SfuError, &str, &str); 14] = [
         (
             ProtoError::Malformed("bad varint".into()).into(),
             "malformed protobuf frame: bad varint",
+            "sfu/malformed-frame",
         ),
-        (ProtoError::Empty.into(), "frame carries no known message"),
+        (
+            ProtoError::Empty.into(),
+            "frame carries no known message",
+            "sfu/empty-frame",
+        ),
         (
             ProtoError::TooLarge(1048577).into(),
             "frame of 1048577 bytes exceeds the limit",
+            "sfu/frame-too-large",
         ),
-        (ProtoError::TextFrame.into(), "unexpected text frame"),
+        (
+            ProtoError::TextFrame.into(),
+            "unexpected text frame",
+            "sfu/text-frame",
+        ),
         (
             ProtoError::Unexpected {
                 got: "join",
@@ -776,39 +786,51 @@ fn every_error_message_is_the_documented_text() {
             }
             .into(),
             "unexpected join while connected",
+            "sfu/unexpected-message",
         ),
         (
             SfuError::JoinTimeout(10000),
             "the SFU did not answer the join within 10000 ms",
+            "sfu/join-timeout",
         ),
         (
             SfuError::SignalClosed(1006),
             "the SFU signal socket closed (code 1006)",
+            "sfu/signal-closed",
         ),
         (
             SfuError::Disconnected(0),
             "the SFU ended the session (reason 0)",
+            "sfu/disconnected",
         ),
         (
             SfuError::Disconnected(-7),
             "the SFU ended the session (reason -7)",
+            "sfu/disconnected",
         ),
         (
             SfuError::Browser("TypeError: x".into()),
             "browser error: TypeError: x",
+            "sfu/browser",
         ),
-        (SfuError::NotConnected, "not connected to the SFU"),
-        (SfuError::Closed, "the SFU client is closed"),
+        (
+            SfuError::NotConnected,
+            "not connected to the SFU",
+            "sfu/not-connected",
+        ),
+        (SfuError::Closed, "the SFU client is closed", "sfu/closed"),
         (
             SfuError::PublishTimeout,
             "the SFU did not confirm the published track",
+            "sfu/publish-timeout",
         ),
         (
             SfuError::ReconnectFailed(20),
             "could not reconnect to the SFU after 20 attempts",
+            "sfu/reconnect-failed",
         ),
     ];
-    for (error, text) in cases {
-        assert_eq!(error.to_string(), text);
+    for (error, text, code) in cases {
+        assert_eq!((error.to_string().as_str(), error.code()), (text, code));
     }
 }

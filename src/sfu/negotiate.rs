@@ -231,16 +231,14 @@ impl Engine {
 
     /// Closes both PCs and releases all remote audio (before a rejoin, or on teardown).
     pub(super) fn close_transports(&mut self) {
-        if let Some(mut pc) = self.subscriber.take() {
-            pc.close();
-        }
-        if let Some(mut pc) = self.publisher.take() {
-            pc.close();
-        }
+        // Dropping a `PeerTransport` detaches its listeners and closes the PC.
+        self.subscriber = None;
+        self.publisher = None;
         let mut graph = self.graph.borrow_mut();
-        for (_, (user, _)) in std::mem::take(&mut self.streams) {
-            graph.detach(user, Bus::Sfu);
+        for (user, _) in self.streams.values() {
+            graph.detach(*user, Bus::Sfu);
         }
+        self.streams.clear();
         self.pending_tracks.clear();
         if let Some(mic) = &mut self.mic {
             mic.sid = None;
