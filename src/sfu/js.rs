@@ -12,15 +12,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::browser::promise as future_to_promise;
-use futures::channel::oneshot;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::{AnalyserNode, MediaStreamTrack};
 
 use super::error::SfuError;
 use super::events::{Emitter, Shared};
-use super::session::{Engine, Inbox, Input, Reply, SessionConfig};
+use super::session::{left, Engine, Inbox, Input, Reply, SessionConfig};
 use crate::media::AudioGraph;
 
 /// A LiveKit SFU voice client for one room.
@@ -122,17 +120,13 @@ impl SfuClient {
     /// Leaves the room: LeaveRequest, close 1000, both PCs closed, remote audio released.
     /// Idempotent; resolves when everything is released.
     pub fn leave(&self) -> Promise {
-        let (tx, rx) = oneshot::channel();
-        let sent = self.send(Input::Leave(tx));
+        let (promise, done) = Reply::new();
+        // Without a session (never connected, left, or ended) only the graph is left to close.
+        if let Err(Input::Leave(done)) = self.try_send(Input::Leave(done)) {
+            left(&self.graph, done);
+        }
         self.commands.take();
-        let graph = self.graph.clone();
-        future_to_promise(async move {
-            if sent {
-                let _ = rx.await;
-            }
-            graph.borrow_mut().close();
-            Ok(JsValue::UNDEFINED)
-        })
+        promise
     }
 
     /// The remote participants as `VoiceParticipant` objects (never the local user).

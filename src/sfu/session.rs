@@ -11,7 +11,6 @@ use std::rc::Rc;
 use std::future::poll_fn;
 use std::task::{Poll, Waker};
 
-use futures::channel::oneshot;
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -39,7 +38,8 @@ pub enum Input {
     KillSignal,
     /// Fault injection: a frame handled as if the current signal socket had delivered it.
     InjectFrame(Vec<u8>),
-    Leave(oneshot::Sender<()>),
+    /// Leave; the reply resolves once everything (the audio graph too) is released.
+    Leave(Reply),
 }
 
 /// The engine's input queue. Single-threaded (an `Rc`), so it needs none of
@@ -86,15 +86,18 @@ impl Inbox {
         .await
     }
 
-    /// Refuses further inputs and drops the queued ones (their replies reject).
-    fn close(&self) {
-        let queued = {
-            let mut queue = self.0.borrow_mut();
-            queue.closed = true;
-            std::mem::take(&mut queue.inputs)
-        };
-        drop(queued);
+    /// Refuses further inputs and hands back the queued ones.
+    fn close(&self) -> Vec<Input> {
+        let mut queue = self.0.borrow_mut();
+        queue.closed = true;
+        std::mem::take(&mut queue.inputs)
     }
+}
+
+/// The end of a leave: the audio graph is closed, then the promise resolves.
+pub(super) fn left(graph: &RefCell<AudioGraph>, done: Reply) {
+    graph.borrow_mut().close();
+    done.resolve(&JsValue::UNDEFINED);
 }
 
 /// The promise of a JS call the engine answers (connect, publish): its resolve and reject
@@ -340,7 +343,12 @@ impl Engine {
         }
         self.teardown();
         self.publish_snapshot();
-        self.inbox.close();
+        for input in self.inbox.close() {
+            // A leave queued behind the end still resolves (the rest reject or are dropped).
+            if let Input::Leave(done) = input {
+                left(&self.graph, done);
+            }
+        }
     }
 
     fn handle(&mut self, input: Input, tick: Option<f64>) -> Then {
@@ -366,7 +374,7 @@ impl Engine {
                 self.teardown();
                 self.emitter
                     .emit("disconnected", &[("reason", "client".into())]);
-                let _ = done.send(());
+                left(&self.graph, done);
             }
         }
         Then::Nothing
