@@ -8,10 +8,10 @@ use js_sys::{Array, Promise, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    Event, MediaStreamTrack, RtcConfiguration, RtcDataChannelEvent, RtcIceCandidateInit,
-    RtcIceServer, RtcOfferOptions, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
-    RtcSessionDescription, RtcSessionDescriptionInit, RtcTrackEvent,
+    Event, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer, RtcOfferOptions,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescription,
+    RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use livekit_protocol::IceServer;
@@ -40,7 +40,6 @@ pub struct PeerTransport {
     _on_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_track: Closure<dyn FnMut(RtcTrackEvent)>,
     _on_state: Closure<dyn FnMut(Event)>,
-    _on_channel: Closure<dyn FnMut(RtcDataChannelEvent)>,
     closed: bool,
 }
 
@@ -77,13 +76,11 @@ impl PeerTransport {
             let state = pc_for_state.connection_state();
             let _ = tx.send(Input::Pc(PcEvent::State { subscriber, state }));
         });
-        // Server-created data channels (subscriber PC) are accepted and left alone; keeping a
-        // reference is not needed for them to open.
-        let on_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(move |_| {});
+        // Server-created data channels (subscriber PC) open without us: no `ondatachannel`
+        // listener (one that ignored them was the same as none, and cost a closure).
         pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
-        pc.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
         Ok(PeerTransport {
             pc,
             subscriber,
@@ -91,7 +88,6 @@ impl PeerTransport {
             _on_candidate: on_candidate,
             _on_track: on_track,
             _on_state: on_state,
-            _on_channel: on_channel,
             closed: false,
         })
     }
@@ -213,7 +209,6 @@ impl PeerTransport {
         self.pc.set_onicecandidate(None);
         self.pc.set_ontrack(None);
         self.pc.set_onconnectionstatechange(None);
-        self.pc.set_ondatachannel(None);
         self.pc.close();
     }
 }
