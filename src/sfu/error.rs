@@ -38,10 +38,34 @@ impl std::error::Error for SfuError {}
 
 impl fmt::Display for SfuError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let SfuError::Proto(e) = self {
-            return e.fmt(f);
-        }
-        let (_, head, number, tail) = self.parts();
+        use SfuError as E;
+        let (head, number, tail): (&str, Option<i64>, &str) = match self {
+            E::Proto(e) => return e.fmt(f),
+            E::JoinTimeout(ms) => (
+                "the SFU did not answer the join within ",
+                Some((*ms).into()),
+                " ms",
+            ),
+            E::SignalClosed(code) => (
+                "the SFU signal socket closed (code ",
+                Some((*code).into()),
+                ")",
+            ),
+            E::Disconnected(reason) => (
+                "the SFU ended the session (reason ",
+                Some((*reason).into()),
+                ")",
+            ),
+            E::Browser(message) => ("browser error: ", None, message),
+            E::NotConnected => ("not connected to the SFU", None, ""),
+            E::Closed => ("the SFU client is closed", None, ""),
+            E::PublishTimeout => ("the SFU did not confirm the published track", None, ""),
+            E::ReconnectFailed(attempts) => (
+                "could not reconnect to the SFU after ",
+                Some((*attempts).into()),
+                " attempts",
+            ),
+        };
         write_message(f, head, number, tail)
     }
 }
@@ -65,49 +89,16 @@ pub(super) fn write_message(
 impl SfuError {
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
-        self.parts().0
-    }
-
-    /// The code and the message pieces (head, number, tail) of a variant: one match serves
-    /// both `code()` and `Display` (`Proto` has its own message).
-    #[inline(never)]
-    fn parts(&self) -> (&'static str, &str, Option<i64>, &str) {
-        use SfuError as E;
         match self {
-            E::Proto(e) => (e.code(), "", None, ""),
-            E::JoinTimeout(ms) => (
-                "sfu/join-timeout",
-                "the SFU did not answer the join within ",
-                Some((*ms).into()),
-                " ms",
-            ),
-            E::SignalClosed(code) => (
-                "sfu/signal-closed",
-                "the SFU signal socket closed (code ",
-                Some((*code).into()),
-                ")",
-            ),
-            E::Disconnected(reason) => (
-                "sfu/disconnected",
-                "the SFU ended the session (reason ",
-                Some((*reason).into()),
-                ")",
-            ),
-            E::Browser(message) => ("sfu/browser", "browser error: ", None, message),
-            E::NotConnected => ("sfu/not-connected", "not connected to the SFU", None, ""),
-            E::Closed => ("sfu/closed", "the SFU client is closed", None, ""),
-            E::PublishTimeout => (
-                "sfu/publish-timeout",
-                "the SFU did not confirm the published track",
-                None,
-                "",
-            ),
-            E::ReconnectFailed(attempts) => (
-                "sfu/reconnect-failed",
-                "could not reconnect to the SFU after ",
-                Some((*attempts).into()),
-                " attempts",
-            ),
+            SfuError::Proto(e) => e.code(),
+            SfuError::JoinTimeout(_) => "sfu/join-timeout",
+            SfuError::SignalClosed(_) => "sfu/signal-closed",
+            SfuError::Disconnected(_) => "sfu/disconnected",
+            SfuError::Browser(_) => "sfu/browser",
+            SfuError::NotConnected => "sfu/not-connected",
+            SfuError::Closed => "sfu/closed",
+            SfuError::PublishTimeout => "sfu/publish-timeout",
+            SfuError::ReconnectFailed(_) => "sfu/reconnect-failed",
         }
     }
 }
