@@ -14,7 +14,7 @@ use super::roster::Roster;
 use super::session::{Engine, Phase, Then};
 use super::socket::SocketEvent;
 use super::tracks::{unpack_stream_id, user_id_of};
-use super::transport::PcEvent;
+use super::transport::{PcEvent, PeerTransport};
 use crate::browser::now_ms;
 use crate::media::Bus;
 
@@ -350,15 +350,14 @@ impl Engine {
             _ => "reconnecting",
         };
         shared.socket_open = self.socket.as_ref().is_some_and(|s| s.is_open());
-        shared.open_peer_connections = [&self.subscriber, &self.publisher]
-            .iter()
-            .filter(|pc| pc.as_ref().is_some_and(|pc| pc.is_open()))
-            .count() as u32;
-        shared.streams = self
-            .streams
-            .values()
-            .map(|(id, stream)| (*id as i64, Clone::clone(stream)))
-            .collect();
+        let open =
+            |pc: &Option<PeerTransport>| u32::from(pc.as_ref().is_some_and(|pc| pc.is_open()));
+        shared.open_peer_connections = open(&self.subscriber) + open(&self.publisher);
+        // Refilled in place (plain loop, no iterator-collect instance).
+        shared.streams.clear();
+        for (id, stream) in self.streams.values() {
+            shared.streams.push((*id as i64, Clone::clone(stream)));
+        }
         shared.rtt_ms = self.ping.rtt_ms();
         if self.phase == Phase::Closed {
             shared.participants.clear();

@@ -190,23 +190,27 @@ impl Roster {
     /// The app-facing list, ordered by identity. Identities that are not numbers are skipped,
     /// because the app's `userId` is a number.
     pub fn voice_participants(&self) -> Vec<VoiceParticipant> {
-        self.by_identity
-            .values()
-            .filter_map(|e| {
-                Some(VoiceParticipant {
-                    user_id: user_id_of(&e.identity)?,
-                    username: if e.name.is_empty() {
-                        e.identity.clone()
-                    } else {
-                        e.name.clone()
-                    },
-                    university: String::new(),
-                    is_muted: e.mic_muted,
-                    is_video_enabled: e.has_video,
-                    is_speaking: e.speaking,
-                    audio_level: e.level,
-                })
-            })
-            .collect()
+        // A plain loop: no FilterMap/from-iterator instances for one call site.
+        let mut list = Vec::with_capacity(self.by_identity.len());
+        for e in self.by_identity.values() {
+            let Some(user_id) = user_id_of(&e.identity) else {
+                continue;
+            };
+            let name = if e.name.is_empty() {
+                &e.identity
+            } else {
+                &e.name
+            };
+            list.push(VoiceParticipant {
+                user_id,
+                username: name.clone(),
+                university: String::new(),
+                is_muted: e.mic_muted,
+                is_video_enabled: e.has_video,
+                is_speaking: e.speaking,
+                audio_level: e.level,
+            });
+        }
+        list
     }
 }
