@@ -236,7 +236,8 @@ impl Engine {
             PcEvent::Candidate { subscriber, json } => self.send(&proto::trickle(json, subscriber)),
             PcEvent::Track(event) => self.on_track(event, 0),
             PcEvent::State { subscriber, state } => {
-                if state == RtcPeerConnectionState::Failed && self.phase == Phase::Connected {
+                if state == RtcPeerConnectionState::Failed && matches!(self.phase, Phase::Connected)
+                {
                     return Then::Recover(if subscriber {
                         ReconnectReason::SubscriberFailed
                     } else {
@@ -336,7 +337,7 @@ impl Engine {
 
     /// Local levels for `audioLevel` (the server's SpeakersChanged drives `isSpeaking`).
     pub(super) fn refresh_levels(&mut self) {
-        if self.phase == Phase::Connected && !self.streams.is_empty() {
+        if matches!(self.phase, Phase::Connected) && !self.streams.is_empty() {
             self.shared.borrow_mut().participants = self.snapshot_participants();
         }
     }
@@ -359,7 +360,7 @@ impl Engine {
             shared.streams.push((*id as i64, Clone::clone(stream)));
         }
         shared.rtt_ms = self.ping.rtt_ms();
-        if self.phase == Phase::Closed {
+        if matches!(self.phase, Phase::Closed) {
             shared.participants.clear();
             shared.published_track_sid = None;
         }

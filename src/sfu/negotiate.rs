@@ -141,7 +141,7 @@ impl Engine {
 
     /// Publishes the microphone: AddTrackRequest + send-only transceiver, then the offer.
     pub(super) fn publish(&mut self, track: MediaStreamTrack, waiter: Reply) -> Then {
-        if self.phase != Phase::Connected {
+        if !matches!(self.phase, Phase::Connected) {
             waiter.reject(SfuError::NotConnected);
             return Then::Nothing;
         }

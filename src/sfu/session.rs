@@ -332,7 +332,7 @@ impl Engine {
                     self.refresh_levels();
                 }
                 self.publish_snapshot();
-                if self.phase == Phase::Closed {
+                if matches!(self.phase, Phase::Closed) {
                     break;
                 }
             }

@@ -134,10 +134,10 @@ impl PeerTransport {
         if self.pending.is_empty() {
             return None;
         }
-        let all: Array = std::mem::take(&mut self.pending)
-            .iter()
-            .map(|init| JsValue::from(add_candidate(&self.pc, init)))
-            .collect();
+        let all = Array::new();
+        for init in std::mem::take(&mut self.pending) {
+            all.push(&add_candidate(&self.pc, &init));
+        }
         Some(Promise::all_settled(&all))
     }
 
@@ -230,7 +230,10 @@ fn ice_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
     } in ice_servers
     {
         let server = RtcIceServer::new();
-        let list: Array = urls.iter().map(|u| JsValue::from_str(u)).collect();
+        let list = Array::new();
+        for url in urls {
+            list.push(&JsValue::from_str(url));
+        }
         server.set_urls(&list);
         if !username.is_empty() {
             server.set_username(username);
