@@ -67,7 +67,7 @@ struct Member {
 async fn join(name: &str, channel: u64, freq: f32) -> Result<Member, String> {
     let user = dev_login(&unique_name(name)).await?;
     let (url, token) = sfu_token(&user.token, channel).await?;
-    let mut client = SfuClient::new(JsValue::UNDEFINED).map_err(js("SfuClient::new"))?;
+    let client = SfuClient::new(JsValue::UNDEFINED).map_err(js("SfuClient::new"))?;
     JsFuture::from(client.connect(url, token).map_err(js("connect"))?)
         .await
         .map_err(js("join"))?;
@@ -103,8 +103,8 @@ fn sees_muted(viewer: &SfuClient, user_id: u64) -> Option<bool> {
 #[wasm_bindgen_test]
 async fn two_sfu_clients_hear_each_other_and_not_themselves() -> Result<(), String> {
     let channel = unique_channel_id();
-    let mut a = join("sfu-a", channel, VOICE_FREQS[0]).await?;
-    let mut b = join("sfu-b", channel, VOICE_FREQS[1]).await?;
+    let a = join("sfu-a", channel, VOICE_FREQS[0]).await?;
+    let b = join("sfu-b", channel, VOICE_FREQS[1]).await?;
     let (fa, fb) = (a.tone.freq_hz, b.tone.freq_hz);
     wait_until("a hears b", 20_000, || a.probe.hears(fb)).await?;
     wait_until("b hears a", 20_000, || b.probe.hears(fa)).await?;
@@ -127,8 +127,8 @@ async fn two_sfu_clients_hear_each_other_and_not_themselves() -> Result<(), Stri
 #[wasm_bindgen_test]
 async fn a_muted_sfu_client_goes_silent_and_leave_releases_everything() -> Result<(), String> {
     let channel = unique_channel_id();
-    let mut a = join("sfu-mute-a", channel, VOICE_FREQS[2]).await?;
-    let mut b = join("sfu-mute-b", channel, VOICE_FREQS[3]).await?;
+    let a = join("sfu-mute-a", channel, VOICE_FREQS[2]).await?;
+    let b = join("sfu-mute-b", channel, VOICE_FREQS[3]).await?;
     let fa = a.tone.freq_hz;
     wait_until("b hears a", 20_000, || b.probe.hears(fa)).await?;
     a.client.set_muted(true);

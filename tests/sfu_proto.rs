@@ -7,7 +7,9 @@ use lk::signal_request::Message as Request;
 use lk::signal_response::Message as Full;
 use proptest::prelude::*;
 use prost::Message as _;
-use sohbet_rtc::sfu::partial::{Description, Joined, Peer, Published, Track, Update};
+use sohbet_rtc::sfu::partial::{
+    Description, Joined, Leave, Peer, Published, Reconnected, Track, Update,
+};
 use sohbet_rtc::sfu::proto::{self, ProtoError, ReconnectReason, Response};
 
 /// Encodes a server frame with the full prost codec (the library has no encoder for these).
@@ -248,9 +250,9 @@ fn the_single_pc_url_carries_our_offer_and_mic_in_a_padded_join_request() {
     let url = proto::rtc_v1_url(
         "ws://127.0.0.1:7880",
         "tok",
-        "v=0 sdp".into(),
+        "v=0 sdp",
         1,
-        Some(proto::mic_track_request("mic-1", false)),
+        Some(("mic-1", false)),
         None,
     );
     let (head, param) = url
@@ -282,7 +284,7 @@ fn the_single_pc_resume_url_names_our_session() {
     let url = proto::rtc_v1_url(
         "ws://h",
         "t",
-        "sdp".into(),
+        "sdp",
         7,
         None,
         Some(("PA_me", ReconnectReason::SignalDisconnected)),
@@ -329,13 +331,11 @@ fn read_track(t: lk::TrackInfo) -> Track {
     }
 }
 
-/// The read fields of a SessionDescription; the map entries in the order prost encodes them
-/// (the map's iteration order; a clone iterates in the same order).
+/// The read fields of a SessionDescription (its `mid_to_track_id` map is skipped).
 fn read_description(m: lk::SessionDescription) -> Description {
     Description {
         sdp: m.sdp,
         id: m.id,
-        mid_to_track_id: m.mid_to_track_id.into_iter().collect(),
     }
 }
 
@@ -365,15 +365,16 @@ fn lean(full: Full) -> Response {
             cid: m.cid,
             track: m.track.map(read_track),
         }),
-        Full::Leave(m) => Response::Leave(lk::LeaveRequest { regions: None, ..m }),
+        Full::Leave(m) => Response::Leave(Leave {
+            can_reconnect: m.can_reconnect,
+            reason: m.reason,
+            action: m.action,
+        }),
         Full::Mute(m) => Response::Mute(m),
         Full::SpeakersChanged(m) => Response::SpeakersChanged(m),
         Full::ConnectionQuality(m) => Response::ConnectionQuality(m),
         Full::RefreshToken(m) => Response::RefreshToken(m),
-        Full::Reconnect(m) => Response::Reconnect(lk::ReconnectResponse {
-            ice_servers: m.ice_servers,
-            ..Default::default()
-        }),
+        Full::Reconnect(_) => Response::Reconnect(Reconnected),
         Full::PongResp(m) => Response::PongResp(m),
         Full::MediaSectionsRequirement(m) => Response::MediaSectionsRequirement(m),
         Full::Pong(_) => Response::Ignored(18),
@@ -604,7 +605,7 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
     );
     assert_same_bytes(
         &proto::add_mic_track("cid", true),
-        Request::AddTrack(proto::mic_track_request("cid", true)),
+        Request::AddTrack(mic_track_request("cid", true)),
     );
     let sd = |kind: &str| lk::SessionDescription {
         r#type: kind.into(),
@@ -613,11 +614,11 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
         mid_to_track_id: Default::default(),
     };
     assert_same_bytes(
-        &proto::session_description("offer", "v=0\r\n".repeat(40), 9),
+        &proto::session_description("offer", &"v=0\r\n".repeat(40), 9),
         Request::Offer(sd("offer")),
     );
     assert_same_bytes(
-        &proto::session_description("answer", "v=0\r\n".repeat(40), 9),
+        &proto::session_description("answer", &"v=0\r\n".repeat(40), 9),
         Request::Answer(sd("answer")),
     );
     for subscriber in [false, true] {
@@ -637,6 +638,18 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
             muted: true,
         }),
     );
+}
+
+/// The microphone AddTrackRequest the client writes by hand, as a full message.
+fn mic_track_request(cid: &str, muted: bool) -> lk::AddTrackRequest {
+    lk::AddTrackRequest {
+        cid: cid.to_string(),
+        name: "microphone".to_string(),
+        r#type: lk::TrackType::Audio as i32,
+        muted,
+        source: lk::TrackSource::Microphone as i32,
+        ..Default::default()
+    }
 }
 
 /// What the full prost codec writes for our single-PC join request.
@@ -675,7 +688,7 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
         id: 1,
         mid_to_track_id: Default::default(),
     };
-    let mic = proto::mic_track_request("mic-1", true);
+    let mic = mic_track_request("mic-1", true);
     let resumes = [
         None,
         Some(("PA_me", ReconnectReason::SignalDisconnected)),
@@ -685,13 +698,14 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
     for add_track in [None, Some(&mic)] {
         for resume in resumes {
             let full = full_join_request(&offer, add_track, resume);
-            assert_eq!(join::join_request(&offer, add_track, resume), full);
+            let ours = add_track.map(|t| (t.cid.as_str(), t.muted));
+            assert_eq!(join::join_request(&offer.sdp, offer.id, ours, resume), full);
             let wrapped = lk::WrappedJoinRequest {
                 compression: 0,
                 join_request: full,
             };
             assert_eq!(
-                join::wrapped_join_request(&offer, add_track, resume),
+                join::wrapped_join_request(&offer.sdp, offer.id, ours, resume),
                 wrapped.encode_to_vec()
             );
         }
@@ -699,7 +713,7 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
 }
 
 #[test]
-fn a_repeated_mid_in_an_offer_keeps_the_later_track_like_the_full_codec() {
+fn an_offers_mid_table_is_skipped_and_its_sdp_and_id_read_like_the_full_codec() {
     let entry = |mid: &str, track: &str| {
         let mut body = vec![0x0a, mid.len() as u8];
         body.extend(mid.as_bytes());
@@ -709,10 +723,13 @@ fn a_repeated_mid_in_an_offer_keeps_the_later_track_like_the_full_codec() {
         field.extend(body);
         field
     };
-    let mut offer = Vec::new();
-    for (mid, track) in [("0", "TR_a"), ("1", "TR_c"), ("0", "TR_b")] {
+    // sdp "v=0", two map entries (a repeated mid), id 7, one more entry.
+    let mut offer = vec![0x12, 3, b'v', b'=', b'0'];
+    for (mid, track) in [("0", "TR_a"), ("0", "TR_b")] {
         offer.extend(entry(mid, track));
     }
+    offer.extend([0x18, 7]);
+    offer.extend(entry("1", "TR_c"));
     let mut frame = vec![0x1a, offer.len() as u8];
     frame.extend(offer);
     let full = lk::SignalResponse::decode(frame.as_slice()).expect("full decode");
@@ -720,15 +737,9 @@ fn a_repeated_mid_in_an_offer_keeps_the_later_track_like_the_full_codec() {
         panic!("not an offer")
     };
     assert_eq!(full.mid_to_track_id["0"], "TR_b");
-    let Ok(Response::Offer(ours)) = proto::decode_response(&frame) else {
-        panic!("not an offer")
-    };
     assert_eq!(
-        ours.mid_to_track_id,
-        vec![
-            ("0".to_string(), "TR_b".to_string()),
-            ("1".to_string(), "TR_c".to_string())
-        ]
+        proto::decode_response(&frame),
+        Ok(Response::Offer(read_description(full)))
     );
 }
 
@@ -742,4 +753,84 @@ fn a_malformed_variant_fails_the_frame_even_when_a_later_variant_replaces_it() {
         proto::decode_response(&frame),
         Err(ProtoError::Malformed(_))
     ));
+}
+
+#[test]
+fn every_error_message_and_code_is_the_documented_one() {
+    use sohbet_rtc::sfu::SfuError;
+    let cases: [(SfuError, &str, &str); 14] = [
+        (
+            ProtoError::Malformed("bad varint".into()).into(),
+            "malformed protobuf frame: bad varint",
+            "sfu/malformed-frame",
+        ),
+        (
+            ProtoError::Empty.into(),
+            "frame carries no known message",
+            "sfu/empty-frame",
+        ),
+        (
+            ProtoError::TooLarge(1048577).into(),
+            "frame of 1048577 bytes exceeds the limit",
+            "sfu/frame-too-large",
+        ),
+        (
+            ProtoError::TextFrame.into(),
+            "unexpected text frame",
+            "sfu/text-frame",
+        ),
+        (
+            ProtoError::Unexpected {
+                got: "join",
+                state: "connected",
+            }
+            .into(),
+            "unexpected join while connected",
+            "sfu/unexpected-message",
+        ),
+        (
+            SfuError::JoinTimeout(10000),
+            "the SFU did not answer the join within 10000 ms",
+            "sfu/join-timeout",
+        ),
+        (
+            SfuError::SignalClosed(1006),
+            "the SFU signal socket closed (code 1006)",
+            "sfu/signal-closed",
+        ),
+        (
+            SfuError::Disconnected(0),
+            "the SFU ended the session (reason 0)",
+            "sfu/disconnected",
+        ),
+        (
+            SfuError::Disconnected(-7),
+            "the SFU ended the session (reason -7)",
+            "sfu/disconnected",
+        ),
+        (
+            SfuError::Browser("TypeError: x".into()),
+            "browser error: TypeError: x",
+            "sfu/browser",
+        ),
+        (
+            SfuError::NotConnected,
+            "not connected to the SFU",
+            "sfu/not-connected",
+        ),
+        (SfuError::Closed, "the SFU client is closed", "sfu/closed"),
+        (
+            SfuError::PublishTimeout,
+            "the SFU did not confirm the published track",
+            "sfu/publish-timeout",
+        ),
+        (
+            SfuError::ReconnectFailed(20),
+            "could not reconnect to the SFU after 20 attempts",
+            "sfu/reconnect-failed",
+        ),
+    ];
+    for (error, text, code) in cases {
+        assert_eq!((error.to_string().as_str(), error.code()), (text, code));
+    }
 }

@@ -7,14 +7,14 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
-use super::partial::Joined;
+use super::partial::{Joined, Leave};
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
 use super::roster::Roster;
 use super::session::{Engine, Phase, Then};
 use super::socket::SocketEvent;
-use super::tracks::user_id_of;
-use super::transport::PcEvent;
+use super::tracks::{unpack_stream_id, user_id_of};
+use super::transport::{PcEvent, PeerTransport};
 use crate::browser::now_ms;
 use crate::media::Bus;
 
@@ -22,21 +22,23 @@ use crate::media::Bus;
 const TRACK_RETRIES: u32 = 40;
 
 impl Engine {
-    pub(super) fn on_socket(&mut self, event: SocketEvent) -> Then {
+    /// A socket event (by reference: its frame is dropped once, by the caller).
+    pub(super) fn on_socket(&mut self, event: &SocketEvent) -> Then {
         let current = self.generation;
-        match event {
+        match *event {
             SocketEvent::Text(gen) if gen == current => {
-                self.emitter.error(&ProtoError::TextFrame.into());
+                self.emitter.error(ProtoError::TextFrame.into());
                 Then::Nothing
             }
-            SocketEvent::Frame(gen, bytes) if gen == current => {
+            SocketEvent::Frame(gen, ref bytes) if gen == current => {
                 self.ping.on_message(now_ms() as i64);
-                match proto::decode_response(&bytes) {
-                    Ok(message) => self.on_message(message),
+                match proto::decode_response(bytes) {
+                    // By reference: the message is dropped here once, not in every branch.
+                    Ok(mut message) => self.on_message(&mut message),
                     // An unknown message from a newer server is not an error.
                     Err(ProtoError::Empty) => Then::Nothing,
                     Err(e) => {
-                        self.emitter.error(&e.into());
+                        self.emitter.error(e.into());
                         Then::Nothing
                     }
                 }
@@ -58,20 +60,19 @@ impl Engine {
         }
     }
 
-    fn on_message(&mut self, message: Response) -> Then {
+    /// A message out of place is a typed error event, nothing more.
+    fn unexpected(&self, message: &Response, state: &'static str) -> Then {
+        let got = proto::response_name(message);
+        self.emitter
+            .error(ProtoError::Unexpected { got, state }.into());
+        Then::Nothing
+    }
+
+    fn on_message(&mut self, message: &mut Response) -> Then {
         match (self.phase, message) {
-            (Phase::Joining { rejoin, .. }, Response::Join(join)) => self.on_join(*join, rejoin),
+            (Phase::Joining { rejoin, .. }, Response::Join(join)) => self.on_join(join, rejoin),
             (Phase::Joining { .. }, Response::Leave(leave)) => self.on_leave(leave),
-            (Phase::Joining { .. }, other) => {
-                self.emitter.error(
-                    &ProtoError::Unexpected {
-                        got: proto::response_name(&other),
-                        state: "joining",
-                    }
-                    .into(),
-                );
-                Then::Nothing
-            }
+            (Phase::Joining { .. }, other) => self.unexpected(other, "joining"),
             (Phase::Resuming { .. }, Response::Reconnect(_)) => {
                 self.phase = Phase::Connected;
                 self.ping = PingClock::new(5, 15, now_ms() as i64);
@@ -93,7 +94,7 @@ impl Engine {
         }
     }
 
-    fn on_join(&mut self, mut join: Joined, rejoin: bool) -> Then {
+    fn on_join(&mut self, join: &mut Joined, rejoin: bool) -> Then {
         let me = join.participant.take().unwrap_or_default();
         self.own_sid = me.sid.clone();
         self.roster = Roster::new(&me.identity);
@@ -115,17 +116,16 @@ impl Engine {
         {
             // The single PC was built before the JoinResponse: apply its ICE servers now and
             // ICE-restart once our join offer is answered.
-            let servers = super::negotiate::ice_triples(&join.ice_servers);
             if let Some(publisher) = self.publisher.as_ref() {
-                match publisher.set_ice_servers(&servers) {
+                match publisher.set_ice_servers(&join.ice_servers) {
                     Ok(()) => self.pending_ice_restart = true,
-                    Err(e) => self.emitter.error(&e),
+                    Err(e) => self.emitter.error(e),
                 }
             }
         }
         self.phase = Phase::Connected;
         if let Some(waiter) = self.join_waiter.take() {
-            let _ = waiter.send(Ok(JsValue::UNDEFINED));
+            waiter.resolve(&JsValue::UNDEFINED);
         }
         self.emit_participants();
         if !rejoin {
@@ -141,26 +141,21 @@ impl Engine {
         }
     }
 
-    fn on_connected(&mut self, message: Response) -> Then {
-        let message_kind = proto::response_name(&message);
+    fn on_connected(&mut self, message: &mut Response) -> Then {
+        use std::mem::take;
         match message {
-            Response::Offer(offer) => {
-                self.tracks.update(offer.mid_to_track_id);
-                return Then::AnswerOffer(offer.sdp, offer.id);
-            }
+            Response::Offer(offer) => return Then::AnswerOffer(take(&mut offer.sdp), offer.id),
             Response::Answer(answer) => {
                 if answer.id != 0 && answer.id != self.offer_id {
                     return Then::Nothing; // an answer to a stale offer
                 }
-                // Single-PC: the answer names the tracks the server put in our receive slots.
-                self.tracks.update(answer.mid_to_track_id);
-                return Then::AcceptAnswer(answer.sdp);
+                return Then::AcceptAnswer(take(&mut answer.sdp));
             }
             Response::MediaSectionsRequirement(need) => return self.add_media_sections(need),
             Response::Trickle(trickle) => {
                 return Then::Candidate(
                     trickle.target == lk::SignalTarget::Subscriber as i32,
-                    trickle.candidate_init,
+                    take(&mut trickle.candidate_init),
                 )
             }
             Response::Update(update) if self.roster.apply(&update.participants) => {
@@ -170,11 +165,15 @@ impl Engine {
             }
             Response::TrackPublished(published) => {
                 if let Some(mic) = self.mic.as_mut().filter(|m| m.cid == published.cid) {
-                    let sid = published.track.map(|t| t.sid).unwrap_or_default();
+                    let sid = published
+                        .track
+                        .as_mut()
+                        .map(|t| take(&mut t.sid))
+                        .unwrap_or_default();
                     mic.sid = Some(sid.clone());
                     self.shared.borrow_mut().published_track_sid = Some(sid.clone());
                     if let Some((_, waiter)) = mic.waiter.take() {
-                        let _ = waiter.send(Ok(JsValue::from_str(&sid)));
+                        waiter.resolve(&JsValue::from_str(&sid));
                     }
                 }
             }
@@ -203,20 +202,9 @@ impl Engine {
                     self.emitter.emit("quality", &[("quality", label.into())]);
                 }
             }
-            Response::RefreshToken(token) => self.config.token = token,
+            Response::RefreshToken(token) => self.config.token = take(token),
             Response::Join(_) | Response::Reconnect(_) => {
-                let got = if matches!(message_kind, "join") {
-                    "join"
-                } else {
-                    "reconnect"
-                };
-                self.emitter.error(
-                    &ProtoError::Unexpected {
-                        got,
-                        state: "connected",
-                    }
-                    .into(),
-                );
+                return self.unexpected(message, "connected")
             }
             Response::PongResp(pong) => {
                 self.ping.on_pong(pong.last_ping_timestamp, now_ms() as i64)
@@ -227,12 +215,11 @@ impl Engine {
     }
 
     /// A server leave: resume, rejoin, or end the session.
-    fn on_leave(&mut self, leave: lk::LeaveRequest) -> Then {
-        match lk::leave_request::Action::try_from(leave.action) {
-            Ok(lk::leave_request::Action::Resume) => {
-                Then::Recover(ReconnectReason::SignalDisconnected)
-            }
-            Ok(lk::leave_request::Action::Reconnect) => {
+    fn on_leave(&mut self, leave: &Leave) -> Then {
+        use lk::leave_request::Action;
+        match leave.action {
+            a if a == Action::Resume as i32 => Then::Recover(ReconnectReason::SignalDisconnected),
+            a if a == Action::Reconnect as i32 => {
                 self.outage_since.get_or_insert(now_ms());
                 self.episode_attempts += 1;
                 Then::Join(true)
@@ -249,7 +236,8 @@ impl Engine {
             PcEvent::Candidate { subscriber, json } => self.send(&proto::trickle(json, subscriber)),
             PcEvent::Track(event) => self.on_track(event, 0),
             PcEvent::State { subscriber, state } => {
-                if state == RtcPeerConnectionState::Failed && self.phase == Phase::Connected {
+                if state == RtcPeerConnectionState::Failed && matches!(self.phase, Phase::Connected)
+                {
                     return Then::Recover(if subscriber {
                         ReconnectReason::SubscriberFailed
                     } else {
@@ -266,21 +254,19 @@ impl Engine {
         if track.kind() != "audio" {
             return;
         }
-        let Some(stream) = event.streams().get(0).dyn_into::<MediaStream>().ok() else {
+        // `streams` holds MediaStreams only: the first, if any (no `instanceof` check needed).
+        let stream = event.streams().get(0);
+        if stream.is_undefined() {
             return;
-        };
-        let mid = event.transceiver().mid();
-        let Some(owner) = self
-            .tracks
-            .resolve(&stream.id(), &track.id(), mid.as_deref())
-        else {
+        }
+        let stream: MediaStream = stream.unchecked_into();
+        // The publisher's participant sid is the first part of the packed stream id.
+        let stream_id = stream.id();
+        let (participant, _) = unpack_stream_id(&stream_id);
+        if !participant.starts_with("PA_") {
             return;
-        };
-        let Some(identity) = self
-            .roster
-            .identity_of_sid(&owner.participant_sid)
-            .map(str::to_string)
-        else {
+        }
+        let Some(identity) = self.roster.identity_of_sid(participant).map(str::to_string) else {
             if tries < TRACK_RETRIES {
                 self.pending_tracks.push((tries + 1, event));
             }
@@ -290,7 +276,7 @@ impl Engine {
             return;
         };
         if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
-            self.emitter.error(&SfuError::Browser(e.to_string()));
+            self.emitter.error(SfuError::Browser(e.to_string()));
         }
         // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
         self.streams
@@ -311,19 +297,15 @@ impl Engine {
     }
 
     fn drop_departed_streams(&mut self) {
-        let gone: Vec<String> = self
-            .streams
-            .keys()
-            .filter(|id| self.roster.get(id).is_none())
-            .cloned()
-            .collect();
-        for identity in gone {
-            if let Some((user, _)) = self.streams.remove(&identity) {
-                self.graph.borrow_mut().detach(user, Bus::Sfu);
-                self.emitter
-                    .emit("track-removed", &[("userId", (user as f64).into())]);
+        let (roster, graph, emitter) = (&self.roster, &self.graph, &self.emitter);
+        self.streams.retain(|identity, (user, _)| {
+            let stays = roster.get(identity).is_some();
+            if !stays {
+                graph.borrow_mut().detach(*user, Bus::Sfu);
+                emitter.emit("track-removed", &[("userId", (*user as f64).into())]);
             }
-        }
+            stays
+        });
     }
 
     pub(super) fn send(&self, frame: &[u8]) {
@@ -355,7 +337,7 @@ impl Engine {
 
     /// Local levels for `audioLevel` (the server's SpeakersChanged drives `isSpeaking`).
     pub(super) fn refresh_levels(&mut self) {
-        if self.phase == Phase::Connected && !self.streams.is_empty() {
+        if matches!(self.phase, Phase::Connected) && !self.streams.is_empty() {
             self.shared.borrow_mut().participants = self.snapshot_participants();
         }
     }
@@ -369,17 +351,16 @@ impl Engine {
             _ => "reconnecting",
         };
         shared.socket_open = self.socket.as_ref().is_some_and(|s| s.is_open());
-        shared.open_peer_connections = [&self.subscriber, &self.publisher]
-            .iter()
-            .filter(|pc| pc.as_ref().is_some_and(|pc| pc.is_open()))
-            .count() as u32;
-        shared.streams = self
-            .streams
-            .values()
-            .map(|(id, stream)| (*id as i64, Clone::clone(stream)))
-            .collect();
+        let open =
+            |pc: &Option<PeerTransport>| u32::from(pc.as_ref().is_some_and(|pc| pc.is_open()));
+        shared.open_peer_connections = open(&self.subscriber) + open(&self.publisher);
+        // Refilled in place (plain loop, no iterator-collect instance).
+        shared.streams.clear();
+        for (id, stream) in self.streams.values() {
+            shared.streams.push((*id as i64, Clone::clone(stream)));
+        }
         shared.rtt_ms = self.ping.rtt_ms();
-        if self.phase == Phase::Closed {
+        if matches!(self.phase, Phase::Closed) {
             shared.participants.clear();
             shared.published_track_sid = None;
         }

@@ -1,40 +1,89 @@
 //! `SfuError`: everything that can go wrong in the LiveKit client, with stable codes
 //! (`"sfu/…"`) for JS. Pure, so it builds natively.
 
-use thiserror::Error;
+use std::fmt;
 
 use super::proto::ProtoError;
 
-/// Errors of the SFU layer.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+/// Errors of the SFU layer. `Display` is written by hand (see [`write_message`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SfuError {
     /// A signal frame could not be decoded or was out of place.
-    #[error(transparent)]
-    Proto(#[from] ProtoError),
+    Proto(ProtoError),
     /// No JoinResponse (or ReconnectResponse) arrived in time.
-    #[error("the SFU did not answer the join within {0} ms")]
     JoinTimeout(u32),
     /// The signal socket closed before the session was established.
-    #[error("the SFU signal socket closed (code {0})")]
     SignalClosed(u16),
     /// The server told us to leave for good (reason = LiveKit DisconnectReason).
-    #[error("the SFU ended the session (reason {0})")]
     Disconnected(i32),
     /// A browser API threw.
-    #[error("browser error: {0}")]
     Browser(String),
     /// An operation that needs a live session was called without one.
-    #[error("not connected to the SFU")]
     NotConnected,
     /// The client was left; nothing more can be done with it.
-    #[error("the SFU client is closed")]
     Closed,
     /// The server did not confirm a published track in time.
-    #[error("the SFU did not confirm the published track")]
     PublishTimeout,
     /// Resume and rejoin both failed.
-    #[error("could not reconnect to the SFU after {0} attempts")]
     ReconnectFailed(u32),
+}
+
+impl From<ProtoError> for SfuError {
+    fn from(e: ProtoError) -> Self {
+        SfuError::Proto(e)
+    }
+}
+
+impl std::error::Error for SfuError {}
+
+impl fmt::Display for SfuError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use SfuError as E;
+        let (head, number, tail): (&str, Option<i64>, &str) = match self {
+            E::Proto(e) => return e.fmt(f),
+            E::JoinTimeout(ms) => (
+                "the SFU did not answer the join within ",
+                Some((*ms).into()),
+                " ms",
+            ),
+            E::SignalClosed(code) => (
+                "the SFU signal socket closed (code ",
+                Some((*code).into()),
+                ")",
+            ),
+            E::Disconnected(reason) => (
+                "the SFU ended the session (reason ",
+                Some((*reason).into()),
+                ")",
+            ),
+            E::Browser(message) => ("browser error: ", None, message),
+            E::NotConnected => ("not connected to the SFU", None, ""),
+            E::Closed => ("the SFU client is closed", None, ""),
+            E::PublishTimeout => ("the SFU did not confirm the published track", None, ""),
+            E::ReconnectFailed(attempts) => (
+                "could not reconnect to the SFU after ",
+                Some((*attempts).into()),
+                " attempts",
+            ),
+        };
+        write_message(f, head, number, tail)
+    }
+}
+
+/// Writes `head`, then `number` in decimal (if any), then `tail`: the one shape of every SFU
+/// error message, written with `write_str` instead of a `write!` (format arguments and
+/// machinery) per message.
+pub(super) fn write_message(
+    f: &mut fmt::Formatter<'_>,
+    head: &str,
+    number: Option<i64>,
+    tail: &str,
+) -> fmt::Result {
+    f.write_str(head)?;
+    if let Some(number) = number {
+        fmt::Display::fmt(&number, f)?;
+    }
+    f.write_str(tail)
 }
 
 impl SfuError {

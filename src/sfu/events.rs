@@ -11,6 +11,7 @@ use web_sys::MediaStream;
 
 use super::error::SfuError;
 use super::roster::VoiceParticipant;
+use crate::media::AudioGraph;
 
 /// The single listener slot (a new registration replaces the old one).
 #[derive(Clone, Default)]
@@ -29,16 +30,22 @@ impl Emitter {
         let listener = self.listener.borrow().clone();
         if let Some(listener) = listener {
             let event = Object::new();
-            let _ = Reflect::set(&event, &"type".into(), &kind.into());
+            set(&event, "type", kind.into());
             for (key, value) in fields {
-                let _ = Reflect::set(&event, &(*key).into(), value);
+                set(&event, key, value.clone());
             }
             let _ = listener.call1(&JsValue::NULL, &event);
         }
     }
 
-    /// Emits `{type: 'error', code, message}`.
-    pub fn error(&self, error: &SfuError) {
+    /// Emits `{type: 'error', code, message}`. Takes the error by value, so its drop code is
+    /// here once rather than at every call site.
+    pub fn error(&self, error: SfuError) {
+        self.report(&error);
+    }
+
+    /// Emits `{type: 'error', code, message}` for an error the caller keeps.
+    pub fn report(&self, error: &SfuError) {
         self.emit(
             "error",
             &[
@@ -47,6 +54,12 @@ impl Emitter {
             ],
         );
     }
+}
+
+/// `obj[key] = value` (one shared call site for every event and snapshot object).
+#[inline(never)]
+fn set(obj: &Object, key: &str, value: JsValue) {
+    let _ = Reflect::set(obj, &key.into(), &value);
 }
 
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
@@ -60,18 +73,13 @@ fn participant_js(p: &VoiceParticipant) -> Option<Object> {
         return None;
     }
     let obj = Object::new();
-    let fields: [(&str, JsValue); 7] = [
-        ("userId", (p.user_id as f64).into()),
-        ("username", p.username.as_str().into()),
-        ("university", p.university.as_str().into()),
-        ("isMuted", p.is_muted.into()),
-        ("isVideoEnabled", p.is_video_enabled.into()),
-        ("isSpeaking", p.is_speaking.into()),
-        ("audioLevel", f64::from(p.audio_level).into()),
-    ];
-    for (key, value) in fields {
-        let _ = Reflect::set(&obj, &key.into(), &value);
-    }
+    set(&obj, "userId", (p.user_id as f64).into());
+    set(&obj, "username", p.username.as_str().into());
+    set(&obj, "university", p.university.as_str().into());
+    set(&obj, "isMuted", p.is_muted.into());
+    set(&obj, "isVideoEnabled", p.is_video_enabled.into());
+    set(&obj, "isSpeaking", p.is_speaking.into());
+    set(&obj, "audioLevel", f64::from(p.audio_level).into());
     Some(obj)
 }
 
@@ -102,19 +110,17 @@ impl Shared {
                 continue;
             };
             if let Some((_, stream)) = self.streams.iter().find(|(id, _)| *id == p.user_id) {
-                let _ = Reflect::set(&obj, &"stream".into(), stream);
+                set(&obj, "stream", Clone::clone(stream).into());
             }
             out.push(&obj);
         }
         out.into()
     }
 
-    /// Statistics and leak indicators as a plain JS object.
-    pub fn stats_js(&self) -> JsValue {
+    /// Statistics and leak indicators (with those of the audio `graph`) as a plain JS object.
+    pub fn stats_js(&self, graph: &AudioGraph) -> JsValue {
         let obj = Object::new();
-        let set = |k: &str, v: JsValue| {
-            let _ = Reflect::set(&obj, &k.into(), &v);
-        };
+        let set = |k: &str, v: JsValue| set(&obj, k, v);
         set("state", self.state.into());
         set("ownSid", self.own_sid.as_str().into());
         set("ownIdentity", self.own_identity.as_str().into());
@@ -133,6 +139,9 @@ impl Shared {
                 .map(JsValue::from_str)
                 .unwrap_or(JsValue::NULL),
         );
+        set("graphElements", (graph.element_count() as u32).into());
+        set("graphNodes", (graph.node_count() as u32).into());
+        set("graphClosed", graph.is_closed().into());
         obj.into()
     }
 }

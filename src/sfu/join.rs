@@ -3,7 +3,9 @@
 //! and AddTrackRequest bodies, with only the fields this client sets, in field order and without
 //! default values — exactly as prost writes them, without linking prost's encoders for fields we
 //! never send (`sync_state` alone pulls in TrackInfo, DataTrackInfo and more; the offer's
-//! `mid_to_track_id` map pulls in hash-map encoding). `tests/sfu_proto.rs` pins the bytes against
+//! `mid_to_track_id` map pulls in hash-map encoding). The inputs are plain strings and flags, not
+//! `livekit_protocol` messages, so neither their `Default` nor their drop code (nor the offer's
+//! `HashMap` with its random hasher state) is linked. `tests/sfu_proto.rs` pins the bytes against
 //! the full prost encoders. Field numbers are those of livekit_rtc.proto / livekit_models.proto.
 
 use livekit_protocol as lk;
@@ -49,34 +51,39 @@ pub fn session_description(kind: &str, sdp: &str, id: u32) -> Vec<u8> {
     f.0
 }
 
-/// The `AddTrackRequest` body of the fields the client sets: cid 1, name 2, type 3, muted 6,
-/// source 8 (see `proto::mic_track_request`).
-pub fn add_track(request: &lk::AddTrackRequest) -> Vec<u8> {
+/// The microphone's `AddTrackRequest` body (browser track id `cid`): cid 1, name 2
+/// ("microphone"), type 3 (audio), muted 6, source 8 (microphone).
+pub fn add_track(cid: &str, muted: bool) -> Vec<u8> {
     let mut f = Fields::default();
-    f.string(1, &request.cid)
-        .string(2, &request.name)
-        .varint(3, request.r#type as u64)
-        .varint(6, u64::from(request.muted))
-        .varint(8, request.source as u64);
+    f.string(1, cid)
+        .string(2, "microphone")
+        .varint(3, lk::TrackType::Audio as u64)
+        .varint(6, u64::from(muted))
+        .varint(8, lk::TrackSource::Microphone as u64);
     f.0
 }
 
+/// The microphone of a join request: (browser track id, muted).
+pub type Mic<'a> = Option<(&'a str, bool)>;
+
 /// The encoded `WrappedJoinRequest` (field 2, `join_request`; compression stays 0 = none).
 pub fn wrapped_join_request(
-    offer: &lk::SessionDescription,
-    add_track: Option<&lk::AddTrackRequest>,
+    offer_sdp: &str,
+    offer_id: u32,
+    mic: Mic,
     resume: Option<(&str, ReconnectReason)>,
 ) -> Vec<u8> {
     let mut f = Fields::default();
-    f.bytes(2, &join_request(offer, add_track, resume));
+    f.bytes(2, &join_request(offer_sdp, offer_id, mic, resume));
     f.0
 }
 
 /// The encoded `JoinRequest`: JS SDK client info (1), auto-subscribe (2), the optional mic track
 /// (5), our offer (6), and for a resume the reconnect flag (7), reason (8) and sid (9).
 pub fn join_request(
-    offer: &lk::SessionDescription,
-    add_track: Option<&lk::AddTrackRequest>,
+    offer_sdp: &str,
+    offer_id: u32,
+    mic: Mic,
     resume: Option<(&str, ReconnectReason)>,
 ) -> Vec<u8> {
     let mut client_info = Fields::default();
@@ -86,12 +93,12 @@ pub fn join_request(
         .varint(3, u64::from(PROTOCOL_VERSION));
     let mut settings = Fields::default();
     settings.varint(1, 1);
-    let mut f = Fields(Vec::with_capacity(offer.sdp.len() + 256));
+    let mut f = Fields(Vec::with_capacity(offer_sdp.len() + 256));
     f.bytes(1, &client_info.0).bytes(2, &settings.0);
-    if let Some(request) = add_track {
-        f.bytes(5, &self::add_track(request));
+    if let Some((cid, muted)) = mic {
+        f.bytes(5, &add_track(cid, muted));
     }
-    f.bytes(6, &session_description(&offer.r#type, &offer.sdp, offer.id));
+    f.bytes(6, &session_description("offer", offer_sdp, offer_id));
     if let Some((sid, reason)) = resume {
         f.varint(7, 1).varint(8, reason as u64).string(9, sid);
     }

@@ -12,15 +12,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::browser::promise as future_to_promise;
-use futures::channel::{mpsc, oneshot};
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::{AnalyserNode, MediaStreamTrack};
 
 use super::error::SfuError;
 use super::events::{Emitter, Shared};
-use super::session::{Engine, Input, SessionConfig};
+use super::session::{left, Engine, Inbox, Input, Reply, SessionConfig};
 use crate::media::AudioGraph;
 
 /// A LiveKit SFU voice client for one room.
@@ -29,7 +27,9 @@ pub struct SfuClient {
     graph: Rc<RefCell<AudioGraph>>,
     emitter: Emitter,
     shared: Rc<RefCell<Shared>>,
-    commands: Option<mpsc::UnboundedSender<Input>>,
+    /// The running session's input queue (`None` before connect and after leave). A cell,
+    /// so every method takes `&self` (one borrow path in the wasm-bindgen glue, not two).
+    commands: RefCell<Option<Inbox>>,
     use_server_ice: bool,
     single_pc: bool,
 }
@@ -41,14 +41,8 @@ impl SfuClient {
     /// selects the classic dual-PC `/rtc` path.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<SfuClient, JsValue> {
-        let use_server_ice = Reflect::get(&options, &"useServerIceServers".into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        let single_pc = Reflect::get(&options, &"singlePeerConnection".into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true);
+        let use_server_ice = flag(&options, "useServerIceServers", false);
+        let single_pc = flag(&options, "singlePeerConnection", true);
         let graph = AudioGraph::new().map_err(|e| media_error(&e))?;
         graph.resume();
         Ok(SfuClient {
@@ -58,7 +52,7 @@ impl SfuClient {
                 state: "idle",
                 ..Shared::default()
             })),
-            commands: None,
+            commands: RefCell::new(None),
             use_server_ice,
             single_pc,
         })
@@ -72,8 +66,8 @@ impl SfuClient {
 
     /// Joins the room of `token` on the LiveKit server at `url`. Resolves once the
     /// JoinResponse arrived; rejects with `{code}` on failure.
-    pub fn connect(&mut self, url: String, token: String) -> Result<Promise, JsValue> {
-        if self.commands.is_some() {
+    pub fn connect(&self, url: String, token: String) -> Result<Promise, JsValue> {
+        if self.commands.borrow().is_some() {
             return Err(SfuError::Browser("already connected; leave first".into()).into());
         }
         let config = SessionConfig {
@@ -82,23 +76,25 @@ impl SfuClient {
             use_server_ice: self.use_server_ice,
             single_pc: self.single_pc,
         };
-        let (tx, joined) = Engine::start(
+        let (promise, joined) = Reply::new();
+        let tx = Engine::start(
             config,
             self.graph.clone(),
             self.emitter.clone(),
             self.shared.clone(),
+            joined,
         )?;
-        self.commands = Some(tx);
-        Ok(settle(joined))
+        *self.commands.borrow_mut() = Some(tx);
+        Ok(promise)
     }
 
     /// Publishes a microphone track. Resolves with the server track sid.
     pub fn publish(&self, track: MediaStreamTrack) -> Promise {
-        let (tx, rx) = oneshot::channel();
-        if !self.send(Input::Publish(track, tx)) {
-            return Promise::reject(&SfuError::NotConnected.into());
+        let (promise, reply) = Reply::new();
+        if let Err(Input::Publish(_, reply)) = self.try_send(Input::Publish(track, reply)) {
+            reply.reject(SfuError::NotConnected);
         }
-        settle(rx)
+        promise
     }
 
     /// Mutes or unmutes the published microphone (track.enabled + MuteTrackRequest).
@@ -123,18 +119,14 @@ impl SfuClient {
 
     /// Leaves the room: LeaveRequest, close 1000, both PCs closed, remote audio released.
     /// Idempotent; resolves when everything is released.
-    pub fn leave(&mut self) -> Promise {
-        let (tx, rx) = oneshot::channel();
-        let sent = self.send(Input::Leave(tx));
-        self.commands = None;
-        let graph = self.graph.clone();
-        future_to_promise(async move {
-            if sent {
-                let _ = rx.await;
-            }
-            graph.borrow_mut().close();
-            Ok(JsValue::UNDEFINED)
-        })
+    pub fn leave(&self) -> Promise {
+        let (promise, done) = Reply::new();
+        // Without a session (never connected, left, or ended) only the graph is left to close.
+        if let Err(Input::Leave(done)) = self.try_send(Input::Leave(done)) {
+            left(&self.graph, done);
+        }
+        self.commands.take();
+        promise
     }
 
     /// The remote participants as `VoiceParticipant` objects (never the local user).
@@ -144,20 +136,7 @@ impl SfuClient {
 
     /// State, reconnect statistics and what is still open (for tests and diagnostics).
     pub fn stats(&self) -> JsValue {
-        let value = self.shared.borrow().stats_js();
-        let graph = self.graph.borrow();
-        let _ = Reflect::set(
-            &value,
-            &"graphElements".into(),
-            &(graph.element_count() as u32).into(),
-        );
-        let _ = Reflect::set(
-            &value,
-            &"graphNodes".into(),
-            &(graph.node_count() as u32).into(),
-        );
-        let _ = Reflect::set(&value, &"graphClosed".into(), &graph.is_closed().into());
-        value
+        self.shared.borrow().stats_js(&self.graph.borrow())
     }
 
     /// An analyser on what this client plays (tests and benchmarks).
@@ -183,22 +162,25 @@ impl SfuClient {
     }
 
     fn send(&self, input: Input) -> bool {
-        self.commands
-            .as_ref()
-            .is_some_and(|tx| tx.unbounded_send(input).is_ok())
+        self.try_send(input).is_ok()
+    }
+
+    /// Hands `input` to the engine, or back when there is no session.
+    fn try_send(&self, input: Input) -> Result<(), Input> {
+        match &*self.commands.borrow() {
+            Some(inbox) => inbox.send(input),
+            None => Err(input),
+        }
     }
 }
 
-/// The promise of a JS call the engine answers; a dropped reply (the session ended) is
-/// `sfu/closed`.
-fn settle(reply: oneshot::Receiver<Result<JsValue, SfuError>>) -> Promise {
-    future_to_promise(async move {
-        match reply.await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(SfuError::Closed.into()),
-        }
-    })
+/// The boolean option `key` of `options`, or `default` when absent or not a boolean.
+#[inline(never)]
+fn flag(options: &JsValue, key: &str, default: bool) -> bool {
+    Reflect::get(options, &key.into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(default)
 }
 
 fn media_error(e: &crate::media::MediaError) -> JsValue {
@@ -207,8 +189,8 @@ fn media_error(e: &crate::media::MediaError) -> JsValue {
 
 impl Drop for SfuClient {
     fn drop(&mut self) {
-        // Dropping the sender ends the engine loop, which tears everything down.
-        self.commands = None;
+        // Our handle on the session's queue goes; the remote audio stops with the graph.
+        self.commands.take();
         self.graph.borrow_mut().close();
     }
 }

@@ -9,7 +9,7 @@ use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
 use super::proto::{self, ReconnectReason};
-use super::session::{pc_input, socket_input, Engine, Mic, Phase, Reply, Then};
+use super::session::{Cont, Engine, Mic, Pending, Phase, Purpose, Reply, Then};
 use super::socket::SignalSocket;
 use super::transport::PeerTransport;
 use crate::browser::now_ms;
@@ -19,24 +19,22 @@ use crate::media::Bus;
 /// room's existing tracks into its first answer (it asks for more when it needs them).
 const INITIAL_AUDIO_SLOTS: u32 = 3;
 
-/// JoinResponse ICE servers as (urls, username, credential) triples.
-pub(super) fn ice_triples(servers: &[lk::IceServer]) -> Vec<(Vec<String>, String, String)> {
-    servers
-        .iter()
-        .map(|s| (s.urls.clone(), s.username.clone(), s.credential.clone()))
-        .collect()
-}
-
 impl Engine {
-    /// Opens a fresh join (or a full rejoin) socket.
-    pub(super) async fn open_join(&mut self, rejoin: bool) -> Result<(), SfuError> {
-        let url = if self.config.single_pc {
-            self.publisher = Some(PeerTransport::new(false, &[], self.tx.clone(), pc_input)?);
-            let add_track = self
-                .mic
-                .as_ref()
-                .map(|m| proto::mic_track_request(&m.cid, m.muted));
-            let publisher = self.publisher.as_mut().ok_or(SfuError::NotConnected)?;
+    /// Opens a fresh join (or a full rejoin) socket. In single-PC mode our first offer goes
+    /// into the join request, so the socket opens once it is made (`offer_ready`).
+    pub(super) fn open_join(&mut self, rejoin: bool) -> Pending {
+        match self.start_join(rejoin) {
+            Ok(offer) => offer,
+            Err(e) => {
+                self.join_failed(rejoin, e);
+                None
+            }
+        }
+    }
+
+    fn start_join(&mut self, rejoin: bool) -> Result<Pending, SfuError> {
+        if self.config.single_pc {
+            let publisher = PeerTransport::new(false, &[], &self.inbox)?;
             if let Some(mic) = &self.mic {
                 publisher.add_send_track(&mic.track);
             }
@@ -45,73 +43,106 @@ impl Engine {
             // existing audio in its first answer far more reliably (without it about half the
             // joins waited ~150 ms for a MediaSectionsRequirement round; see the bench).
             publisher.add_receive_slots("video", 1);
-            let sdp = publisher.create_offer(false).await?;
-            self.offer_id = 1;
-            proto::rtc_v1_url(
-                &self.config.url,
-                &self.config.token,
-                sdp,
-                1,
-                add_track,
-                None,
-            )
-        } else {
-            // Without server ICE servers nothing in the JoinResponse shapes the PCs: build
-            // them while the socket connects, off the join → first-audio path.
-            if !self.config.use_server_ice && self.subscriber.is_none() {
-                self.create_transports(&[])?;
-            }
-            proto::rtc_url(&self.config.url, &self.config.token, None)
-        };
-        self.open_socket(&url)?;
-        self.phase = Phase::Joining {
-            since: now_ms(),
-            rejoin,
-        };
-        Ok(())
+            let offer = publisher.create_offer(false);
+            self.publisher = Some(publisher);
+            return Ok(Some((offer, Cont::OfferCreated(Purpose::Join(rejoin)))));
+        }
+        // Without server ICE servers nothing in the JoinResponse shapes the PCs: build
+        // them while the socket connects, off the join → first-audio path.
+        if !self.config.use_server_ice && self.subscriber.is_none() {
+            self.create_transports(&[])?;
+        }
+        let url = proto::rtc_url(&self.config.url, &self.config.token, None);
+        self.open_socket(
+            &url,
+            Phase::Joining {
+                since: now_ms(),
+                rejoin,
+            },
+        )?;
+        Ok(None)
     }
 
     /// Opens a resume socket (`reconnect=1`, latest token). In single-PC mode the join
-    /// request carries an ICE-restart offer.
-    pub(super) async fn open_resume(&mut self, reason: ReconnectReason) -> Result<(), SfuError> {
+    /// request carries our ICE-restart offer (`sdp`).
+    pub(super) fn open_resume(
+        &mut self,
+        reason: ReconnectReason,
+        sdp: Option<&str>,
+    ) -> Result<(), SfuError> {
         let resume = Some((self.own_sid.as_str(), reason));
-        let url = if self.config.single_pc {
-            let publisher = self.publisher.as_mut().ok_or(SfuError::NotConnected)?;
-            let sdp = publisher.create_offer(true).await?;
-            self.offer_id += 1;
-            let resume = Some((self.own_sid.as_str(), reason));
-            proto::rtc_v1_url(
-                &self.config.url,
-                &self.config.token,
-                sdp,
-                self.offer_id,
-                None,
-                resume,
-            )
-        } else {
-            proto::rtc_url(&self.config.url, &self.config.token, resume)
+        let url = match sdp {
+            Some(sdp) => {
+                self.offer_id += 1;
+                proto::rtc_v1_url(
+                    &self.config.url,
+                    &self.config.token,
+                    sdp,
+                    self.offer_id,
+                    None,
+                    resume,
+                )
+            }
+            None => proto::rtc_url(&self.config.url, &self.config.token, resume),
         };
-        self.open_socket(&url)?;
-        self.phase = Phase::Resuming { since: now_ms() };
+        self.open_socket(&url, Phase::Resuming { since: now_ms() })
+    }
+
+    /// Opens the signal socket for a new generation (events of older sockets are ignored)
+    /// and enters `phase`.
+    fn open_socket(&mut self, url: &str, phase: Phase) -> Result<(), SfuError> {
+        self.generation += 1;
+        self.socket = Some(SignalSocket::open(url, self.generation, &self.inbox)?);
+        self.phase = phase;
         Ok(())
     }
 
-    /// Opens the signal socket for a new generation (events of older sockets are ignored).
-    fn open_socket(&mut self, url: &str) -> Result<(), SfuError> {
-        self.generation += 1;
-        self.socket = Some(SignalSocket::open(
-            url,
-            self.generation,
-            self.tx.clone(),
-            socket_input,
-        )?);
-        Ok(())
+    /// Our offer (sdp) is the publisher's local description: send it where `purpose` says.
+    pub(super) fn offer_ready(&mut self, purpose: Purpose, sdp: &str) -> Pending {
+        match purpose {
+            Purpose::Join(rejoin) => {
+                self.offer_id = 1;
+                let mic = self.mic.as_ref().map(|m| (m.cid.as_str(), m.muted));
+                let url =
+                    proto::rtc_v1_url(&self.config.url, &self.config.token, sdp, 1, mic, None);
+                let joining = Phase::Joining {
+                    since: now_ms(),
+                    rejoin,
+                };
+                if let Err(e) = self.open_socket(&url, joining) {
+                    self.join_failed(rejoin, e);
+                }
+            }
+            Purpose::Resume(reason) => {
+                if self.open_resume(reason, Some(sdp)).is_err() {
+                    self.back_off();
+                }
+            }
+            Purpose::Publish(recovered) => {
+                self.send(&proto::session_description("offer", sdp, self.offer_id));
+                self.recovered(recovered);
+            }
+        }
+        None
+    }
+
+    /// Our offer for `purpose` could not be made.
+    pub(super) fn offer_failed(&mut self, purpose: Purpose, error: SfuError) -> Pending {
+        match purpose {
+            Purpose::Join(rejoin) => self.join_failed(rejoin, error),
+            Purpose::Resume(_) => self.back_off(),
+            Purpose::Publish(recovered) => {
+                self.emitter.error(error);
+                self.recovered(recovered);
+            }
+        }
+        None
     }
 
     /// Publishes the microphone: AddTrackRequest + send-only transceiver, then the offer.
     pub(super) fn publish(&mut self, track: MediaStreamTrack, waiter: Reply) -> Then {
-        if self.phase != Phase::Connected {
-            let _ = waiter.send(Err(SfuError::NotConnected));
+        if !matches!(self.phase, Phase::Connected) {
+            waiter.reject(SfuError::NotConnected);
             return Then::Nothing;
         }
         let muted = !track.enabled();
@@ -148,25 +179,26 @@ impl Engine {
         true
     }
 
-    /// Sends a new offer on the publisher PC, or flags one for when the pending answer lands.
-    pub(super) async fn negotiate(&mut self, ice_restart: bool) {
-        let Some(publisher) = self.publisher.as_mut() else {
-            return;
-        };
+    /// Starts a new offer on the publisher PC (then `recovered`, see `offer_ready`), or flags
+    /// one for when the pending answer lands (`None`: nothing started).
+    pub(super) fn negotiate(
+        &mut self,
+        ice_restart: bool,
+        recovered: Option<&'static str>,
+    ) -> Pending {
+        let publisher = self.publisher.as_ref()?;
         if publisher.has_local_offer() && !ice_restart {
             self.renegotiate = true;
-            return;
+            return None;
         }
+        let offer = publisher.create_offer(ice_restart);
         self.renegotiate = false;
         self.offer_id += 1;
-        match publisher.create_offer(ice_restart).await {
-            Ok(sdp) => self.send(&proto::session_description("offer", sdp, self.offer_id)),
-            Err(e) => self.emitter.error(&e),
-        }
+        Some((offer, Cont::OfferCreated(Purpose::Publish(recovered))))
     }
 
     /// The server needs more receive slots (single-PC): add them, then renegotiate.
-    pub(super) fn add_media_sections(&mut self, need: lk::MediaSectionsRequirement) -> Then {
+    pub(super) fn add_media_sections(&mut self, need: &lk::MediaSectionsRequirement) -> Then {
         let Some(publisher) = self.publisher.as_mut() else {
             return Then::Nothing;
         };
@@ -191,40 +223,23 @@ impl Engine {
 
     /// Builds both PCs (with the JoinResponse's ICE servers when configured to use them).
     pub(super) fn create_transports(&mut self, ice: &[lk::IceServer]) -> Result<(), SfuError> {
-        let servers = if self.config.use_server_ice {
-            ice_triples(ice)
-        } else {
-            Vec::new()
-        };
-        self.subscriber = Some(PeerTransport::new(
-            true,
-            &servers,
-            self.tx.clone(),
-            pc_input,
-        )?);
-        self.publisher = Some(PeerTransport::new(
-            false,
-            &servers,
-            self.tx.clone(),
-            pc_input,
-        )?);
+        let servers = if self.config.use_server_ice { ice } else { &[] };
+        self.subscriber = Some(PeerTransport::new(true, servers, &self.inbox)?);
+        self.publisher = Some(PeerTransport::new(false, servers, &self.inbox)?);
         Ok(())
     }
 
     /// Closes both PCs and releases all remote audio (before a rejoin, or on teardown).
     pub(super) fn close_transports(&mut self) {
-        if let Some(mut pc) = self.subscriber.take() {
-            pc.close();
-        }
-        if let Some(mut pc) = self.publisher.take() {
-            pc.close();
-        }
+        // Dropping a `PeerTransport` detaches its listeners and closes the PC.
+        self.subscriber = None;
+        self.publisher = None;
         let mut graph = self.graph.borrow_mut();
-        for (_, (user, _)) in std::mem::take(&mut self.streams) {
-            graph.detach(user, Bus::Sfu);
+        for (user, _) in self.streams.values() {
+            graph.detach(*user, Bus::Sfu);
         }
+        self.streams.clear();
         self.pending_tracks.clear();
-        self.tracks.clear();
         if let Some(mic) = &mut self.mic {
             mic.sid = None;
         }

@@ -9,9 +9,9 @@
 //!
 //! Read fields: JoinResponse participant, other_participants, ice_servers, subscriber_primary,
 //! ping_timeout, ping_interval; ParticipantInfo sid, identity, state, tracks, name, version;
-//! TrackInfo sid, type, muted, source; ReconnectResponse ice_servers; LeaveRequest
-//! can_reconnect, reason, action; SessionDescription (offers and answers) sdp, id and the
-//! `mid_to_track_id` entries, into the client's own `Description` (no hash map code).
+//! TrackInfo sid, type, muted, source; ReconnectResponse none; LeaveRequest
+//! can_reconnect, reason, action; SessionDescription (offers and answers) sdp and id, into the
+//! client's own `Description`.
 //! The small messages (TrickleRequest, MuteTrackRequest, SpeakersChanged, ConnectionQuality-
 //! Update, Pong, MediaSectionsRequirement, IceServer) are read whole with the same walker, so
 //! no prost `Message::merge` is linked for any server message.
@@ -83,14 +83,13 @@ fn ice_server(
     push_nested(list, wire, buf)
 }
 
-/// A server offer or answer (`SessionDescription`) as the client reads it: the sdp, the offer
-/// id and the `mid_to_track_id` entries, one per mid in first-seen order (a repeated mid takes
-/// the later value, as with prost's map merge), without prost's hash map.
+/// A server offer or answer (`SessionDescription`) as the client reads it: the sdp and the
+/// offer id. Its `mid_to_track_id` map is skipped: the client maps remote tracks to
+/// participants by their stream id (`PA_…|TR_…`), never by track sid.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Description {
     pub sdp: String,
     pub id: u32,
-    pub mid_to_track_id: Vec<(String, String)>,
 }
 
 impl Partial for Description {
@@ -98,33 +97,6 @@ impl Partial for Description {
         match tag {
             2 => string(wire, &mut self.sdp, buf),
             3 => encoding::uint32::merge(wire, &mut self.id, buf, Default::default()),
-            4 => {
-                let mut entry = MapEntry::default();
-                merge_body(&mut entry, nested(wire, buf)?)?;
-                match self
-                    .mid_to_track_id
-                    .iter_mut()
-                    .find(|(mid, _)| *mid == entry.0)
-                {
-                    Some(known) => known.1 = entry.1,
-                    None => self.mid_to_track_id.push((entry.0, entry.1)),
-                }
-                Ok(())
-            }
-            _ => skip(tag, wire, buf),
-        }
-    }
-}
-
-/// One `map<string, string>` entry (key 1, value 2).
-#[derive(Default)]
-struct MapEntry(String, String);
-
-impl Partial for MapEntry {
-    fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
-        match tag {
-            1 => string(wire, &mut self.0, buf),
-            2 => string(wire, &mut self.1, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -217,13 +189,23 @@ impl Partial for Track {
     }
 }
 
-impl Partial for lk::ReconnectResponse {
+/// A `ReconnectResponse`: the client reads none of its fields (its ICE servers apply only to
+/// new peer connections, and a resume keeps ours), so every field is skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconnected;
+
+impl Partial for Reconnected {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
-        match tag {
-            1 => ice_server(&mut self.ice_servers, wire, buf),
-            _ => skip(tag, wire, buf),
-        }
+        skip(tag, wire, buf)
     }
+}
+
+/// The read fields of a `LeaveRequest` (its region list is skipped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leave {
+    pub can_reconnect: bool,
+    pub reason: i32,
+    pub action: i32,
 }
 
 impl Partial for Update {
@@ -248,7 +230,7 @@ impl Partial for Published {
     }
 }
 
-impl Partial for lk::LeaveRequest {
+impl Partial for Leave {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => encoding::bool::merge(wire, &mut self.can_reconnect, buf, Default::default()),

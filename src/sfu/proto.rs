@@ -1,13 +1,17 @@
 //! Pure LiveKit protobuf codec: binary `SignalResponse` frames in, `SignalRequest` frames out,
-//! with a typed error for every way a frame can be bad, plus the `/rtc` URL builder.
+//! with a typed error for every way a frame can be bad, plus the `/rtc` URL builder. Request
+//! bodies are written with the small field writer of `join.rs` (no prost encoder is linked);
+//! `tests/sfu_proto.rs` pins every request byte-for-byte against the full codec.
 //!
 //! Nothing here touches the browser; it builds and is tested natively.
 
-use livekit_protocol as lk;
-use thiserror::Error;
+use std::fmt;
 
+use livekit_protocol as lk;
+
+use super::join::Fields;
 pub use super::wire::{decode_response, Response};
-use super::wire::{request, request_body, request_tag as tag};
+use super::wire::{request_body, request_tag as tag};
 
 /// The signalling protocol version we speak (server `CurrentProtocol` in v1.11+).
 pub const PROTOCOL_VERSION: u32 = 17;
@@ -18,26 +22,45 @@ pub const SDK_VERSION: &str = "2.23.0";
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// Why a signal frame could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProtoError {
     /// The bytes are not a valid protobuf `SignalResponse`.
-    #[error("malformed protobuf frame: {0}")]
     Malformed(String),
     /// The frame decoded but carried no message we know (a newer server's oneof, or empty).
-    #[error("frame carries no known message")]
     Empty,
     /// The frame is bigger than we are willing to decode.
-    #[error("frame of {0} bytes exceeds the limit")]
     TooLarge(usize),
     /// A text frame arrived where only binary frames are expected.
-    #[error("unexpected text frame")]
     TextFrame,
     /// A well-formed message arrived in a state where it makes no sense.
-    #[error("unexpected {got} while {state}")]
     Unexpected {
         got: &'static str,
         state: &'static str,
     },
+}
+
+impl std::error::Error for ProtoError {}
+
+/// Written by hand like `SfuError`'s (no `write!` per message).
+impl fmt::Display for ProtoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use super::error::write_message;
+        match self {
+            ProtoError::Malformed(why) => write_message(f, "malformed protobuf frame: ", None, why),
+            ProtoError::Empty => f.write_str("frame carries no known message"),
+            ProtoError::TooLarge(size) => write_message(
+                f,
+                "frame of ",
+                i64::try_from(*size).ok(),
+                " bytes exceeds the limit",
+            ),
+            ProtoError::TextFrame => f.write_str("unexpected text frame"),
+            ProtoError::Unexpected { got, state } => {
+                write_message(f, "unexpected ", None, got)?;
+                write_message(f, " while ", None, state)
+            }
+        }
+    }
 }
 
 impl ProtoError {
@@ -90,53 +113,74 @@ pub enum ReconnectReason {
 }
 
 /// Builds the classic dual-PC `/rtc` WebSocket URL. `resume` = (own participant sid, reason).
+/// Written with `push_str` and a small number writer rather than `format!` (each `format!` site
+/// costs wasm code; the padded hex of `{:02X}` pulls in the padding machinery).
 pub fn rtc_url(base: &str, token: &str, resume: Option<(&str, ReconnectReason)>) -> String {
-    let base = base.trim_end_matches('/');
-    let base = if let Some(rest) = base.strip_prefix("http://") {
-        format!("ws://{rest}")
-    } else if let Some(rest) = base.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else {
-        base.to_string()
-    };
-    let mut url = format!(
-        "{base}/rtc?access_token={}&auto_subscribe=1&sdk=js&version={SDK_VERSION}&protocol={PROTOCOL_VERSION}",
-        percent_encode(token)
-    );
+    let mut url = signal_url(base, "/rtc?access_token=", token);
+    url.push_str("&auto_subscribe=1&sdk=js&version=");
+    url.push_str(SDK_VERSION);
+    url.push_str("&protocol=");
+    push_number(&mut url, PROTOCOL_VERSION);
     if let Some((sid, reason)) = resume {
-        url.push_str(&format!(
-            "&reconnect=1&sid={}&reconnect_reason={}",
-            percent_encode(sid),
-            reason as i32
-        ));
+        url.push_str("&reconnect=1&sid=");
+        url.push_str(&percent_encode(sid));
+        url.push_str("&reconnect_reason=");
+        push_number(&mut url, reason as u32);
     }
     url
 }
 
+/// `base` as a WebSocket URL (`http(s)://` → `ws(s)://`, trailing `/` removed), then `path`
+/// and the percent-encoded `token`.
+fn signal_url(base: &str, path: &str, token: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let (scheme, rest) = if let Some(rest) = base.strip_prefix("http://") {
+        ("ws://", rest)
+    } else if let Some(rest) = base.strip_prefix("https://") {
+        ("wss://", rest)
+    } else {
+        ("", base)
+    };
+    let mut url = String::with_capacity(base.len() + token.len() + 96);
+    url.push_str(scheme);
+    url.push_str(rest);
+    url.push_str(path);
+    url.push_str(&percent_encode(token));
+    url
+}
+
+/// Appends `value` in decimal.
+fn push_number(out: &mut String, value: u32) {
+    if value >= 10 {
+        push_number(out, value / 10);
+    }
+    out.push(char::from(b'0' + (value % 10) as u8));
+}
+
 /// Percent-encodes everything outside the URL-unreserved set.
 pub fn percent_encode(value: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(byte as char);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(byte >> 4)] as char);
+            out.push(HEX[usize::from(byte & 15)] as char);
         }
     }
     out
 }
 
-/// Builds the client's ping pair (`ping` then `ping_req`) for one interval tick.
+/// Builds the client's ping pair (`ping` then `ping_req` {timestamp 1, rtt 2}) for one
+/// interval tick.
 pub fn ping_requests(now_ms: i64, rtt_ms: i64) -> [Vec<u8>; 2] {
+    let mut ping = Fields::default();
+    ping.varint(1, now_ms as u64).varint(2, rtt_ms as u64);
     [
         super::wire::request_varint(tag::PING, now_ms),
-        request(
-            tag::PING_REQ,
-            &lk::Ping {
-                timestamp: now_ms,
-                rtt: rtt_ms,
-            },
-        ),
+        request_body(tag::PING_REQ, &ping.0),
     ]
 }
 
@@ -150,88 +194,53 @@ pub fn leave_request() -> Vec<u8> {
 
 /// The AddTrackRequest for a microphone track whose browser id is `cid`.
 pub fn add_mic_track(cid: &str, muted: bool) -> Vec<u8> {
-    request_body(
-        tag::ADD_TRACK,
-        &super::join::add_track(&mic_track_request(cid, muted)),
-    )
+    request_body(tag::ADD_TRACK, &super::join::add_track(cid, muted))
 }
 
 /// A session description frame (`offer` or `answer`) with the given id.
-pub fn session_description(kind: &str, sdp: String, id: u32) -> Vec<u8> {
+pub fn session_description(kind: &str, sdp: &str, id: u32) -> Vec<u8> {
     let tag = if kind == "offer" {
         tag::OFFER
     } else {
         tag::ANSWER
     };
-    request_body(tag, &super::join::session_description(kind, &sdp, id))
+    request_body(tag, &super::join::session_description(kind, sdp, id))
 }
 
-/// A trickle frame; `subscriber` picks the target transport.
+/// A trickle frame (`TrickleRequest` candidate_init 1, target 2); `subscriber` picks the
+/// target transport (`SignalTarget`: publisher 0, subscriber 1).
 pub fn trickle(candidate_json: String, subscriber: bool) -> Vec<u8> {
-    let target = if subscriber {
-        lk::SignalTarget::Subscriber
-    } else {
-        lk::SignalTarget::Publisher
-    };
-    request(
-        tag::TRICKLE,
-        &lk::TrickleRequest {
-            candidate_init: candidate_json,
-            target: target as i32,
-            r#final: false,
-        },
-    )
+    let mut f = Fields::default();
+    f.string(1, &candidate_json)
+        .varint(2, u64::from(subscriber));
+    request_body(tag::TRICKLE, &f.0)
 }
 
-/// A mute/unmute frame for the server track sid.
+/// A mute/unmute frame (`MuteTrackRequest` sid 1, muted 2) for the server track sid.
 pub fn mute(track_sid: &str, muted: bool) -> Vec<u8> {
-    request(
-        tag::MUTE,
-        &lk::MuteTrackRequest {
-            sid: track_sid.to_string(),
-            muted,
-        },
-    )
+    let mut f = Fields::default();
+    f.string(1, track_sid).varint(2, u64::from(muted));
+    request_body(tag::MUTE, &f.0)
 }
 
 /// Builds the single-PC `/rtc/v1` URL: the JoinRequest (client info, auto-subscribe, our
-/// first offer with id 1, optional mic AddTrackRequest, optional resume fields) travels in
-/// `join_request` as padded URL-safe base64 of a `WrappedJoinRequest`, so the server answers
-/// our offer together with the JoinResponse — no server offer round, no offer debounce.
+/// offer with `offer_id`, the optional mic (browser track id, muted) as an AddTrackRequest,
+/// optional resume fields) travels in `join_request` as padded URL-safe base64 of a
+/// `WrappedJoinRequest`, so the server answers our offer together with the JoinResponse — no
+/// server offer round, no offer debounce.
 pub fn rtc_v1_url(
     base: &str,
     token: &str,
-    offer_sdp: String,
+    offer_sdp: &str,
     offer_id: u32,
-    add_track: Option<lk::AddTrackRequest>,
+    mic: super::join::Mic,
     resume: Option<(&str, ReconnectReason)>,
 ) -> String {
-    let offer = lk::SessionDescription {
-        r#type: "offer".to_string(),
-        sdp: offer_sdp,
-        id: offer_id,
-        mid_to_track_id: Default::default(),
-    };
-    let wrapped = super::join::wrapped_join_request(&offer, add_track.as_ref(), resume);
-    let base = rtc_url(base, token, None);
-    let (root, query) = base.split_once("/rtc?").unwrap_or((base.as_str(), ""));
-    let token_param = query.split('&').next().unwrap_or_default();
-    format!(
-        "{root}/rtc/v1?{token_param}&join_request={}",
-        base64_url(&wrapped)
-    )
-}
-
-/// The mic AddTrackRequest as a message (for the join request).
-pub fn mic_track_request(cid: &str, muted: bool) -> lk::AddTrackRequest {
-    lk::AddTrackRequest {
-        cid: cid.to_string(),
-        name: "microphone".to_string(),
-        r#type: lk::TrackType::Audio as i32,
-        muted,
-        source: lk::TrackSource::Microphone as i32,
-        ..Default::default()
-    }
+    let wrapped = super::join::wrapped_join_request(offer_sdp, offer_id, mic, resume);
+    let mut url = signal_url(base, "/rtc/v1?access_token=", token);
+    url.push_str("&join_request=");
+    url.push_str(&base64_url(&wrapped));
+    url
 }
 
 /// URL-safe base64 with `=` padding (Go's `base64.URLEncoding`, which the server uses).

@@ -66,7 +66,9 @@ impl Roster {
                 continue;
             }
             let disconnected = info.state == lk::participant_info::State::Disconnected as i32;
-            if let Some(existing) = self.by_identity.get(&info.identity) {
+            // One lookup serves the staleness checks and the carried-over state below.
+            let previous = self.by_identity.get(info.identity.as_str());
+            if let Some(existing) = previous {
                 // Same session, older snapshot: drop. A new sid is a new session: accept.
                 if existing.sid == info.sid && info.version < existing.version {
                     continue;
@@ -76,7 +78,7 @@ impl Roster {
                 }
             }
             if disconnected {
-                if self.by_identity.remove(&info.identity).is_some() {
+                if self.by_identity.remove(info.identity.as_str()).is_some() {
                     changed = true;
                 }
                 continue;
@@ -89,7 +91,6 @@ impl Roster {
                 .tracks
                 .iter()
                 .any(|t| t.r#type == lk::TrackType::Video as i32 && !t.muted);
-            let previous = self.by_identity.get(&info.identity);
             let mic_muted = mic.map(|t| t.muted).unwrap_or(false);
             // A muted (or absent) microphone is never "speaking", whatever the last
             // SpeakersChanged said (the server sends no stop delta for a muted track).
@@ -189,23 +190,27 @@ impl Roster {
     /// The app-facing list, ordered by identity. Identities that are not numbers are skipped,
     /// because the app's `userId` is a number.
     pub fn voice_participants(&self) -> Vec<VoiceParticipant> {
-        self.by_identity
-            .values()
-            .filter_map(|e| {
-                Some(VoiceParticipant {
-                    user_id: user_id_of(&e.identity)?,
-                    username: if e.name.is_empty() {
-                        e.identity.clone()
-                    } else {
-                        e.name.clone()
-                    },
-                    university: String::new(),
-                    is_muted: e.mic_muted,
-                    is_video_enabled: e.has_video,
-                    is_speaking: e.speaking,
-                    audio_level: e.level,
-                })
-            })
-            .collect()
+        // A plain loop: no FilterMap/from-iterator instances for one call site.
+        let mut list = Vec::with_capacity(self.by_identity.len());
+        for e in self.by_identity.values() {
+            let Some(user_id) = user_id_of(&e.identity) else {
+                continue;
+            };
+            let name = if e.name.is_empty() {
+                &e.identity
+            } else {
+                &e.name
+            };
+            list.push(VoiceParticipant {
+                user_id,
+                username: name.clone(),
+                university: String::new(),
+                is_muted: e.mic_muted,
+                is_video_enabled: e.has_video,
+                is_speaking: e.speaking,
+                audio_level: e.level,
+            });
+        }
+        list
     }
 }

@@ -8,10 +8,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures::channel::{mpsc, oneshot};
-use futures::StreamExt;
+use std::future::poll_fn;
+use std::task::{Poll, Waker};
+
+use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
-use web_sys::{MediaStream, MediaStreamTrack};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MediaStream, MediaStreamTrack, RtcSdpType};
 
 use super::error::SfuError;
 use super::events::{Emitter, Shared};
@@ -19,7 +22,6 @@ use super::ping::PingClock;
 use super::proto::{self, ReconnectReason};
 use super::roster::Roster;
 use super::socket::{SignalSocket, SocketEvent};
-use super::tracks::TrackMap;
 use super::transport::{PcEvent, PeerTransport};
 use crate::browser::{now_ms, Interval};
 use crate::media::AudioGraph;
@@ -36,18 +38,105 @@ pub enum Input {
     KillSignal,
     /// Fault injection: a frame handled as if the current signal socket had delivered it.
     InjectFrame(Vec<u8>),
-    Leave(oneshot::Sender<()>),
+    /// Leave; the reply resolves once everything (the audio graph too) is released.
+    Leave(Reply),
 }
 
-/// Where the engine answers a JS call (connect, publish): the value its promise resolves
-/// with, or the error it rejects with. One type for both keeps one copy of the channel code.
-pub type Reply = oneshot::Sender<Result<JsValue, SfuError>>;
+/// The engine's input queue. Single-threaded (an `Rc`), so it needs none of
+/// `futures::channel::mpsc`'s atomics and linked queue: a `Vec` and the run loop's waker.
+/// When the run loop ends it is closed: queued inputs are dropped and later ones handed back.
+#[derive(Clone, Default)]
+pub struct Inbox(Rc<RefCell<Queue>>);
 
-/// What `Engine::start` hands back: the command sender and the join outcome.
-pub type Started = (
-    mpsc::UnboundedSender<Input>,
-    oneshot::Receiver<Result<JsValue, SfuError>>,
-);
+#[derive(Default)]
+struct Queue {
+    inputs: Vec<Input>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+impl Inbox {
+    /// Queues `input` for the run loop (wakes it), or hands it back once the loop ended.
+    pub fn send(&self, input: Input) -> Result<(), Input> {
+        let waker = {
+            let mut queue = self.0.borrow_mut();
+            if queue.closed {
+                return Err(input);
+            }
+            queue.inputs.push(input);
+            queue.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// The next input, in arrival order (the queue stays short: the loop drains it).
+    async fn next(&self) -> Input {
+        poll_fn(|cx| {
+            let mut queue = self.0.borrow_mut();
+            if queue.inputs.is_empty() {
+                queue.waker = Some(cx.waker().clone());
+                Poll::Pending
+            } else {
+                Poll::Ready(queue.inputs.remove(0))
+            }
+        })
+        .await
+    }
+
+    /// Refuses further inputs and hands back the queued ones.
+    fn close(&self) -> Vec<Input> {
+        let mut queue = self.0.borrow_mut();
+        queue.closed = true;
+        std::mem::take(&mut queue.inputs)
+    }
+}
+
+/// The end of a leave: the audio graph is closed, then the promise resolves.
+pub(super) fn left(graph: &RefCell<AudioGraph>, done: Reply) {
+    graph.borrow_mut().close();
+    done.resolve(&JsValue::UNDEFINED);
+}
+
+/// The promise of a JS call the engine answers (connect, publish): its resolve and reject
+/// functions, called by the engine directly (no channel and no future per call). Dropped
+/// unanswered — the session ended first — it rejects with `sfu/closed`.
+pub struct Reply(Option<(Function, Function)>);
+
+impl Reply {
+    /// A new pending promise and the reply that settles it.
+    pub fn new() -> (Promise, Reply) {
+        let mut slot = None;
+        let promise = Promise::new(&mut |resolve, reject| slot = Some((resolve, reject)));
+        (promise, Reply(slot))
+    }
+
+    /// Resolves the promise with `value`.
+    pub fn resolve(mut self, value: &JsValue) {
+        if let Some((resolve, _)) = self.0.take() {
+            let _ = resolve.call1(&JsValue::UNDEFINED, value);
+        }
+    }
+
+    /// Rejects the promise with `error` (a JS `Error` with its `code`).
+    pub fn reject(mut self, error: SfuError) {
+        self.reject_with(error);
+    }
+
+    fn reject_with(&mut self, error: SfuError) {
+        if let Some((_, reject)) = self.0.take() {
+            let _ = reject.call1(&JsValue::UNDEFINED, &error.into());
+        }
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        self.reject_with(SfuError::Closed);
+    }
+}
 
 /// Session settings.
 #[derive(Clone)]
@@ -80,7 +169,7 @@ pub(super) struct Mic {
 /// The engine state; owned by the run loop only.
 pub struct Engine {
     pub(super) config: SessionConfig,
-    pub(super) tx: mpsc::UnboundedSender<Input>,
+    pub(super) inbox: Inbox,
     pub(super) socket: Option<SignalSocket>,
     pub(super) generation: u32,
     pub(super) phase: Phase,
@@ -93,7 +182,6 @@ pub struct Engine {
     pub(super) renegotiate: bool,
     /// Single-PC with server ICE servers: ICE-restart once the join answer is in.
     pub(super) pending_ice_restart: bool,
-    pub(super) tracks: TrackMap,
     pub(super) roster: Roster,
     pub(super) mic: Option<Mic>,
     pub(super) streams: VecMap<String, (u64, MediaStream)>,
@@ -118,8 +206,7 @@ const PUBLISH_TIMEOUT_MS: f64 = 10_000.0;
 const MAX_ATTEMPTS: u32 = 20;
 
 /// The asynchronous step a handler leaves to do last. Handlers are synchronous and return
-/// it; the run loop awaits it in one place (`follow`), so the wasm holds one copy of each
-/// future instead of one per handler branch.
+/// it; the run loop carries it out in one place (`Engine::run`).
 pub(super) enum Then {
     Nothing,
     /// The first join (`false`) or a full rejoin (`true`).
@@ -141,33 +228,61 @@ pub(super) enum Then {
     Candidate(bool, String),
 }
 
-pub(super) fn socket_input(event: SocketEvent) -> Input {
-    Input::Socket(event)
+/// What continues a step once the browser promise it started settles. Every asynchronous
+/// step is a chain of such promises driven by the run loop with a single await, so the wasm holds
+/// one tiny state machine and plain synchronous code instead of one nested future per step.
+pub(super) enum Cont {
+    /// The publisher's `createOffer` for `Purpose`: set it as local description next.
+    OfferCreated(Purpose),
+    /// Our offer (sdp) is the local description: use it for `Purpose`.
+    OfferSet(Purpose, String),
+    /// The server's offer is the subscriber's remote description: create the answer (id).
+    OfferApplied(u32),
+    /// The subscriber's answer was created: set it as local description.
+    AnswerCreated(u32),
+    /// The subscriber's answer (sdp) is the local description: send it, flush candidates.
+    AnswerSet(u32, String),
+    /// The server's answer is the publisher's remote description: flush candidates.
+    AnswerApplied,
+    /// Buffered candidates were applied (on the subscriber PC?).
+    Flushed(bool),
+    /// A remote candidate was added.
+    Candidate,
 }
 
-pub(super) fn pc_input(event: PcEvent) -> Input {
-    Input::Pc(event)
+/// What a publisher offer is for.
+#[derive(Clone, Copy)]
+pub(super) enum Purpose {
+    /// The single-PC join request (a rejoin?).
+    Join(bool),
+    /// The single-PC resume request.
+    Resume(ReconnectReason),
+    /// A renegotiation, then the end of an outage (mode) if any.
+    Publish(Option<&'static str>),
 }
+
+/// A browser promise in flight and the step that continues with its outcome.
+pub(super) type Pending = Option<(Promise, Cont)>;
 
 impl Engine {
-    /// Opens the join socket and spawns the run loop. Returns the command sender and a
-    /// receiver that resolves when the JoinResponse arrived (or the join failed).
+    /// Opens the join socket and spawns the run loop. Returns the command sender; `joined`
+    /// is answered when the JoinResponse arrived (or the join failed).
     pub fn start(
         config: SessionConfig,
         graph: Rc<RefCell<AudioGraph>>,
         emitter: Emitter,
         shared: Rc<RefCell<Shared>>,
-    ) -> Result<Started, SfuError> {
-        let (tx, rx) = mpsc::unbounded();
-        let (join_tx, join_rx) = oneshot::channel();
-        let tick_tx = tx.clone();
+        joined: Reply,
+    ) -> Result<Inbox, SfuError> {
+        let inbox = Inbox::default();
+        let ticks = inbox.clone();
         let timer = Interval::new(250, move || {
-            let _ = tick_tx.unbounded_send(Input::Tick);
+            let _ = ticks.send(Input::Tick);
         })
         .map_err(|e| SfuError::Browser(crate::error::describe_js(&e)))?;
         let engine = Engine {
             config,
-            tx: tx.clone(),
+            inbox: inbox.clone(),
             socket: None,
             generation: 0,
             phase: Phase::Closed,
@@ -178,7 +293,6 @@ impl Engine {
             offer_id: 0,
             renegotiate: false,
             pending_ice_restart: false,
-            tracks: TrackMap::new(),
             roster: Roster::new(""),
             mic: None,
             streams: VecMap::new(),
@@ -186,39 +300,60 @@ impl Engine {
             graph,
             emitter,
             shared,
-            join_waiter: Some(join_tx),
+            join_waiter: Some(joined),
             backoff: Backoff::exponential(100, 2_000).with_max_attempts(Some(MAX_ATTEMPTS)),
             outage_since: None,
             episode_attempts: 0,
             verify_until: None,
             _timer: Some(timer),
         };
-        crate::browser::spawn(engine.run(rx));
-        Ok((tx, join_rx))
+        crate::browser::spawn(engine.run());
+        Ok(inbox)
     }
 
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
-        self.follow(Then::Join(false)).await;
-        while let Some(input) = rx.next().await {
-            let tick = matches!(input, Input::Tick).then(now_ms);
-            let then = self.handle(input, tick);
-            self.follow(then).await;
-            if let Some(now) = tick {
-                self.check_publish_timeout(now);
-                self.refresh_levels();
+    /// The run loop: the join, then one input at a time, each followed by the asynchronous
+    /// step its handler left (`begin`/`resume`). This is the only async code of the engine and
+    /// it has exactly two await points (the next input, the browser promise of a step), so
+    /// the wasm holds one small state machine.
+    async fn run(mut self) {
+        let mut then = Then::Join(false);
+        let mut tick = None;
+        let mut joined = false;
+        loop {
+            let mut pending = self.begin(&then);
+            while let Some((promise, cont)) = pending {
+                let outcome = JsFuture::from(promise).await;
+                pending = self.resume(&cont, outcome.map_err(|e| SfuError::js(&e)));
             }
-            self.publish_snapshot();
-            if self.phase == Phase::Closed {
-                break;
+            // (After the first join step nothing is published until the first input.)
+            if joined {
+                if let Some(now) = tick {
+                    self.check_publish_timeout(now);
+                    self.refresh_levels();
+                }
+                self.publish_snapshot();
+                if matches!(self.phase, Phase::Closed) {
+                    break;
+                }
             }
+            joined = true;
+            let input = self.inbox.next().await;
+            tick = matches!(input, Input::Tick).then(now_ms);
+            then = self.handle(input, tick);
         }
         self.teardown();
         self.publish_snapshot();
+        for input in self.inbox.close() {
+            // A leave queued behind the end still resolves (the rest reject or are dropped).
+            if let Input::Leave(done) = input {
+                left(&self.graph, done);
+            }
+        }
     }
 
     fn handle(&mut self, input: Input, tick: Option<f64>) -> Then {
         match input {
-            Input::Socket(event) => return self.on_socket(event),
+            Input::Socket(event) => return self.on_socket(&event),
             Input::Pc(event) => return self.on_pc(event),
             Input::Tick => return self.on_tick(tick.unwrap_or_else(now_ms)),
             Input::Publish(track, waiter) => return self.publish(track, waiter),
@@ -230,7 +365,7 @@ impl Engine {
             }
             Input::InjectFrame(bytes) => {
                 let generation = self.generation;
-                return self.on_socket(SocketEvent::Frame(generation, bytes));
+                return self.on_socket(&SocketEvent::Frame(generation, bytes));
             }
             Input::Leave(done) => {
                 if let Some(socket) = &self.socket {
@@ -239,7 +374,7 @@ impl Engine {
                 self.teardown();
                 self.emitter
                     .emit("disconnected", &[("reason", "client".into())]);
-                let _ = done.send(());
+                left(&self.graph, done);
             }
         }
         Then::Nothing
@@ -247,10 +382,9 @@ impl Engine {
 
     /// Starts (or continues) recovery after the signal or a transport was lost: the first
     /// attempt of an episode resumes, later ones rejoin after a back-off.
-    pub(super) async fn begin_recovery(&mut self, reason: ReconnectReason) {
-        let now = now_ms();
+    fn begin_recovery(&mut self, reason: ReconnectReason) -> Pending {
         if self.outage_since.is_none() {
-            self.outage_since = Some(now);
+            self.outage_since = Some(now_ms());
             self.episode_attempts = 0;
             self.backoff.reset();
         }
@@ -260,18 +394,27 @@ impl Engine {
         self.episode_attempts += 1;
         self.shared.borrow_mut().reconnect_attempts += 1;
         if self.episode_attempts == 1 && !self.own_sid.is_empty() {
-            self.emitter.emit(
-                "reconnecting",
-                &[("mode", "resume".into()), ("attempt", 1.into())],
-            );
-            if self.open_resume(reason).await.is_ok() {
-                return;
+            self.reconnecting("resume", 1);
+            if self.config.single_pc {
+                // The resume request carries an ICE-restart offer (see `offer_ready`).
+                if let Some(publisher) = &self.publisher {
+                    let offer = publisher.create_offer(true);
+                    return Some((offer, Cont::OfferCreated(Purpose::Resume(reason))));
+                }
+            } else if self.open_resume(reason, None).is_ok() {
+                return None;
             }
         }
+        self.back_off();
+        None
+    }
+
+    /// The resume did not start: wait for the next rejoin attempt, or give up.
+    pub(super) fn back_off(&mut self) {
         match self.backoff.next_delay_ms() {
             Some(delay) => {
                 self.phase = Phase::Waiting {
-                    until: now + f64::from(delay),
+                    until: now_ms() + f64::from(delay),
                 }
             }
             None => self.fail(SfuError::ReconnectFailed(self.episode_attempts)),
@@ -281,19 +424,21 @@ impl Engine {
     /// Full rejoin: drop both PCs and all remote audio (before `open_join(true)`).
     fn prepare_rejoin(&mut self) {
         self.close_transports();
+        self.reconnecting("rejoin", self.episode_attempts);
+    }
+
+    /// Emits `{type: 'reconnecting', mode, attempt}`.
+    fn reconnecting(&self, mode: &str, attempt: u32) {
         self.emitter.emit(
             "reconnecting",
-            &[
-                ("mode", "rejoin".into()),
-                ("attempt", self.episode_attempts.into()),
-            ],
+            &[("mode", mode.into()), ("attempt", attempt.into())],
         );
     }
 
     /// A failed join: the first ends the session, a rejoin is retried shortly.
-    fn join_failed(&mut self, rejoin: bool, error: SfuError) {
+    pub(super) fn join_failed(&mut self, rejoin: bool, error: SfuError) {
         if rejoin {
-            self.emitter.error(&error);
+            self.emitter.error(error);
             self.phase = Phase::Waiting {
                 until: now_ms() + 500.0,
             };
@@ -302,8 +447,9 @@ impl Engine {
         }
     }
 
-    /// Called when the session is usable again after an outage.
-    pub(super) fn recovered(&mut self, mode: &str) {
+    /// Called when the session is usable again after an outage (`mode`, if any).
+    pub(super) fn recovered(&mut self, mode: Option<&str>) {
+        let Some(mode) = mode else { return };
         if let Some(since) = self.outage_since.take() {
             let ms = now_ms() - since;
             {
@@ -345,79 +491,157 @@ impl Engine {
         }
     }
 
-    /// Runs the asynchronous step a handler left to do: the only place the engine awaits.
-    async fn follow(&mut self, then: Then) {
-        match then {
-            Then::Nothing => {}
+    /// Begins a step: finishes it synchronously, or hands back the browser promise to wait
+    /// for and what continues after it (by reference: the step's strings are dropped once,
+    /// by the run loop).
+    fn begin(&mut self, then: &Then) -> Pending {
+        match *then {
+            Then::Nothing => None,
             Then::Join(rejoin) => {
                 if rejoin {
                     self.prepare_rejoin();
                 }
-                if let Err(e) = self.open_join(rejoin).await {
-                    self.join_failed(rejoin, e);
-                }
+                self.open_join(rejoin)
             }
-            Then::Recover(reason) => self.begin_recovery(reason).await,
+            Then::Recover(reason) => self.begin_recovery(reason),
             Then::Negotiate {
                 run,
                 ice_restart,
                 recovered,
             } => {
-                if run {
-                    self.negotiate(ice_restart).await;
-                }
-                if let Some(mode) = recovered {
-                    self.recovered(mode);
-                }
-            }
-            Then::AnswerOffer(sdp, id) => {
-                let Some(sub) = self.subscriber.as_mut() else {
-                    return;
+                let offer = if run {
+                    self.negotiate(ice_restart, recovered)
+                } else {
+                    None
                 };
-                match sub.answer_offer(&sdp).await {
-                    Ok(sdp) => self.send(&proto::session_description("answer", sdp, id)),
-                    Err(e) => self.emitter.error(&e),
+                if offer.is_none() {
+                    self.recovered(recovered);
                 }
-                if let Some(sub) = self.subscriber.as_mut() {
-                    sub.flush_candidates().await;
-                }
-                self.retry_pending_tracks();
+                offer
             }
-            Then::AcceptAnswer(sdp) => {
-                if let Some(publisher) = self.publisher.as_mut() {
-                    if let Err(e) = publisher.accept_answer(&sdp).await {
-                        self.emitter.error(&e);
-                    }
-                }
-                self.retry_pending_tracks();
-                if self.renegotiate || self.pending_ice_restart {
-                    let restart = std::mem::take(&mut self.pending_ice_restart);
-                    self.negotiate(restart).await;
-                }
+            Then::AnswerOffer(ref sdp, id) => {
+                let sub = self.subscriber.as_ref()?;
+                let applied = sub.set_remote(RtcSdpType::Offer, sdp);
+                Some((applied, Cont::OfferApplied(id)))
             }
-            Then::Candidate(to_subscriber, json) => {
+            Then::AcceptAnswer(ref sdp) => match &self.publisher {
+                // Ignored unless an offer of ours awaits its answer.
+                Some(publisher) if publisher.has_local_offer() => {
+                    let applied = publisher.set_remote(RtcSdpType::Answer, sdp);
+                    Some((applied, Cont::AnswerApplied))
+                }
+                _ => self.after_answer(),
+            },
+            Then::Candidate(to_subscriber, ref json) => {
                 let pc = if to_subscriber {
                     self.subscriber.as_mut()
                 } else {
                     self.publisher.as_mut()
-                };
-                if let Some(pc) = pc {
-                    if let Err(e) = pc.add_remote_candidate(&json).await {
-                        self.emitter.error(&e);
+                }?;
+                match pc.add_remote_candidate(json) {
+                    Ok(added) => added.map(|p| (p, Cont::Candidate)),
+                    Err(e) => {
+                        self.emitter.error(e);
+                        None
                     }
                 }
             }
         }
     }
 
+    /// Continues a step with the outcome of the promise it waited for.
+    fn resume(&mut self, cont: &Cont, outcome: Result<JsValue, SfuError>) -> Pending {
+        match *cont {
+            Cont::OfferCreated(purpose) => match (outcome, &self.publisher) {
+                (Ok(offer), Some(publisher)) => {
+                    let (set, sdp) = publisher.set_local(&offer);
+                    Some((set, Cont::OfferSet(purpose, sdp)))
+                }
+                (outcome, _) => {
+                    let error = outcome.err().unwrap_or(SfuError::NotConnected);
+                    self.offer_failed(purpose, error)
+                }
+            },
+            Cont::OfferSet(purpose, ref sdp) => match outcome {
+                Ok(_) => self.offer_ready(purpose, sdp),
+                Err(e) => self.offer_failed(purpose, e),
+            },
+            Cont::OfferApplied(id) => match (outcome, &self.subscriber) {
+                (Ok(_), Some(sub)) => Some((sub.create_answer(), Cont::AnswerCreated(id))),
+                (outcome, _) => self.answered(outcome.map(|_| None)),
+            },
+            Cont::AnswerCreated(id) => match (outcome, &self.subscriber) {
+                (Ok(answer), Some(sub)) => {
+                    let (set, sdp) = sub.set_local(&answer);
+                    Some((set, Cont::AnswerSet(id, sdp)))
+                }
+                (outcome, _) => self.answered(outcome.map(|_| None)),
+            },
+            Cont::AnswerSet(id, ref sdp) => {
+                self.answered(outcome.map(|_| Some((sdp.as_str(), id))))
+            }
+            Cont::AnswerApplied => match outcome {
+                Ok(_) => self.flush(false),
+                Err(e) => {
+                    self.emitter.error(e);
+                    self.after_answer()
+                }
+            },
+            Cont::Flushed(true) => {
+                self.retry_pending_tracks();
+                None
+            }
+            Cont::Flushed(false) => self.after_answer(),
+            Cont::Candidate => {
+                if let Err(e) = outcome {
+                    self.emitter.error(e);
+                }
+                None
+            }
+        }
+    }
+
+    /// The end of answering a server offer: send the answer (sdp, id) or report the error,
+    /// then apply the buffered candidates (after the answer, so it is not delayed).
+    fn answered(&mut self, answer: Result<Option<(&str, u32)>, SfuError>) -> Pending {
+        match answer {
+            Ok(Some((sdp, id))) => self.send(&proto::session_description("answer", sdp, id)),
+            Ok(None) => {}
+            Err(e) => self.emitter.error(e),
+        }
+        self.flush(true)
+    }
+
+    /// Applies the candidates buffered on one PC, then `Cont::Flushed`.
+    fn flush(&mut self, subscriber: bool) -> Pending {
+        let pc = if subscriber {
+            self.subscriber.as_mut()
+        } else {
+            self.publisher.as_mut()
+        };
+        match pc.and_then(PeerTransport::flush_candidates) {
+            Some(all) => Some((all, Cont::Flushed(subscriber))),
+            None => self.resume(&Cont::Flushed(subscriber), Ok(JsValue::UNDEFINED)),
+        }
+    }
+
+    /// After the server's answer: retry unresolved tracks, then the offer that was asked for
+    /// while this one was in flight (or the ICE restart the join's ICE servers need).
+    fn after_answer(&mut self) -> Pending {
+        self.retry_pending_tracks();
+        if self.renegotiate || self.pending_ice_restart {
+            let restart = std::mem::take(&mut self.pending_ice_restart);
+            return self.negotiate(restart, None);
+        }
+        None
+    }
+
     fn connected_tick(&mut self, now: f64) -> Then {
         match self.ping.tick(now as i64) {
             super::ping::PingAction::SendPing(ts) => {
-                if let Some(socket) = &self.socket {
-                    for frame in proto::ping_requests(ts, self.ping.rtt_ms()) {
-                        socket.send(&frame);
-                    }
-                }
+                let [ping, ping_req] = proto::ping_requests(ts, self.ping.rtt_ms());
+                self.send(&ping);
+                self.send(&ping_req);
             }
             super::ping::PingAction::TimedOut => {
                 return Then::Recover(ReconnectReason::SignalDisconnected);
@@ -450,7 +674,7 @@ impl Engine {
                 .is_some_and(|(since, _)| now - since > PUBLISH_TIMEOUT_MS)
             {
                 if let Some((_, waiter)) = mic.waiter.take() {
-                    let _ = waiter.send(Err(SfuError::PublishTimeout));
+                    waiter.reject(SfuError::PublishTimeout);
                 }
             }
         }
@@ -458,13 +682,14 @@ impl Engine {
 
     /// Ends the session with an error (join failure, server DISCONNECT, retries used up).
     pub(super) fn fail(&mut self, error: SfuError) {
-        self.emitter.error(&error);
+        let code = error.code();
+        self.emitter.report(&error);
         if let Some(waiter) = self.join_waiter.take() {
-            let _ = waiter.send(Err(error.clone()));
+            waiter.reject(error);
         }
         self.teardown();
         self.emitter
-            .emit("disconnected", &[("reason", error.code().into())]);
+            .emit("disconnected", &[("reason", code.into())]);
     }
 
     /// Releases everything: socket, PCs, remote audio, timer. Idempotent.
@@ -474,14 +699,9 @@ impl Engine {
         }
         self.close_transports();
         self.roster.clear();
-        if let Some(mic) = self.mic.take() {
-            if let Some((_, waiter)) = mic.waiter {
-                let _ = waiter.send(Err(SfuError::Closed));
-            }
-        }
-        if let Some(waiter) = self.join_waiter.take() {
-            let _ = waiter.send(Err(SfuError::Closed));
-        }
+        // Dropping the replies rejects their promises with `sfu/closed`.
+        self.mic = None;
+        self.join_waiter = None;
         self._timer = None;
         self.phase = Phase::Closed;
     }

@@ -1,14 +1,14 @@
 //! `SignalSocket`: the LiveKit signal WebSocket (binary protobuf frames). It owns the socket
-//! and its four listener closures, forwards everything as [`SocketEvent`]s tagged with a
+//! and its three listener closures, forwards everything as [`SocketEvent`]s tagged with a
 //! generation number, and clears the listeners and closes the socket on drop.
 
-use futures::channel::mpsc::UnboundedSender;
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 use super::error::SfuError;
+use super::session::{Inbox, Input};
 
 /// What the socket reports, tagged with the generation of the socket that produced it.
 #[derive(Debug)]
@@ -26,50 +26,41 @@ pub struct SignalSocket {
     _on_open: Closure<dyn FnMut(Event)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
-    _on_error: Closure<dyn FnMut(Event)>,
     closed: bool,
 }
 
 impl SignalSocket {
-    /// Opens `url`; events go to `sink` as `map(SocketEvent)`.
-    pub fn open<E: 'static>(
-        url: &str,
-        generation: u32,
-        sink: UnboundedSender<E>,
-        map: fn(SocketEvent) -> E,
-    ) -> Result<SignalSocket, SfuError> {
+    /// Opens `url`; events go to the engine's `inbox`.
+    pub fn open(url: &str, generation: u32, inbox: &Inbox) -> Result<SignalSocket, SfuError> {
         let ws = WebSocket::new(url).map_err(|e| SfuError::js(&e))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
-        let tx = sink.clone();
+        let tx = inbox.clone();
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_| {
-            let _ = tx.unbounded_send(map(SocketEvent::Open(generation)));
+            let _ = tx.send(Input::Socket(SocketEvent::Open(generation)));
         });
-        let tx = sink.clone();
+        let tx = inbox.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             let data = ev.data();
             let event = match data.dyn_into::<ArrayBuffer>() {
                 Ok(buf) => SocketEvent::Frame(generation, Uint8Array::new(&buf).to_vec()),
                 Err(_) => SocketEvent::Text(generation),
             };
-            let _ = tx.unbounded_send(map(event));
+            let _ = tx.send(Input::Socket(event));
         });
-        let tx = sink.clone();
+        let tx = inbox.clone();
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
-            let _ = tx.unbounded_send(map(SocketEvent::Closed(generation, ev.code())));
+            let _ = tx.send(Input::Socket(SocketEvent::Closed(generation, ev.code())));
         });
-        // An error is always followed by a close event; nothing to do but keep the closure.
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_| {});
+        // No `onerror` listener: an error is always followed by a close event.
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Ok(SignalSocket {
             ws,
             generation,
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
-            _on_error: on_error,
             closed: false,
         })
     }
@@ -98,7 +89,6 @@ impl SignalSocket {
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
-        self.ws.set_onerror(None);
         let _ = self.ws.close_with_code(code);
     }
 

@@ -1,6 +1,7 @@
 //! Pure mapping of remote media to LiveKit participants and tracks: the packed
 //! `"<PA_sid>|<TR_sid>"` stream id, the browser track id, and the server's `mid_to_track_id`
-//! table from subscriber offers.
+//! table. The engine needs only the participant (`unpack_stream_id`) and the numeric user id
+//! (`user_id_of`); `TrackMap` resolves track sids too, for callers that want them.
 
 use crate::vec_map::VecMap;
 

@@ -1,20 +1,23 @@
 //! `PeerTransport`: one LiveKit RTCPeerConnection (publisher or subscriber) with its listener
 //! closures, the remote-candidate buffer (candidates that arrive before the remote
-//! description), and the offer/answer steps. Dropping it detaches listeners and closes the PC.
+//! description), and the offer/answer steps. The steps return the browser's promises: the
+//! engine waits for them in one place (`Engine::run`) and continues synchronously, so no
+//! async state machine lives here. Dropping it detaches listeners and closes the PC.
 
-use futures::channel::mpsc::UnboundedSender;
-use js_sys::{Array, Reflect, JSON};
+use js_sys::{Array, Promise, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Event, MediaStreamTrack, RtcConfiguration, RtcDataChannelEvent, RtcIceCandidateInit,
-    RtcIceServer, RtcOfferOptions, RtcPeerConnection, RtcPeerConnectionIceEvent,
-    RtcPeerConnectionState, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
+    Event, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer, RtcOfferOptions,
+    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescription,
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
+use livekit_protocol::IceServer;
+
 use super::error::SfuError;
+use super::session::{Inbox, Input};
 
 /// What a transport reports. `subscriber` says which PC produced it.
 pub enum PcEvent {
@@ -37,22 +40,20 @@ pub struct PeerTransport {
     _on_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
     _on_track: Closure<dyn FnMut(RtcTrackEvent)>,
     _on_state: Closure<dyn FnMut(Event)>,
-    _on_channel: Closure<dyn FnMut(RtcDataChannelEvent)>,
     closed: bool,
 }
 
 impl PeerTransport {
-    /// Creates the PC. `ice_servers` are (urls, username, credential) triples.
-    pub fn new<E: 'static>(
+    /// Creates the PC with the given ICE servers (from the JoinResponse; none on loopback).
+    pub fn new(
         subscriber: bool,
-        ice_servers: &[(Vec<String>, String, String)],
-        sink: UnboundedSender<E>,
-        map: fn(PcEvent) -> E,
+        ice_servers: &[IceServer],
+        inbox: &Inbox,
     ) -> Result<PeerTransport, SfuError> {
         let config = ice_configuration(ice_servers);
         let pc =
             RtcPeerConnection::new_with_configuration(&config).map_err(|e| SfuError::js(&e))?;
-        let tx = sink.clone();
+        let tx = inbox.clone();
         let on_candidate = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
             move |ev: RtcPeerConnectionIceEvent| {
                 if let Some(candidate) = ev.candidate() {
@@ -60,28 +61,26 @@ impl PeerTransport {
                         .ok()
                         .and_then(|s| s.as_string());
                     if let Some(json) = json {
-                        let _ = tx.unbounded_send(map(PcEvent::Candidate { subscriber, json }));
+                        let _ = tx.send(Input::Pc(PcEvent::Candidate { subscriber, json }));
                     }
                 }
             },
         );
-        let tx = sink.clone();
+        let tx = inbox.clone();
         let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new(move |ev: RtcTrackEvent| {
-            let _ = tx.unbounded_send(map(PcEvent::Track(ev)));
+            let _ = tx.send(Input::Pc(PcEvent::Track(ev)));
         });
-        let tx = sink;
+        let tx = inbox.clone();
         let pc_for_state = pc.clone();
         let on_state = Closure::<dyn FnMut(Event)>::new(move |_| {
             let state = pc_for_state.connection_state();
-            let _ = tx.unbounded_send(map(PcEvent::State { subscriber, state }));
+            let _ = tx.send(Input::Pc(PcEvent::State { subscriber, state }));
         });
-        // Server-created data channels (subscriber PC) are accepted and left alone; keeping a
-        // reference is not needed for them to open.
-        let on_channel = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(move |_| {});
+        // Server-created data channels (subscriber PC) open without us: no `ondatachannel`
+        // listener (one that ignored them was the same as none, and cost a closure).
         pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
-        pc.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
         Ok(PeerTransport {
             pc,
             subscriber,
@@ -89,7 +88,6 @@ impl PeerTransport {
             _on_candidate: on_candidate,
             _on_track: on_track,
             _on_state: on_state,
-            _on_channel: on_channel,
             closed: false,
         })
     }
@@ -109,9 +107,10 @@ impl PeerTransport {
         !self.closed && self.pc.connection_state() != RtcPeerConnectionState::Closed
     }
 
-    /// Adds a remote candidate from a trickle message, or buffers it until the remote
-    /// description is set. A malformed candidate is reported, never thrown.
-    pub async fn add_remote_candidate(&mut self, json: &str) -> Result<(), SfuError> {
+    /// Adds a remote candidate from a trickle message (the promise to wait for), or buffers it
+    /// until the remote description is set (`None`). A malformed candidate is reported, never
+    /// thrown.
+    pub fn add_remote_candidate(&mut self, json: &str) -> Result<Option<Promise>, SfuError> {
         let value = JSON::parse(json).map_err(|e| SfuError::js(&e))?;
         if !value.is_object() {
             return Err(SfuError::Browser(
@@ -121,58 +120,55 @@ impl PeerTransport {
         let init: RtcIceCandidateInit = value.unchecked_into();
         if self.pc.remote_description().is_none() {
             self.pending.push(init);
-            return Ok(());
+            return Ok(None);
         }
-        add_candidate(&self.pc, &init).await
+        Ok(Some(add_candidate(&self.pc, &init)))
     }
 
-    /// Applies the candidates buffered before the remote description was set. The subscriber
-    /// side calls this after its answer is on the wire, so the answer is not delayed.
-    pub async fn flush_candidates(&mut self) {
+    /// Applies the candidates buffered before the remote description was set; the promise
+    /// settles when all of them did (`None` when none were buffered). A stale candidate (e.g.
+    /// from before an ICE restart) is harmless, so failures are ignored. The PC's operation
+    /// chain applies them in order. The subscriber side calls this after its answer is on the
+    /// wire, so the answer is not delayed.
+    pub fn flush_candidates(&mut self) -> Option<Promise> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let all = Array::new();
         for init in std::mem::take(&mut self.pending) {
-            // A stale candidate (e.g. from before an ICE restart) is harmless: skip it.
-            let _ = add_candidate(&self.pc, &init).await;
+            all.push(&add_candidate(&self.pc, &init));
         }
+        Some(Promise::all_settled(&all))
     }
 
-    /// Subscriber side: applies the server's offer and returns our answer SDP. Buffered
-    /// candidates stay buffered until [`PeerTransport::flush_candidates`].
-    pub async fn answer_offer(&mut self, sdp: &str) -> Result<String, SfuError> {
-        let offer = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        offer.set_sdp(sdp);
-        wait(self.pc.set_remote_description(&offer)).await?;
-        let answer = wait(self.pc.create_answer()).await?;
-        let answer_sdp = sdp_of(&answer)?;
-        let init = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-        init.set_sdp(&answer_sdp);
-        wait(self.pc.set_local_description(&init)).await?;
-        Ok(answer_sdp)
-    }
-
-    /// Publisher side: creates and applies an offer (optionally an ICE restart).
-    pub async fn create_offer(&mut self, ice_restart: bool) -> Result<String, SfuError> {
+    /// `createOffer` (an ICE restart when asked); the engine then calls
+    /// [`PeerTransport::set_local`] with what it resolves to.
+    pub fn create_offer(&self, ice_restart: bool) -> Promise {
         let options = RtcOfferOptions::new();
         if ice_restart {
             options.set_ice_restart(true);
         }
-        let offer = wait(self.pc.create_offer_with_rtc_offer_options(&options)).await?;
-        let sdp = sdp_of(&offer)?;
-        let init = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-        init.set_sdp(&sdp);
-        wait(self.pc.set_local_description(&init)).await?;
-        Ok(sdp)
+        self.pc.create_offer_with_rtc_offer_options(&options)
     }
 
-    /// Publisher side: applies the server's answer (ignored unless we have a pending offer).
-    pub async fn accept_answer(&mut self, sdp: &str) -> Result<(), SfuError> {
-        if self.pc.signaling_state() != web_sys::RtcSignalingState::HaveLocalOffer {
-            return Ok(());
-        }
-        let answer = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-        answer.set_sdp(sdp);
-        wait(self.pc.set_remote_description(&answer)).await?;
-        self.flush_candidates().await;
-        Ok(())
+    /// `createAnswer` (subscriber side, after the server's offer is set).
+    pub fn create_answer(&self) -> Promise {
+        self.pc.create_answer()
+    }
+
+    /// `setLocalDescription` with the description `createOffer`/`createAnswer` resolved to;
+    /// also returns its SDP (to send).
+    pub fn set_local(&self, description: &JsValue) -> (Promise, String) {
+        let description: &RtcSessionDescription = description.unchecked_ref();
+        let set = self.pc.set_local_description(description.unchecked_ref());
+        (set, description.sdp())
+    }
+
+    /// `setRemoteDescription` with the server's offer or answer.
+    pub fn set_remote(&self, kind: RtcSdpType, sdp: &str) -> Promise {
+        let description = RtcSessionDescriptionInit::new(kind);
+        description.set_sdp(sdp);
+        self.pc.set_remote_description(&description)
     }
 
     /// Adds a send-only transceiver for `track`.
@@ -193,10 +189,7 @@ impl PeerTransport {
     }
 
     /// Replaces the ICE servers (they apply from the next ICE restart).
-    pub fn set_ice_servers(
-        &self,
-        ice_servers: &[(Vec<String>, String, String)],
-    ) -> Result<(), SfuError> {
+    pub fn set_ice_servers(&self, ice_servers: &[IceServer]) -> Result<(), SfuError> {
         self.pc
             .set_configuration_with_configuration(&ice_configuration(ice_servers))
             .map_err(|e| SfuError::js(&e))
@@ -216,7 +209,6 @@ impl PeerTransport {
         self.pc.set_onicecandidate(None);
         self.pc.set_ontrack(None);
         self.pc.set_onconnectionstatechange(None);
-        self.pc.set_ondatachannel(None);
         self.pc.close();
     }
 }
@@ -227,13 +219,21 @@ impl Drop for PeerTransport {
     }
 }
 
-/// An `RTCConfiguration` with the given (urls, username, credential) ICE servers.
-fn ice_configuration(ice_servers: &[(Vec<String>, String, String)]) -> RtcConfiguration {
+/// An `RTCConfiguration` with the given ICE servers.
+fn ice_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
     let config = RtcConfiguration::new();
     let servers = Array::new();
-    for (urls, username, credential) in ice_servers {
+    for IceServer {
+        urls,
+        username,
+        credential,
+    } in ice_servers
+    {
         let server = RtcIceServer::new();
-        let list: Array = urls.iter().map(|u| JsValue::from_str(u)).collect();
+        let list = Array::new();
+        for url in urls {
+            list.push(&JsValue::from_str(url));
+        }
         server.set_urls(&list);
         if !username.is_empty() {
             server.set_username(username);
@@ -245,19 +245,6 @@ fn ice_configuration(ice_servers: &[(Vec<String>, String, String)]) -> RtcConfig
     config
 }
 
-async fn wait(promise: js_sys::Promise) -> Result<JsValue, SfuError> {
-    JsFuture::from(promise).await.map_err(|e| SfuError::js(&e))
-}
-
-async fn add_candidate(pc: &RtcPeerConnection, init: &RtcIceCandidateInit) -> Result<(), SfuError> {
-    wait(pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init)))
-        .await
-        .map(|_| ())
-}
-
-fn sdp_of(description: &JsValue) -> Result<String, SfuError> {
-    Reflect::get(description, &JsValue::from_str("sdp"))
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| SfuError::Browser("session description without sdp".into()))
+fn add_candidate(pc: &RtcPeerConnection, init: &RtcIceCandidateInit) -> Promise {
+    pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init))
 }

@@ -9,9 +9,8 @@
 
 use livekit_protocol as lk;
 use prost::encoding::{self, DecodeContext, WireType};
-use prost::Message;
 
-use super::partial::{self, Description, Joined, Partial, Published, Update};
+use super::partial::{self, Description, Joined, Leave, Partial, Published, Reconnected, Update};
 use super::proto::{ProtoError, MAX_FRAME_BYTES};
 
 /// A server message this client acts on (`Ignored` for the protocol's other variants).
@@ -26,12 +25,12 @@ pub enum Response {
     Trickle(lk::TrickleRequest),
     Update(Update),
     TrackPublished(Published),
-    Leave(lk::LeaveRequest),
+    Leave(Leave),
     Mute(lk::MuteTrackRequest),
     SpeakersChanged(lk::SpeakersChanged),
     ConnectionQuality(lk::ConnectionQualityUpdate),
     RefreshToken(String),
-    Reconnect(lk::ReconnectResponse),
+    Reconnect(Reconnected),
     PongResp(lk::Pong),
     MediaSectionsRequirement(lk::MediaSectionsRequirement),
     /// A `SignalResponse` variant we do not act on, by its field number (its body is skipped).
@@ -92,25 +91,47 @@ fn malformed(e: prost::DecodeError) -> ProtoError {
     ProtoError::Malformed(e.to_string())
 }
 
-/// `out`'s message if it holds the variant `get` picks; otherwise `out` first becomes `new()`.
-/// As in prost, a repeated oneof field merges into the same variant and replaces another.
-fn variant<M>(
-    out: &mut Option<Response>,
-    get: fn(&mut Response) -> Option<&mut M>,
-    new: fn() -> Response,
-) -> Option<&mut M> {
-    if out.as_mut().and_then(get).is_none() {
-        *out = Some(new());
+/// An empty message of the variant with field number `tag` (`Ignored` for the variants we
+/// do not act on).
+fn empty(tag: u32) -> Response {
+    use Response as R;
+    match tag {
+        tag::JOIN => R::Join(Box::default()),
+        tag::ANSWER => R::Answer(Default::default()),
+        tag::OFFER => R::Offer(Default::default()),
+        tag::TRICKLE => R::Trickle(Default::default()),
+        tag::UPDATE => R::Update(Default::default()),
+        tag::TRACK_PUBLISHED => R::TrackPublished(Default::default()),
+        tag::LEAVE => R::Leave(Default::default()),
+        tag::MUTE => R::Mute(Default::default()),
+        tag::SPEAKERS_CHANGED => R::SpeakersChanged(Default::default()),
+        tag::CONNECTION_QUALITY => R::ConnectionQuality(Default::default()),
+        tag::RECONNECT => R::Reconnect(Default::default()),
+        tag::PONG_RESP => R::PongResp(Default::default()),
+        tag::MEDIA_SECTIONS_REQUIREMENT => R::MediaSectionsRequirement(Default::default()),
+        _ => R::Ignored(tag),
     }
-    out.as_mut().and_then(get)
 }
 
-/// Merges a body reading only the fields the client uses (see `partial.rs`).
-fn part<M: Partial>(msg: Option<&mut M>, body: &[u8]) -> Result<(), ProtoError> {
-    match msg {
-        Some(msg) => partial::merge_body(msg, body).map_err(malformed),
-        None => Ok(()),
-    }
+/// The message a variant holds, to merge a body into (`None` for `RefreshToken`, `Ignored`).
+/// One `&mut dyn Partial` for all variants: one merge call instead of one per message type.
+fn message_of(response: &mut Response) -> Option<&mut dyn Partial> {
+    use Response as R;
+    Some(match response {
+        R::Join(m) => &mut **m,
+        R::Answer(m) | R::Offer(m) => m,
+        R::Trickle(m) => m,
+        R::Update(m) => m,
+        R::TrackPublished(m) => m,
+        R::Leave(m) => m,
+        R::Mute(m) => m,
+        R::SpeakersChanged(m) => m,
+        R::ConnectionQuality(m) => m,
+        R::Reconnect(m) => m,
+        R::PongResp(m) => m,
+        R::MediaSectionsRequirement(m) => m,
+        R::RefreshToken(_) | R::Ignored(_) => return None,
+    })
 }
 
 /// Applies one `SignalResponse` field to the value decoded so far.
@@ -133,34 +154,25 @@ fn decode_field(
     }
     encoding::check_wire_type(WireType::LengthDelimited, wire).map_err(malformed)?;
     let body = length_delimited(buf)?;
-    #[rustfmt::skip]
-    let merged = match tag {
-        tag::JOIN => part(variant(out, |r| match r { R::Join(m) => Some(&mut **m), _ => None }, || R::Join(Box::default())), body),
-        tag::ANSWER => part(variant(out, |r| match r { R::Answer(m) => Some(m), _ => None }, || R::Answer(Default::default())), body),
-        tag::OFFER => part(variant(out, |r| match r { R::Offer(m) => Some(m), _ => None }, || R::Offer(Default::default())), body),
-        tag::TRICKLE => part(variant(out, |r| match r { R::Trickle(m) => Some(m), _ => None }, || R::Trickle(Default::default())), body),
-        tag::UPDATE => part(variant(out, |r| match r { R::Update(m) => Some(m), _ => None }, || R::Update(Default::default())), body),
-        tag::TRACK_PUBLISHED => part(variant(out, |r| match r { R::TrackPublished(m) => Some(m), _ => None }, || R::TrackPublished(Default::default())), body),
-        tag::LEAVE => part(variant(out, |r| match r { R::Leave(m) => Some(m), _ => None }, || R::Leave(Default::default())), body),
-        tag::MUTE => part(variant(out, |r| match r { R::Mute(m) => Some(m), _ => None }, || R::Mute(Default::default())), body),
-        tag::SPEAKERS_CHANGED => part(variant(out, |r| match r { R::SpeakersChanged(m) => Some(m), _ => None }, || R::SpeakersChanged(Default::default())), body),
-        tag::CONNECTION_QUALITY => part(variant(out, |r| match r { R::ConnectionQuality(m) => Some(m), _ => None }, || R::ConnectionQuality(Default::default())), body),
-        tag::RECONNECT => part(variant(out, |r| match r { R::Reconnect(m) => Some(m), _ => None }, || R::Reconnect(Default::default())), body),
-        tag::PONG_RESP => part(variant(out, |r| match r { R::PongResp(m) => Some(m), _ => None }, || R::PongResp(Default::default())), body),
-        tag::MEDIA_SECTIONS_REQUIREMENT => part(variant(out, |r| match r { R::MediaSectionsRequirement(m) => Some(m), _ => None }, || R::MediaSectionsRequirement(Default::default())), body),
-        tag::REFRESH_TOKEN => {
-            let token = String::from_utf8(body.to_vec()).map_err(|_| {
-                ProtoError::Malformed("refresh_token is not valid UTF-8".to_string())
-            })?;
-            *out = Some(R::RefreshToken(token));
-            Ok(())
-        }
-        _ => {
-            *out = Some(R::Ignored(tag));
-            Ok(())
-        }
-    };
-    merged
+    if tag == tag::REFRESH_TOKEN {
+        let token = String::from_utf8(body.to_vec())
+            .map_err(|_| ProtoError::Malformed("refresh_token is not valid UTF-8".to_string()))?;
+        *out = Some(R::RefreshToken(token));
+        return Ok(());
+    }
+    // As in prost, a repeated oneof field merges into the same variant and replaces another
+    // (an `Ignored` one always takes the new field number).
+    let fresh = empty(tag);
+    match out {
+        Some(old)
+            if !matches!(fresh, R::Ignored(_))
+                && std::mem::discriminant(old) == std::mem::discriminant(&fresh) => {}
+        _ => *out = Some(fresh),
+    }
+    match out.as_mut().and_then(message_of) {
+        Some(message) => partial::merge_body(message, body).map_err(malformed),
+        None => Ok(()),
+    }
 }
 
 /// Takes a length-delimited body off the front of `buf`.
@@ -173,15 +185,6 @@ fn length_delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], ProtoError> {
     let (body, rest) = buf.split_at(len);
     *buf = rest;
     Ok(body)
-}
-
-/// A `SignalRequest` frame whose oneof field `tag` holds `message`.
-pub fn request<M: Message>(tag: u32, message: &M) -> Vec<u8> {
-    let len = message.encoded_len();
-    let mut out = start_frame(tag, WireType::LengthDelimited, len);
-    encoding::encode_varint(len as u64, &mut out);
-    message.encode_raw(&mut out);
-    out
 }
 
 /// A `SignalRequest` frame whose oneof field `tag` holds an already encoded message `body`.
