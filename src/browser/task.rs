@@ -18,7 +18,7 @@ pub fn spawn(future: impl Future<Output = ()> + 'static) {
 
 #[inline(never)]
 fn spawn_task(task: Task) {
-    crate::browser::spawn(task);
+    wasm_bindgen_futures::spawn_local(task);
 }
 
 /// A JS promise settled by `future`: resolved with its value, rejected with its error.
@@ -28,5 +28,5 @@ pub fn promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static)
 
 #[inline(never)]
 fn promise_task(task: PromiseTask) -> Promise {
-    crate::browser::promise(task)
+    wasm_bindgen_futures::future_to_promise(task)
 }
