@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::from_json::message_from_json;
 use super::json::{self, Json};
 use super::messages::Message;
-use super::to_json::to_json;
+use super::to_json::{payload_json, to_json};
 
 /// The C++ server decodes each `recv()` of at most 4096 bytes as one frame (2.2d).
 pub const MAX_FRAME_BYTES: usize = 4096;
@@ -141,14 +141,14 @@ pub fn decode_frame(text: &str) -> Vec<Result<Decoded, CodecError>> {
     if objects.is_empty() {
         return vec![Err(CodecError::NoObject)];
     }
-    objects
-        .into_iter()
-        .map(|obj| {
-            json::parse(obj)
-                .map_err(CodecError::InvalidJson)
-                .and_then(|value| decode_envelope(obj, &value))
-        })
-        .collect()
+    let mut out = Vec::with_capacity(objects.len());
+    for obj in objects {
+        out.push(match json::parse(obj) {
+            Ok(value) => decode_envelope(obj, &value),
+            Err(e) => Err(CodecError::InvalidJson(e)),
+        });
+    }
+    out
 }
 
 /// Decodes a parsed `{type, payload}` envelope; `text` is the JSON it was parsed from.
@@ -183,12 +183,12 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
             payload: raw.trim().to_owned(),
         });
     }
-    if !VOICE_TYPES.contains(&kind) {
-        return Err(CodecError::UnknownType(truncate(kind, 64)));
-    }
+    let Some(index) = VOICE_TYPES.iter().position(|t| *t == kind) else {
+        return Err(CodecError::UnknownType(kind.chars().take(64).collect()));
+    };
     match payload {
-        Json::Str(s) => message_from_json(kind, &parse_string_payload(kind, s)?),
-        other => message_from_json(kind, other),
+        Json::Str(s) => message_from_json(index, &parse_string_payload(kind, s)?),
+        other => message_from_json(index, other),
     }
     .map(Decoded::Voice)
 }
@@ -210,15 +210,26 @@ fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
 /// Encodes a message as `{"type":…,"payload":{…}}`, refusing frames over 4096 bytes.
 pub fn encode(msg: &Message) -> Result<String, CodecError> {
     let text = to_json(msg);
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(CodecError::FrameTooLarge {
-            size: text.len(),
-            limit: MAX_FRAME_BYTES,
-        });
-    }
+    check_frame_size(text.len())?;
     Ok(text)
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+/// The JSON text of a message's payload alone, refused (like [`encode`]) when the whole
+/// frame would exceed 4096 bytes: a transport that wraps it again stays under the limit.
+pub fn encode_payload(msg: &Message) -> Result<String, CodecError> {
+    let payload = payload_json(msg);
+    // `{"type":"<name>","payload":<payload>}`; type names need no escaping.
+    let frame = "{\"type\":\"\",\"payload\":}".len() + msg.type_name().len() + payload.len();
+    check_frame_size(frame)?;
+    Ok(payload)
+}
+
+fn check_frame_size(size: usize) -> Result<(), CodecError> {
+    if size > MAX_FRAME_BYTES {
+        return Err(CodecError::FrameTooLarge {
+            size,
+            limit: MAX_FRAME_BYTES,
+        });
+    }
+    Ok(())
 }

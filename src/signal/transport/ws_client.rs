@@ -60,7 +60,9 @@ pub(super) struct Inner {
     pub(super) state: RefCell<State>,
 }
 
-pub(super) type Waiter = oneshot::Sender<Result<(), TransportError>>;
+/// A pending `connect`: `Err` carries the `ConnectFailed` text; a waiter dropped unanswered
+/// means `Closed` (disconnect, or the client dropped).
+pub(super) type Waiter = oneshot::Sender<Result<(), String>>;
 
 pub(super) struct State {
     pub(super) url: Option<String>,
@@ -115,7 +117,7 @@ impl WsClient {
     /// The socket URL for a server base URL and a login JWT (`<url>/?token=<encoded>`).
     pub fn socket_url(base: &str, token: &str) -> String {
         let token = String::from(js_sys::encode_uri_component(token));
-        format!("{}/?token={token}", base.trim_end_matches('/'))
+        [base.trim_end_matches('/'), "/?token=", &token].concat()
     }
 
     /// Connects (or joins the attempt in flight). Resolves when the socket is open; rejects
@@ -127,12 +129,11 @@ impl WsClient {
         base_url: &str,
         token: &str,
     ) -> impl Future<Output = Result<(), TransportError>> {
-        let started = self.inner.start(Self::socket_url(base_url, token));
+        let rx = self.inner.start(Self::socket_url(base_url, token));
         async move {
-            match started {
-                Ok(Some(rx)) => rx.await.unwrap_or(Err(TransportError::Closed)),
-                Ok(None) => Ok(()),
-                Err(e) => Err(e),
+            match rx.await {
+                Ok(result) => result.map_err(TransportError::ConnectFailed),
+                Err(_) => Err(TransportError::Closed),
             }
         }
     }
@@ -147,11 +148,10 @@ impl WsClient {
             s.retry = None;
             s.last_join = None;
             s.has_opened = false;
-            for w in s.waiters.drain(..) {
-                let _ = w.send(Err(TransportError::Closed));
-            }
             let was_open = s.phase == Phase::Open;
             s.phase = Phase::Idle;
+            // Dropped unanswered, the pending `connect` calls fail with `Closed`.
+            s.waiters.clear();
             (s.conn.take(), was_open)
         };
         drop(conn);

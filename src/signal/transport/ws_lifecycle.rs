@@ -6,35 +6,36 @@
 
 use std::rc::{Rc, Weak};
 
-use futures::channel::oneshot;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent};
 
 use super::socket::{Connection, SocketHandlers};
+use futures::channel::oneshot;
+
 use super::ws_client::{random_below, Inner, Phase, WsClient};
-use super::{is_final_close, SignalTransport, TransportError, TransportEvent};
+use super::{is_final_close, SignalTransport, TransportEvent};
 use crate::browser::Timeout;
 use crate::error::describe_js;
-use crate::signal::codec::{decode_frame, Decoded};
+use crate::signal::codec::decode_frame;
+use crate::signal::json::push_u64;
 use crate::signal::messages::Message;
 
 /// The first retry after a drop of an open socket waits a random 0..this many ms.
 const FIRST_RETRY_SPREAD_MS: u32 = 30;
 
 impl Inner {
-    /// Starts a session. `Ok(None)`: already open; `Ok(Some(rx))`: wait for the attempt.
-    pub(super) fn start(
-        self: &Rc<Self>,
-        url: String,
-    ) -> Result<Option<oneshot::Receiver<Result<(), TransportError>>>, TransportError> {
+    /// Starts a session and returns the receiver of its outcome (answered at once when the
+    /// socket is already open or cannot be created).
+    pub(super) fn start(self: &Rc<Self>, url: String) -> oneshot::Receiver<Result<(), String>> {
         let (tx, rx) = oneshot::channel();
         let mut replaced_open = false;
         let retry_now = {
             let mut s = self.state.borrow_mut();
             if s.url.as_deref() == Some(url.as_str()) && s.phase != Phase::Idle {
                 if s.phase == Phase::Open {
-                    return Ok(None);
+                    let _ = tx.send(Ok(()));
+                    return rx;
                 }
                 s.waiters.push(tx);
                 // A pending retry is cut short: someone is waiting for the connection now.
@@ -60,24 +61,26 @@ impl Inner {
         }
         if retry_now {
             self.state.borrow_mut().retry = None;
-            if let Err(e) = self.open_socket() {
-                self.fail_waiters(e.clone());
+            if let Err(why) = self.open_socket() {
+                self.fail_waiters(&why);
                 if self.state.borrow().has_opened {
                     // A session that was up keeps trying in the background.
                     self.schedule_retry();
                 } else {
                     self.state.borrow_mut().phase = Phase::Idle;
                 }
-                return Err(e);
             }
         }
-        Ok(Some(rx))
+        rx
     }
 
-    fn open_socket(self: &Rc<Self>) -> Result<(), TransportError> {
+    /// Opens a socket for the session's URL; `Err` says why the browser refused it.
+    fn open_socket(self: &Rc<Self>) -> Result<(), String> {
         let (url, gen) = {
             let mut s = self.state.borrow_mut();
-            let url = s.url.clone().ok_or(TransportError::Closed)?;
+            let Some(url) = s.url.clone() else {
+                return Err("the signalling transport was closed".into());
+            };
             // Events of any older socket are ignored from here on.
             s.generation += 1;
             (url, s.generation)
@@ -89,8 +92,7 @@ impl Inner {
             on_close: callback(&weak, gen, Inner::on_close),
             on_error: callback(&weak, gen, Inner::on_error),
         };
-        let conn = Connection::open(&url, handlers)
-            .map_err(|e| TransportError::ConnectFailed(describe_js(&e)))?;
+        let conn = Connection::open(&url, handlers).map_err(|e| describe_js(&e))?;
         let old = {
             let mut s = self.state.borrow_mut();
             s.phase = Phase::Connecting;
@@ -104,9 +106,10 @@ impl Inner {
         self.state.borrow().generation == gen
     }
 
-    fn fail_waiters(&self, err: TransportError) {
+    /// Fails every pending `connect` with `ConnectFailed(why)`.
+    fn fail_waiters(&self, why: &str) {
         for w in self.state.borrow_mut().waiters.drain(..) {
-            let _ = w.send(Err(err.clone()));
+            let _ = w.send(Err(why.to_owned()));
         }
     }
 
@@ -148,10 +151,8 @@ impl Inner {
         if !self.is_current(gen) {
             return;
         }
-        let Ok(ev) = ev.dyn_into::<MessageEvent>() else {
-            return;
-        };
-        let data = ev.data();
+        // Only ever attached as `onmessage`: the event is a MessageEvent.
+        let data = ev.unchecked_into::<MessageEvent>().data();
         let text = if let Some(s) = data.as_string() {
             s
         } else if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {
@@ -160,12 +161,7 @@ impl Inner {
             return;
         };
         for decoded in decode_frame(&text) {
-            let event = match decoded {
-                Ok(Decoded::Voice(m)) => TransportEvent::Message(m),
-                Ok(Decoded::Other { kind, payload }) => TransportEvent::Other { kind, payload },
-                Err(e) => TransportEvent::DecodeError(e),
-            };
-            self.hub.emit(&event);
+            self.hub.emit(&TransportEvent::decoded(decoded));
             // A handler may have disconnected or reconnected: stop delivering this frame.
             if !self.is_current(gen) {
                 return;
@@ -182,15 +178,15 @@ impl Inner {
     }
 
     fn on_close(self: &Rc<Self>, gen: u64, ev: JsValue) {
-        let (code, reason) = match ev.dyn_ref::<CloseEvent>() {
-            Some(c) => (c.code(), c.reason()),
-            None => (1006, String::new()),
-        };
-        let what = if reason.is_empty() {
-            format!("closed with code {code}")
-        } else {
-            format!("closed with code {code}: {reason}")
-        };
+        // Only ever attached as `onclose`: the event is a CloseEvent.
+        let ev = ev.unchecked_into::<CloseEvent>();
+        let (code, reason) = (ev.code(), ev.reason());
+        let mut what = String::from("closed with code ");
+        push_u64(&mut what, code.into());
+        if !reason.is_empty() {
+            what.push_str(": ");
+            what.push_str(&reason);
+        }
         let (conn, was_open, retry) = {
             let mut s = self.state.borrow_mut();
             if s.generation != gen {
@@ -206,11 +202,12 @@ impl Inner {
                 s.has_opened = false;
             }
             if !was_open || final_close {
-                s.last_error = Some(if final_close {
-                    format!("server refused the connection ({what})")
+                let prefix = if final_close {
+                    "server refused the connection ("
                 } else {
-                    format!("connection failed ({what})")
-                });
+                    "connection failed ("
+                };
+                s.last_error = Some([prefix, &what, ")"].concat());
             }
             (s.conn.take(), was_open, retry)
         };
@@ -218,8 +215,8 @@ impl Inner {
         if !was_open || !retry {
             // Every failed attempt settles the pending `connect` calls (no hang while the
             // server is down); a retry, if any, goes on in the background.
-            let msg = self.last_error().unwrap_or_else(|| what.clone());
-            self.fail_waiters(TransportError::ConnectFailed(msg));
+            let msg = self.last_error().unwrap_or(what);
+            self.fail_waiters(&msg);
         }
         if was_open {
             self.hub.emit(&TransportEvent::Disconnected);
@@ -250,7 +247,7 @@ impl Inner {
                 s.has_opened = false;
                 s.last_error = Some("gave up reconnecting".into());
             }
-            self.fail_waiters(TransportError::ConnectFailed("gave up reconnecting".into()));
+            self.fail_waiters("gave up reconnecting");
             return;
         };
         let weak = Rc::downgrade(self);
@@ -267,7 +264,7 @@ impl Inner {
             }
             Err(e) => {
                 s.phase = Phase::Idle;
-                s.last_error = Some(format!("cannot schedule a reconnect: {}", describe_js(&e)));
+                s.last_error = Some(["cannot schedule a reconnect: ", &describe_js(&e)].concat());
             }
         }
     }
@@ -275,14 +272,16 @@ impl Inner {
     fn retry_now(self: &Rc<Self>) {
         let timer = self.state.borrow_mut().retry.take();
         drop(timer);
-        if let Err(e) = self.open_socket() {
-            self.state.borrow_mut().last_error = Some(e.to_string());
+        if let Err(why) = self.open_socket() {
+            self.state.borrow_mut().last_error = Some(["could not connect: ", &why].concat());
             self.schedule_retry();
         }
     }
 }
 
 /// Wraps a socket event handler so it holds only a weak reference and its generation.
+/// Not inlined: `open_socket` calls it four times.
+#[inline(never)]
 fn callback(
     weak: &Weak<Inner>,
     gen: u64,
