@@ -11,10 +11,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent};
 
 use super::socket::{Connection, SocketHandlers};
-use futures::channel::oneshot;
-
-use super::ws_client::{random_below, Inner, Phase, WsClient};
-use super::{is_final_close, SignalTransport, TransportEvent};
+use super::ws_client::{random_below, settle, Inner, Phase, Waiter, WsClient};
+use super::{is_final_close, SignalTransport, TransportError, TransportEvent};
 use crate::browser::Timeout;
 use crate::error::describe_js;
 use crate::signal::codec::decode_frame;
@@ -25,17 +23,18 @@ use crate::signal::messages::Message;
 const FIRST_RETRY_SPREAD_MS: u32 = 30;
 
 impl Inner {
-    /// Starts a session and returns the receiver of its outcome (answered at once when the
+    /// Starts a session and returns the slot of its outcome (settled at once when the
     /// socket is already open or cannot be created).
-    pub(super) fn start(self: &Rc<Self>, url: String) -> oneshot::Receiver<Result<(), String>> {
-        let (tx, rx) = oneshot::channel();
+    pub(super) fn start(self: &Rc<Self>, url: String) -> Waiter {
+        let waiter = Waiter::default();
+        let tx = waiter.clone();
         let mut replaced_open = false;
         let retry_now = {
             let mut s = self.state.borrow_mut();
             if s.url.as_deref() == Some(url.as_str()) && s.phase != Phase::Idle {
                 if s.phase == Phase::Open {
-                    let _ = tx.send(Ok(()));
-                    return rx;
+                    tx.borrow_mut().result = Some(Ok(()));
+                    return waiter;
                 }
                 s.waiters.push(tx);
                 // A pending retry is cut short: someone is waiting for the connection now.
@@ -71,7 +70,7 @@ impl Inner {
                 }
             }
         }
-        rx
+        waiter
     }
 
     /// Opens a socket for the session's URL; `Err` says why the browser refused it.
@@ -108,9 +107,10 @@ impl Inner {
 
     /// Fails every pending `connect` with `ConnectFailed(why)`.
     fn fail_waiters(&self, why: &str) {
-        for w in self.state.borrow_mut().waiters.drain(..) {
-            let _ = w.send(Err(why.to_owned()));
-        }
+        let waiters = std::mem::take(&mut self.state.borrow_mut().waiters);
+        settle(waiters, &|| {
+            Err(TransportError::ConnectFailed(why.to_owned()))
+        });
     }
 
     fn on_open(self: &Rc<Self>, gen: u64, _ev: JsValue) {
@@ -122,9 +122,7 @@ impl Inner {
             s.phase = Phase::Open;
             s.backoff.reset();
             s.last_error = None;
-            for w in s.waiters.drain(..) {
-                let _ = w.send(Ok(()));
-            }
+            settle(std::mem::take(&mut s.waiters), &|| Ok(()));
             let reconnected = s.has_opened;
             s.has_opened = true;
             if reconnected {
