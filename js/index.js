@@ -16,7 +16,6 @@ export { WebRtcService, SignalingClient, SfuClient };
 
 const CORE_KEY = Symbol.for('sohbet-rtc.core.v1');
 const DEFAULT_WS_PORT = 8081;
-const CAPTURE_FAILED = 'Failed to access microphone/camera. Please grant permissions.';
 
 let initPromise = null;
 
@@ -201,6 +200,9 @@ function createVoiceCore(core) {
   let servicePromise = null;
   let joinGeneration = 0;
 
+  // Single-slot registration: a function replaces the previous one, anything else clears it.
+  const setSlot = (slot) => (cb) => { slots[slot] = typeof cb === 'function' ? cb : null; };
+
   const call = (slot, ...args) => {
     const cb = slots[slot];
     if (!cb) return;
@@ -318,11 +320,11 @@ function createVoiceCore(core) {
     getParticipants() {
       return service ? service.getParticipants() : [];
     },
-    onParticipantUpdate(cb) { slots.participants = typeof cb === 'function' ? cb : null; },
-    onRemoteStream(cb) { slots.remoteStream = typeof cb === 'function' ? cb : null; },
-    onConnectionQuality(cb) { slots.quality = typeof cb === 'function' ? cb : null; },
-    onStatus(cb) { slots.status = typeof cb === 'function' ? cb : null; },
-    onError(cb) { slots.error = typeof cb === 'function' ? cb : null; },
+    onParticipantUpdate: setSlot('participants'),
+    onRemoteStream: setSlot('remoteStream'),
+    onConnectionQuality: setSlot('quality'),
+    onStatus: setSlot('status'),
+    onError: setSlot('error'),
     getCurrentMode() {
       return service ? service.getCurrentMode() : 'p2p';
     },

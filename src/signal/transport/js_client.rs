@@ -225,7 +225,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
     let (kind, envelope) = match event {
         TransportEvent::Connected | TransportEvent::Disconnected => {
             let open = JsValue::from_bool(matches!(event, TransportEvent::Connected));
-            call_all(&connection.values(), &open, "connection listener");
+            call_all(&connection.values(), &open, "connection listener", "");
             return;
         }
         TransportEvent::Reconnected => return,
@@ -244,16 +244,16 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
     let Ok(envelope) = js_sys::JSON::parse(&envelope) else {
         return;
     };
-    call_all(&targets, &envelope, &["handler for ", kind].concat());
+    call_all(&targets, &envelope, "handler for ", kind);
 }
 
 /// Calls every function of the iterable `list` (copied first) with `arg`; a listener that
-/// throws is reported (`sohbet-rtc: error in <what>`, as js/index.js words it) and does not
-/// stop the others.
-fn call_all(list: &JsValue, arg: &JsValue, what: &str) {
+/// throws is reported (`sohbet-rtc: error in <what><kind>`, as js/index.js words it) and does
+/// not stop the others.
+fn call_all(list: &JsValue, arg: &JsValue, what: &str, kind: &str) {
     for f in Array::from(list).iter() {
         if let Err(e) = f.unchecked_ref::<Function>().call1(&JsValue::NULL, arg) {
-            let text = ["sohbet-rtc: error in ", what].concat();
+            let text = ["sohbet-rtc: error in ", what, kind].concat();
             web_sys::console::error_2(&JsValue::from_str(&text), &e);
         }
     }
