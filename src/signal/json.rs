@@ -218,13 +218,13 @@ impl Parser<'_> {
         }
         let mut v: u64 = 0;
         for &d in &self.bytes[int_start..int_end] {
-            match v
-                .checked_mul(10)
-                .and_then(|x| x.checked_add(u64::from(d - b'0')))
-            {
-                Some(x) => v = x,
-                None => return Ok(Json::OtherNumber),
+            let d = u64::from(d - b'0');
+            // `v * 10 + d` would overflow. (Compared, not `checked_mul`: that links a 128-bit
+            // multiply into the wasm just for this.)
+            if v > (u64::MAX - d) / 10 {
+                return Ok(Json::OtherNumber);
             }
+            v = v * 10 + d;
         }
         Ok(Json::Uint(v))
     }
