@@ -19,6 +19,17 @@ use crate::signal::codec::decode_frame;
 use crate::signal::json::push_u64;
 use crate::signal::messages::Message;
 
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's UTF-8 decoder (declared here: web-sys has it behind a feature this crate
+    /// does not enable). Decoding binary frames in JS keeps `from_utf8_lossy` out of the wasm.
+    type TextDecoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextDecoder;
+    #[wasm_bindgen(method)]
+    fn decode(this: &TextDecoder, input: &JsValue) -> String;
+}
+
 /// The first retry after a drop of an open socket waits a random 0..this many ms.
 const FIRST_RETRY_SPREAD_MS: u32 = 30;
 
@@ -153,8 +164,10 @@ impl Inner {
         let data = ev.unchecked_into::<MessageEvent>().data();
         let text = if let Some(s) = data.as_string() {
             s
-        } else if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {
-            String::from_utf8_lossy(&js_sys::Uint8Array::new(buf).to_vec()).into_owned()
+        } else if data.is_instance_of::<js_sys::ArrayBuffer>() {
+            // Invalid UTF-8 becomes U+FFFD (maximal subparts, as `String::from_utf8_lossy`);
+            // a leading BOM is dropped, which the codec would skip over anyway.
+            TextDecoder::new().decode(&data)
         } else {
             return;
         };
