@@ -164,7 +164,8 @@ fn decode_envelope(text: &str, value: &Json) -> Result<Decoded, CodecError> {
     let payload = value
         .member("payload")
         .ok_or(CodecError::MissingField("payload"))?;
-    let raw = text.get(payload.span.0..payload.span.1).unwrap_or_default();
+    // The span comes from the parser: it starts and ends on character boundaries.
+    let raw = &text[payload.span.0..payload.span.1];
     decode_parsed(kind, &payload.value, raw)
 }
 
@@ -184,7 +185,7 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
         });
     }
     let Some(index) = VOICE_TYPES.iter().position(|t| *t == kind) else {
-        return Err(CodecError::UnknownType(kind.chars().take(64).collect()));
+        return Err(CodecError::UnknownType(first_chars(kind, 64).to_owned()));
     };
     match payload {
         Json::Str(s) => message_from_json(index, &parse_string_payload(kind, s)?),
@@ -205,6 +206,21 @@ fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
             None => Err(invalid(["payload string is not JSON: ", &e].concat())),
         },
     }
+}
+
+/// The first `max` characters of `s` (a byte loop: no `Chars` iterator adaptors in the wasm).
+fn first_chars(s: &str, max: usize) -> &str {
+    let mut chars = 0;
+    for (i, b) in s.bytes().enumerate() {
+        // Every byte but a UTF-8 continuation byte starts a character.
+        if b & 0xC0 != 0x80 {
+            if chars == max {
+                return &s[..i];
+            }
+            chars += 1;
+        }
+    }
+    s
 }
 
 /// Encodes a message as `{"type":…,"payload":{…}}`, refusing frames over 4096 bytes.
@@ -232,4 +248,19 @@ fn check_frame_size(size: usize) -> Result<(), CodecError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_chars;
+
+    #[test]
+    fn first_chars_cuts_after_whole_characters_like_chars_take() {
+        for s in ["", "abc", "voice:ü🎧x", "🎧🎧🎧", "aé", "ééé"] {
+            for max in 0..5 {
+                let expected: String = s.chars().take(max).collect();
+                assert_eq!(first_chars(s, max), expected, "{s:?} {max}");
+            }
+        }
+    }
 }

@@ -126,7 +126,7 @@ impl SignalTransport for AppSocketTransport {
             .send
             .call2(&self.socket, &JsValue::from_str(kind), &payload)
             .map_err(|e| TransportError::SendFailed(describe_js(&e)))?;
-        if sent == JsValue::FALSE {
+        if sent.as_bool() == Some(false) {
             return Err(TransportError::NotOpen);
         }
         Ok(())
