@@ -187,11 +187,15 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
     let Some(index) = VOICE_TYPES.iter().position(|t| *t == kind) else {
         return Err(CodecError::UnknownType(first_chars(kind, 64).to_owned()));
     };
-    match payload {
-        Json::Str(s) => message_from_json(index, &parse_string_payload(kind, s)?),
-        other => message_from_json(index, other),
-    }
-    .map(Decoded::Voice)
+    let parsed;
+    let payload = match payload {
+        Json::Str(s) => {
+            parsed = parse_string_payload(kind, s)?;
+            &parsed
+        }
+        other => other,
+    };
+    message_from_json(index, payload).map(Decoded::Voice)
 }
 
 fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
