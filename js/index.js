@@ -14,6 +14,17 @@ import init, { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js
 
 export { WebRtcService, SignalingClient, SfuClient };
 
+// SignalingClient's chat helpers (the app's websocketService shape, so an app may re-export the
+// class) are written here over its `send`: a line of JS each instead of two wasm exports.
+Object.assign(SignalingClient.prototype, {
+  sendChatMessage(conversationId, content) {
+    return this.send('chat:send', { conversation_id: conversationId, content });
+  },
+  sendTypingIndicator(conversationId) {
+    return this.send('chat:typing', { conversation_id: conversationId });
+  },
+});
+
 const CORE_KEY = Symbol.for('sohbet-rtc.core.v1');
 const DEFAULT_WS_PORT = 8081;
 

@@ -12,8 +12,9 @@
 //! ```
 //! Handlers receive the whole envelope `{type, payload}`; each handler's exception is caught
 //! on its own. `sendChatMessage` / `sendTypingIndicator` keep the app's chat working when it
-//! re-exports this client as its `websocketService`. `free()` (or `disconnect()`) releases
-//! every listener and closes the socket.
+//! re-exports this client as its `websocketService`; js/index.js defines them on this class's
+//! prototype over `send` (a line of JS each instead of two more wasm exports). `free()` (or
+//! `disconnect()`) releases every listener and closes the socket.
 //!
 //! Shaped for code size: the listeners live in JS `Map`/`Set` objects, not Rust collections.
 //! Identity comparison, insertion order and snapshots (`Array.from`) come from the browser,
@@ -30,7 +31,6 @@ use super::hub::Subscription;
 use super::ws_client::WsClient;
 use super::{envelope_text, SignalTransport, TransportEvent};
 use crate::signal::codec::{decode_payload, Decoded};
-use crate::signal::json::{push_i64, push_str};
 use crate::signal::to_json;
 
 /// The JS-facing signalling client (`websocketService`-compatible).
@@ -96,28 +96,6 @@ impl SignalingClient {
         }
         self.client
             .send_text(&envelope_text(&kind, &payload_json))
-            .is_ok()
-    }
-
-    /// `send('chat:send', {conversation_id, content})`, as the app's `websocketService`.
-    #[wasm_bindgen(js_name = sendChatMessage)]
-    pub fn send_chat_message(&self, conversation_id: f64, content: String) -> bool {
-        let mut payload = conversation_payload(conversation_id);
-        payload.push_str(",\"content\":");
-        push_str(&mut payload, &content);
-        payload.push('}');
-        self.client
-            .send_text(&envelope_text("chat:send", &payload))
-            .is_ok()
-    }
-
-    /// `send('chat:typing', {conversation_id})`, as the app's `websocketService`.
-    #[wasm_bindgen(js_name = sendTypingIndicator)]
-    pub fn send_typing_indicator(&self, conversation_id: f64) -> bool {
-        let mut payload = conversation_payload(conversation_id);
-        payload.push('}');
-        self.client
-            .send_text(&envelope_text("chat:typing", &payload))
             .is_ok()
     }
 
@@ -257,11 +235,4 @@ fn call_all(list: &JsValue, arg: &JsValue, what: &str, kind: &str) {
             web_sys::console::error_2(&JsValue::from_str(&text), &e);
         }
     }
-}
-
-/// `{"conversation_id":<id>` (unclosed), as the app's chat payloads start.
-fn conversation_payload(conversation_id: f64) -> String {
-    let mut payload = String::from("{\"conversation_id\":");
-    push_i64(&mut payload, conversation_id as i64);
-    payload
 }
