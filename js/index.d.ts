@@ -3,6 +3,14 @@
 
 export { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js';
 
+// Defined by index.js on SignalingClient's prototype (over `send`).
+declare module './sohbet_rtc.js' {
+  interface SignalingClient {
+    sendChatMessage(conversationId: number, content: string): boolean;
+    sendTypingIndicator(conversationId: number): boolean;
+  }
+}
+
 // VoiceParticipant, WebRTCConfig, ConnectionQuality and VoiceError are declared once, next to
 // the Rust code that produces them (src/facade/convert.rs), and re-exported here.
 import type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError } from './sohbet_rtc.js';

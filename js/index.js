@@ -14,9 +14,19 @@ import init, { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js
 
 export { WebRtcService, SignalingClient, SfuClient };
 
+// SignalingClient's chat helpers (the app's websocketService shape, so an app may re-export the
+// class) are written here over its `send`: a line of JS each instead of two wasm exports.
+Object.assign(SignalingClient.prototype, {
+  sendChatMessage(conversationId, content) {
+    return this.send('chat:send', { conversation_id: conversationId, content });
+  },
+  sendTypingIndicator(conversationId) {
+    return this.send('chat:typing', { conversation_id: conversationId });
+  },
+});
+
 const CORE_KEY = Symbol.for('sohbet-rtc.core.v1');
 const DEFAULT_WS_PORT = 8081;
-const CAPTURE_FAILED = 'Failed to access microphone/camera. Please grant permissions.';
 
 let initPromise = null;
 
@@ -75,8 +85,10 @@ function isSecurePage() {
 // websocketService: the app's API (§2.1) over the built-in wasm SignalingClient.
 
 function createSocketCore(core) {
-  const handlers = new Map(); // type -> Set<handler>
-  const dispatchers = new Map(); // type -> the one function registered on the client
+  // type -> Set<handler>: outlives the wasm client (handlers may be registered before it exists
+  // and are re-registered on a new client). The client keeps the live registry and calls each
+  // handler on its own, catching its exceptions.
+  const handlers = new Map();
   const connectionListeners = new Set();
   let client = null;
   let clientUrl = null;
@@ -89,32 +101,11 @@ function createSocketCore(core) {
     }
   };
 
-  const attach = (type) => {
-    if (!client || dispatchers.has(type)) return;
-    const dispatcher = (envelope) => {
-      const set = handlers.get(type);
-      if (!set) return;
-      for (const handler of [...set]) {
-        try { handler(envelope); } catch (e) { warn(`error in handler for ${type}`, e); }
-      }
-    };
-    dispatchers.set(type, dispatcher);
-    client.on(type, dispatcher);
-  };
-
-  const detach = (type) => {
-    const dispatcher = dispatchers.get(type);
-    if (!dispatcher) return;
-    dispatchers.delete(type);
-    try { client?.off(type, dispatcher); } catch { /* client gone */ }
-  };
-
   const dropClient = () => {
     if (!client) return;
     const old = client;
     client = null;
     clientPromise = null;
-    dispatchers.clear();
     try { old.disconnect(); } catch { /* already closed */ }
     try { old.free(); } catch { /* already freed */ }
   };
@@ -130,7 +121,7 @@ function createSocketCore(core) {
         c.onConnectionChange(notifyConnection);
         client = c;
         clientUrl = url;
-        for (const type of handlers.keys()) attach(type);
+        handlers.forEach((set, type) => set.forEach((handler) => c.on(type, handler)));
         return c;
       });
       clientPromise.catch(() => { clientPromise = null; });
@@ -164,16 +155,14 @@ function createSocketCore(core) {
       let set = handlers.get(type);
       if (!set) handlers.set(type, (set = new Set()));
       set.add(handler);
-      attach(type);
+      client?.on(type, handler);
     },
     off(type, handler) {
       const set = handlers.get(type);
       if (!set) return;
       set.delete(handler);
-      if (set.size === 0) {
-        handlers.delete(type);
-        detach(type);
-      }
+      if (set.size === 0) handlers.delete(type);
+      try { client?.off(type, handler); } catch { /* client gone */ }
     },
     /** listener(true) on open, listener(false) on close; returns the unsubscribe function. */
     onConnectionChange(listener) {
@@ -221,6 +210,9 @@ function createVoiceCore(core) {
   let serviceSocket = null;
   let servicePromise = null;
   let joinGeneration = 0;
+
+  // Single-slot registration: a function replaces the previous one, anything else clears it.
+  const setSlot = (slot) => (cb) => { slots[slot] = typeof cb === 'function' ? cb : null; };
 
   const call = (slot, ...args) => {
     const cb = slots[slot];
@@ -339,11 +331,11 @@ function createVoiceCore(core) {
     getParticipants() {
       return service ? service.getParticipants() : [];
     },
-    onParticipantUpdate(cb) { slots.participants = typeof cb === 'function' ? cb : null; },
-    onRemoteStream(cb) { slots.remoteStream = typeof cb === 'function' ? cb : null; },
-    onConnectionQuality(cb) { slots.quality = typeof cb === 'function' ? cb : null; },
-    onStatus(cb) { slots.status = typeof cb === 'function' ? cb : null; },
-    onError(cb) { slots.error = typeof cb === 'function' ? cb : null; },
+    onParticipantUpdate: setSlot('participants'),
+    onRemoteStream: setSlot('remoteStream'),
+    onConnectionQuality: setSlot('quality'),
+    onStatus: setSlot('status'),
+    onError: setSlot('error'),
     getCurrentMode() {
       return service ? service.getCurrentMode() : 'p2p';
     },

@@ -225,3 +225,28 @@ async fn dropping_the_client_closes_its_socket_so_the_room_sees_the_user_leave()
         .await
         .expect("dropping the last handle closes the socket");
 }
+
+#[wasm_bindgen_test]
+async fn a_connect_pending_at_disconnect_or_drop_fails_with_closed() {
+    // The socket is created at once but opens (or fails) later: each connect below is pending
+    // when the client hangs up or goes away.
+    let client = WsClient::new();
+    let pending = client.connect(ws_url(), "any-token");
+    client.disconnect();
+    let result = with_timeout("connect after disconnect()", WAIT_MS, pending).await;
+    assert_eq!(result, Ok(Err(TransportError::Closed)));
+
+    let client = WsClient::new();
+    let pending = client.connect(ws_url(), "any-token");
+    drop(client);
+    let result = with_timeout("connect after the drop", WAIT_MS, pending).await;
+    assert_eq!(result, Ok(Err(TransportError::Closed)));
+
+    let js_client = SignalingClient::new(ws_url().to_owned());
+    let promise = js_client.connect("any-token".into());
+    js_client.disconnect();
+    let rejected = JsFuture::from(promise)
+        .await
+        .expect_err("the JS promise rejects");
+    assert_eq!(js_error_code(&rejected).as_deref(), Some("signal/closed"));
+}

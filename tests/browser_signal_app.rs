@@ -209,10 +209,8 @@ async fn signaling_client_gives_js_handlers_whole_envelopes_like_websocket_servi
         "onConnectionChange saw open, then close"
     );
     unsubscribe.call0(&JsValue::NULL).expect("unsubscribe");
-    assert!(
-        !client.send_chat_message(1.0, "hi".into()),
-        "not open any more"
-    );
+    let chat = JsValue::from_str("{\"conversation_id\":1,\"content\":\"hi\"}");
+    assert!(!client.send("chat:send".into(), chat), "not open any more");
 }
 
 #[wasm_bindgen(inline_js = r#"

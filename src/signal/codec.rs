@@ -9,7 +9,7 @@ use thiserror::Error;
 use super::from_json::message_from_json;
 use super::json::{self, Json};
 use super::messages::Message;
-use super::to_json::to_json;
+use super::to_json::{payload_json, to_json};
 
 /// The C++ server decodes each `recv()` of at most 4096 bytes as one frame (2.2d).
 pub const MAX_FRAME_BYTES: usize = 4096;
@@ -141,14 +141,14 @@ pub fn decode_frame(text: &str) -> Vec<Result<Decoded, CodecError>> {
     if objects.is_empty() {
         return vec![Err(CodecError::NoObject)];
     }
-    objects
-        .into_iter()
-        .map(|obj| {
-            json::parse(obj)
-                .map_err(CodecError::InvalidJson)
-                .and_then(|value| decode_envelope(obj, &value))
-        })
-        .collect()
+    let mut out = Vec::with_capacity(objects.len());
+    for obj in objects {
+        out.push(match json::parse(obj) {
+            Ok(value) => decode_envelope(obj, &value),
+            Err(e) => Err(CodecError::InvalidJson(e)),
+        });
+    }
+    out
 }
 
 /// Decodes a parsed `{type, payload}` envelope; `text` is the JSON it was parsed from.
@@ -164,7 +164,8 @@ fn decode_envelope(text: &str, value: &Json) -> Result<Decoded, CodecError> {
     let payload = value
         .member("payload")
         .ok_or(CodecError::MissingField("payload"))?;
-    let raw = text.get(payload.span.0..payload.span.1).unwrap_or_default();
+    // The span comes from the parser: it starts and ends on character boundaries.
+    let raw = &text[payload.span.0..payload.span.1];
     decode_parsed(kind, &payload.value, raw)
 }
 
@@ -183,14 +184,18 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
             payload: raw.trim().to_owned(),
         });
     }
-    if !VOICE_TYPES.contains(&kind) {
-        return Err(CodecError::UnknownType(truncate(kind, 64)));
-    }
-    match payload {
-        Json::Str(s) => message_from_json(kind, &parse_string_payload(kind, s)?),
-        other => message_from_json(kind, other),
-    }
-    .map(Decoded::Voice)
+    let Some(index) = VOICE_TYPES.iter().position(|t| *t == kind) else {
+        return Err(CodecError::UnknownType(first_chars(kind, 64).to_owned()));
+    };
+    let parsed;
+    let payload = match payload {
+        Json::Str(s) => {
+            parsed = parse_string_payload(kind, s)?;
+            &parsed
+        }
+        other => other,
+    };
+    message_from_json(index, payload).map(Decoded::Voice)
 }
 
 fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
@@ -207,18 +212,59 @@ fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
     }
 }
 
+/// The first `max` characters of `s` (a byte loop: no `Chars` iterator adaptors in the wasm).
+fn first_chars(s: &str, max: usize) -> &str {
+    let mut chars = 0;
+    for (i, b) in s.bytes().enumerate() {
+        // Every byte but a UTF-8 continuation byte starts a character.
+        if b & 0xC0 != 0x80 {
+            if chars == max {
+                return &s[..i];
+            }
+            chars += 1;
+        }
+    }
+    s
+}
+
 /// Encodes a message as `{"type":…,"payload":{…}}`, refusing frames over 4096 bytes.
 pub fn encode(msg: &Message) -> Result<String, CodecError> {
     let text = to_json(msg);
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(CodecError::FrameTooLarge {
-            size: text.len(),
-            limit: MAX_FRAME_BYTES,
-        });
-    }
+    check_frame_size(text.len())?;
     Ok(text)
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+/// The JSON text of a message's payload alone, refused (like [`encode`]) when the whole
+/// frame would exceed 4096 bytes: a transport that wraps it again stays under the limit.
+pub fn encode_payload(msg: &Message) -> Result<String, CodecError> {
+    let payload = payload_json(msg);
+    // `{"type":"<name>","payload":<payload>}`; type names need no escaping.
+    let frame = "{\"type\":\"\",\"payload\":}".len() + msg.type_name().len() + payload.len();
+    check_frame_size(frame)?;
+    Ok(payload)
+}
+
+fn check_frame_size(size: usize) -> Result<(), CodecError> {
+    if size > MAX_FRAME_BYTES {
+        return Err(CodecError::FrameTooLarge {
+            size,
+            limit: MAX_FRAME_BYTES,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_chars;
+
+    #[test]
+    fn first_chars_cuts_after_whole_characters_like_chars_take() {
+        for s in ["", "abc", "voice:ü🎧x", "🎧🎧🎧", "aé", "ééé"] {
+            for max in 0..5 {
+                let expected: String = s.chars().take(max).collect();
+                assert_eq!(first_chars(s, max), expected, "{s:?} {max}");
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::cell::Cell;
 
-use super::codec::CodecError;
+use super::codec::{CodecError, VOICE_TYPES};
 use super::json::Json;
 use super::messages::*;
 
@@ -67,10 +67,12 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline(never)]
     fn id(&self, key: &str) -> u64 {
         self.num(key, u64::MAX, Req).unwrap_or_default()
     }
 
+    #[inline(never)]
     fn u32(&self, key: &str) -> u32 {
         self.num(key, u64::from(u32::MAX), Req).unwrap_or_default() as u32
     }
@@ -97,24 +99,30 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline(never)]
     fn text(&self, key: &str, need: Need) -> String {
         self.str(key, need).unwrap_or_default()
     }
 
     #[inline(never)]
     fn mode(&self, key: &str, need: Need) -> Option<CallMode> {
-        let mode = match self.str(key, need)?.as_str() {
-            "p2p" => CallMode::P2p,
-            "sfu" => CallMode::Sfu,
-            "migrating" => CallMode::Migrating,
-            _ => {
+        let mode = match self.field(key, need)? {
+            Json::Str(s) if s == "p2p" => CallMode::P2p,
+            Json::Str(s) if s == "sfu" => CallMode::Sfu,
+            Json::Str(s) if s == "migrating" => CallMode::Migrating,
+            Json::Str(_) => {
                 self.fail("unknown mode in", key);
+                return None;
+            }
+            _ => {
+                self.fail("expected a string for", key);
                 return None;
             }
         };
         Some(mode)
     }
 
+    #[inline(never)]
     fn channel(&self) -> u64 {
         self.id("channel_id")
     }
@@ -167,20 +175,23 @@ impl<'a> Fields<'a> {
             self.fail("expected an array for", key);
             return Vec::new();
         };
-        items
-            .iter()
-            .map(|obj| {
-                if !matches!(obj, Json::Object(_)) {
-                    self.fail("expected objects in", key);
-                }
-                Fields { obj, ..*self }.participant()
-            })
-            .collect()
+        let mut list = Vec::with_capacity(items.len());
+        for obj in items {
+            if !matches!(obj, Json::Object(_)) {
+                self.fail("expected objects in", key);
+            }
+            list.push(Fields { obj, ..*self }.participant());
+        }
+        list
     }
 }
 
-/// Builds the typed message `kind` (a name from `VOICE_TYPES`) from its payload object.
-pub fn message_from_json(kind: &str, payload: &Json) -> Result<Message, CodecError> {
+/// Builds the typed message `VOICE_TYPES[index]` from its payload object. The match is on
+/// the index (a jump table) rather than on the name (18 string comparisons).
+pub fn message_from_json(index: usize, payload: &Json) -> Result<Message, CodecError> {
+    let Some(&kind) = VOICE_TYPES.get(index) else {
+        return Err(CodecError::NoObject);
+    };
     let error = Cell::new(None);
     let f = Fields {
         kind,
@@ -191,16 +202,17 @@ pub fn message_from_json(kind: &str, payload: &Json) -> Result<Message, CodecErr
         f.fail("expected an object as", "payload");
         return Err(error.take().unwrap_or(CodecError::NoObject));
     }
-    let msg = match kind {
-        "voice:join" => Message::Join(Join {
+    // Arms in `VOICE_TYPES` order (the round-trip tests pin every type to its message).
+    let msg = match index {
+        0 => Message::Join(Join {
             channel_id: f.channel(),
             supports_sfu: f.bool("supports_sfu", Opt),
             client_version: f.str("client_version", Opt),
         }),
-        "voice:leave" => Message::Leave(ChannelRef {
+        1 => Message::Leave(ChannelRef {
             channel_id: f.channel(),
         }),
-        "voice:offer" => {
+        2 => {
             let (channel_id, target_user_id, from_user_id) = f.relay();
             Message::Offer(Offer {
                 channel_id,
@@ -209,7 +221,7 @@ pub fn message_from_json(kind: &str, payload: &Json) -> Result<Message, CodecErr
                 offer: f.description("offer"),
             })
         }
-        "voice:answer" => {
+        3 => {
             let (channel_id, target_user_id, from_user_id) = f.relay();
             Message::Answer(Answer {
                 channel_id,
@@ -218,7 +230,7 @@ pub fn message_from_json(kind: &str, payload: &Json) -> Result<Message, CodecErr
                 answer: f.description("answer"),
             })
         }
-        "voice:ice-candidate" => {
+        4 => {
             let (channel_id, target_user_id, from_user_id) = f.relay();
             let c = f.nested("candidate");
             Message::IceCandidate(IceCandidateMsg {
@@ -235,55 +247,55 @@ pub fn message_from_json(kind: &str, payload: &Json) -> Result<Message, CodecErr
                 },
             })
         }
-        "voice:mute" => Message::Mute(Mute {
+        5 => Message::Mute(Mute {
             channel_id: f.channel(),
             muted: f.bool("muted", Def).unwrap_or_default(),
         }),
-        "voice:video-toggle" => Message::VideoToggle(VideoToggle {
+        6 => Message::VideoToggle(VideoToggle {
             channel_id: f.channel(),
             video_enabled: f.bool("video_enabled", Def).unwrap_or_default(),
         }),
-        "voice:user-joined" => Message::UserJoined(UserJoined {
+        7 => Message::UserJoined(UserJoined {
             channel_id: f.channel(),
             user: f.participant(),
         }),
-        "voice:participants" => Message::Participants(Participants {
+        8 => Message::Participants(Participants {
             channel_id: f.num("channel_id", u64::MAX, Def).unwrap_or_default(),
             participants: f.participants(),
             mode: f.mode("mode", Opt),
         }),
-        "voice:user-left" => Message::UserLeft(UserLeft {
+        9 => Message::UserLeft(UserLeft {
             channel_id: f.channel(),
             user_id: f.id("user_id"),
         }),
-        "voice:user-muted" => Message::UserMuted(UserMuted {
+        10 => Message::UserMuted(UserMuted {
             channel_id: f.channel(),
             user_id: f.id("user_id"),
             muted: f.bool("muted", Def).unwrap_or_default(),
         }),
-        "voice:user-video-toggled" => Message::UserVideoToggled(UserVideoToggled {
+        11 => Message::UserVideoToggled(UserVideoToggled {
             channel_id: f.channel(),
             user_id: f.id("user_id"),
             video_enabled: f.bool("video_enabled", Def).unwrap_or_default(),
         }),
-        "voice:mode-change" => Message::ModeChange(ModeChange {
+        12 => Message::ModeChange(ModeChange {
             channel_id: f.channel(),
             new_mode: f.mode("new_mode", Req).unwrap_or(CallMode::P2p),
             sfu_token: f.str("sfu_token", Opt),
             sfu_url: f.str("sfu_url", Opt),
             strategy: f.str("strategy", Opt),
         }),
-        "voice:mode-change-ack" => Message::ModeChangeAck(ModeChangeAck {
+        13 => Message::ModeChangeAck(ModeChangeAck {
             channel_id: f.channel(),
             user_id: f.id("user_id"),
             success: f.bool("success", Req).unwrap_or_default(),
             error: f.str("error", Opt),
         }),
-        "voice:rollback" => Message::Rollback(Rollback {
+        14 => Message::Rollback(Rollback {
             channel_id: f.channel(),
             reason: f.text("reason", Def),
         }),
-        "voice:join-ready" => Message::JoinReady(JoinReady {
+        15 => Message::JoinReady(JoinReady {
             mode: f.mode("mode", Req).unwrap_or(CallMode::P2p),
             participant_count: f.u32("participant_count"),
             sfu_token: f.str("sfu_token", Opt),
@@ -291,15 +303,15 @@ pub fn message_from_json(kind: &str, payload: &Json) -> Result<Message, CodecErr
             sfu_url: f.str("sfu_url", Opt),
             timestamp: f.num("timestamp", u64::MAX, Def).unwrap_or_default(),
         }),
-        "voice:degraded-mode" => Message::DegradedMode(DegradedMode {
+        16 => Message::DegradedMode(DegradedMode {
             message: f.text("message", Def),
             max_participants: f.u32("max_participants"),
         }),
-        "voice:error" => Message::Error(ErrorReport {
+        17 => Message::Error(ErrorReport {
             code: f.text("code", Req),
             message: f.text("message", Req),
         }),
-        _ => return Err(CodecError::UnknownType(kind.chars().take(64).collect())),
+        _ => return Err(CodecError::UnknownType(kind.to_owned())),
     };
     match error.take() {
         Some(e) => Err(e),

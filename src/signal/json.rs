@@ -55,6 +55,7 @@ impl Json {
 /// short description with the byte offset.
 pub fn parse(text: &str) -> Result<Json, String> {
     let mut p = Parser {
+        text,
         bytes: text.as_bytes(),
         pos: 0,
     };
@@ -67,6 +68,7 @@ pub fn parse(text: &str) -> Result<Json, String> {
 }
 
 struct Parser<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
@@ -216,13 +218,13 @@ impl Parser<'_> {
         }
         let mut v: u64 = 0;
         for &d in &self.bytes[int_start..int_end] {
-            match v
-                .checked_mul(10)
-                .and_then(|x| x.checked_add(u64::from(d - b'0')))
-            {
-                Some(x) => v = x,
-                None => return Ok(Json::OtherNumber),
+            let d = u64::from(d - b'0');
+            // `v * 10 + d` would overflow. (Compared, not `checked_mul`: that links a 128-bit
+            // multiply into the wasm just for this.)
+            if v > (u64::MAX - d) / 10 {
+                return Ok(Json::OtherNumber);
             }
+            v = v * 10 + d;
         }
         Ok(Json::Uint(v))
     }
@@ -244,24 +246,22 @@ impl Parser<'_> {
 
     fn string(&mut self) -> Result<String, String> {
         self.pos += 1;
-        let mut out = Vec::new();
+        let mut out = String::new();
         loop {
             let start = self.pos;
             while matches!(self.peek(), Some(c) if c != b'"' && c != b'\\' && c >= 0x20) {
                 self.pos += 1;
             }
-            out.extend_from_slice(&self.bytes[start..self.pos]);
+            // Both ends sit on ASCII bytes (or the end): the slice is whole characters.
+            out.push_str(&self.text[start..self.pos]);
             match self.peek() {
                 Some(b'"') => {
                     self.pos += 1;
-                    // The input is a &str and escapes add whole chars: always valid UTF-8.
-                    return String::from_utf8(out).map_err(|_| self.fail("invalid UTF-8"));
+                    return Ok(out);
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    let c = self.escape()?;
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    out.push(self.escape()?);
                 }
                 Some(_) => return Err(self.fail("control character in string")),
                 None => return Err(self.fail("unterminated string")),

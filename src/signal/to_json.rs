@@ -5,7 +5,8 @@
 use super::json::{push_str, push_u64};
 use super::messages::*;
 
-/// Appends object members, tracking whether a `,` is due.
+/// Appends object members, tracking whether a `,` is due. The writers are `inline(never)`:
+/// each field of `to_json` is then one call (code size).
 struct Obj<'a> {
     out: &'a mut String,
     first: bool,
@@ -28,24 +29,29 @@ impl<'a> Obj<'a> {
         self.out
     }
 
+    #[inline(never)]
     fn u64(&mut self, key: &str, v: u64) {
         push_u64(self.key(key), v);
     }
 
+    #[inline(never)]
     fn bool(&mut self, key: &str, v: bool) {
         self.key(key).push_str(if v { "true" } else { "false" });
     }
 
+    #[inline(never)]
     fn str(&mut self, key: &str, v: &str) {
         push_str(self.key(key), v);
     }
 
+    #[inline(never)]
     fn opt_bool(&mut self, key: &str, v: Option<bool>) {
         if let Some(v) = v {
             self.bool(key, v);
         }
     }
 
+    #[inline(never)]
     fn opt_str(&mut self, key: &str, v: &Option<String>) {
         if let Some(v) = v {
             self.str(key, v);
@@ -84,7 +90,21 @@ pub fn to_json(msg: &Message) -> String {
     out.push_str("{\"type\":");
     push_str(&mut out, msg.type_name());
     out.push_str(",\"payload\":");
-    let mut o = Obj::open(&mut out);
+    write_payload(&mut out, msg);
+    out.push('}');
+    out
+}
+
+/// The JSON text of `msg`'s payload object alone.
+pub fn payload_json(msg: &Message) -> String {
+    let mut out = String::with_capacity(128);
+    write_payload(&mut out, msg);
+    out
+}
+
+/// Appends the payload object of `msg`.
+fn write_payload(out: &mut String, msg: &Message) {
+    let mut o = Obj::open(out);
     match msg {
         Message::Join(m) => {
             o.u64("channel_id", m.channel_id);
@@ -194,6 +214,4 @@ pub fn to_json(msg: &Message) -> String {
         }
     }
     o.close();
-    out.push('}');
-    out
 }

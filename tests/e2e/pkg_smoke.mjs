@@ -128,6 +128,12 @@ try {
   const inst = wasmCalls.filter((c) => c.startsWith('instantiate')).length;
   check('ready(bytes) instantiates the wasm once in Node', inst === 1, 'instantiate calls: ' + inst);
 
+  // SignalingClient's chat helpers are defined by index.js over send(): false while not open.
+  const sc = new m.SignalingClient('ws://127.0.0.1:9');
+  check('SignalingClient.sendChatMessage/sendTypingIndicator (index.js) → false before connect',
+    sc.sendChatMessage(1, 'hi') === false && sc.sendTypingIndicator(1) === false);
+  sc.free();
+
   // Without a browser joinChannel rejects with a coded Error (no crash, no unhandled panic).
   let err = null;
   try { await w.joinChannel(1, 1, true); } catch (e) { err = e; }

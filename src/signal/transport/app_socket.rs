@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use super::hub::{EventHub, Subscription};
 use super::{envelope_parts, SignalTransport, TransportError, TransportEvent};
 use crate::error::describe_js;
-use crate::signal::codec::{decode_payload, CodecError, Decoded, VOICE_TYPES};
+use crate::signal::codec::{decode_payload, CodecError, VOICE_TYPES};
 use crate::signal::messages::Message;
 
 /// One registered message handler: the type it was registered for and its closure.
@@ -114,11 +114,7 @@ fn decode_envelope(kind: &str, envelope: &JsValue) -> TransportEvent {
             reason: "payload cannot be serialised".into(),
         });
     };
-    match decode_payload(kind, &text) {
-        Ok(Decoded::Voice(m)) => TransportEvent::Message(m),
-        Ok(Decoded::Other { kind, payload }) => TransportEvent::Other { kind, payload },
-        Err(e) => TransportEvent::DecodeError(e),
-    }
+    TransportEvent::decoded(decode_payload(kind, &text))
 }
 
 impl SignalTransport for AppSocketTransport {
@@ -130,7 +126,7 @@ impl SignalTransport for AppSocketTransport {
             .send
             .call2(&self.socket, &JsValue::from_str(kind), &payload)
             .map_err(|e| TransportError::SendFailed(describe_js(&e)))?;
-        if sent == JsValue::FALSE {
+        if sent.as_bool() == Some(false) {
             return Err(TransportError::NotOpen);
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! [`EventHub`]: the subscriber list behind every transport's `subscribe`. Re-entrancy safe:
-//! `emit` snapshots the handler list and releases its borrow before calling anyone, so a
-//! handler may send, subscribe or unsubscribe (itself or others) while being called. A
-//! handler unsubscribed during an emit is not called for the rest of that emit; one added
-//! during an emit first hears the next event. [`Subscription`] is the RAII handle: dropping
+//! `emit` holds no borrow while a handler runs, so a handler may send, subscribe or
+//! unsubscribe (itself or others) while being called. A handler unsubscribed during an emit
+//! is not called for the rest of that emit; one added during an emit first hears the next
+//! event. (`emit` walks the live list by id instead of copying it: no `Vec` clone per event.) [`Subscription`] is the RAII handle: dropping
 //! it unsubscribes. Pure Rust (no web-sys), tested natively.
 
 use std::cell::{Cell, RefCell};
@@ -10,7 +10,8 @@ use std::rc::{Rc, Weak};
 
 use super::TransportEvent;
 
-type Handler = Rc<dyn Fn(&TransportEvent)>;
+/// `Rc<Box<…>>` rather than `Rc<dyn …>`: wrapping the box needs no re-allocation code.
+type Handler = Rc<Box<dyn Fn(&TransportEvent)>>;
 
 #[derive(Default)]
 struct HubInner {
@@ -42,7 +43,7 @@ impl EventHub {
         self.inner
             .handlers
             .borrow_mut()
-            .push((id, Rc::from(handler)));
+            .push((id, Rc::new(handler)));
         Subscription {
             hub: Rc::downgrade(&self.inner),
             id,
@@ -50,13 +51,25 @@ impl EventHub {
     }
 
     /// Calls every handler registered when the emit starts and still registered when its
-    /// turn comes. No borrow is held while a handler runs.
+    /// turn comes. No borrow is held while a handler runs. Ids grow with every subscription
+    /// and the list stays in id order, so "the next handler" is the first live one with a
+    /// larger id, and handlers added during this emit (ids above `last`) are skipped.
     pub fn emit(&self, event: &TransportEvent) {
-        let snapshot: Vec<(u64, Handler)> = self.inner.handlers.borrow().clone();
-        for (id, handler) in snapshot {
-            if self.inner.is_live(id) {
-                handler(event);
-            }
+        let last = self.inner.next_id.get();
+        let mut after = 0;
+        loop {
+            let next = self
+                .inner
+                .handlers
+                .borrow()
+                .iter()
+                .find(|(id, _)| *id > after && *id <= last)
+                .map(|(id, h)| (*id, h.clone()));
+            let Some((id, handler)) = next else {
+                return;
+            };
+            after = id;
+            handler(event);
         }
     }
 

@@ -12,39 +12,39 @@
 //! ```
 //! Handlers receive the whole envelope `{type, payload}`; each handler's exception is caught
 //! on its own. `sendChatMessage` / `sendTypingIndicator` keep the app's chat working when it
-//! re-exports this client as its `websocketService`. `free()` (or `disconnect()`) releases every listener and closes the socket.
+//! re-exports this client as its `websocketService`; js/index.js defines them on this class's
+//! prototype over `send` (a line of JS each instead of two more wasm exports). `free()` (or
+//! `disconnect()`) releases every listener and closes the socket.
+//!
+//! Shaped for code size: the listeners live in JS `Map`/`Set` objects, not Rust collections.
+//! Identity comparison, insertion order and snapshots (`Array.from`) come from the browser,
+//! and an unsubscribe function is `Map.prototype.delete` bound to the listener's id, so the
+//! wasm holds no map/retain instantiations and no per-listener `Closure`.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::Cell;
 
-use js_sys::{Function, Promise};
+use js_sys::{Array, Function, Map, Promise, Set};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::hub::Subscription;
 use super::ws_client::WsClient;
 use super::{envelope_text, SignalTransport, TransportEvent};
-use crate::error::js_error_from;
 use crate::signal::codec::{decode_payload, Decoded};
-use crate::signal::json::{push_i64, push_str};
 use crate::signal::to_json;
-use crate::vec_map::VecMap;
-
-#[derive(Default)]
-struct Listeners {
-    by_type: VecMap<String, Vec<Function>>,
-    connection: Vec<(u32, Function)>,
-    next_id: u32,
-}
 
 /// The JS-facing signalling client (`websocketService`-compatible).
 #[wasm_bindgen]
 pub struct SignalingClient {
     client: WsClient,
     url: String,
-    listeners: Rc<RefCell<Listeners>>,
-    /// The unsubscribe functions handed out. Kept (a few bytes each) until the client is
-    /// freed, so calling one twice stays harmless, as in the app's `websocketService`.
-    unsubscribers: RefCell<Vec<Closure<dyn Fn()>>>,
+    /// Message type → `Set` of handlers.
+    handlers: Map,
+    /// Listener id → connection listener (a listener registered twice is called twice, and
+    /// each unsubscribe removes its own registration).
+    connection: Map,
+    next_id: Cell<u32>,
+    handler_count: Cell<u32>,
     _subscription: Subscription,
 }
 
@@ -54,14 +54,16 @@ impl SignalingClient {
     #[wasm_bindgen(constructor)]
     pub fn new(url: String) -> SignalingClient {
         let client = WsClient::new();
-        let listeners: Rc<RefCell<Listeners>> = Rc::default();
-        let l = listeners.clone();
-        let subscription = client.subscribe(Box::new(move |event| dispatch(&l, event)));
+        let (handlers, connection) = (Map::new(), Map::new());
+        let (h, c) = (handlers.clone(), connection.clone());
+        let subscription = client.subscribe(Box::new(move |event| dispatch(&h, &c, event)));
         SignalingClient {
             client,
             url,
-            listeners,
-            unsubscribers: RefCell::new(Vec::new()),
+            handlers,
+            connection,
+            next_id: Cell::new(0),
+            handler_count: Cell::new(0),
             _subscription: subscription,
         }
     }
@@ -73,7 +75,7 @@ impl SignalingClient {
         crate::browser::promise(async move {
             fut.await
                 .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| js_error_from(&e))
+                .map_err(|e| crate::error::js_error_from(&e))
         })
     }
 
@@ -97,42 +99,24 @@ impl SignalingClient {
             .is_ok()
     }
 
-    /// `send('chat:send', {conversation_id, content})`, as the app's `websocketService`.
-    #[wasm_bindgen(js_name = sendChatMessage)]
-    pub fn send_chat_message(&self, conversation_id: f64, content: String) -> bool {
-        let mut payload = conversation_payload(conversation_id);
-        payload.push_str(",\"content\":");
-        push_str(&mut payload, &content);
-        payload.push('}');
-        self.client
-            .send_text(&envelope_text("chat:send", &payload))
-            .is_ok()
-    }
-
-    /// `send('chat:typing', {conversation_id})`, as the app's `websocketService`.
-    #[wasm_bindgen(js_name = sendTypingIndicator)]
-    pub fn send_typing_indicator(&self, conversation_id: f64) -> bool {
-        let mut payload = conversation_payload(conversation_id);
-        payload.push('}');
-        self.client
-            .send_text(&envelope_text("chat:typing", &payload))
-            .is_ok()
-    }
-
-    /// Registers `handler(envelope)` for one message type (several per type allowed).
+    /// Registers `handler(envelope)` for one message type (several per type allowed; the
+    /// same function once).
     pub fn on(
         &self,
         kind: String,
         #[wasm_bindgen(unchecked_param_type = "(message: { type: string; payload: any }) => void")]
         handler: Function,
     ) {
-        let mut l = self.listeners.borrow_mut();
-        let list = l.by_type.get_or_insert_with(kind, Vec::new);
-        if !list
-            .iter()
-            .any(|h| JsValue::from(h) == JsValue::from(&handler))
-        {
-            list.push(handler);
+        let kind = JsValue::from(kind);
+        let mut set = self.handlers.get(&kind);
+        if set.is_undefined() {
+            set = Set::new(&JsValue::UNDEFINED).into();
+            self.handlers.set(&kind, &set);
+        }
+        let set: &Set = set.unchecked_ref();
+        if !set.has(&handler) {
+            set.add(&handler);
+            self.handler_count.set(self.handler_count.get() + 1);
         }
     }
 
@@ -143,39 +127,38 @@ impl SignalingClient {
         #[wasm_bindgen(unchecked_param_type = "(message: { type: string; payload: any }) => void")]
         handler: Function,
     ) {
-        let mut l = self.listeners.borrow_mut();
-        if let Some(list) = l.by_type.get_mut(&kind) {
-            list.retain(|h| JsValue::from(h) != JsValue::from(&handler));
-            if list.is_empty() {
-                l.by_type.remove(&kind);
-            }
+        let kind = JsValue::from(kind);
+        let set = self.handlers.get(&kind);
+        if set.is_undefined() {
+            return;
+        }
+        let set: &Set = set.unchecked_ref();
+        if set.delete(&handler) {
+            self.handler_count.set(self.handler_count.get() - 1);
+        }
+        if set.size() == 0 {
+            self.handlers.delete(&kind);
         }
     }
 
     /// Calls `listener(true)` on open and `listener(false)` on close; returns the unsubscribe
-    /// function (valid while this client lives).
+    /// function (calling it again is harmless).
     #[wasm_bindgen(js_name = onConnectionChange)]
     #[wasm_bindgen(unchecked_return_type = "() => void")]
     pub fn on_connection_change(
         &self,
         #[wasm_bindgen(unchecked_param_type = "(connected: boolean) => void")] listener: Function,
     ) -> Function {
-        let id = {
-            let mut l = self.listeners.borrow_mut();
-            l.next_id = l.next_id.wrapping_add(1);
-            let id = l.next_id;
-            l.connection.push((id, listener));
-            id
-        };
-        let weak = Rc::downgrade(&self.listeners);
-        let unsubscribe = Closure::<dyn Fn()>::new(move || {
-            if let Some(l) = weak.upgrade() {
-                l.borrow_mut().connection.retain(|(i, _)| *i != id);
-            }
-        });
-        let function: Function = unsubscribe.as_ref().clone().into();
-        self.unsubscribers.borrow_mut().push(unsubscribe);
-        function
+        let id = JsValue::from(self.next_id.get());
+        self.next_id.set(self.next_id.get().wrapping_add(1));
+        self.connection.set(&id, &listener);
+        // `Map.prototype.delete`, bound to this map and the id.
+        let delete = js_sys::Reflect::get(&self.connection, &JsValue::from_str("delete"))
+            .unwrap_or_default();
+        delete
+            .unchecked_ref::<Function>()
+            .bind1(&self.connection, &id)
+            .unchecked_into()
     }
 
     #[wasm_bindgen(js_name = isConnected)]
@@ -202,8 +185,8 @@ impl SignalingClient {
 
     /// Number of registered message handlers over all types (leak checks).
     #[wasm_bindgen(js_name = handlerCount)]
-    pub fn handler_count(&self) -> usize {
-        self.listeners.borrow().by_type.values().map(Vec::len).sum()
+    pub fn handler_count(&self) -> u32 {
+        self.handler_count.get()
     }
 }
 
@@ -214,52 +197,42 @@ impl SignalingClient {
     }
 }
 
-/// Routes one transport event to the JS listeners. The lists are cloned first, so a listener
-/// may call on/off/send/disconnect while being called.
-fn dispatch(listeners: &Rc<RefCell<Listeners>>, event: &TransportEvent) {
+/// Routes one transport event to the JS listeners. Each list is copied (`Array.from`) before
+/// the calls, so a listener may call on/off/send/disconnect while being called.
+fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
     let (kind, envelope) = match event {
         TransportEvent::Connected | TransportEvent::Disconnected => {
             let open = JsValue::from_bool(matches!(event, TransportEvent::Connected));
-            let targets: Vec<Function> = listeners
-                .borrow()
-                .connection
-                .iter()
-                .map(|(_, f)| f.clone())
-                .collect();
-            for f in targets {
-                report(f.call1(&JsValue::NULL, &open));
-            }
+            call_all(&connection.values(), &open, "connection listener", "");
             return;
         }
         TransportEvent::Reconnected => return,
         TransportEvent::DecodeError(e) => {
-            web_sys::console::warn_1(&JsValue::from_str(&format!("sohbet-rtc: {e}")));
+            let text = ["sohbet-rtc: ", &e.to_string()].concat();
+            web_sys::console::warn_1(&JsValue::from_str(&text));
             return;
         }
-        TransportEvent::Message(msg) => (msg.type_name().to_owned(), to_json(msg)),
-        TransportEvent::Other { kind, payload } => (kind.clone(), envelope_text(kind, payload)),
+        TransportEvent::Message(msg) => (msg.type_name(), to_json(msg)),
+        TransportEvent::Other { kind, payload } => (kind.as_str(), envelope_text(kind, payload)),
     };
-    let targets = listeners.borrow().by_type.get(&kind).cloned();
-    let Some(targets) = targets else {
+    let targets = handlers.get(&JsValue::from_str(kind));
+    if targets.is_undefined() {
         return;
-    };
+    }
     let Ok(envelope) = js_sys::JSON::parse(&envelope) else {
         return;
     };
-    for f in targets {
-        report(f.call1(&JsValue::NULL, &envelope));
-    }
+    call_all(&targets, &envelope, "handler for ", kind);
 }
 
-/// `{"conversation_id":<id>` (unclosed), as the app's chat payloads start.
-fn conversation_payload(conversation_id: f64) -> String {
-    let mut payload = String::from("{\"conversation_id\":");
-    push_i64(&mut payload, conversation_id as i64);
-    payload
-}
-
-fn report(result: Result<JsValue, JsValue>) {
-    if let Err(e) = result {
-        web_sys::console::error_2(&JsValue::from_str("sohbet-rtc: listener threw"), &e);
+/// Calls every function of the iterable `list` (copied first) with `arg`; a listener that
+/// throws is reported (`sohbet-rtc: error in <what><kind>`, as js/index.js words it) and does
+/// not stop the others.
+fn call_all(list: &JsValue, arg: &JsValue, what: &str, kind: &str) {
+    for f in Array::from(list).iter() {
+        if let Err(e) = f.unchecked_ref::<Function>().call1(&JsValue::NULL, arg) {
+            let text = ["sohbet-rtc: error in ", what, kind].concat();
+            web_sys::console::error_2(&JsValue::from_str(&text), &e);
+        }
     }
 }

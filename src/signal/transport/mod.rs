@@ -15,7 +15,7 @@ use std::rc::Rc;
 
 use thiserror::Error;
 
-use super::codec::{encode, CodecError};
+use super::codec::{encode_payload, CodecError, Decoded};
 use super::json::push_str;
 use super::messages::Message;
 use crate::error::JsErrorCode;
@@ -58,6 +58,18 @@ pub enum TransportEvent {
     Disconnected,
     /// A reconnect succeeded and the remembered voice:join was re-sent (P12): resync state.
     Reconnected,
+}
+
+impl TransportEvent {
+    /// The event for one decoded envelope (shared by both transports: one copy of the moves).
+    #[inline(never)]
+    pub fn decoded(decoded: Result<Decoded, CodecError>) -> Self {
+        match decoded {
+            Ok(Decoded::Voice(m)) => TransportEvent::Message(m),
+            Ok(Decoded::Other { kind, payload }) => TransportEvent::Other { kind, payload },
+            Err(e) => TransportEvent::DecodeError(e),
+        }
+    }
 }
 
 /// Why a transport operation failed. `code()` is stable and reaches JS as `error.code`.
@@ -124,13 +136,7 @@ pub type SharedTransport = Rc<dyn SignalTransport>;
 /// encoded frame fits the 4096-byte limit (so a transport that serialises it again stays
 /// under it too).
 pub fn envelope_parts(msg: &Message) -> Result<(&'static str, String), TransportError> {
-    let frame = encode(msg)?;
-    // The frame is `{"type":"<name>","payload":<payload>}`; type names need no escaping.
-    let start = "{\"type\":\"\",\"payload\":".len() + msg.type_name().len();
-    let payload = frame
-        .get(start..frame.len() - 1)
-        .ok_or(CodecError::Encode("unexpected frame layout".into()))?;
-    Ok((msg.type_name(), payload.to_owned()))
+    Ok((msg.type_name(), encode_payload(msg)?))
 }
 
 /// Whether a WebSocket close code means the server refused us for good (policy violation,
@@ -154,6 +160,7 @@ pub fn envelope_text(kind: &str, payload_json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signal::codec::encode;
     use crate::signal::messages::{ChannelRef, Mute};
 
     #[test]
@@ -175,6 +182,35 @@ mod tests {
         });
         let err = envelope_parts(&msg).expect_err("a 5 KB frame must be refused");
         assert_eq!(err.code(), "signal/frame-too-large");
+    }
+
+    #[test]
+    fn envelope_parts_agree_with_the_encoded_frame_up_to_the_size_limit() {
+        let error = |n: usize| {
+            Message::Error(crate::signal::messages::ErrorReport {
+                code: "c".into(),
+                message: "m".repeat(n),
+            })
+        };
+        let overhead = crate::signal::to_json(&error(0)).len();
+        for n in [
+            0,
+            100,
+            4096 - overhead - 1,
+            4096 - overhead,
+            4097 - overhead,
+        ] {
+            let msg = error(n);
+            match (encode(&msg), envelope_parts(&msg)) {
+                (Ok(frame), Ok((kind, payload))) => {
+                    assert_eq!(frame, envelope_text(kind, &payload), "{n}");
+                }
+                (Err(a), Err(TransportError::Codec(b))) => assert_eq!(a, b, "{n}"),
+                (a, b) => panic!("{n}: {a:?} vs {b:?}"),
+            }
+        }
+        assert!(encode(&error(4096 - overhead)).is_ok());
+        assert!(encode(&error(4097 - overhead)).is_err());
     }
 
     #[test]

@@ -23,9 +23,9 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
-
-use futures::channel::oneshot;
+use std::task::{Context, Poll, Waker};
 
 use super::hub::{EventHub, Subscription};
 use super::socket::Connection;
@@ -60,7 +60,49 @@ pub(super) struct Inner {
     pub(super) state: RefCell<State>,
 }
 
-pub(super) type Waiter = oneshot::Sender<Result<(), TransportError>>;
+/// The outcome slot of one pending `connect`, settled exactly once ([`settle`]): `Ok` on
+/// open, `ConnectFailed`, or `Closed` on disconnect and when the client is dropped. A
+/// minimal one-shot channel: `futures`' oneshot costs about 1 KB of wasm per payload type.
+pub(super) type Waiter = Rc<RefCell<Slot>>;
+
+#[derive(Default)]
+pub(super) struct Slot {
+    pub(super) result: Option<Result<(), TransportError>>,
+    waker: Option<Waker>,
+}
+
+/// The future `connect` returns: ready once its slot is settled.
+struct Pending(Waiter);
+
+impl Future for Pending {
+    type Output = Result<(), TransportError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut slot = self.0.borrow_mut();
+        match slot.result.take() {
+            Some(result) => Poll::Ready(result),
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Settles every waiter with a fresh `result()` and wakes its future (which then runs on a
+/// later microtask, never inside this call).
+pub(super) fn settle(waiters: Vec<Waiter>, result: &dyn Fn() -> Result<(), TransportError>) {
+    for waiter in waiters {
+        let waker = {
+            let mut slot = waiter.borrow_mut();
+            slot.result = Some(result());
+            slot.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
 
 pub(super) struct State {
     pub(super) url: Option<String>,
@@ -115,7 +157,7 @@ impl WsClient {
     /// The socket URL for a server base URL and a login JWT (`<url>/?token=<encoded>`).
     pub fn socket_url(base: &str, token: &str) -> String {
         let token = String::from(js_sys::encode_uri_component(token));
-        format!("{}/?token={token}", base.trim_end_matches('/'))
+        [base.trim_end_matches('/'), "/?token=", &token].concat()
     }
 
     /// Connects (or joins the attempt in flight). Resolves when the socket is open; rejects
@@ -127,33 +169,24 @@ impl WsClient {
         base_url: &str,
         token: &str,
     ) -> impl Future<Output = Result<(), TransportError>> {
-        let started = self.inner.start(Self::socket_url(base_url, token));
-        async move {
-            match started {
-                Ok(Some(rx)) => rx.await.unwrap_or(Err(TransportError::Closed)),
-                Ok(None) => Ok(()),
-                Err(e) => Err(e),
-            }
-        }
+        Pending(self.inner.start(Self::socket_url(base_url, token)))
     }
 
     /// Closes the socket for good: no reconnect, the remembered join is forgotten, pending
     /// `connect` futures fail with `Closed`. Emits `Disconnected` if the socket was open.
     pub fn disconnect(&self) {
-        let (conn, was_open) = {
+        let (conn, was_open, waiters) = {
             let mut s = self.inner.state.borrow_mut();
             s.generation += 1;
             s.url = None;
             s.retry = None;
             s.last_join = None;
             s.has_opened = false;
-            for w in s.waiters.drain(..) {
-                let _ = w.send(Err(TransportError::Closed));
-            }
             let was_open = s.phase == Phase::Open;
             s.phase = Phase::Idle;
-            (s.conn.take(), was_open)
+            (s.conn.take(), was_open, std::mem::take(&mut s.waiters))
         };
+        settle(waiters, &|| Err(TransportError::Closed));
         drop(conn);
         if was_open {
             self.inner.hub.emit(&TransportEvent::Disconnected);
@@ -223,6 +256,15 @@ impl SignalTransport for WsClient {
 
     fn subscribe(&self, handler: Box<dyn Fn(&TransportEvent)>) -> Subscription {
         self.inner.hub.subscribe(handler)
+    }
+}
+
+impl Drop for State {
+    /// The last handle is gone: pending `connect` futures fail with `Closed`.
+    fn drop(&mut self) {
+        settle(std::mem::take(&mut self.waiters), &|| {
+            Err(TransportError::Closed)
+        });
     }
 }
 

@@ -6,35 +6,46 @@
 
 use std::rc::{Rc, Weak};
 
-use futures::channel::oneshot;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent};
 
 use super::socket::{Connection, SocketHandlers};
-use super::ws_client::{random_below, Inner, Phase, WsClient};
+use super::ws_client::{random_below, settle, Inner, Phase, Waiter, WsClient};
 use super::{is_final_close, SignalTransport, TransportError, TransportEvent};
 use crate::browser::Timeout;
 use crate::error::describe_js;
-use crate::signal::codec::{decode_frame, Decoded};
+use crate::signal::codec::decode_frame;
+use crate::signal::json::push_u64;
 use crate::signal::messages::Message;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The browser's UTF-8 decoder (declared here: web-sys has it behind a feature this crate
+    /// does not enable). Decoding binary frames in JS keeps `from_utf8_lossy` out of the wasm.
+    type TextDecoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextDecoder;
+    #[wasm_bindgen(method)]
+    fn decode(this: &TextDecoder, input: &JsValue) -> String;
+}
 
 /// The first retry after a drop of an open socket waits a random 0..this many ms.
 const FIRST_RETRY_SPREAD_MS: u32 = 30;
 
 impl Inner {
-    /// Starts a session. `Ok(None)`: already open; `Ok(Some(rx))`: wait for the attempt.
-    pub(super) fn start(
-        self: &Rc<Self>,
-        url: String,
-    ) -> Result<Option<oneshot::Receiver<Result<(), TransportError>>>, TransportError> {
-        let (tx, rx) = oneshot::channel();
+    /// Starts a session and returns the slot of its outcome (settled at once when the
+    /// socket is already open or cannot be created).
+    pub(super) fn start(self: &Rc<Self>, url: String) -> Waiter {
+        let waiter = Waiter::default();
+        let tx = waiter.clone();
         let mut replaced_open = false;
         let retry_now = {
             let mut s = self.state.borrow_mut();
             if s.url.as_deref() == Some(url.as_str()) && s.phase != Phase::Idle {
                 if s.phase == Phase::Open {
-                    return Ok(None);
+                    tx.borrow_mut().result = Some(Ok(()));
+                    return waiter;
                 }
                 s.waiters.push(tx);
                 // A pending retry is cut short: someone is waiting for the connection now.
@@ -60,24 +71,26 @@ impl Inner {
         }
         if retry_now {
             self.state.borrow_mut().retry = None;
-            if let Err(e) = self.open_socket() {
-                self.fail_waiters(e.clone());
+            if let Err(why) = self.open_socket() {
+                self.fail_waiters(&why);
                 if self.state.borrow().has_opened {
                     // A session that was up keeps trying in the background.
                     self.schedule_retry();
                 } else {
                     self.state.borrow_mut().phase = Phase::Idle;
                 }
-                return Err(e);
             }
         }
-        Ok(Some(rx))
+        waiter
     }
 
-    fn open_socket(self: &Rc<Self>) -> Result<(), TransportError> {
+    /// Opens a socket for the session's URL; `Err` says why the browser refused it.
+    fn open_socket(self: &Rc<Self>) -> Result<(), String> {
         let (url, gen) = {
             let mut s = self.state.borrow_mut();
-            let url = s.url.clone().ok_or(TransportError::Closed)?;
+            let Some(url) = s.url.clone() else {
+                return Err("the signalling transport was closed".into());
+            };
             // Events of any older socket are ignored from here on.
             s.generation += 1;
             (url, s.generation)
@@ -89,8 +102,7 @@ impl Inner {
             on_close: callback(&weak, gen, Inner::on_close),
             on_error: callback(&weak, gen, Inner::on_error),
         };
-        let conn = Connection::open(&url, handlers)
-            .map_err(|e| TransportError::ConnectFailed(describe_js(&e)))?;
+        let conn = Connection::open(&url, handlers).map_err(|e| describe_js(&e))?;
         let old = {
             let mut s = self.state.borrow_mut();
             s.phase = Phase::Connecting;
@@ -104,10 +116,12 @@ impl Inner {
         self.state.borrow().generation == gen
     }
 
-    fn fail_waiters(&self, err: TransportError) {
-        for w in self.state.borrow_mut().waiters.drain(..) {
-            let _ = w.send(Err(err.clone()));
-        }
+    /// Fails every pending `connect` with `ConnectFailed(why)`.
+    fn fail_waiters(&self, why: &str) {
+        let waiters = std::mem::take(&mut self.state.borrow_mut().waiters);
+        settle(waiters, &|| {
+            Err(TransportError::ConnectFailed(why.to_owned()))
+        });
     }
 
     fn on_open(self: &Rc<Self>, gen: u64, _ev: JsValue) {
@@ -119,9 +133,7 @@ impl Inner {
             s.phase = Phase::Open;
             s.backoff.reset();
             s.last_error = None;
-            for w in s.waiters.drain(..) {
-                let _ = w.send(Ok(()));
-            }
+            settle(std::mem::take(&mut s.waiters), &|| Ok(()));
             let reconnected = s.has_opened;
             s.has_opened = true;
             if reconnected {
@@ -148,24 +160,19 @@ impl Inner {
         if !self.is_current(gen) {
             return;
         }
-        let Ok(ev) = ev.dyn_into::<MessageEvent>() else {
-            return;
-        };
-        let data = ev.data();
+        // Only ever attached as `onmessage`: the event is a MessageEvent.
+        let data = ev.unchecked_into::<MessageEvent>().data();
         let text = if let Some(s) = data.as_string() {
             s
-        } else if let Some(buf) = data.dyn_ref::<js_sys::ArrayBuffer>() {
-            String::from_utf8_lossy(&js_sys::Uint8Array::new(buf).to_vec()).into_owned()
+        } else if data.is_instance_of::<js_sys::ArrayBuffer>() {
+            // Invalid UTF-8 becomes U+FFFD (maximal subparts, as `String::from_utf8_lossy`);
+            // a leading BOM is dropped, which the codec would skip over anyway.
+            TextDecoder::new().decode(&data)
         } else {
             return;
         };
         for decoded in decode_frame(&text) {
-            let event = match decoded {
-                Ok(Decoded::Voice(m)) => TransportEvent::Message(m),
-                Ok(Decoded::Other { kind, payload }) => TransportEvent::Other { kind, payload },
-                Err(e) => TransportEvent::DecodeError(e),
-            };
-            self.hub.emit(&event);
+            self.hub.emit(&TransportEvent::decoded(decoded));
             // A handler may have disconnected or reconnected: stop delivering this frame.
             if !self.is_current(gen) {
                 return;
@@ -182,15 +189,15 @@ impl Inner {
     }
 
     fn on_close(self: &Rc<Self>, gen: u64, ev: JsValue) {
-        let (code, reason) = match ev.dyn_ref::<CloseEvent>() {
-            Some(c) => (c.code(), c.reason()),
-            None => (1006, String::new()),
-        };
-        let what = if reason.is_empty() {
-            format!("closed with code {code}")
-        } else {
-            format!("closed with code {code}: {reason}")
-        };
+        // Only ever attached as `onclose`: the event is a CloseEvent.
+        let ev = ev.unchecked_into::<CloseEvent>();
+        let (code, reason) = (ev.code(), ev.reason());
+        let mut what = String::from("closed with code ");
+        push_u64(&mut what, code.into());
+        if !reason.is_empty() {
+            what.push_str(": ");
+            what.push_str(&reason);
+        }
         let (conn, was_open, retry) = {
             let mut s = self.state.borrow_mut();
             if s.generation != gen {
@@ -206,11 +213,12 @@ impl Inner {
                 s.has_opened = false;
             }
             if !was_open || final_close {
-                s.last_error = Some(if final_close {
-                    format!("server refused the connection ({what})")
+                let prefix = if final_close {
+                    "server refused the connection ("
                 } else {
-                    format!("connection failed ({what})")
-                });
+                    "connection failed ("
+                };
+                s.last_error = Some([prefix, &what, ")"].concat());
             }
             (s.conn.take(), was_open, retry)
         };
@@ -218,8 +226,8 @@ impl Inner {
         if !was_open || !retry {
             // Every failed attempt settles the pending `connect` calls (no hang while the
             // server is down); a retry, if any, goes on in the background.
-            let msg = self.last_error().unwrap_or_else(|| what.clone());
-            self.fail_waiters(TransportError::ConnectFailed(msg));
+            let msg = self.last_error().unwrap_or(what);
+            self.fail_waiters(&msg);
         }
         if was_open {
             self.hub.emit(&TransportEvent::Disconnected);
@@ -250,7 +258,7 @@ impl Inner {
                 s.has_opened = false;
                 s.last_error = Some("gave up reconnecting".into());
             }
-            self.fail_waiters(TransportError::ConnectFailed("gave up reconnecting".into()));
+            self.fail_waiters("gave up reconnecting");
             return;
         };
         let weak = Rc::downgrade(self);
@@ -267,7 +275,7 @@ impl Inner {
             }
             Err(e) => {
                 s.phase = Phase::Idle;
-                s.last_error = Some(format!("cannot schedule a reconnect: {}", describe_js(&e)));
+                s.last_error = Some(["cannot schedule a reconnect: ", &describe_js(&e)].concat());
             }
         }
     }
@@ -275,14 +283,16 @@ impl Inner {
     fn retry_now(self: &Rc<Self>) {
         let timer = self.state.borrow_mut().retry.take();
         drop(timer);
-        if let Err(e) = self.open_socket() {
-            self.state.borrow_mut().last_error = Some(e.to_string());
+        if let Err(why) = self.open_socket() {
+            self.state.borrow_mut().last_error = Some(["could not connect: ", &why].concat());
             self.schedule_retry();
         }
     }
 }
 
 /// Wraps a socket event handler so it holds only a weak reference and its generation.
+/// Not inlined: `open_socket` calls it four times.
+#[inline(never)]
 fn callback(
     weak: &Weak<Inner>,
     gen: u64,
