@@ -38,7 +38,7 @@ impl<'a> Fields<'a> {
             .take()
             .unwrap_or_else(|| CodecError::InvalidPayload {
                 kind: self.kind.to_owned(),
-                reason: [what, " `", key, "`"].concat(),
+                reason: crate::text::concat(&[what, " `", key, "`"]),
             });
         self.error.set(Some(first));
     }

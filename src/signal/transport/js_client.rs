@@ -208,7 +208,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
         }
         TransportEvent::Reconnected => return,
         TransportEvent::DecodeError(e) => {
-            let text = ["sohbet-rtc: ", &e.to_string()].concat();
+            let text = crate::text::concat(&["sohbet-rtc: ", &e.to_string()]);
             web_sys::console::warn_1(&JsValue::from_str(&text));
             return;
         }
@@ -231,7 +231,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
 fn call_all(list: &JsValue, arg: &JsValue, what: &str, kind: &str) {
     for f in Array::from(list).iter() {
         if let Err(e) = f.unchecked_ref::<Function>().call1(&JsValue::NULL, arg) {
-            let text = ["sohbet-rtc: error in ", what, kind].concat();
+            let text = crate::text::concat(&["sohbet-rtc: error in ", what, kind]);
             web_sys::console::error_2(&JsValue::from_str(&text), &e);
         }
     }

@@ -218,7 +218,7 @@ impl Inner {
                 } else {
                     "connection failed ("
                 };
-                s.last_error = Some([prefix, &what, ")"].concat());
+                s.last_error = Some(crate::text::concat(&[prefix, &what, ")"]));
             }
             (s.conn.take(), was_open, retry)
         };
@@ -275,7 +275,10 @@ impl Inner {
             }
             Err(e) => {
                 s.phase = Phase::Idle;
-                s.last_error = Some(["cannot schedule a reconnect: ", &describe_js(&e)].concat());
+                s.last_error = Some(crate::text::concat(&[
+                    "cannot schedule a reconnect: ",
+                    &describe_js(&e),
+                ]));
             }
         }
     }
@@ -284,7 +287,8 @@ impl Inner {
         let timer = self.state.borrow_mut().retry.take();
         drop(timer);
         if let Err(why) = self.open_socket() {
-            self.state.borrow_mut().last_error = Some(["could not connect: ", &why].concat());
+            self.state.borrow_mut().last_error =
+                Some(crate::text::concat(&["could not connect: ", &why]));
             self.schedule_retry();
         }
     }
