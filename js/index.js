@@ -14,16 +14,18 @@ import init, { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js
 
 export { WebRtcService, SignalingClient, SfuClient };
 
-// SignalingClient's chat helpers (the app's websocketService shape, so an app may re-export the
-// class) are written here over its `send`: a line of JS each instead of two wasm exports.
-Object.assign(SignalingClient.prototype, {
+// The chat helpers of the app's websocketService shape, over `this.send`: installed on
+// SignalingClient's prototype (so an app may re-export the class; a line of JS each instead of
+// two wasm exports) and on the websocketService singleton below.
+const chatHelpers = {
   sendChatMessage(conversationId, content) {
     return this.send('chat:send', { conversation_id: conversationId, content });
   },
   sendTypingIndicator(conversationId) {
     return this.send('chat:typing', { conversation_id: conversationId });
   },
-});
+};
+Object.assign(SignalingClient.prototype, chatHelpers);
 
 const CORE_KEY = Symbol.for('sohbet-rtc.core.v1');
 const DEFAULT_WS_PORT = 8081;
@@ -177,12 +179,9 @@ function createSocketCore(core) {
       if (!client) return;
       try { client.disconnect(); } catch (e) { warn('disconnect failed', e); }
     },
-    sendChatMessage(conversationId, content) {
-      return api.send('chat:send', { conversation_id: conversationId, content });
-    },
-    sendTypingIndicator(conversationId) {
-      return api.send('chat:typing', { conversation_id: conversationId });
-    },
+    // sendChatMessage, sendTypingIndicator: called as `api.…(…)` by the facade, so `this.send`
+    // is `api.send`.
+    ...chatHelpers,
     /** Internal: whether connect() has a token to use. */
     _hasToken() {
       return Boolean(token || core.options.token);
@@ -377,24 +376,16 @@ function getCore() {
   return g[CORE_KEY];
 }
 
-function facade(part, names) {
+// The facades' method names are the public keys of a core's parts (internal ones start with
+// `_`), read from a throwaway core built at import: it only allocates closures, maps and sets
+// (no browser API is touched, no wasm is loaded), and the name lists need not be kept in step.
+function facade(part) {
   const obj = {};
-  for (const name of names) {
-    obj[name] = (...args) => getCore()[part][name](...args);
+  for (const name of Object.keys(createCore()[part])) {
+    if (name[0] !== '_') obj[name] = (...args) => getCore()[part][name](...args);
   }
   return Object.freeze(obj);
 }
-
-const VOICE_METHODS = [
-  'joinChannel', 'leaveChannel', 'getLocalStream', 'toggleMute', 'toggleVideo', 'toggleDeafen',
-  'isMutedStatus', 'isVideoEnabledStatus', 'isDeafenedStatus', 'setParticipantVolume',
-  'getParticipantVolume', 'getParticipants', 'onParticipantUpdate', 'onRemoteStream',
-  'onConnectionQuality', 'onStatus', 'onError', 'getCurrentMode', 'setLocalStream', 'dispose',
-];
-const SOCKET_METHODS = [
-  'connect', 'send', 'on', 'off', 'onConnectionChange', 'isConnected', 'disconnect',
-  'sendChatMessage', 'sendTypingIndicator',
-];
 
 /**
  * Options: `socket` (the app's own websocketService: on/off/send — keeps ONE socket per tab),
@@ -421,9 +412,9 @@ function configure(options = {}) {
   core.voice._configChanged();
 }
 
-export const websocketService = facade('websocket', SOCKET_METHODS);
+export const websocketService = facade('websocket');
 
-export const webrtcService = Object.freeze({ ...facade('voice', VOICE_METHODS), configure });
+export const webrtcService = Object.freeze({ ...facade('voice'), configure });
 
 export { configure };
 

@@ -42,13 +42,20 @@ fn method(socket: &JsValue, name: &'static str) -> Option<Function> {
         .and_then(|f| f.dyn_into::<Function>().ok())
 }
 
+/// The method `name` of `socket`, or `BadSocket(name)`. One out-of-line copy of the error
+/// path for the three required methods (an eager `ok_or` builds and drops the error at each).
+#[inline(never)]
+fn required(socket: &JsValue, name: &'static str) -> Result<Function, TransportError> {
+    method(socket, name).ok_or(TransportError::BadSocket(name))
+}
+
 impl AppSocketTransport {
     /// Registers the voice handlers on `socket`. Fails with `BadSocket` when `on`, `off` or
     /// `send` is missing, or `SendFailed` when `on` throws (then nothing stays registered).
     pub fn new(socket: &JsValue) -> Result<Self, TransportError> {
-        let on = method(socket, "on").ok_or(TransportError::BadSocket("on"))?;
-        let off = method(socket, "off").ok_or(TransportError::BadSocket("off"))?;
-        let send = method(socket, "send").ok_or(TransportError::BadSocket("send"))?;
+        let on = required(socket, "on")?;
+        let off = required(socket, "off")?;
+        let send = required(socket, "send")?;
         let mut this = Self {
             socket: socket.clone(),
             off,
