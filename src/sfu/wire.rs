@@ -1,5 +1,5 @@
 //! The LiveKit signal frame envelope, walked by hand: a `SignalResponse` is decoded field by
-//! field with `prost::encoding`, and only the oneof variants this client acts on are decoded
+//! field with the wire-format readers of `pb.rs`, and only the oneof variants this client acts on are decoded
 //! into their `livekit_protocol` types; a `SignalRequest` is written as the oneof field's key,
 //! length and the inner message. This keeps prost's merge/encode code for the dozens of
 //! variants we never use out of the wasm.
@@ -8,9 +8,9 @@
 //! the full `SignalRequest`/`SignalResponse` codecs.
 
 use livekit_protocol as lk;
-use prost::encoding::{self, DecodeContext, WireType};
 
 use super::partial::{self, Description, Joined, Leave, Partial, Published, Reconnected, Update};
+use super::pb::{self, DecodeError, WireType};
 use super::proto::{ProtoError, MAX_FRAME_BYTES};
 
 /// A server message this client acts on (`Ignored` for the protocol's other variants).
@@ -80,15 +80,15 @@ pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {
     let mut buf = bytes;
     let mut out = None;
     while !buf.is_empty() {
-        let (tag, wire) = encoding::decode_key(&mut buf).map_err(malformed)?;
+        let (tag, wire) = pb::key(&mut buf).map_err(malformed)?;
         decode_field(tag, wire, &mut buf, &mut out)?;
     }
     out.ok_or(ProtoError::Empty)
 }
 
 #[inline(never)]
-fn malformed(e: prost::DecodeError) -> ProtoError {
-    ProtoError::Malformed(e.to_string())
+fn malformed(e: DecodeError) -> ProtoError {
+    ProtoError::Malformed(e.message())
 }
 
 /// An empty message of the variant with field number `tag` (`Ignored` for the variants we
@@ -144,15 +144,14 @@ fn decode_field(
     use Response as R;
     let known = (1..=tag::LAST_KNOWN).contains(&tag) && tag != 7;
     if !known {
-        return encoding::skip_field(wire, tag, buf, DecodeContext::default()).map_err(malformed);
+        return pb::skip(wire, tag, buf).map_err(malformed);
     }
     if tag == tag::PONG {
-        encoding::check_wire_type(WireType::Varint, wire).map_err(malformed)?;
-        encoding::decode_varint(buf).map_err(malformed)?;
+        pb::scalar(wire, buf).map_err(malformed)?;
         *out = Some(R::Ignored(tag));
         return Ok(());
     }
-    encoding::check_wire_type(WireType::LengthDelimited, wire).map_err(malformed)?;
+    pb::check(WireType::LengthDelimited, wire).map_err(malformed)?;
     let body = length_delimited(buf)?;
     if tag == tag::REFRESH_TOKEN {
         let token = String::from_utf8(body.to_vec())
@@ -177,7 +176,7 @@ fn decode_field(
 
 /// Takes a length-delimited body off the front of `buf`.
 fn length_delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], ProtoError> {
-    let len = encoding::decode_varint(buf).map_err(malformed)?;
+    let len = pb::varint(buf).map_err(malformed)?;
     let len = usize::try_from(len)
         .ok()
         .filter(|&len| len <= buf.len())
@@ -190,7 +189,7 @@ fn length_delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], ProtoError> {
 /// A `SignalRequest` frame whose oneof field `tag` holds an already encoded message `body`.
 pub fn request_body(tag: u32, body: &[u8]) -> Vec<u8> {
     let mut out = start_frame(tag, WireType::LengthDelimited, body.len());
-    encoding::encode_varint(body.len() as u64, &mut out);
+    pb::put_varint(&mut out, body.len() as u64);
     out.extend_from_slice(body);
     out
 }
@@ -198,13 +197,13 @@ pub fn request_body(tag: u32, body: &[u8]) -> Vec<u8> {
 /// A `SignalRequest` frame whose oneof field `tag` holds the varint `value`.
 pub fn request_varint(tag: u32, value: i64) -> Vec<u8> {
     let mut out = start_frame(tag, WireType::Varint, 10);
-    encoding::encode_varint(value as u64, &mut out);
+    pb::put_varint(&mut out, value as u64);
     out
 }
 
 #[inline(never)]
 fn start_frame(tag: u32, wire: WireType, body: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(body + 8);
-    encoding::encode_key(tag, wire, &mut out);
+    pb::put_key(&mut out, tag, wire);
     out
 }
