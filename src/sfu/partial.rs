@@ -43,16 +43,23 @@ fn nested<'a>(wire: WireType, buf: &mut &'a [u8]) -> Result<&'a [u8], DecodeErro
     pb::bytes(wire, buf)
 }
 
-/// One more element of a repeated partially decoded message.
+/// One more element of a repeated partially decoded message. Only the push is generic: the
+/// element is decoded in place by the shared `merge_nested` (on an error the whole frame is
+/// dropped, so the half-decoded element does no harm).
 fn push_nested<M: Partial + Default>(
     list: &mut Vec<M>,
     wire: WireType,
     buf: &mut &[u8],
 ) -> Result<(), DecodeError> {
-    let mut msg = M::default();
-    merge_body(&mut msg, nested(wire, buf)?)?;
-    list.push(msg);
-    Ok(())
+    list.push(M::default());
+    let last = list.len() - 1;
+    merge_nested(&mut list[last], wire, buf)
+}
+
+/// Merges the nested message body at the front of `buf` into `msg`.
+#[inline(never)]
+fn merge_nested(msg: &mut dyn Partial, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    merge_body(msg, nested(wire, buf)?)
 }
 
 fn skip(tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
@@ -164,9 +171,10 @@ pub struct Published {
 impl Partial for Joined {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
-            2 => merge_body(
+            2 => merge_nested(
                 self.participant.get_or_insert_with(Default::default),
-                nested(wire, buf)?,
+                wire,
+                buf,
             ),
             3 => push_nested(&mut self.other_participants, wire, buf),
             5 => ice_server(&mut self.ice_servers, wire, buf),
@@ -236,10 +244,7 @@ impl Partial for Published {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => string(wire, &mut self.cid, buf),
-            2 => merge_body(
-                self.track.get_or_insert_with(Default::default),
-                nested(wire, buf)?,
-            ),
+            2 => merge_nested(self.track.get_or_insert_with(Default::default), wire, buf),
             _ => skip(tag, wire, buf),
         }
     }

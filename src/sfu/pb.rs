@@ -60,36 +60,31 @@ impl DecodeError {
     /// The message prost's `DecodeError` displays for the same error.
     pub fn message(&self) -> String {
         let code = self.0.get();
-        let (head, number, tail): (&str, Option<u64>, &str) = match code {
-            INVALID_VARINT => ("invalid varint", None, ""),
-            RECURSION_LIMIT_REACHED => ("recursion limit reached", None, ""),
-            INVALID_TAG => ("invalid tag value: 0", None, ""),
-            BUFFER_UNDERFLOW => ("buffer underflow", None, ""),
-            UNEXPECTED_END_GROUP => ("unexpected end group tag", None, ""),
-            INVALID_STRING => ("invalid string value: data is not UTF-8 encoded", None, ""),
-            0x10..=0x17 => ("invalid wire type value: ", Some(code & 7), ""),
+        let mut out = String::from("failed to decode Protobuf message: ");
+        let (text, number) = match code {
+            INVALID_VARINT => ("invalid varint", None),
+            RECURSION_LIMIT_REACHED => ("recursion limit reached", None),
+            INVALID_TAG => ("invalid tag value: 0", None),
+            BUFFER_UNDERFLOW => ("buffer underflow", None),
+            UNEXPECTED_END_GROUP => ("unexpected end group tag", None),
+            INVALID_STRING => ("invalid string value: data is not UTF-8 encoded", None),
+            0x10..=0x17 => ("invalid wire type value: ", Some(code & 7)),
             0x100..=0x1ff => {
-                return crate::text::concat(&[
-                    PREFIX,
-                    "invalid wire type: ",
-                    WIRE_TYPES[(code >> 4 & 7) as usize].1,
-                    " (expected ",
-                    WIRE_TYPES[(code & 7) as usize].1,
-                    ")",
-                ]);
+                out.push_str("invalid wire type: ");
+                out.push_str(WIRE_TYPES[(code >> 4 & 7) as usize].1);
+                out.push_str(" (expected ");
+                out.push_str(WIRE_TYPES[(code & 7) as usize].1);
+                (")", None)
             }
-            key => ("invalid key value: ", Some(key), ""),
+            key => ("invalid key value: ", Some(key)),
         };
-        let mut out = crate::text::concat(&[PREFIX, head]);
+        out.push_str(text);
         if let Some(number) = number {
             push_decimal(&mut out, number);
         }
-        out.push_str(tail);
         out
     }
 }
-
-const PREFIX: &str = "failed to decode Protobuf message: ";
 
 /// Appends `value` in decimal.
 pub fn push_decimal(out: &mut String, value: u64) {
