@@ -956,3 +956,27 @@ mod wire_format {
         assert_eq!(ours.message(), theirs.to_string());
     }
 }
+
+#[test]
+fn envelope_errors_carry_their_messages() {
+    let cases: [(&[u8], &str); 4] = [
+        // An offer (field 3) whose length runs past the frame.
+        (&[0x1a, 5, 1], "length exceeds the frame"),
+        // A refresh token (field 16) that is not UTF-8.
+        (&[0x82, 0x01, 1, 0xff], "refresh_token is not valid UTF-8"),
+        // A join (field 1) sent as a varint.
+        (
+            &[0x08, 1],
+            "failed to decode Protobuf message: invalid wire type: Varint (expected LengthDelimited)",
+        ),
+        // Wire type 7 does not exist.
+        (&[0x0f], "failed to decode Protobuf message: invalid wire type value: 7"),
+    ];
+    for (frame, text) in cases {
+        assert_eq!(
+            proto::decode_response(frame),
+            Err(ProtoError::Malformed(text.into())),
+            "{frame:?}"
+        );
+    }
+}

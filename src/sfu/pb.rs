@@ -42,6 +42,9 @@ const INVALID_TAG: u64 = 3;
 const BUFFER_UNDERFLOW: u64 = 4;
 const UNEXPECTED_END_GROUP: u64 = 5;
 const INVALID_STRING: u64 = 6;
+// Two errors of the `SignalResponse` walker (`wire.rs`) that prost has no kind for.
+const LENGTH_EXCEEDS_FRAME: u64 = 7;
+const INVALID_REFRESH_TOKEN: u64 = 8;
 const INVALID_WIRE_TYPE: u64 = 0x10;
 const UNEXPECTED_WIRE_TYPE: u64 = 0x100;
 
@@ -56,10 +59,18 @@ impl DecodeError {
     pub const INVALID_VARINT: DecodeError = DecodeError::code(INVALID_VARINT);
     pub const BUFFER_UNDERFLOW: DecodeError = DecodeError::code(BUFFER_UNDERFLOW);
     pub const INVALID_STRING: DecodeError = DecodeError::code(INVALID_STRING);
+    pub const LENGTH_EXCEEDS_FRAME: DecodeError = DecodeError::code(LENGTH_EXCEEDS_FRAME);
+    pub const INVALID_REFRESH_TOKEN: DecodeError = DecodeError::code(INVALID_REFRESH_TOKEN);
 
-    /// The message prost's `DecodeError` displays for the same error.
+    /// The message prost's `DecodeError` displays for the same error (the walker's own two
+    /// have their own texts).
     pub fn message(&self) -> String {
         let code = self.0.get();
+        match code {
+            LENGTH_EXCEEDS_FRAME => return "length exceeds the frame".to_string(),
+            INVALID_REFRESH_TOKEN => return "refresh_token is not valid UTF-8".to_string(),
+            _ => {}
+        }
         let mut out = String::from("failed to decode Protobuf message: ");
         let (text, number) = match code {
             INVALID_VARINT => ("invalid varint", None),
