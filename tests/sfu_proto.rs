@@ -834,3 +834,149 @@ fn every_error_message_and_code_is_the_documented_one() {
         assert_eq!((error.to_string().as_str(), error.code()), (text, code));
     }
 }
+
+/// The hand-written wire-format readers (`pb.rs`) against `prost::encoding`: same values, same
+/// bytes consumed, the same error texts.
+mod wire_format {
+    use proptest::prelude::*;
+    use prost::encoding::{self, DecodeContext, WireType};
+    use sohbet_rtc::sfu::pb;
+
+    fn wire_of(wire: WireType) -> pb::WireType {
+        [
+            pb::WireType::Varint,
+            pb::WireType::SixtyFourBit,
+            pb::WireType::LengthDelimited,
+            pb::WireType::StartGroup,
+            pb::WireType::EndGroup,
+            pb::WireType::ThirtyTwoBit,
+        ][wire as usize]
+    }
+
+    fn same<T: PartialEq<U> + std::fmt::Debug, U: std::fmt::Debug>(
+        ours: (Result<T, pb::DecodeError>, &[u8]),
+        theirs: (Result<U, prost::DecodeError>, &[u8]),
+    ) -> Result<(), TestCaseError> {
+        match (ours.0, theirs.0) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(&a, &b);
+                prop_assert_eq!(ours.1, theirs.1);
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a.message(), b.to_string()),
+            (a, b) => prop_assert!(false, "ours {:?}, prost {:?}", a, b),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn varints_keys_and_skips_read_as_prost_reads_them(
+            bytes in proptest::collection::vec(any::<u8>(), 0..24),
+            tail in proptest::collection::vec(prop_oneof![Just(0xffu8), Just(0x80), Just(0x01), Just(0x00)], 0..12),
+        ) {
+            let bytes: Vec<u8> = bytes.into_iter().chain(tail).collect();
+            let (mut a, mut b) = (bytes.as_slice(), bytes.as_slice());
+            same((pb::varint(&mut a), a), (encoding::decode_varint(&mut b), b))?;
+            let (mut a, mut b) = (bytes.as_slice(), bytes.as_slice());
+            let ours = pb::key(&mut a);
+            let theirs = encoding::decode_key(&mut b);
+            same((ours, a), (theirs.clone().map(|(t, w)| (t, wire_of(w))), b))?;
+            if let (Ok((tag, wire)), Ok(_)) = (ours, theirs) {
+                same(
+                    (pb::skip(wire, tag, &mut a), a),
+                    (encoding::skip_field(encoding::WireType::try_from(wire as u64).unwrap(), tag, &mut b, DecodeContext::default()), b),
+                )?;
+                let (mut a2, mut b2) = (a, b);
+                let mut theirs = String::new();
+                let r = encoding::string::merge(encoding::WireType::try_from(wire as u64).unwrap(), &mut theirs, &mut b2, DecodeContext::default());
+                let mut ours = String::new();
+                same((pb::string(wire, &mut ours, &mut a2).map(|_| ours), a2), (r.map(|_| theirs), b2))?;
+                let (mut a2, mut b2) = (a, b);
+                let mut theirs = 0f32;
+                let r = encoding::float::merge(encoding::WireType::try_from(wire as u64).unwrap(), &mut theirs, &mut b2, DecodeContext::default());
+                same((pb::float(wire, &mut a2).map(f32::to_bits), a2), (r.map(|_| theirs.to_bits()), b2))?;
+            }
+        }
+
+        #[test]
+        fn varints_are_written_as_prost_writes_them(value in any::<u64>(), tag in 1u32..(1 << 29)) {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            pb::put_varint(&mut ours, value);
+            encoding::encode_varint(value, &mut theirs);
+            pb::put_key(&mut ours, tag, pb::WireType::LengthDelimited);
+            encoding::encode_key(tag, WireType::LengthDelimited, &mut theirs);
+            prop_assert_eq!(ours, theirs);
+        }
+    }
+
+    #[test]
+    fn deep_groups_and_wire_type_errors_read_as_prost_reads_them() {
+        // 101 nested start groups (field 1), then their ends.
+        let mut deep = vec![0x0b; 101];
+        deep.extend([0x0c; 101]);
+        for bytes in [
+            deep,
+            vec![0x0b, 0x14],
+            vec![0x0c],
+            vec![0x0e],
+            vec![0x00],
+            vec![0x0d, 1, 2],
+        ] {
+            let (mut a, mut b) = (bytes.as_slice(), bytes.as_slice());
+            let ours = pb::key(&mut a).and_then(|(tag, wire)| pb::skip(wire, tag, &mut a));
+            let theirs = encoding::decode_key(&mut b).and_then(|(tag, wire)| {
+                encoding::skip_field(wire, tag, &mut b, DecodeContext::default())
+            });
+            same((ours, a), (theirs, b)).unwrap();
+        }
+        let mut buf: &[u8] = &[1];
+        let ours = pb::string(pb::WireType::Varint, &mut String::new(), &mut buf).unwrap_err();
+        let theirs = encoding::string::merge(
+            WireType::Varint,
+            &mut String::new(),
+            &mut &[1u8][..],
+            DecodeContext::default(),
+        )
+        .unwrap_err();
+        assert_eq!(ours.message(), theirs.to_string());
+        let bad_utf8: &[u8] = &[2, 0xff, 0xfe];
+        let ours = pb::string(
+            pb::WireType::LengthDelimited,
+            &mut String::new(),
+            &mut &bad_utf8[..],
+        )
+        .unwrap_err();
+        let theirs = encoding::string::merge(
+            WireType::LengthDelimited,
+            &mut String::new(),
+            &mut &bad_utf8[..],
+            DecodeContext::default(),
+        )
+        .unwrap_err();
+        assert_eq!(ours.message(), theirs.to_string());
+    }
+}
+
+#[test]
+fn envelope_errors_carry_their_messages() {
+    let cases: [(&[u8], &str); 4] = [
+        // An offer (field 3) whose length runs past the frame.
+        (&[0x1a, 5, 1], "length exceeds the frame"),
+        // A refresh token (field 16) that is not UTF-8.
+        (&[0x82, 0x01, 1, 0xff], "refresh_token is not valid UTF-8"),
+        // A join (field 1) sent as a varint.
+        (
+            &[0x08, 1],
+            "failed to decode Protobuf message: invalid wire type: Varint (expected LengthDelimited)",
+        ),
+        // Wire type 7 does not exist.
+        (&[0x0f], "failed to decode Protobuf message: invalid wire type value: 7"),
+    ];
+    for (frame, text) in cases {
+        assert_eq!(
+            proto::decode_response(frame),
+            Err(ProtoError::Malformed(text.into())),
+            "{frame:?}"
+        );
+    }
+}

@@ -8,8 +8,8 @@
 //! `HashMap` with its random hasher state) is linked. `tests/sfu_proto.rs` pins the bytes against
 //! the full prost encoders. Field numbers are those of livekit_rtc.proto / livekit_models.proto.
 
+use super::pb::{put_key, put_varint, WireType};
 use livekit_protocol as lk;
-use prost::encoding::{self, WireType};
 
 use super::proto::{ReconnectReason, PROTOCOL_VERSION, SDK_VERSION};
 
@@ -21,8 +21,8 @@ impl Fields {
     /// A varint field (bool, enum, int32 ≥ 0, uint32, int64), omitted when 0.
     pub fn varint(&mut self, tag: u32, value: u64) -> &mut Self {
         if value != 0 {
-            encoding::encode_key(tag, WireType::Varint, &mut self.0);
-            encoding::encode_varint(value, &mut self.0);
+            put_key(&mut self.0, tag, WireType::Varint);
+            put_varint(&mut self.0, value);
         }
         self
     }
@@ -37,8 +37,8 @@ impl Fields {
 
     /// A length-delimited field written even when empty (a set message or bytes).
     pub fn bytes(&mut self, tag: u32, value: &[u8]) -> &mut Self {
-        encoding::encode_key(tag, WireType::LengthDelimited, &mut self.0);
-        encoding::encode_varint(value.len() as u64, &mut self.0);
+        put_key(&mut self.0, tag, WireType::LengthDelimited);
+        put_varint(&mut self.0, value.len() as u64);
         self.0.extend_from_slice(value);
         self
     }

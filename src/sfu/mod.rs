@@ -4,6 +4,7 @@
 pub mod error;
 pub mod join;
 pub mod partial;
+pub mod pb;
 pub mod ping;
 pub mod proto;
 pub mod roster;

@@ -20,8 +20,8 @@
 //! those of livekit_models.proto / livekit_rtc.proto.
 
 use livekit_protocol as lk;
-use prost::encoding::{self, DecodeContext, WireType};
-use prost::DecodeError;
+
+use super::pb::{self, DecodeError, WireType};
 
 /// A message decoded field by field; unknown and unread fields are skipped.
 pub trait Partial {
@@ -32,7 +32,7 @@ pub trait Partial {
 /// Merges a whole message body into `msg` (prost's merge semantics for the read fields).
 pub fn merge_body(msg: &mut dyn Partial, mut buf: &[u8]) -> Result<(), DecodeError> {
     while !buf.is_empty() {
-        let (tag, wire) = encoding::decode_key(&mut buf)?;
+        let (tag, wire) = pb::key(&mut buf)?;
         msg.field(tag, wire, &mut buf)?;
     }
     Ok(())
@@ -40,39 +40,61 @@ pub fn merge_body(msg: &mut dyn Partial, mut buf: &[u8]) -> Result<(), DecodeErr
 
 /// A length-delimited nested body, taken off the front of `buf` (prost checks the length).
 fn nested<'a>(wire: WireType, buf: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
-    encoding::check_wire_type(WireType::LengthDelimited, wire)?;
-    let mut body = *buf;
-    let len = encoding::decode_varint(&mut body)?;
-    skip(0, wire, buf)?;
-    // `skip` succeeded, so the whole body was there.
-    Ok(body.get(..len as usize).unwrap_or_default())
+    pb::bytes(wire, buf)
 }
 
-/// One more element of a repeated partially decoded message.
+/// One more element of a repeated partially decoded message. Only the push is generic: the
+/// element is decoded in place by the shared `merge_nested` (on an error the whole frame is
+/// dropped, so the half-decoded element does no harm).
 fn push_nested<M: Partial + Default>(
     list: &mut Vec<M>,
     wire: WireType,
     buf: &mut &[u8],
 ) -> Result<(), DecodeError> {
-    let mut msg = M::default();
-    merge_body(&mut msg, nested(wire, buf)?)?;
-    list.push(msg);
+    list.push(M::default());
+    let last = list.len() - 1;
+    merge_nested(&mut list[last], wire, buf)
+}
+
+/// Merges the nested message body at the front of `buf` into `msg`.
+#[inline(never)]
+fn merge_nested(msg: &mut dyn Partial, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    merge_body(msg, nested(wire, buf)?)
+}
+
+fn skip(tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    pb::skip(wire, tag, buf)
+}
+
+fn string(wire: WireType, value: &mut String, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    pb::string(wire, value, buf)
+}
+
+// The scalar kinds, narrowed from the varint as prost does (`as` the field's type).
+
+fn int32(wire: WireType, value: &mut i32, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    *value = pb::scalar(wire, buf)? as i32;
     Ok(())
 }
 
-#[inline(never)]
-fn skip(tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
-    encoding::skip_field(wire, tag, buf, DecodeContext::default())
+fn uint32(wire: WireType, value: &mut u32, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    *value = pb::scalar(wire, buf)? as u32;
+    Ok(())
 }
 
-#[inline(never)]
-fn string(wire: WireType, value: &mut String, buf: &mut &[u8]) -> Result<(), DecodeError> {
-    encoding::string::merge(wire, value, buf, DecodeContext::default())
+fn int64(wire: WireType, value: &mut i64, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    *value = pb::scalar(wire, buf)? as i64;
+    Ok(())
 }
 
-#[inline(never)]
-fn int32(wire: WireType, value: &mut i32, buf: &mut &[u8]) -> Result<(), DecodeError> {
-    encoding::int32::merge(wire, value, buf, DecodeContext::default())
+fn boolean(wire: WireType, value: &mut bool, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    *value = pb::scalar(wire, buf)? != 0;
+    Ok(())
+}
+
+fn float(wire: WireType, value: &mut f32, buf: &mut &[u8]) -> Result<(), DecodeError> {
+    *value = pb::float(wire, buf)?;
+    Ok(())
 }
 
 fn ice_server(
@@ -96,7 +118,7 @@ impl Partial for Description {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             2 => string(wire, &mut self.sdp, buf),
-            3 => encoding::uint32::merge(wire, &mut self.id, buf, Default::default()),
+            3 => uint32(wire, &mut self.id, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -149,13 +171,14 @@ pub struct Published {
 impl Partial for Joined {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
-            2 => merge_body(
+            2 => merge_nested(
                 self.participant.get_or_insert_with(Default::default),
-                nested(wire, buf)?,
+                wire,
+                buf,
             ),
             3 => push_nested(&mut self.other_participants, wire, buf),
             5 => ice_server(&mut self.ice_servers, wire, buf),
-            6 => encoding::bool::merge(wire, &mut self.subscriber_primary, buf, Default::default()),
+            6 => boolean(wire, &mut self.subscriber_primary, buf),
             10 => int32(wire, &mut self.ping_timeout, buf),
             11 => int32(wire, &mut self.ping_interval, buf),
             _ => skip(tag, wire, buf),
@@ -171,7 +194,7 @@ impl Partial for Peer {
             3 => int32(wire, &mut self.state, buf),
             4 => push_nested(&mut self.tracks, wire, buf),
             9 => string(wire, &mut self.name, buf),
-            10 => encoding::uint32::merge(wire, &mut self.version, buf, Default::default()),
+            10 => uint32(wire, &mut self.version, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -182,7 +205,7 @@ impl Partial for Track {
         match tag {
             1 => string(wire, &mut self.sid, buf),
             2 => int32(wire, &mut self.r#type, buf),
-            4 => encoding::bool::merge(wire, &mut self.muted, buf, Default::default()),
+            4 => boolean(wire, &mut self.muted, buf),
             9 => int32(wire, &mut self.source, buf),
             _ => skip(tag, wire, buf),
         }
@@ -221,10 +244,7 @@ impl Partial for Published {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => string(wire, &mut self.cid, buf),
-            2 => merge_body(
-                self.track.get_or_insert_with(Default::default),
-                nested(wire, buf)?,
-            ),
+            2 => merge_nested(self.track.get_or_insert_with(Default::default), wire, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -233,7 +253,7 @@ impl Partial for Published {
 impl Partial for Leave {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
-            1 => encoding::bool::merge(wire, &mut self.can_reconnect, buf, Default::default()),
+            1 => boolean(wire, &mut self.can_reconnect, buf),
             2 => int32(wire, &mut self.reason, buf),
             3 => int32(wire, &mut self.action, buf),
             _ => skip(tag, wire, buf),
@@ -250,7 +270,7 @@ impl Partial for lk::TrickleRequest {
         match tag {
             1 => string(wire, &mut self.candidate_init, buf),
             2 => int32(wire, &mut self.target, buf),
-            3 => encoding::bool::merge(wire, &mut self.r#final, buf, Default::default()),
+            3 => boolean(wire, &mut self.r#final, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -260,7 +280,7 @@ impl Partial for lk::MuteTrackRequest {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => string(wire, &mut self.sid, buf),
-            2 => encoding::bool::merge(wire, &mut self.muted, buf, Default::default()),
+            2 => boolean(wire, &mut self.muted, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -279,8 +299,8 @@ impl Partial for lk::SpeakerInfo {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
             1 => string(wire, &mut self.sid, buf),
-            2 => encoding::float::merge(wire, &mut self.level, buf, Default::default()),
-            3 => encoding::bool::merge(wire, &mut self.active, buf, Default::default()),
+            2 => float(wire, &mut self.level, buf),
+            3 => boolean(wire, &mut self.active, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -300,7 +320,7 @@ impl Partial for lk::ConnectionQualityInfo {
         match tag {
             1 => string(wire, &mut self.participant_sid, buf),
             2 => int32(wire, &mut self.quality, buf),
-            3 => encoding::float::merge(wire, &mut self.score, buf, Default::default()),
+            3 => float(wire, &mut self.score, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -309,10 +329,8 @@ impl Partial for lk::ConnectionQualityInfo {
 impl Partial for lk::Pong {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
-            1 => {
-                encoding::int64::merge(wire, &mut self.last_ping_timestamp, buf, Default::default())
-            }
-            2 => encoding::int64::merge(wire, &mut self.timestamp, buf, Default::default()),
+            1 => int64(wire, &mut self.last_ping_timestamp, buf),
+            2 => int64(wire, &mut self.timestamp, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -321,8 +339,8 @@ impl Partial for lk::Pong {
 impl Partial for lk::MediaSectionsRequirement {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
-            1 => encoding::uint32::merge(wire, &mut self.num_audios, buf, Default::default()),
-            2 => encoding::uint32::merge(wire, &mut self.num_videos, buf, Default::default()),
+            1 => uint32(wire, &mut self.num_audios, buf),
+            2 => uint32(wire, &mut self.num_videos, buf),
             _ => skip(tag, wire, buf),
         }
     }
@@ -331,7 +349,12 @@ impl Partial for lk::MediaSectionsRequirement {
 impl Partial for lk::IceServer {
     fn field(&mut self, tag: u32, wire: WireType, buf: &mut &[u8]) -> Result<(), DecodeError> {
         match tag {
-            1 => encoding::string::merge_repeated(wire, &mut self.urls, buf, Default::default()),
+            1 => {
+                let mut url = String::new();
+                string(wire, &mut url, buf)?;
+                self.urls.push(url);
+                Ok(())
+            }
             2 => string(wire, &mut self.username, buf),
             3 => string(wire, &mut self.credential, buf),
             _ => skip(tag, wire, buf),

@@ -10,6 +10,7 @@ use std::fmt;
 use livekit_protocol as lk;
 
 use super::join::Fields;
+use super::pb::push_decimal;
 pub use super::wire::{decode_response, Response};
 use super::wire::{request_body, request_tag as tag};
 
@@ -120,12 +121,12 @@ pub fn rtc_url(base: &str, token: &str, resume: Option<(&str, ReconnectReason)>)
     url.push_str("&auto_subscribe=1&sdk=js&version=");
     url.push_str(SDK_VERSION);
     url.push_str("&protocol=");
-    push_number(&mut url, PROTOCOL_VERSION);
+    push_decimal(&mut url, PROTOCOL_VERSION.into());
     if let Some((sid, reason)) = resume {
         url.push_str("&reconnect=1&sid=");
         url.push_str(&percent_encode(sid));
         url.push_str("&reconnect_reason=");
-        push_number(&mut url, reason as u32);
+        push_decimal(&mut url, reason as u64);
     }
     url
 }
@@ -147,14 +148,6 @@ fn signal_url(base: &str, path: &str, token: &str) -> String {
     url.push_str(path);
     url.push_str(&percent_encode(token));
     url
-}
-
-/// Appends `value` in decimal.
-fn push_number(out: &mut String, value: u32) {
-    if value >= 10 {
-        push_number(out, value / 10);
-    }
-    out.push(char::from(b'0' + (value % 10) as u8));
 }
 
 /// Percent-encodes everything outside the URL-unreserved set.

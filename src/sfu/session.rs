@@ -275,12 +275,7 @@ impl Engine {
         joined: Reply,
     ) -> Result<Inbox, SfuError> {
         let inbox = Inbox::default();
-        let ticks = inbox.clone();
-        let timer = Interval::new(250, move || {
-            let _ = ticks.send(Input::Tick);
-        })
-        .map_err(|e| SfuError::Browser(crate::error::describe_js(&e)))?;
-        let engine = Engine {
+        let mut engine = Engine {
             config,
             inbox: inbox.clone(),
             socket: None,
@@ -305,8 +300,17 @@ impl Engine {
             outage_since: None,
             episode_attempts: 0,
             verify_until: None,
-            _timer: Some(timer),
+            _timer: None,
         };
+        // The timer last, once everything is owned by the engine: its (practically unused)
+        // error path then drops one value instead of each part.
+        let ticks = inbox.clone();
+        match Interval::new(250, move || {
+            let _ = ticks.send(Input::Tick);
+        }) {
+            Ok(timer) => engine._timer = Some(timer),
+            Err(e) => return Err(SfuError::js(&e)),
+        }
         crate::browser::spawn(engine.run());
         Ok(inbox)
     }

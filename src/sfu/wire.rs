@@ -1,5 +1,5 @@
 //! The LiveKit signal frame envelope, walked by hand: a `SignalResponse` is decoded field by
-//! field with `prost::encoding`, and only the oneof variants this client acts on are decoded
+//! field with the wire-format readers of `pb.rs`, and only the oneof variants this client acts on are decoded
 //! into their `livekit_protocol` types; a `SignalRequest` is written as the oneof field's key,
 //! length and the inner message. This keeps prost's merge/encode code for the dozens of
 //! variants we never use out of the wasm.
@@ -8,9 +8,9 @@
 //! the full `SignalRequest`/`SignalResponse` codecs.
 
 use livekit_protocol as lk;
-use prost::encoding::{self, DecodeContext, WireType};
 
 use super::partial::{self, Description, Joined, Leave, Partial, Published, Reconnected, Update};
+use super::pb::{self, DecodeError, WireType};
 use super::proto::{ProtoError, MAX_FRAME_BYTES};
 
 /// A server message this client acts on (`Ignored` for the protocol's other variants).
@@ -77,18 +77,48 @@ pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {
     if bytes.len() > MAX_FRAME_BYTES {
         return Err(ProtoError::TooLarge(bytes.len()));
     }
-    let mut buf = bytes;
     let mut out = None;
-    while !buf.is_empty() {
-        let (tag, wire) = encoding::decode_key(&mut buf).map_err(malformed)?;
-        decode_field(tag, wire, &mut buf, &mut out)?;
-    }
+    // Every error of the walk becomes a message in this one place.
+    walk(bytes, &mut out).map_err(|e| ProtoError::Malformed(e.message()))?;
     out.ok_or(ProtoError::Empty)
 }
 
-#[inline(never)]
-fn malformed(e: prost::DecodeError) -> ProtoError {
-    ProtoError::Malformed(e.to_string())
+/// Applies the `SignalResponse` fields of `buf` in order to the value decoded so far.
+fn walk(mut buf: &[u8], out: &mut Option<Response>) -> pb::Result<()> {
+    use Response as R;
+    // The field number of the variant in `out` (0: none yet).
+    let mut last = 0;
+    while !buf.is_empty() {
+        let (tag, wire) = pb::key(&mut buf)?;
+        let known = (1..=tag::LAST_KNOWN).contains(&tag) && tag != 7;
+        if !known {
+            pb::skip(wire, tag, &mut buf)?;
+            continue;
+        }
+        if tag == tag::PONG {
+            pb::scalar(wire, &mut buf)?;
+            *out = Some(R::Ignored(tag));
+        } else {
+            pb::check(WireType::LengthDelimited, wire)?;
+            let body = length_delimited(&mut buf)?;
+            if tag == tag::REFRESH_TOKEN {
+                let token =
+                    std::str::from_utf8(body).map_err(|_| DecodeError::INVALID_REFRESH_TOKEN)?;
+                *out = Some(R::RefreshToken(token.to_string()));
+            } else {
+                // As in prost, a repeated oneof field merges into the same variant and
+                // replaces another.
+                if tag != last {
+                    *out = Some(empty(tag));
+                }
+                if let Some(message) = out.as_mut().and_then(message_of) {
+                    partial::merge_body(message, body)?;
+                }
+            }
+        }
+        last = tag;
+    }
+    Ok(())
 }
 
 /// An empty message of the variant with field number `tag` (`Ignored` for the variants we
@@ -134,55 +164,13 @@ fn message_of(response: &mut Response) -> Option<&mut dyn Partial> {
     })
 }
 
-/// Applies one `SignalResponse` field to the value decoded so far.
-fn decode_field(
-    tag: u32,
-    wire: WireType,
-    buf: &mut &[u8],
-    out: &mut Option<Response>,
-) -> Result<(), ProtoError> {
-    use Response as R;
-    let known = (1..=tag::LAST_KNOWN).contains(&tag) && tag != 7;
-    if !known {
-        return encoding::skip_field(wire, tag, buf, DecodeContext::default()).map_err(malformed);
-    }
-    if tag == tag::PONG {
-        encoding::check_wire_type(WireType::Varint, wire).map_err(malformed)?;
-        encoding::decode_varint(buf).map_err(malformed)?;
-        *out = Some(R::Ignored(tag));
-        return Ok(());
-    }
-    encoding::check_wire_type(WireType::LengthDelimited, wire).map_err(malformed)?;
-    let body = length_delimited(buf)?;
-    if tag == tag::REFRESH_TOKEN {
-        let token = String::from_utf8(body.to_vec())
-            .map_err(|_| ProtoError::Malformed("refresh_token is not valid UTF-8".to_string()))?;
-        *out = Some(R::RefreshToken(token));
-        return Ok(());
-    }
-    // As in prost, a repeated oneof field merges into the same variant and replaces another
-    // (an `Ignored` one always takes the new field number).
-    let fresh = empty(tag);
-    match out {
-        Some(old)
-            if !matches!(fresh, R::Ignored(_))
-                && std::mem::discriminant(old) == std::mem::discriminant(&fresh) => {}
-        _ => *out = Some(fresh),
-    }
-    match out.as_mut().and_then(message_of) {
-        Some(message) => partial::merge_body(message, body).map_err(malformed),
-        None => Ok(()),
-    }
-}
-
 /// Takes a length-delimited body off the front of `buf`.
-fn length_delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], ProtoError> {
-    let len = encoding::decode_varint(buf).map_err(malformed)?;
-    let len = usize::try_from(len)
-        .ok()
-        .filter(|&len| len <= buf.len())
-        .ok_or_else(|| ProtoError::Malformed("length exceeds the frame".to_string()))?;
-    let (body, rest) = buf.split_at(len);
+fn length_delimited<'a>(buf: &mut &'a [u8]) -> pb::Result<&'a [u8]> {
+    let len = pb::varint(buf)?;
+    if len > buf.len() as u64 {
+        return Err(DecodeError::LENGTH_EXCEEDS_FRAME);
+    }
+    let (body, rest) = buf.split_at(len as usize);
     *buf = rest;
     Ok(body)
 }
@@ -190,7 +178,7 @@ fn length_delimited<'a>(buf: &mut &'a [u8]) -> Result<&'a [u8], ProtoError> {
 /// A `SignalRequest` frame whose oneof field `tag` holds an already encoded message `body`.
 pub fn request_body(tag: u32, body: &[u8]) -> Vec<u8> {
     let mut out = start_frame(tag, WireType::LengthDelimited, body.len());
-    encoding::encode_varint(body.len() as u64, &mut out);
+    pb::put_varint(&mut out, body.len() as u64);
     out.extend_from_slice(body);
     out
 }
@@ -198,13 +186,13 @@ pub fn request_body(tag: u32, body: &[u8]) -> Vec<u8> {
 /// A `SignalRequest` frame whose oneof field `tag` holds the varint `value`.
 pub fn request_varint(tag: u32, value: i64) -> Vec<u8> {
     let mut out = start_frame(tag, WireType::Varint, 10);
-    encoding::encode_varint(value as u64, &mut out);
+    pb::put_varint(&mut out, value as u64);
     out
 }
 
 #[inline(never)]
 fn start_frame(tag: u32, wire: WireType, body: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(body + 8);
-    encoding::encode_key(tag, wire, &mut out);
+    pb::put_key(&mut out, tag, wire);
     out
 }
