@@ -250,9 +250,10 @@ impl WebRtcService {
     }
 
     /// 'p2p' (the SFU modes arrive with the mode controller).
-    #[wasm_bindgen(js_name = getCurrentMode)]
-    pub fn get_current_mode(&self) -> String {
-        "p2p".to_string()
+    /// Returned as a JS string value (typed `string`): no Rust `String` crosses the boundary.
+    #[wasm_bindgen(js_name = getCurrentMode, unchecked_return_type = "string")]
+    pub fn get_current_mode(&self) -> JsValue {
+        JsValue::from_str("p2p")
     }
 
     /// Leaves the call and closes the built-in socket, if any. The object stays usable only
