@@ -140,11 +140,11 @@ impl WebRtcService {
     pub fn join_channel(&self, channel_id: f64, user_id: f64, audio_only: Option<bool>) -> Promise {
         // Like the original: an existing call is left synchronously, before anything awaits.
         self.service.leave();
-        let service = self.service.clone();
         // Bad ids still reject the promise (never a synchronous throw), through the same single
         // error conversion as a failed join.
         let ids = convert::channel_id(channel_id)
             .and_then(|channel| Ok((channel, convert::user_id(user_id)?)));
+        let service = self.service.clone();
         future_to_promise(async move {
             let joined = match ids {
                 Ok((channel, user)) => {
@@ -250,9 +250,10 @@ impl WebRtcService {
     }
 
     /// 'p2p' (the SFU modes arrive with the mode controller).
-    #[wasm_bindgen(js_name = getCurrentMode)]
-    pub fn get_current_mode(&self) -> String {
-        "p2p".to_string()
+    /// Returned as a JS string value (typed `string`): no Rust `String` crosses the boundary.
+    #[wasm_bindgen(js_name = getCurrentMode, unchecked_return_type = "string")]
+    pub fn get_current_mode(&self) -> JsValue {
+        JsValue::from_str("p2p")
     }
 
     /// Leaves the call and closes the built-in socket, if any. The object stays usable only

@@ -31,6 +31,14 @@ impl LocalMedia {
     /// Opens the microphone (echo cancellation, noise suppression and auto gain on) and, when
     /// `audio_only` is false, the camera at an ideal 1280×720. The result is owned.
     pub async fn capture(audio_only: bool) -> Result<LocalMedia, MediaError> {
+        let request = LocalMedia::request(audio_only)?;
+        LocalMedia::captured(JsFuture::from(request).await)
+    }
+
+    /// [`LocalMedia::capture`] in two synchronous halves, for callers that await the browser's
+    /// promise themselves (the join awaits only `JsFuture`s, one small state machine): starts
+    /// `getUserMedia` with the call's constraints.
+    pub fn request(audio_only: bool) -> Result<js_sys::Promise, MediaError> {
         let constraints = MediaStreamConstraints::new();
         constraints.set_audio(&audio_constraints()?);
         if audio_only {
@@ -38,9 +46,13 @@ impl LocalMedia {
         } else {
             constraints.set_video(&video_constraints()?);
         }
-        let stream = get_user_media(&constraints).await?;
+        get_user_media(&constraints)
+    }
+
+    /// The owned capture from how [`LocalMedia::request`]'s promise settled.
+    pub fn captured(settled: Result<JsValue, JsValue>) -> Result<LocalMedia, MediaError> {
         Ok(LocalMedia {
-            stream,
+            stream: user_media(settled)?,
             owned: true,
             added: Vec::new(),
             stopped: false,
@@ -119,18 +131,36 @@ impl LocalMedia {
     /// Opens the camera (ideal 1280×720), adds its track to the local stream and returns it.
     /// If a live video track is already present, returns that one instead of opening another.
     pub async fn add_camera(&mut self) -> Result<MediaStreamTrack, MediaError> {
+        match self.start_camera()? {
+            Some(request) => self.camera_opened(JsFuture::from(request).await),
+            None => self.video_track().ok_or(MediaError::Unsupported),
+        }
+    }
+
+    /// [`LocalMedia::add_camera`]'s first synchronous half: `getUserMedia` for the camera, or
+    /// `None` when a live video track is present already (nothing to open).
+    pub fn start_camera(&self) -> Result<Option<js_sys::Promise>, MediaError> {
         if self.stopped {
             return Err(MediaError::Capture("the local capture was stopped".into()));
         }
         if let Some(track) = self.video_track() {
             if track.ready_state() == MediaStreamTrackState::Live {
-                return Ok(track);
+                return Ok(None);
             }
         }
         let constraints = MediaStreamConstraints::new();
         constraints.set_audio(&JsValue::FALSE);
         constraints.set_video(&video_constraints()?);
-        let camera = get_user_media(&constraints).await?;
+        get_user_media(&constraints).map(Some)
+    }
+
+    /// The second half: adds the camera track from how [`LocalMedia::start_camera`]'s promise
+    /// settled to the local stream and returns it.
+    pub fn camera_opened(
+        &mut self,
+        settled: Result<JsValue, JsValue>,
+    ) -> Result<MediaStreamTrack, MediaError> {
+        let camera = user_media(settled)?;
         let track = tracks(&camera.get_video_tracks())
             .into_iter()
             .next()
@@ -165,8 +195,9 @@ impl Drop for LocalMedia {
     }
 }
 
-/// Calls `navigator.mediaDevices.getUserMedia` and maps every failure to a `MediaError`.
-async fn get_user_media(constraints: &MediaStreamConstraints) -> Result<MediaStream, MediaError> {
+/// Calls `navigator.mediaDevices.getUserMedia` and maps a synchronous failure to a
+/// `MediaError`; [`user_media`] reads the settled promise.
+fn get_user_media(constraints: &MediaStreamConstraints) -> Result<js_sys::Promise, MediaError> {
     let window = web_sys::window().ok_or(MediaError::Unsupported)?;
     // `mediaDevices` is undefined in insecure contexts; web-sys would throw on the getter.
     let devices = Reflect::get(
@@ -175,13 +206,15 @@ async fn get_user_media(constraints: &MediaStreamConstraints) -> Result<MediaStr
     )
     .map_err(|_| MediaError::Unsupported)?;
     let devices: web_sys::MediaDevices = devices.dyn_into().map_err(|_| MediaError::Unsupported)?;
-    let promise = devices
+    devices
         .get_user_media_with_constraints(constraints)
-        .map_err(|e| MediaError::from_capture_js(&e))?;
-    let value = JsFuture::from(promise)
-        .await
-        .map_err(|e| MediaError::from_capture_js(&e))?;
-    value
+        .map_err(|e| MediaError::from_capture_js(&e))
+}
+
+/// The stream of a settled `getUserMedia` promise, every failure mapped to a `MediaError`.
+fn user_media(settled: Result<JsValue, JsValue>) -> Result<MediaStream, MediaError> {
+    settled
+        .map_err(|e| MediaError::from_capture_js(&e))?
         .dyn_into::<MediaStream>()
         .map_err(|v| MediaError::Capture("getUserMedia returned ".to_string() + &describe(&v)))
 }

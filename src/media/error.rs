@@ -6,7 +6,7 @@
 //! `DOMException` (by its `name`) is in [`MediaError::from_capture_name`], so it can be tested
 //! without a browser.
 
-use thiserror::Error;
+use std::fmt;
 
 /// The message `joinChannel` rejects with when the microphone (or camera) cannot be opened.
 /// khave shows `err.message` verbatim, so this text is part of the contract.
@@ -17,37 +17,27 @@ pub const CAPTURE_FAILED_MESSAGE: &str =
 pub const CAMERA_FAILED_MESSAGE: &str = "Failed to access camera. Please grant camera permissions.";
 
 /// Everything that can go wrong in the media layer.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaError {
     /// The user or the browser refused access (`NotAllowedError`, `SecurityError`).
-    #[error("media permission denied: {0}")]
     PermissionDenied(String),
     /// No device matches (`NotFoundError`, `OverconstrainedError`).
-    #[error("no matching media device: {0}")]
     NotFound(String),
     /// The device exists but cannot be opened (`NotReadableError`, `AbortError`).
-    #[error("media device busy or unreadable: {0}")]
     DeviceBusy(String),
     /// `navigator.mediaDevices` is missing (insecure context, server-side rendering, old browser).
-    #[error("media capture is not available in this context")]
     Unsupported,
     /// Any other capture failure, with the browser's error name or message.
-    #[error("media capture failed: {0}")]
     Capture(String),
     /// The `AudioContext` could not be created.
-    #[error("no audio context: {0}")]
     NoAudioContext(String),
     /// The audio graph was already closed.
-    #[error("the audio graph is closed")]
     Closed,
     /// Creating or connecting a Web Audio node failed.
-    #[error("audio node error: {0}")]
     AudioNode(String),
     /// A DOM operation (creating or inserting the hidden `<audio>` element, timers) failed.
-    #[error("DOM error: {0}")]
     Dom(String),
     /// `getStats()` failed or returned something unreadable.
-    #[error("stats error: {0}")]
     Stats(String),
 }
 
@@ -103,6 +93,28 @@ impl MediaError {
     }
 }
 
+impl std::error::Error for MediaError {}
+
+impl fmt::Display for MediaError {
+    /// A fixed head and the detail text, if any: two `write_str`s, no `write!` per message.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (head, detail) = match self {
+            MediaError::PermissionDenied(d) => ("media permission denied: ", d.as_str()),
+            MediaError::NotFound(d) => ("no matching media device: ", d.as_str()),
+            MediaError::DeviceBusy(d) => ("media device busy or unreadable: ", d.as_str()),
+            MediaError::Unsupported => ("media capture is not available in this context", ""),
+            MediaError::Capture(d) => ("media capture failed: ", d.as_str()),
+            MediaError::NoAudioContext(d) => ("no audio context: ", d.as_str()),
+            MediaError::Closed => ("the audio graph is closed", ""),
+            MediaError::AudioNode(d) => ("audio node error: ", d.as_str()),
+            MediaError::Dom(d) => ("DOM error: ", d.as_str()),
+            MediaError::Stats(d) => ("stats error: ", d.as_str()),
+        };
+        f.write_str(head)?;
+        f.write_str(detail)
+    }
+}
+
 impl crate::error::JsErrorCode for MediaError {
     fn code(&self) -> &'static str {
         MediaError::code(self)
@@ -154,6 +166,40 @@ mod tests {
     fn graph_errors_are_not_capture_errors() {
         assert!(!MediaError::Closed.is_capture_error());
         assert!(!MediaError::AudioNode("x".into()).is_capture_error());
+    }
+
+    #[test]
+    fn messages_are_the_documented_texts() {
+        let cases = [
+            (
+                MediaError::PermissionDenied("a".into()),
+                "media permission denied: a",
+            ),
+            (
+                MediaError::NotFound("b".into()),
+                "no matching media device: b",
+            ),
+            (
+                MediaError::DeviceBusy("c".into()),
+                "media device busy or unreadable: c",
+            ),
+            (
+                MediaError::Unsupported,
+                "media capture is not available in this context",
+            ),
+            (MediaError::Capture("d".into()), "media capture failed: d"),
+            (
+                MediaError::NoAudioContext("e".into()),
+                "no audio context: e",
+            ),
+            (MediaError::Closed, "the audio graph is closed"),
+            (MediaError::AudioNode("f".into()), "audio node error: f"),
+            (MediaError::Dom("g".into()), "DOM error: g"),
+            (MediaError::Stats("h".into()), "stats error: h"),
+        ];
+        for (error, message) in cases {
+            assert_eq!(error.to_string(), message);
+        }
     }
 
     #[test]

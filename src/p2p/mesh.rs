@@ -65,15 +65,12 @@ pub fn start_certificate() -> Option<js_sys::Promise> {
     RtcPeerConnection::generate_certificate_with_object(&algorithm).ok()
 }
 
-/// The `RTCCertificate[]` for [`MeshConfig::certificates`] once generated (undefined on failure:
-/// each connection then makes its own).
-pub async fn finish_certificate(pending: Option<js_sys::Promise>) -> JsValue {
-    match pending {
-        Some(promise) => match wasm_bindgen_futures::JsFuture::from(promise).await {
-            Ok(cert) => js_sys::Array::of1(&cert).into(),
-            Err(_) => JsValue::UNDEFINED,
-        },
-        None => JsValue::UNDEFINED,
+/// The `RTCCertificate[]` for [`MeshConfig::certificates`] from how [`start_certificate`]'s
+/// promise settled (undefined on failure: each connection then makes its own).
+pub fn certificates(settled: Result<JsValue, JsValue>) -> JsValue {
+    match settled {
+        Ok(cert) => js_sys::Array::of1(&cert).into(),
+        Err(_) => JsValue::UNDEFINED,
     }
 }
 

@@ -5,6 +5,10 @@
 //! PCMU and telephone-event; video keeps VP8 and H.264 with their RTX), then RTX/FEC/RED and
 //! every video codec but VP8, then header extensions other than the essential ones. Pure string
 //! work: no browser, never panics.
+//!
+//! Shaped for code size: lines and fields are split at ASCII bytes ([`split_byte`],
+//! [`Pieces`]) instead of `lines()`/`split(char)`/`split_once(char)`, whose char-pattern
+//! searchers and adapters were most of this module's wasm.
 
 /// How hard to trim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,6 +67,40 @@ fn keep_codec(kind: &str, name: &str, level: TrimLevel) -> bool {
     kept_codecs(kind, level).is_none_or(|kept| kept.iter().any(|k| k.eq_ignore_ascii_case(name)))
 }
 
+/// `s` around its first `sep` (an ASCII byte): `split_once(char)` without a char searcher.
+fn split_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// The pieces of a string between `sep` bytes, like `split(char)`.
+struct Pieces<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+fn pieces(s: &str, sep: u8) -> Pieces<'_> {
+    Pieces { rest: Some(s), sep }
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        Some(match split_byte(rest, self.sep) {
+            Some((piece, tail)) => {
+                self.rest = Some(tail);
+                piece
+            }
+            None => {
+                self.rest = None;
+                rest
+            }
+        })
+    }
+}
+
 /// The payload types of one m-section that survive `level`: the kept codecs of its
 /// `a=rtpmap` lines, then (when RTX is kept) the RTX payload types whose `apt` is one of them.
 /// Everything borrows from `lines`: no per-codec allocation.
@@ -71,9 +109,9 @@ fn kept_payload_types<'a>(kind: &str, lines: &[&'a str], level: TrimLevel) -> Ve
     for line in lines {
         if let Some((pt, enc)) = line
             .strip_prefix("a=rtpmap:")
-            .and_then(|r| r.split_once(' '))
+            .and_then(|r| split_byte(r, b' '))
         {
-            let name = enc.split_once('/').map_or(enc, |(name, _)| name);
+            let name = split_byte(enc, b'/').map_or(enc, |(name, _)| name);
             if !name.eq_ignore_ascii_case("rtx") && keep_codec(kind, name, level) {
                 kept.push(pt);
             }
@@ -82,13 +120,13 @@ fn kept_payload_types<'a>(kind: &str, lines: &[&'a str], level: TrimLevel) -> Ve
     if keep_codec(kind, "rtx", level) {
         let primary = kept.len();
         for line in lines {
-            let Some((pt, params)) = line.strip_prefix("a=fmtp:").and_then(|r| r.split_once(' '))
+            let Some((pt, params)) = line
+                .strip_prefix("a=fmtp:")
+                .and_then(|r| split_byte(r, b' '))
             else {
                 continue;
             };
-            let apt = params
-                .split(';')
-                .find_map(|p| p.trim().strip_prefix("apt="));
+            let apt = pieces(params, b';').find_map(|p| p.trim().strip_prefix("apt="));
             if apt.is_some_and(|apt| kept[..primary].contains(&apt)) {
                 kept.push(pt);
             }
@@ -118,7 +156,11 @@ fn trim_section(lines: &[&str], level: TrimLevel, out: &mut String) -> bool {
         return false;
     };
     // "m=<kind> <port> <proto> <formats...>": `header` is everything before the formats.
-    let mut spaces = m_line.match_indices(' ').map(|(i, _)| i);
+    let mut spaces = m_line
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b' ')
+        .map(|(i, _)| i);
     let (Some(kind_end), Some(header_end)) = (spaces.next(), spaces.nth(1)) else {
         return false;
     };
@@ -127,8 +169,7 @@ fn trim_section(lines: &[&str], level: TrimLevel, out: &mut String) -> bool {
         return false;
     }
     let kept = kept_payload_types(kind, lines, level);
-    let listed: Vec<&str> = m_line[header_end + 1..]
-        .split(' ')
+    let listed: Vec<&str> = pieces(&m_line[header_end + 1..], b' ')
         .filter(|pt| kept.contains(pt))
         .collect();
     if listed.is_empty() {
@@ -166,7 +207,21 @@ pub fn trim(sdp: &str, level: TrimLevel) -> String {
     if level == TrimLevel::None {
         return sdp.to_string();
     }
-    let lines: Vec<&str> = sdp.lines().filter(|l| !l.is_empty()).collect();
+    // `lines()`: split at '\n', and a '\r' before a '\n' belongs to the line ending.
+    let mut lines: Vec<&str> = Vec::new();
+    let mut rest = sdp;
+    while !rest.is_empty() {
+        let line = match split_byte(rest, b'\n') {
+            Some((line, tail)) => {
+                rest = tail;
+                line.strip_suffix("\r").unwrap_or(line)
+            }
+            None => std::mem::take(&mut rest),
+        };
+        if !line.is_empty() {
+            lines.push(line);
+        }
+    }
     let mut out = String::with_capacity(sdp.len() + 2);
     let mut start = 0;
     while start < lines.len() {

@@ -11,11 +11,15 @@ use crate::vec_map::VecMap;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use js_sys::{Function, Promise};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::MediaStream;
 
 use super::events::{ServiceConfig, ServiceError, ServiceEvent};
 use super::participants::{Participant, ParticipantList};
-use crate::media::{AudioGraph, LevelMonitor, LocalMedia, QualityMonitor};
+use crate::browser::Timeout;
+use crate::media::{AudioGraph, LevelMonitor, LocalMedia, MediaError, QualityMonitor};
 use crate::p2p::mesh::Mesh;
 use crate::signal::transport::{SharedTransport, Subscription, TransportEvent};
 use crate::signal::{ChannelId, ChannelRef, Message, UserId};
@@ -121,111 +125,154 @@ impl CallService {
     }
 
     /// joinChannel: leaves any current call, captures, waits for the socket, sends voice:join.
+    ///
+    /// Shaped for code size: every await is a plain `JsFuture` over a browser promise (the
+    /// microphone, the socket wait, the certificate) and the work between them is synchronous,
+    /// so the future stays one small state machine (awaiting nested `async fn`s compiled to
+    /// about 3 KB of states and drop paths). A chain of `then` steps instead of the `async fn`
+    /// measured larger (each step converting its own errors).
     pub async fn join(
         &self,
         channel_id: ChannelId,
         user_id: UserId,
         audio_only: bool,
     ) -> Result<(), ServiceError> {
-        if channel_id == 0 || user_id == 0 {
-            return Err(ServiceError::InvalidArgument("ids must be positive".into()));
-        }
-        self.leave();
-        let shared = &self.shared;
-        let graph = AudioGraph::new().map_err(ServiceError::Audio)?;
-        let (generation, custom) = {
-            let mut st = shared.state.borrow_mut();
-            st.generation += 1;
-            st.muted = false;
-            st.video_enabled = false;
-            let mut graph = graph;
-            graph.set_deafened(st.deafened);
-            for (id, volume) in &st.volumes {
-                graph.set_volume(*id, *volume);
-            }
-            st.call = Some(Call {
-                channel_id,
-                user_id,
-                graph: Rc::new(RefCell::new(graph)),
-                local: None,
-                mesh: None,
-                participants: ParticipantList::new(user_id),
-                streams: VecMap::new(),
-                subscription: None,
-                levels: None,
-                quality: None,
-                joined: false,
-                lost_socket: false,
-            });
-            (st.generation, st.custom_stream.clone())
-        };
+        let (generation, custom) = self.begin_join(channel_id, user_id)?;
         let certificate = crate::p2p::mesh::start_certificate();
-        let local = match custom {
+        let captured = match custom {
             Some(stream) => Ok(LocalMedia::from_stream(stream)),
-            None => LocalMedia::capture(audio_only).await,
+            None => match LocalMedia::request(audio_only) {
+                Ok(request) => LocalMedia::captured(JsFuture::from(request).await),
+                Err(e) => Err(e),
+            },
         };
-        let mut local = match local {
-            Ok(local) if shared.generation() == generation => local,
-            Ok(mut stale) => {
-                stale.stop();
-                return Err(ServiceError::Aborted);
-            }
-            Err(e) => {
-                self.abort_join(generation);
-                return Err(ServiceError::Capture(e));
+        let mut local = self.check_capture(generation, captured)?;
+        let open = match self.socket_wait() {
+            None => true,
+            Some((opened, _guards)) => {
+                JsFuture::from(opened).await.is_ok_and(|v| v.is_truthy())
+                    || self.shared.transport.is_open()
             }
         };
-        if !self.wait_for_socket().await || shared.generation() != generation {
+        if !open || self.shared.generation() != generation {
             local.stop();
-            if shared.generation() != generation {
+            if self.shared.generation() != generation {
                 return Err(ServiceError::Aborted);
             }
             self.abort_join(generation);
             return Err(ServiceError::NotConnected);
         }
-        let certificates = crate::p2p::mesh::finish_certificate(certificate).await;
-        let join = super::inbound::start_call(shared, local, generation, certificates);
-        match join {
-            Some(msg) => match shared.transport.send(&msg) {
-                Ok(()) => {
-                    shared.emit(ServiceEvent::Status("Connected".into()));
-                    Ok(())
-                }
-                Err(e) => {
-                    self.abort_join(generation);
-                    Err(ServiceError::Transport(e))
-                }
-            },
-            None => Err(ServiceError::Aborted),
+        let certificates = match certificate {
+            Some(pending) => crate::p2p::mesh::certificates(JsFuture::from(pending).await),
+            None => JsValue::UNDEFINED,
+        };
+        self.finish_join(generation, local, certificates)
+    }
+
+    /// The synchronous start of a join: leaves any call, creates the audio graph (P14) and the
+    /// pending call. Returns the join's generation and the app's stream, if it set one.
+    fn begin_join(
+        &self,
+        channel_id: ChannelId,
+        user_id: UserId,
+    ) -> Result<(u64, Option<MediaStream>), ServiceError> {
+        if channel_id == 0 || user_id == 0 {
+            return Err(ServiceError::InvalidArgument("ids must be positive".into()));
+        }
+        self.leave();
+        let mut graph = AudioGraph::new().map_err(ServiceError::Audio)?;
+        let mut st = self.shared.state.borrow_mut();
+        st.generation += 1;
+        st.muted = false;
+        st.video_enabled = false;
+        graph.set_deafened(st.deafened);
+        for (id, volume) in &st.volumes {
+            graph.set_volume(*id, *volume);
+        }
+        st.call = Some(Call {
+            channel_id,
+            user_id,
+            graph: Rc::new(RefCell::new(graph)),
+            local: None,
+            mesh: None,
+            participants: ParticipantList::new(user_id),
+            streams: VecMap::new(),
+            subscription: None,
+            levels: None,
+            quality: None,
+            joined: false,
+            lost_socket: false,
+        });
+        Ok((st.generation, st.custom_stream.clone()))
+    }
+    /// The capture of a join, unless it failed or the join went stale meanwhile (P11).
+    fn check_capture(
+        &self,
+        generation: u64,
+        captured: Result<LocalMedia, MediaError>,
+    ) -> Result<LocalMedia, ServiceError> {
+        match captured {
+            Ok(local) if self.shared.generation() == generation => Ok(local),
+            Ok(mut stale) => {
+                stale.stop();
+                Err(ServiceError::Aborted)
+            }
+            Err(e) => {
+                self.abort_join(generation);
+                Err(ServiceError::Capture(e))
+            }
         }
     }
 
-    /// Resolves true once the transport is open (P18), false after the configured wait.
-    async fn wait_for_socket(&self) -> bool {
-        let transport = self.shared.transport.clone();
-        if transport.is_open() {
-            return true;
+    /// Makes the call live and sends voice:join.
+    fn finish_join(
+        &self,
+        generation: u64,
+        local: LocalMedia,
+        certificates: JsValue,
+    ) -> Result<(), ServiceError> {
+        let shared = &self.shared;
+        let Some(join) = super::inbound::start_call(shared, local, generation, certificates) else {
+            return Err(ServiceError::Aborted);
+        };
+        match shared.transport.send(&join) {
+            Ok(()) => {
+                shared.emit(ServiceEvent::Status("Connected".into()));
+                Ok(())
+            }
+            Err(e) => {
+                self.abort_join(generation);
+                Err(ServiceError::Transport(e))
+            }
         }
-        let (tx, rx) = futures::channel::oneshot::channel::<bool>();
-        let tx = Rc::new(RefCell::new(Some(tx)));
-        let on_open = tx.clone();
-        let _sub = transport.subscribe(Box::new(move |event| {
+    }
+
+    /// `None` when the transport is open; else a promise that resolves `true` once it opens
+    /// (P18) or `false` after the configured wait, with the subscription and the timer that
+    /// settle it (drop them once it settled). Resolving a JS promise twice is a no-op, so
+    /// neither side needs to know whether the other came first.
+    fn socket_wait(&self) -> Option<(Promise, (Subscription, Option<Timeout>))> {
+        let transport = &self.shared.transport;
+        if transport.is_open() {
+            return None;
+        }
+        let mut resolve = None;
+        let opened = Promise::new(&mut |settle, _| resolve = Some(settle));
+        let resolve: Function = resolve?;
+        let on_open = resolve.clone();
+        let subscription = transport.subscribe(Box::new(move |event| {
             if matches!(
                 event,
                 TransportEvent::Connected | TransportEvent::Reconnected
             ) {
-                if let Some(tx) = on_open.borrow_mut().take() {
-                    let _ = tx.send(true);
-                }
+                let _ = on_open.call1(&JsValue::UNDEFINED, &JsValue::TRUE);
             }
         }));
         let wait = self.shared.config.borrow().socket_wait_ms;
-        let _timer = crate::browser::Timeout::new(wait, move || {
-            if let Some(tx) = tx.borrow_mut().take() {
-                let _ = tx.send(false);
-            }
+        let timer = Timeout::new(wait, move || {
+            let _ = resolve.call1(&JsValue::UNDEFINED, &JsValue::FALSE);
         });
-        rx.await.unwrap_or(false) || transport.is_open()
+        Some((opened, (subscription, timer.ok())))
     }
 
     /// Undoes a join that failed before voice:join went out (no voice:leave is sent).
@@ -242,7 +289,6 @@ impl CallService {
             release(call);
         }
     }
-
     /// leaveChannel: idempotent; sends voice:leave, closes every peer, stops local tracks,
     /// closes the graph, drops timers and subscriptions, then notifies an empty list.
     pub fn leave(&self) {

@@ -3,8 +3,11 @@
 //! deafening while unmuted also mutes (undeafening does not unmute); deafen and volumes apply to
 //! peers that connect later too (P10) and volumes survive peer rebuilds and calls (P9).
 
-use super::call::CallService;
+use wasm_bindgen_futures::JsFuture;
+
+use super::call::{CallService, Shared};
 use super::events::{ServiceError, ServiceEvent};
+use crate::media::{LocalMedia, MediaError};
 use crate::signal::{Message, Mute, UserId, VideoToggle};
 
 impl CallService {
@@ -52,55 +55,30 @@ impl CallService {
     }
 
     /// toggleVideo: adds the camera on first use (renegotiating every peer), else flips it.
+    /// The one await is a plain `JsFuture` (see `join`).
     pub async fn toggle_video(&self) -> Result<bool, ServiceError> {
         let (generation, mut local, has_video) = {
             let mut st = self.shared.state.borrow_mut();
             let generation = st.generation;
-            let Some(call) = st.call.as_mut() else {
-                return Ok(false);
-            };
-            let Some(local) = call.local.take() else {
+            let Some(local) = st.call.as_mut().and_then(|call| call.local.take()) else {
                 return Ok(false);
             };
             let has_video = local.video_track().is_some();
             (generation, local, has_video)
         };
-        let added = if has_video {
-            Ok(())
+        let camera = if has_video {
+            Ok(None)
         } else {
-            local.add_camera().await.map(|_| ())
+            local.start_camera()
         };
-        let msg = {
-            let mut st = self.shared.state.borrow_mut();
-            let enabled = if has_video { !st.video_enabled } else { true };
-            let live = st.generation == generation;
-            match st.call.as_mut() {
-                Some(call) if live => {
-                    if let Some(track) = local.video_track() {
-                        track.set_enabled(enabled && added.is_ok());
-                    }
-                    call.local = Some(local);
-                    if let Err(e) = added {
-                        return Err(ServiceError::Camera(e));
-                    }
-                    if let Some(mesh) = call.mesh.as_ref() {
-                        mesh.refresh_tracks();
-                    }
-                    let channel_id = call.channel_id;
-                    st.video_enabled = enabled;
-                    Message::VideoToggle(VideoToggle {
-                        channel_id,
-                        video_enabled: enabled,
-                    })
-                }
-                _ => {
-                    local.stop();
-                    return Ok(false);
-                }
-            }
+        let added = match camera {
+            Ok(Some(request)) => local
+                .camera_opened(JsFuture::from(request).await)
+                .map(|_| ()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
         };
-        self.shared.send(&msg);
-        Ok(self.is_video_enabled())
+        video_toggled(&self.shared, generation, local, has_video, added)
     }
 
     pub fn is_muted(&self) -> bool {
@@ -144,4 +122,46 @@ impl CallService {
             .copied()
             .unwrap_or(1.0)
     }
+}
+
+/// The end of toggleVideo: puts the local media back into the call (or stops it when the call
+/// ended meanwhile), enables the camera track and tells the server.
+fn video_toggled(
+    shared: &Shared,
+    generation: u64,
+    mut local: LocalMedia,
+    has_video: bool,
+    added: Result<(), MediaError>,
+) -> Result<bool, ServiceError> {
+    let msg = {
+        let mut st = shared.state.borrow_mut();
+        let enabled = if has_video { !st.video_enabled } else { true };
+        let live = st.generation == generation;
+        match st.call.as_mut() {
+            Some(call) if live => {
+                if let Some(track) = local.video_track() {
+                    track.set_enabled(enabled && added.is_ok());
+                }
+                call.local = Some(local);
+                if let Err(e) = added {
+                    return Err(ServiceError::Camera(e));
+                }
+                if let Some(mesh) = call.mesh.as_ref() {
+                    mesh.refresh_tracks();
+                }
+                let channel_id = call.channel_id;
+                st.video_enabled = enabled;
+                Message::VideoToggle(VideoToggle {
+                    channel_id,
+                    video_enabled: enabled,
+                })
+            }
+            _ => {
+                local.stop();
+                return Ok(false);
+            }
+        }
+    };
+    shared.send(&msg);
+    Ok(shared.state.borrow().video_enabled)
 }
