@@ -21,6 +21,21 @@ pub fn contains(haystack: &str, needle: &str) -> bool {
     find(haystack, needle).is_some()
 }
 
+/// `s.split_once(sep)` for an ASCII `sep` (which never occurs inside a multi-byte character,
+/// so both halves are valid `str`s), without core's char searcher.
+pub fn split_once_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    debug_assert!(sep.is_ascii());
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// `s.trim_end_matches(byte as char)` for an ASCII `byte`.
+pub fn trim_end_byte(s: &str, byte: u8) -> &str {
+    debug_assert!(byte.is_ascii());
+    let end = s.bytes().rposition(|b| b != byte).map_or(0, |i| i + 1);
+    &s[..end]
+}
+
 /// The parts joined into one `String` (what `[a, b, c].concat()` gives).
 pub fn concat(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -53,6 +68,23 @@ mod tests {
                 "{haystack:?}"
             );
             assert_eq!(contains(haystack, needle), haystack.contains(needle));
+        }
+    }
+
+    #[test]
+    fn byte_helpers_agree_with_std() {
+        for s in [
+            "",
+            "/",
+            "a|b",
+            "|",
+            "a||b|",
+            "wss://h//",
+            "çağrı|x/",
+            "no-sep",
+        ] {
+            assert_eq!(split_once_byte(s, b'|'), s.split_once('|'), "{s:?}");
+            assert_eq!(trim_end_byte(s, b'/'), s.trim_end_matches('/'), "{s:?}");
         }
     }
 

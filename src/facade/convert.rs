@@ -2,10 +2,11 @@
 //! objects with exactly the `VoiceParticipant` field names (compat-spec §1.1), callback calls
 //! that never throw into Rust, and the TypeScript declarations the package ships.
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
+use crate::browser::object::{set, voice_participant, Voice};
 use crate::service::{Participant, ServiceError};
 use crate::signal::{UserId, MAX_CHANNEL_ID, MAX_USER_ID};
 
@@ -79,29 +80,18 @@ fn whole(value: f64, max: u64, message: &str) -> Result<u64, ServiceError> {
     }
 }
 
-fn set(obj: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
-}
-
-/// A fresh plain object for one participant (one `Reflect.set` call site for every field).
+/// A fresh plain object for one participant.
 pub fn participant_object(p: &Participant, stream: Option<&MediaStream>) -> Object {
-    let obj = Object::new();
-    let fields: [(&str, JsValue); 7] = [
-        ("userId", JsValue::from_f64(p.user_id as f64)),
-        ("username", JsValue::from_str(&p.username)),
-        ("university", JsValue::from_str(&p.university)),
-        ("isMuted", JsValue::from_bool(p.is_muted)),
-        ("isVideoEnabled", JsValue::from_bool(p.is_video_enabled)),
-        ("isSpeaking", JsValue::from_bool(p.is_speaking)),
-        ("audioLevel", JsValue::from_f64(f64::from(p.audio_level))),
-    ];
-    for (key, value) in &fields {
-        set(&obj, key, value);
-    }
-    if let Some(stream) = stream {
-        set(&obj, "stream", stream);
-    }
-    obj
+    let voice = Voice {
+        user_id: p.user_id as f64,
+        username: &p.username,
+        university: &p.university,
+        is_muted: p.is_muted,
+        is_video_enabled: p.is_video_enabled,
+        is_speaking: p.is_speaking,
+        audio_level: p.audio_level,
+    };
+    voice_participant(&voice, stream)
 }
 
 /// A NEW array of fresh participant objects (P7: React state identity).

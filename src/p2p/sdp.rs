@@ -6,9 +6,9 @@
 //! every video codec but VP8, then header extensions other than the essential ones. Pure string
 //! work: no browser, never panics.
 //!
-//! Shaped for code size: lines and fields are split at ASCII bytes ([`split_byte`],
-//! [`Pieces`]) instead of `lines()`/`split(char)`/`split_once(char)`, whose char-pattern
-//! searchers and adapters were most of this module's wasm.
+//! Shaped for code size: lines and fields are split at ASCII bytes
+//! ([`crate::text::split_once_byte`], [`Pieces`]) instead of `lines()`/`split(char)`/
+//! `split_once(char)`, whose char-pattern searchers and adapters were most of this module's wasm.
 
 /// How hard to trim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,12 +67,6 @@ fn keep_codec(kind: &str, name: &str, level: TrimLevel) -> bool {
     kept_codecs(kind, level).is_none_or(|kept| kept.iter().any(|k| k.eq_ignore_ascii_case(name)))
 }
 
-/// `s` around its first `sep` (an ASCII byte): `split_once(char)` without a char searcher.
-fn split_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
-    let i = s.bytes().position(|b| b == sep)?;
-    Some((&s[..i], &s[i + 1..]))
-}
-
 /// The pieces of a string between `sep` bytes, like `split(char)`.
 struct Pieces<'a> {
     rest: Option<&'a str>,
@@ -88,7 +82,7 @@ impl<'a> Iterator for Pieces<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
-        Some(match split_byte(rest, self.sep) {
+        Some(match crate::text::split_once_byte(rest, self.sep) {
             Some((piece, tail)) => {
                 self.rest = Some(tail);
                 piece
@@ -109,9 +103,9 @@ fn kept_payload_types<'a>(kind: &str, lines: &[&'a str], level: TrimLevel) -> Ve
     for line in lines {
         if let Some((pt, enc)) = line
             .strip_prefix("a=rtpmap:")
-            .and_then(|r| split_byte(r, b' '))
+            .and_then(|r| crate::text::split_once_byte(r, b' '))
         {
-            let name = split_byte(enc, b'/').map_or(enc, |(name, _)| name);
+            let name = crate::text::split_once_byte(enc, b'/').map_or(enc, |(name, _)| name);
             if !name.eq_ignore_ascii_case("rtx") && keep_codec(kind, name, level) {
                 kept.push(pt);
             }
@@ -122,7 +116,7 @@ fn kept_payload_types<'a>(kind: &str, lines: &[&'a str], level: TrimLevel) -> Ve
         for line in lines {
             let Some((pt, params)) = line
                 .strip_prefix("a=fmtp:")
-                .and_then(|r| split_byte(r, b' '))
+                .and_then(|r| crate::text::split_once_byte(r, b' '))
             else {
                 continue;
             };
@@ -211,7 +205,7 @@ pub fn trim(sdp: &str, level: TrimLevel) -> String {
     let mut lines: Vec<&str> = Vec::new();
     let mut rest = sdp;
     while !rest.is_empty() {
-        let line = match split_byte(rest, b'\n') {
+        let line = match crate::text::split_once_byte(rest, b'\n') {
             Some((line, tail)) => {
                 rest = tail;
                 line.strip_suffix("\r").unwrap_or(line)

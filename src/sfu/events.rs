@@ -5,12 +5,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Object};
 use wasm_bindgen::JsValue;
 use web_sys::MediaStream;
 
 use super::error::SfuError;
 use super::roster::VoiceParticipant;
+use crate::browser::object::{voice_participant, Voice};
 use crate::media::AudioGraph;
 
 /// The single listener slot (a new registration replaces the old one).
@@ -56,10 +57,9 @@ impl Emitter {
     }
 }
 
-/// `obj[key] = value` (one shared call site for every event and snapshot object).
-#[inline(never)]
+/// `obj[key] = value` through the crate's one `Reflect.set` call site.
 fn set(obj: &Object, key: &str, value: JsValue) {
-    let _ = Reflect::set(obj, &key.into(), &value);
+    crate::browser::object::set(obj, key, &value);
 }
 
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
@@ -68,19 +68,20 @@ const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 /// One `VoiceParticipant` object: `{userId, username, university, isMuted, isVideoEnabled,
 /// isSpeaking, audioLevel}` (the compat-spec field names). `None` when `userId` is not a safe
 /// JS integer (such a participant is left out of the list).
-fn participant_js(p: &VoiceParticipant) -> Option<Object> {
+fn participant_js(p: &VoiceParticipant, stream: Option<&MediaStream>) -> Option<Object> {
     if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&p.user_id) {
         return None;
     }
-    let obj = Object::new();
-    set(&obj, "userId", (p.user_id as f64).into());
-    set(&obj, "username", p.username.as_str().into());
-    set(&obj, "university", p.university.as_str().into());
-    set(&obj, "isMuted", p.is_muted.into());
-    set(&obj, "isVideoEnabled", p.is_video_enabled.into());
-    set(&obj, "isSpeaking", p.is_speaking.into());
-    set(&obj, "audioLevel", f64::from(p.audio_level).into());
-    Some(obj)
+    let voice = Voice {
+        user_id: p.user_id as f64,
+        username: &p.username,
+        university: &p.university,
+        is_muted: p.is_muted,
+        is_video_enabled: p.is_video_enabled,
+        is_speaking: p.is_speaking,
+        audio_level: p.audio_level,
+    };
+    Some(voice_participant(&voice, stream))
 }
 
 /// The snapshot the JS wrapper reads.
@@ -106,13 +107,10 @@ impl Shared {
     pub fn participants_js(&self) -> JsValue {
         let out = js_sys::Array::new();
         for p in &self.participants {
-            let Some(obj) = participant_js(p) else {
-                continue;
-            };
-            if let Some((_, stream)) = self.streams.iter().find(|(id, _)| *id == p.user_id) {
-                set(&obj, "stream", Clone::clone(stream).into());
+            let stream = self.streams.iter().find(|(id, _)| *id == p.user_id);
+            if let Some(obj) = participant_js(p, stream.map(|(_, s)| s)) {
+                out.push(&obj);
             }
-            out.push(&obj);
         }
         out.into()
     }

@@ -134,7 +134,7 @@ pub fn rtc_url(base: &str, token: &str, resume: Option<(&str, ReconnectReason)>)
 /// `base` as a WebSocket URL (`http(s)://` → `ws(s)://`, trailing `/` removed), then `path`
 /// and the percent-encoded `token`.
 fn signal_url(base: &str, path: &str, token: &str) -> String {
-    let base = base.trim_end_matches('/');
+    let base = crate::text::trim_end_byte(base, b'/');
     let (scheme, rest) = if let Some(rest) = base.strip_prefix("http://") {
         ("ws://", rest)
     } else if let Some(rest) = base.strip_prefix("https://") {
