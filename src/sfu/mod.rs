@@ -16,6 +16,8 @@ mod dispatch;
 #[cfg(target_arch = "wasm32")]
 pub mod events;
 #[cfg(target_arch = "wasm32")]
+mod inbox;
+#[cfg(target_arch = "wasm32")]
 pub mod js;
 #[cfg(target_arch = "wasm32")]
 mod negotiate;
@@ -23,6 +25,8 @@ mod negotiate;
 pub mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod socket;
+#[cfg(target_arch = "wasm32")]
+mod steps;
 #[cfg(target_arch = "wasm32")]
 pub mod transport;
 

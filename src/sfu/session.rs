@@ -2,19 +2,15 @@
 //! roster and the audio routing, and processes every input (socket frames, PC events, timer
 //! ticks, app commands) strictly in order from one queue — no racing futures.
 //!
-//! This file holds the lifecycle (join, resume, full rejoin, leave, teardown); the handling of
-//! individual signal messages and remote tracks lives in `dispatch.rs`.
+//! This file holds the engine state and its lifecycle (run loop, join, resume, full rejoin,
+//! leave, teardown); its input queue and promise replies are in `inbox.rs`, the asynchronous
+//! steps in `steps.rs`, the handling of signal messages and remote tracks in `dispatch.rs`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use std::future::poll_fn;
-use std::task::{Poll, Waker};
-
-use js_sys::{Function, Promise};
-use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{MediaStream, MediaStreamTrack, RtcSdpType};
+use web_sys::{MediaStream, MediaStreamTrack};
 
 use super::error::SfuError;
 use super::events::{Emitter, Shared};
@@ -22,121 +18,15 @@ use super::ping::PingClock;
 use super::proto::{self, ReconnectReason};
 use super::roster::Roster;
 use super::socket::{SignalSocket, SocketEvent};
-use super::transport::{PcEvent, PeerTransport};
+use super::transport::PeerTransport;
 use crate::browser::{now_ms, Interval};
 use crate::media::AudioGraph;
 use crate::signal::backoff::Backoff;
 use crate::vec_map::VecMap;
 
-/// Everything the engine reacts to.
-pub enum Input {
-    Socket(SocketEvent),
-    Pc(PcEvent),
-    Tick,
-    Publish(MediaStreamTrack, Reply),
-    SetMuted(bool),
-    KillSignal,
-    /// Fault injection: a frame handled as if the current signal socket had delivered it.
-    InjectFrame(Vec<u8>),
-    /// Leave; the reply resolves once everything (the audio graph too) is released.
-    Leave(Reply),
-}
-
-/// The engine's input queue. Single-threaded (an `Rc`), so it needs none of
-/// `futures::channel::mpsc`'s atomics and linked queue: a `Vec` and the run loop's waker.
-/// When the run loop ends it is closed: queued inputs are dropped and later ones handed back.
-#[derive(Clone, Default)]
-pub struct Inbox(Rc<RefCell<Queue>>);
-
-#[derive(Default)]
-struct Queue {
-    inputs: Vec<Input>,
-    waker: Option<Waker>,
-    closed: bool,
-}
-
-impl Inbox {
-    /// Queues `input` for the run loop (wakes it), or hands it back once the loop ended.
-    pub fn send(&self, input: Input) -> Result<(), Input> {
-        let waker = {
-            let mut queue = self.0.borrow_mut();
-            if queue.closed {
-                return Err(input);
-            }
-            queue.inputs.push(input);
-            queue.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Ok(())
-    }
-
-    /// The next input, in arrival order (the queue stays short: the loop drains it).
-    async fn next(&self) -> Input {
-        poll_fn(|cx| {
-            let mut queue = self.0.borrow_mut();
-            if queue.inputs.is_empty() {
-                queue.waker = Some(cx.waker().clone());
-                Poll::Pending
-            } else {
-                Poll::Ready(queue.inputs.remove(0))
-            }
-        })
-        .await
-    }
-
-    /// Refuses further inputs and hands back the queued ones.
-    fn close(&self) -> Vec<Input> {
-        let mut queue = self.0.borrow_mut();
-        queue.closed = true;
-        std::mem::take(&mut queue.inputs)
-    }
-}
-
-/// The end of a leave: the audio graph is closed, then the promise resolves.
-pub(super) fn left(graph: &RefCell<AudioGraph>, done: Reply) {
-    graph.borrow_mut().close();
-    done.resolve(&JsValue::UNDEFINED);
-}
-
-/// The promise of a JS call the engine answers (connect, publish): its resolve and reject
-/// functions, called by the engine directly (no channel and no future per call). Dropped
-/// unanswered — the session ended first — it rejects with `sfu/closed`.
-pub struct Reply(Option<(Function, Function)>);
-
-impl Reply {
-    /// A new pending promise and the reply that settles it.
-    pub fn new() -> (Promise, Reply) {
-        let mut slot = None;
-        let promise = Promise::new(&mut |resolve, reject| slot = Some((resolve, reject)));
-        (promise, Reply(slot))
-    }
-
-    /// Resolves the promise with `value`.
-    pub fn resolve(mut self, value: &JsValue) {
-        if let Some((resolve, _)) = self.0.take() {
-            let _ = resolve.call1(&JsValue::UNDEFINED, value);
-        }
-    }
-
-    /// Rejects the promise with `error` (a JS `Error` with its `code`).
-    pub fn reject(mut self, error: SfuError) {
-        self.reject_with(error);
-    }
-
-    fn reject_with(&mut self, error: SfuError) {
-        if let Some((_, reject)) = self.0.take() {
-            let _ = reject.call1(&JsValue::UNDEFINED, &error.into());
-        }
-    }
-}
-
-impl Drop for Reply {
-    fn drop(&mut self) {
-        self.reject_with(SfuError::Closed);
-    }
-}
+pub(super) use super::inbox::left;
+pub use super::inbox::{Inbox, Input, Reply};
+pub(super) use super::steps::{Cont, Pending, Purpose, Then};
 
 /// Session settings.
 #[derive(Clone)]
@@ -204,65 +94,6 @@ const RESUME_TIMEOUT_MS: f64 = 5_000.0;
 pub(super) const VERIFY_MS: f64 = 10_000.0;
 const PUBLISH_TIMEOUT_MS: f64 = 10_000.0;
 const MAX_ATTEMPTS: u32 = 20;
-
-/// The asynchronous step a handler leaves to do last. Handlers are synchronous and return
-/// it; the run loop carries it out in one place (`Engine::run`).
-pub(super) enum Then {
-    Nothing,
-    /// The first join (`false`) or a full rejoin (`true`).
-    Join(bool),
-    /// Resume (first attempt of an outage) or schedule a rejoin.
-    Recover(ReconnectReason),
-    /// A publisher offer when `run` (ICE restart or not), then the end of an outage
-    /// (`recovered` mode), if any.
-    Negotiate {
-        run: bool,
-        ice_restart: bool,
-        recovered: Option<&'static str>,
-    },
-    /// Answer a server offer (sdp, offer id) on the subscriber PC.
-    AnswerOffer(String, u32),
-    /// Apply the server's answer to our publisher offer.
-    AcceptAnswer(String),
-    /// A remote ICE candidate (to the subscriber PC?, candidate JSON).
-    Candidate(bool, String),
-}
-
-/// What continues a step once the browser promise it started settles. Every asynchronous
-/// step is a chain of such promises driven by the run loop with a single await, so the wasm holds
-/// one tiny state machine and plain synchronous code instead of one nested future per step.
-pub(super) enum Cont {
-    /// The publisher's `createOffer` for `Purpose`: set it as local description next.
-    OfferCreated(Purpose),
-    /// Our offer (sdp) is the local description: use it for `Purpose`.
-    OfferSet(Purpose, String),
-    /// The server's offer is the subscriber's remote description: create the answer (id).
-    OfferApplied(u32),
-    /// The subscriber's answer was created: set it as local description.
-    AnswerCreated(u32),
-    /// The subscriber's answer (sdp) is the local description: send it, flush candidates.
-    AnswerSet(u32, String),
-    /// The server's answer is the publisher's remote description: flush candidates.
-    AnswerApplied,
-    /// Buffered candidates were applied (on the subscriber PC?).
-    Flushed(bool),
-    /// A remote candidate was added.
-    Candidate,
-}
-
-/// What a publisher offer is for.
-#[derive(Clone, Copy)]
-pub(super) enum Purpose {
-    /// The single-PC join request (a rejoin?).
-    Join(bool),
-    /// The single-PC resume request.
-    Resume(ReconnectReason),
-    /// A renegotiation, then the end of an outage (mode) if any.
-    Publish(Option<&'static str>),
-}
-
-/// A browser promise in flight and the step that continues with its outcome.
-pub(super) type Pending = Option<(Promise, Cont)>;
 
 impl Engine {
     /// Opens the join socket and spawns the run loop. Returns the command sender; `joined`
@@ -386,7 +217,7 @@ impl Engine {
 
     /// Starts (or continues) recovery after the signal or a transport was lost: the first
     /// attempt of an episode resumes, later ones rejoin after a back-off.
-    fn begin_recovery(&mut self, reason: ReconnectReason) -> Pending {
+    pub(super) fn begin_recovery(&mut self, reason: ReconnectReason) -> Pending {
         if self.outage_since.is_none() {
             self.outage_since = Some(now_ms());
             self.episode_attempts = 0;
@@ -426,7 +257,7 @@ impl Engine {
     }
 
     /// Full rejoin: drop both PCs and all remote audio (before `open_join(true)`).
-    fn prepare_rejoin(&mut self) {
+    pub(super) fn prepare_rejoin(&mut self) {
         self.close_transports();
         self.reconnecting("rejoin", self.episode_attempts);
     }
@@ -493,151 +324,6 @@ impl Engine {
             Phase::Connected => self.connected_tick(now),
             _ => Then::Nothing,
         }
-    }
-
-    /// Begins a step: finishes it synchronously, or hands back the browser promise to wait
-    /// for and what continues after it (by reference: the step's strings are dropped once,
-    /// by the run loop).
-    fn begin(&mut self, then: &Then) -> Pending {
-        match *then {
-            Then::Nothing => None,
-            Then::Join(rejoin) => {
-                if rejoin {
-                    self.prepare_rejoin();
-                }
-                self.open_join(rejoin)
-            }
-            Then::Recover(reason) => self.begin_recovery(reason),
-            Then::Negotiate {
-                run,
-                ice_restart,
-                recovered,
-            } => {
-                let offer = if run {
-                    self.negotiate(ice_restart, recovered)
-                } else {
-                    None
-                };
-                if offer.is_none() {
-                    self.recovered(recovered);
-                }
-                offer
-            }
-            Then::AnswerOffer(ref sdp, id) => {
-                let sub = self.subscriber.as_ref()?;
-                let applied = sub.set_remote(RtcSdpType::Offer, sdp);
-                Some((applied, Cont::OfferApplied(id)))
-            }
-            Then::AcceptAnswer(ref sdp) => match &self.publisher {
-                // Ignored unless an offer of ours awaits its answer.
-                Some(publisher) if publisher.has_local_offer() => {
-                    let applied = publisher.set_remote(RtcSdpType::Answer, sdp);
-                    Some((applied, Cont::AnswerApplied))
-                }
-                _ => self.after_answer(),
-            },
-            Then::Candidate(to_subscriber, ref json) => {
-                let pc = if to_subscriber {
-                    self.subscriber.as_mut()
-                } else {
-                    self.publisher.as_mut()
-                }?;
-                match pc.add_remote_candidate(json) {
-                    Ok(added) => added.map(|p| (p, Cont::Candidate)),
-                    Err(e) => {
-                        self.emitter.error(e);
-                        None
-                    }
-                }
-            }
-        }
-    }
-
-    /// Continues a step with the outcome of the promise it waited for.
-    fn resume(&mut self, cont: &Cont, outcome: Result<JsValue, SfuError>) -> Pending {
-        match *cont {
-            Cont::OfferCreated(purpose) => match (outcome, &self.publisher) {
-                (Ok(offer), Some(publisher)) => {
-                    let (set, sdp) = publisher.set_local(&offer);
-                    Some((set, Cont::OfferSet(purpose, sdp)))
-                }
-                (outcome, _) => {
-                    let error = outcome.err().unwrap_or(SfuError::NotConnected);
-                    self.offer_failed(purpose, error)
-                }
-            },
-            Cont::OfferSet(purpose, ref sdp) => match outcome {
-                Ok(_) => self.offer_ready(purpose, sdp),
-                Err(e) => self.offer_failed(purpose, e),
-            },
-            Cont::OfferApplied(id) => match (outcome, &self.subscriber) {
-                (Ok(_), Some(sub)) => Some((sub.create_answer(), Cont::AnswerCreated(id))),
-                (outcome, _) => self.answered(outcome.map(|_| None)),
-            },
-            Cont::AnswerCreated(id) => match (outcome, &self.subscriber) {
-                (Ok(answer), Some(sub)) => {
-                    let (set, sdp) = sub.set_local(&answer);
-                    Some((set, Cont::AnswerSet(id, sdp)))
-                }
-                (outcome, _) => self.answered(outcome.map(|_| None)),
-            },
-            Cont::AnswerSet(id, ref sdp) => {
-                self.answered(outcome.map(|_| Some((sdp.as_str(), id))))
-            }
-            Cont::AnswerApplied => match outcome {
-                Ok(_) => self.flush(false),
-                Err(e) => {
-                    self.emitter.error(e);
-                    self.after_answer()
-                }
-            },
-            Cont::Flushed(true) => {
-                self.retry_pending_tracks();
-                None
-            }
-            Cont::Flushed(false) => self.after_answer(),
-            Cont::Candidate => {
-                if let Err(e) = outcome {
-                    self.emitter.error(e);
-                }
-                None
-            }
-        }
-    }
-
-    /// The end of answering a server offer: send the answer (sdp, id) or report the error,
-    /// then apply the buffered candidates (after the answer, so it is not delayed).
-    fn answered(&mut self, answer: Result<Option<(&str, u32)>, SfuError>) -> Pending {
-        match answer {
-            Ok(Some((sdp, id))) => self.send(&proto::session_description("answer", sdp, id)),
-            Ok(None) => {}
-            Err(e) => self.emitter.error(e),
-        }
-        self.flush(true)
-    }
-
-    /// Applies the candidates buffered on one PC, then `Cont::Flushed`.
-    fn flush(&mut self, subscriber: bool) -> Pending {
-        let pc = if subscriber {
-            self.subscriber.as_mut()
-        } else {
-            self.publisher.as_mut()
-        };
-        match pc.and_then(PeerTransport::flush_candidates) {
-            Some(all) => Some((all, Cont::Flushed(subscriber))),
-            None => self.resume(&Cont::Flushed(subscriber), Ok(JsValue::UNDEFINED)),
-        }
-    }
-
-    /// After the server's answer: retry unresolved tracks, then the offer that was asked for
-    /// while this one was in flight (or the ICE restart the join's ICE servers need).
-    fn after_answer(&mut self) -> Pending {
-        self.retry_pending_tracks();
-        if self.renegotiate || self.pending_ice_restart {
-            let restart = std::mem::take(&mut self.pending_ice_restart);
-            return self.negotiate(restart, None);
-        }
-        None
     }
 
     fn connected_tick(&mut self, now: f64) -> Then {
