@@ -33,6 +33,8 @@ before=$(stat -c %s "$WASM")
 # shellcheck disable=SC2086 # the flags are a word list
 wasm-opt $SOHBET_WASM_OPT_FLAGS "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
 echo "[build_pkg] wasm-opt: $before -> $(stat -c %s "$WASM") bytes"
+# Similar functions side by side, for the compressor's window (same code, ~0.8 KB less gzip).
+node scripts/order_functions.mjs "$WASM"
 # Short import/export names in the wasm and the glue (the hashed wasm-bindgen names are ~5 KB of
 # incompressible entropy); the raw-export typings no longer match, so they are not shipped.
 node scripts/minify_names.mjs "$WASM" pkg/sohbet_rtc.js pkg/sohbet_rtc.d.ts

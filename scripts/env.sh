@@ -14,6 +14,9 @@ export SOHBET_SIZE_TOOLCHAIN="${SOHBET_SIZE_TOOLCHAIN-nightly-2026-10-30}"
 # (no implicit traps: safe Rust never loads out of bounds or divides unchecked; the module's own
 # memory starts zero-filled and its low 1 KiB is never addressed: the stack sits below 1 MiB, data
 # above), and the producers/target-features custom sections stripped.
+# The wasm features the build uses (also given to the later wasm-opt runs of order_functions.mjs,
+# after the target-features section is gone).
+export SOHBET_WASM_FEATURES="--enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-call-indirect-overlong"
 export SOHBET_WASM_OPT_FLAGS="-Oz --converge --ignore-implicit-traps --low-memory-unused --zero-filled-memory \
-  --strip-debug --strip-producers --strip-target-features --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue"
+  --strip-debug --strip-producers --strip-target-features $SOHBET_WASM_FEATURES"
