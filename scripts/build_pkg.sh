@@ -2,7 +2,7 @@
 # Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
 # import time — compat-spec P19), then wasm-opt -Oz from binaryen, then adds the hand-written JS entry
 # (js/index.js: the drop-in `webrtcService` / `websocketService` singletons with lazy wasm init) and
-# its TypeScript types, and minifies the shipped JavaScript with esbuild (like any published
+# its TypeScript types, and minifies the shipped JavaScript with terser (like any published
 # bundle; the types and README stay readable). Skips the work when pkg/ is newer than every
 # source file.
 set -euo pipefail
@@ -42,7 +42,7 @@ rm -f pkg/sohbet_rtc_bg.wasm.d.ts
 if [[ -d js ]]; then cp js/* pkg/; fi
 for f in pkg/sohbet_rtc.js pkg/index.js; do
   [[ -f $f ]] || continue
-  esbuild "$f" --minify --format=esm --log-level=warning --outfile="$f.min" && mv "$f.min" "$f"
+  terser "$f" $SOHBET_TERSER_FLAGS -o "$f.min" && mv "$f.min" "$f"
 done
 node -e '
 const fs = require("fs");

@@ -20,3 +20,5 @@ export SOHBET_WASM_FEATURES="--enable-bulk-memory --enable-bulk-memory-opt --ena
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-call-indirect-overlong"
 export SOHBET_WASM_OPT_FLAGS="-Oz --converge --ignore-implicit-traps --low-memory-unused --zero-filled-memory \
   --strip-debug --strip-producers --strip-target-features $SOHBET_WASM_FEATURES"
+# terser for the shipped JS (ES modules: top-level names are private; three compress passes).
+export SOHBET_TERSER_FLAGS="--module --ecma 2020 --compress passes=3,unsafe_arrows=true --mangle"

@@ -26,5 +26,6 @@ cp "$out/sohbet_rtc_bg.wasm" "$out/named.wasm"
 wasm-opt $SOHBET_WASM_OPT_FLAGS "$out/sohbet_rtc_bg.wasm" -o "$out/opt.wasm"
 node scripts/order_functions.mjs "$out/opt.wasm" >/dev/null
 node scripts/minify_names.mjs "$out/opt.wasm" "$out/sohbet_rtc.js" >/dev/null
-esbuild "$out/sohbet_rtc.js" --minify --format=esm --log-level=warning --outfile="$out/glue.min.js"
+# shellcheck disable=SC2086 # the flags are a word list
+terser "$out/sohbet_rtc.js" $SOHBET_TERSER_FLAGS -o "$out/glue.min.js"
 node scripts/wasm_breakdown.mjs "$out/named.wasm" "$out/opt.wasm" "$out/glue.min.js" "${1:-}"
