@@ -224,11 +224,7 @@ async fn leaving_during_the_microphone_prompt_leaves_no_live_track_and_sends_no_
     let (channel, clients) = call_of(1, "watch").await;
     let watcher = &clients[0];
     let (token, user_id) = login("prompt").await;
-    let late = sohbet_rtc::facade::WebRtcService::with_web_socket(
-        ws_url().into(),
-        token,
-        wasm_bindgen::JsValue::UNDEFINED,
-    );
+    let (late, late_socket) = service_with_own_socket(token, wasm_bindgen::JsValue::UNDEFINED);
     let join = late.join_channel(channel, user_id as f64, Some(true)); // uses getUserMedia
     let join = wasm_bindgen_futures::JsFuture::from(join);
     let pending = || {
@@ -263,6 +259,7 @@ async fn leaving_during_the_microphone_prompt_leaves_no_live_track_and_sends_no_
         "no voice:join reached the room"
     );
     assert!(late.get_local_stream().is_none());
+    disconnect(&late_socket);
     watcher.service.leave_channel();
 }
 

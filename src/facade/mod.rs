@@ -3,10 +3,10 @@
 //! §1.2, plus the hybrid extras (`getCurrentMode`, `onStatus`), `onError({code, message})`,
 //! `setLocalStream(stream)` (tests and apps may bring their own microphone) and `setConfig`.
 //!
-//! Construct it over the app's own socket object (`new WebRtcService(websocketService,
-//! config)`, P17: one socket per tab) or with the built-in client
-//! (`WebRtcService.withWebSocket(url, token, config)`). Construction touches no `window`,
-//! `navigator` or `AudioContext` (P19); all of that happens in `joinChannel`. Callbacks are
+//! Construct it over a socket object (`new WebRtcService(websocketService, config)`): the app's
+//! own or the package's built-in `SignalingClient` (P17: one socket per tab). Construction
+//! touches no `window`, `navigator` or `AudioContext` (P19); all of that happens in
+//! `joinChannel`. Callbacks are
 //! single-slot: a new registration replaces the old one (StrictMode registers twice).
 
 mod convert;
@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
 use crate::service::{CallService, ServiceConfig, ServiceEvent};
-use crate::signal::transport::{AppSocketTransport, SharedTransport, WsClient};
+use crate::signal::transport::AppSocketTransport;
 
 /// The app's callbacks, one slot each.
 #[derive(Default)]
@@ -39,7 +39,6 @@ struct Slots {
 pub struct WebRtcService {
     service: Rc<CallService>,
     slots: Rc<Slots>,
-    ws: Option<WsClient>,
 }
 
 fn get(slot: &RefCell<Option<Function>>) -> Option<Function> {
@@ -88,12 +87,15 @@ fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent)
 }
 
 impl WebRtcService {
-    fn build(transport: SharedTransport, config: &JsValue, ws: Option<WsClient>) -> WebRtcService {
-        let service = Rc::new(CallService::new(transport, ServiceConfig::from_js(config)));
+    fn build(transport: AppSocketTransport, config: &JsValue) -> WebRtcService {
+        let service = Rc::new(CallService::new(
+            Rc::new(transport),
+            ServiceConfig::from_js(config),
+        ));
         let slots = Rc::new(Slots::default());
         let (weak, sink_slots) = (Rc::downgrade(&service), slots.clone());
         service.set_sink(Rc::new(move |event| dispatch(&weak, &sink_slots, event)));
-        WebRtcService { service, slots, ws }
+        WebRtcService { service, slots }
     }
 
     /// The call engine (Rust callers and tests: graph taps, peer connections).
@@ -109,19 +111,7 @@ impl WebRtcService {
     pub fn new(socket: JsValue, config: JsValue) -> Result<WebRtcService, JsValue> {
         let transport =
             AppSocketTransport::new(&socket).map_err(|e| crate::error::js_error_from(&e))?;
-        Ok(WebRtcService::build(Rc::new(transport), &config, None))
-    }
-
-    /// With the built-in WebSocket client: connects to `<url>/?token=<token>` right away
-    /// (joinChannel waits for it to open, P18) and reconnects with back-off.
-    #[wasm_bindgen(js_name = withWebSocket)]
-    pub fn with_web_socket(url: String, token: String, config: JsValue) -> WebRtcService {
-        let ws = WsClient::new();
-        let connecting = ws.connect(&url, &token);
-        crate::browser::spawn(async move {
-            let _ = connecting.await; // failures surface as joinChannel's not-connected error
-        });
-        WebRtcService::build(Rc::new(ws.clone()), &config, Some(ws))
+        Ok(WebRtcService::build(transport, &config))
     }
 
     /// Replaces the ICE configuration (`{ iceServers }`) for later joins.
@@ -256,13 +246,10 @@ impl WebRtcService {
         JsValue::from_str("p2p")
     }
 
-    /// Leaves the call and closes the built-in socket, if any. The object stays usable only
-    /// for getters afterwards.
+    /// Leaves the call (the socket stays open: it belongs to the caller). The object stays
+    /// usable only for getters afterwards.
     pub fn dispose(&self) {
         self.service.leave();
-        if let Some(ws) = self.ws.as_ref() {
-            ws.disconnect();
-        }
     }
 }
 
@@ -279,8 +266,5 @@ impl Drop for WebRtcService {
             slot.borrow_mut().take();
         }
         self.service.leave();
-        if let Some(ws) = self.ws.as_ref() {
-            ws.disconnect();
-        }
     }
 }

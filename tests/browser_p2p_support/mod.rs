@@ -41,6 +41,27 @@ pub fn http_url() -> &'static str {
 }
 
 /// The reference server's voice socket base.
+/// A `WebRtcService` over a new built-in `SignalingClient` (returned too, as a JS object) that
+/// starts connecting with `token` (joinChannel waits for the socket to open, P18), as the
+/// package's `webrtcService` does.
+pub fn service_with_own_socket(token: String, config: JsValue) -> (WebRtcService, JsValue) {
+    let socket = sohbet_rtc::signal::transport::SignalingClient::new(ws_url().into());
+    // A failure surfaces as joinChannel's not-connected error.
+    let _ = socket.connect(token);
+    let socket = JsValue::from(socket);
+    let service =
+        WebRtcService::new(socket.clone(), config).expect("a SignalingClient is a valid socket");
+    (service, socket)
+}
+
+/// Closes a socket made by [`service_with_own_socket`].
+pub fn disconnect(socket: &JsValue) {
+    let f = js_sys::Reflect::get(socket, &"disconnect".into()).expect("disconnect");
+    f.unchecked_ref::<js_sys::Function>()
+        .call0(socket)
+        .expect("disconnect() does not throw");
+}
+
 pub fn ws_url() -> &'static str {
     option_env!("SOHBET_WS_URL")
         .unwrap_or("ws://127.0.0.1:18081")
@@ -148,6 +169,14 @@ pub struct Client {
     pub probe: Option<EnergyProbe>,
     pub errors: Recorder,
     pub updates: Recorder,
+    /// The client's own `SignalingClient` (closed when the client is dropped).
+    pub socket: JsValue,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        disconnect(&self.socket);
+    }
 }
 
 impl Client {
@@ -159,7 +188,7 @@ impl Client {
     /// Like [`Client::new`], with a `WebRTCConfig` object.
     pub async fn with_config(name: &str, freq: f32, config: JsValue) -> Client {
         let (token, user_id) = login(name).await;
-        let service = WebRtcService::with_web_socket(ws_url().into(), token, config);
+        let (service, socket) = service_with_own_socket(token, config);
         let tone = ToneSource::start(freq);
         service.set_local_stream(Some(Clone::clone(&tone.stream)));
         let (errors, updates) = (Recorder::new(), Recorder::new());
@@ -174,6 +203,7 @@ impl Client {
             probe: None,
             errors,
             updates,
+            socket,
         }
     }
 
