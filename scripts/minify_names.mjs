@@ -7,6 +7,7 @@
 // expected or the build fails (nothing is renamed on one side only).
 // Usage: node scripts/minify_names.mjs <wasm> <glue.js> [glue.d.ts]
 import fs from 'node:fs';
+import { imports as readImports, name, reader, section as encodeSection, sections as readSections, uleb } from './wasm_binary.mjs';
 
 const [wasmPath, gluePath, dtsPath] = process.argv.slice(2);
 const die = (msg) => { console.error(`[minify_names] ${msg}`); process.exit(1); };
@@ -15,13 +16,6 @@ if (!wasmPath || !gluePath) die('usage: minify_names.mjs <wasm> <glue.js> [glue.
 const buf = fs.readFileSync(wasmPath);
 let glue = fs.readFileSync(gluePath, 'utf8');
 let dts = dtsPath && fs.existsSync(dtsPath) ? fs.readFileSync(dtsPath, 'utf8') : null;
-
-// --- LEB128 and byte helpers ------------------------------------------------------------------
-let p = 0;
-const leb = () => { let r = 0, s = 0, b; do { b = buf[p++]; r += (b & 0x7f) * 2 ** s; s += 7; } while (b & 0x80); return r; };
-const str = () => { const n = leb(); const s = buf.toString('utf8', p, p + n); p += n; return s; };
-const uleb = (n) => { const out = []; do { let b = n % 128; n = Math.floor(n / 128); if (n) b |= 0x80; out.push(b); } while (n); return Buffer.from(out); };
-const name = (s) => { const b = Buffer.from(s, 'utf8'); return Buffer.concat([uleb(b.length), b]); };
 
 // Short identifiers a, b, …, Z, aa, ab, … (never a JS keyword, never one of `keep`).
 const RESERVED = new Set(['do', 'if', 'in', 'for', 'let', 'new', 'try', 'var', 'int', 'NaN']);
@@ -41,37 +35,21 @@ function* shortNames(keep) {
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 // --- read the sections ------------------------------------------------------------------------
-if (buf.readUInt32LE(0) !== 0x6d736100) die(`${wasmPath} is not a wasm module`);
-p = 8;
-const sections = [];
-while (p < buf.length) {
-  const id = buf[p++]; const size = leb(); sections.push({ id, start: p, end: p + size }); p += size;
-}
+let sections;
+try { sections = readSections(buf); } catch (e) { die(`${wasmPath}: ${e.message}`); }
 const section = (id) => sections.find((s) => s.id === id);
 
 // Imports: module, field, and the kind-specific rest, kept as raw bytes.
-const imports = [];
 const importSec = section(2);
-if (importSec) {
-  p = importSec.start; const n = leb();
-  for (let i = 0; i < n; i++) {
-    const module = str(); const field = str(); const descStart = p; const kind = buf[p++];
-    if (kind === 0) leb();
-    else if (kind === 1) { p++; const f = buf[p++]; leb(); if (f & 1) leb(); }
-    else if (kind === 2) { const f = buf[p++]; leb(); if (f & 1) leb(); }
-    else if (kind === 3) p += 2;
-    else if (kind === 4) { p++; leb(); }
-    else die(`unknown import kind ${kind}`);
-    imports.push({ module, field, desc: buf.subarray(descStart, p) });
-  }
-}
+let imports = [];
+try { imports = importSec ? readImports(buf, importSec) : []; } catch (e) { die(e.message); }
 const exportsList = [];
 const exportSec = section(7);
 if (exportSec) {
-  p = exportSec.start; const n = leb();
-  for (let i = 0; i < n; i++) {
-    const field = str(); const descStart = p; p++; leb();
-    exportsList.push({ field, desc: buf.subarray(descStart, p) });
+  const r = reader(buf, exportSec.start);
+  for (let n = r.leb(); n > 0; n--) {
+    const field = r.str(); const descStart = r.p; r.byte(); r.leb();
+    exportsList.push({ field, desc: buf.subarray(descStart, r.p) });
   }
 }
 
@@ -112,10 +90,7 @@ const rebuilt = new Map();
 if (importSec) rebuilt.set(importSec, vec(imports.map((i) => Buffer.concat([name(moduleMap.get(i.module)), name(i.newField), i.desc]))));
 if (exportSec) rebuilt.set(exportSec, vec(exportsList.map((e) => Buffer.concat([name(e.newField), e.desc]))));
 const parts = [buf.subarray(0, 8)];
-for (const s of sections) {
-  const body = rebuilt.get(s) ?? buf.subarray(s.start, s.end);
-  parts.push(Buffer.from([s.id]), uleb(body.length), body);
-}
+for (const s of sections) parts.push(encodeSection(s.id, rebuilt.get(s) ?? buf.subarray(s.start, s.end)));
 const out = Buffer.concat(parts);
 fs.writeFileSync(wasmPath, out);
 fs.writeFileSync(gluePath, glue);

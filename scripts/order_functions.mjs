@@ -18,6 +18,7 @@
 // wasm-opt must be on PATH; SOHBET_WASM_FEATURES (scripts/env.sh) lists the enabled features.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { imports, name, reader, section, sections, uleb } from './wasm_binary.mjs';
 
 const WINDOW = 64;
 const SHINGLE = 4;
@@ -25,38 +26,18 @@ const HASHES = 48;
 
 /** The number of imported functions and the body bytes of each defined function. */
 function readFunctions(buf) {
-  let p = 8;
-  const leb = () => {
-    let r = 0, s = 0, b;
-    do { b = buf[p++]; r |= (b & 0x7f) << s; s += 7; } while (b & 0x80);
-    return r >>> 0;
-  };
-  const skipName = () => { const n = leb(); p += n; };
-  let imported = 0;
+  const list = sections(buf);
+  const importSec = list.find((s) => s.id === 2);
+  const imported = importSec ? imports(buf, importSec).filter((i) => i.kind === 0).length : 0;
   const bodies = [];
-  while (p < buf.length) {
-    const id = buf[p++];
-    const size = leb();
-    const end = p + size;
-    if (id === 2) {
-      for (let i = leb(); i > 0; i--) {
-        skipName(); skipName();
-        const kind = buf[p++];
-        if (kind === 0) { leb(); imported++; } // function: type index
-        else if (kind === 1) { p++; const flags = buf[p++]; leb(); if (flags & 1) leb(); } // table
-        else if (kind === 2) { const flags = buf[p++]; leb(); if (flags & 1) leb(); } // memory
-        else if (kind === 3) { p += 2; } // global: value type, mutability
-        else if (kind === 4) { p++; leb(); } // tag
-        else throw new Error(`order_functions: unknown import kind ${kind}`);
-      }
-    } else if (id === 10) {
-      for (let i = leb(); i > 0; i--) {
-        const n = leb();
-        bodies.push(buf.subarray(p, p + n));
-        p += n;
-      }
+  const code = list.find((s) => s.id === 10);
+  if (code) {
+    const r = reader(buf, code.start);
+    for (let n = r.leb(); n > 0; n--) {
+      const size = r.leb();
+      bodies.push(buf.subarray(r.p, r.p + size));
+      r.p += size;
     }
-    p = end;
   }
   return { imported, bodies };
 }
@@ -105,31 +86,21 @@ function layout(bodies) {
   }
 }
 
-const leb128 = (v) => { const out = []; do { let b = v & 0x7f; v >>>= 7; if (v) b |= 0x80; out.push(b); } while (v); return out; };
-const bytes = (s) => { const b = Buffer.from(s); return [...leb128(b.length), ...b]; };
-
 /** `buf` with every custom "name" section replaced by one naming each function by its rank. */
 function withRankNames(buf, imported, order) {
-  const names = [...leb128(order.length)];
   const rank = new Array(order.length);
   order.forEach((f, r) => { rank[f] = r; });
+  const names = [uleb(rank.length)];
   for (let i = 0; i < rank.length; i++) {
-    names.push(...leb128(imported + i), ...bytes(`f${String(rank[i]).padStart(7, '0')}`));
+    names.push(uleb(imported + i), name(`f${String(rank[i]).padStart(7, '0')}`));
   }
-  const content = [...bytes('name'), 1, ...leb128(names.length), ...names];
+  const functionNames = Buffer.concat(names);
   const parts = [buf.subarray(0, 8)];
-  let p = 8;
-  while (p < buf.length) {
-    const start = p;
-    const id = buf[p++];
-    let size = 0, shift = 0, b;
-    do { b = buf[p++]; size |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80);
-    const end = p + size;
-    const isName = id === 0 && buf.toString('utf8', p + 1, p + 1 + buf[p]) === 'name';
-    if (!isName) parts.push(buf.subarray(start, end));
-    p = end;
+  for (const s of sections(buf)) {
+    const isName = s.id === 0 && reader(buf, s.start).str() === 'name';
+    if (!isName) parts.push(section(s.id, buf.subarray(s.start, s.end)));
   }
-  parts.push(Buffer.from([0, ...leb128(content.length), ...content]));
+  parts.push(section(0, Buffer.concat([name('name'), Buffer.from([1]), uleb(functionNames.length), functionNames])));
   return Buffer.concat(parts);
 }
 

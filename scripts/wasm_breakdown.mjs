@@ -2,34 +2,25 @@
 // functions (see scripts/wasm_breakdown.sh). Args: <named wasm> <shipped wasm> <js glue> [regex].
 import fs from 'node:fs';
 import zlib from 'node:zlib';
+import { imports, reader, sections } from './wasm_binary.mjs';
 
 const [wasmPath, shippedPath, gluePath, pattern] = process.argv.slice(2);
 const shipped = fs.readFileSync(shippedPath);
 const buf = fs.readFileSync(wasmPath);
 const glue = fs.readFileSync(gluePath);
 const gz = (b) => zlib.gzipSync(b, { level: 9 }).length;
-let p = 8;
-const leb = () => { let r = 0, s = 0, b; do { b = buf[p++]; r |= (b & 0x7f) << s; s += 7; } while (b & 0x80); return r >>> 0; };
-const str = () => { const n = leb(); const s = buf.toString('utf8', p, p + n); p += n; return s; };
 let imported = 0; let data = 0; const sizes = []; const names = new Map();
-while (p < buf.length) {
-  const id = buf[p++]; const size = leb(); const end = p + size;
-  if (id === 0 && str() === 'name') {
-    while (p < end) {
-      const sid = buf[p++]; const len = leb(); const send = p + len;
-      if (sid === 1) { const n = leb(); for (let i = 0; i < n; i++) { const idx = leb(); names.set(idx, str()); } }
-      p = send;
+for (const sec of sections(buf)) {
+  const r = reader(buf, sec.start);
+  if (sec.id === 0 && r.str() === 'name') {
+    while (r.p < sec.end) {
+      const sid = r.byte(); const len = r.leb(); const send = r.p + len;
+      if (sid === 1) { for (let n = r.leb(); n > 0; n--) { const idx = r.leb(); names.set(idx, r.str()); } }
+      r.p = send;
     }
-  } else if (id === 2) {
-    const n = leb();
-    for (let i = 0; i < n; i++) {
-      str(); str(); const kind = buf[p++];
-      if (kind === 0) { leb(); imported++; } else if (kind === 1) { p++; const f = buf[p++]; leb(); if (f & 1) leb(); }
-      else if (kind === 2) { const f = buf[p++]; leb(); if (f & 1) leb(); } else if (kind === 3) { p += 2; }
-    }
-  } else if (id === 10) { const n = leb(); for (let i = 0; i < n; i++) { const s = leb(); sizes.push(s); p += s; } }
-  else if (id === 11) data = size;
-  p = end;
+  } else if (sec.id === 2) imported = imports(buf, sec).filter((i) => i.kind === 0).length;
+  else if (sec.id === 10) { for (let n = r.leb(); n > 0; n--) { const size = r.leb(); sizes.push(size); r.p += size; } }
+  else if (sec.id === 11) data = sec.end - sec.start;
 }
 const fns = sizes.map((s, i) => [names.get(i + imported) ?? `f${i + imported}`, s]);
 const total = sizes.reduce((a, b) => a + b, 0);
