@@ -259,7 +259,7 @@ async fn leaving_during_the_microphone_prompt_leaves_no_live_track_and_sends_no_
         "no voice:join reached the room"
     );
     assert!(late.get_local_stream().is_none());
-    disconnect(&late_socket);
+    late_socket.disconnect();
     watcher.service.leave_channel();
 }
 

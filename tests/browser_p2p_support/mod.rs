@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use sohbet_rtc::facade::WebRtcService;
+use sohbet_rtc::signal::transport::{SignalingClient, WsClient};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -41,25 +42,17 @@ pub fn http_url() -> &'static str {
 }
 
 /// The reference server's voice socket base.
-/// A `WebRtcService` over a new built-in `SignalingClient` (returned too, as a JS object) that
-/// starts connecting with `token` (joinChannel waits for the socket to open, P18), as the
-/// package's `webrtcService` does.
-pub fn service_with_own_socket(token: String, config: JsValue) -> (WebRtcService, JsValue) {
-    let socket = sohbet_rtc::signal::transport::SignalingClient::new(ws_url().into());
+/// A `WebRtcService` over a new built-in `SignalingClient` that starts connecting with `token`
+/// (joinChannel waits for the socket to open, P18), as the package's `webrtcService` does; with
+/// a handle on that socket (to close it).
+pub fn service_with_own_socket(token: String, config: JsValue) -> (WebRtcService, WsClient) {
+    let socket = SignalingClient::new(ws_url().into());
     // A failure surfaces as joinChannel's not-connected error.
     let _ = socket.connect(token);
-    let socket = JsValue::from(socket);
+    let handle = socket.transport();
     let service =
-        WebRtcService::new(socket.clone(), config).expect("a SignalingClient is a valid socket");
-    (service, socket)
-}
-
-/// Closes a socket made by [`service_with_own_socket`].
-pub fn disconnect(socket: &JsValue) {
-    let f = js_sys::Reflect::get(socket, &"disconnect".into()).expect("disconnect");
-    f.unchecked_ref::<js_sys::Function>()
-        .call0(socket)
-        .expect("disconnect() does not throw");
+        WebRtcService::new(socket.into(), config).expect("a SignalingClient is a valid socket");
+    (service, handle)
 }
 
 pub fn ws_url() -> &'static str {
@@ -169,13 +162,13 @@ pub struct Client {
     pub probe: Option<EnergyProbe>,
     pub errors: Recorder,
     pub updates: Recorder,
-    /// The client's own `SignalingClient` (closed when the client is dropped).
-    pub socket: JsValue,
+    /// The client's own socket (closed when the client is dropped).
+    pub socket: WsClient,
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
-        disconnect(&self.socket);
+        self.socket.disconnect();
     }
 }
 
