@@ -21,7 +21,7 @@ if [[ -n "$SOHBET_SIZE_TOOLCHAIN" ]] && \
    [[ -d "$(rustup run "$SOHBET_SIZE_TOOLCHAIN" rustc --print sysroot 2>/dev/null)/lib/rustlib/src" ]]; then
   echo "[build_pkg] $SOHBET_SIZE_TOOLCHAIN with build-std (size-optimised std)"
   RUSTUP_TOOLCHAIN=$SOHBET_SIZE_TOOLCHAIN CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/pkg-nightly \
-    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+    RUSTFLAGS="$SOHBET_SIZE_RUSTFLAGS" \
     wasm-pack build . --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack -- \
     -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
 else

@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/size-names}
 if [[ -n "$SOHBET_SIZE_TOOLCHAIN" ]] && \
    [[ -d "$(rustup run "$SOHBET_SIZE_TOOLCHAIN" rustc --print sysroot 2>/dev/null)/lib/rustlib/src" ]]; then
   RUSTUP_TOOLCHAIN=$SOHBET_SIZE_TOOLCHAIN CARGO_PROFILE_RELEASE_STRIP=false \
-    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+    RUSTFLAGS="$SOHBET_SIZE_RUSTFLAGS" \
     cargo build --quiet --release --target wasm32-unknown-unknown --lib \
     -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
 else
