@@ -17,14 +17,14 @@ export function reader(buf, p = 8) {
   return r;
 }
 
-/** Every section as `{ id, start, end }`, where start..end is its content. */
+/** Every section as `{ id, at, start, end }`: `at` is its id byte, start..end its content. */
 export function sections(buf) {
   if (buf.readUInt32LE(0) !== 0x6d736100) throw new Error('not a wasm module');
   const r = reader(buf);
   const out = [];
   while (r.p < buf.length) {
-    const id = r.byte(); const size = r.leb();
-    out.push({ id, start: r.p, end: r.p + size });
+    const at = r.p; const id = r.byte(); const size = r.leb();
+    out.push({ id, at, start: r.p, end: r.p + size });
     r.p += size;
   }
   return out;

@@ -1,4 +1,4 @@
-//! The JS error mapping shared by every layer. Each layer keeps its own small `thiserror`
+//! The JS error mapping shared by every layer. Each layer keeps its own small error
 //! enum (`TransportError`, `MediaError`, `P2pError`, `SfuError`, …) with a stable
 //! machine-readable code such as `"signal/not-open"`; at the wasm-bindgen boundary those
 //! become a plain JS `Error` whose `message` is the `Display` text and whose `code` property
@@ -48,8 +48,44 @@ impl CodedError {
 
 impl fmt::Display for CodedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message, self.code)
+        use Part::Text;
+        write_parts(
+            f,
+            &[Text(&self.message), Text(" ("), Text(self.code), Text(")")],
+        )
     }
+}
+
+/// One piece of an error message written by [`write_parts`].
+#[derive(Clone, Copy)]
+pub enum Part<'a> {
+    Text(&'a str),
+    Num(u64),
+    Signed(i64),
+}
+
+/// Writes an error message from its pieces: how every layer's `Display` is written. A
+/// `#[error("… {user_id} …")]` or `write!` per message costs `core::fmt`'s argument,
+/// padding and integer machinery in the wasm; this is one loop over `write_str`.
+pub fn write_parts(f: &mut fmt::Formatter<'_>, parts: &[Part<'_>]) -> fmt::Result {
+    let mut number = String::new();
+    for part in parts {
+        let text = match *part {
+            Part::Text(text) => text,
+            Part::Num(n) => {
+                number.clear();
+                crate::text::push_u64(&mut number, n);
+                &number
+            }
+            Part::Signed(n) => {
+                number.clear();
+                crate::text::push_i64(&mut number, n);
+                &number
+            }
+        };
+        f.write_str(text)?;
+    }
+    Ok(())
 }
 
 impl std::error::Error for CodedError {}

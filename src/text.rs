@@ -3,7 +3,9 @@
 //! `replace`…) links core's two-way searcher, about 2 KB of wasm for the whole crate, while the
 //! few searches here are for short literals in short texts: a byte window scan is enough
 //! (`char` patterns are fine: they use `memchr`). And [`concat`] instead of `[..].concat()`,
-//! whose generic join code is about 0.9 KB. Pure; tested natively.
+//! whose generic join code is about 0.9 KB, and [`push_u64`] / [`push_i64`] instead of
+//! `to_string()` / `format!` on numbers (which link `core::fmt`'s padding and integer
+//! machinery). Pure; tested natively.
 
 /// The byte offset of the first occurrence of `needle` in `haystack` (0 for an empty needle).
 pub fn find(haystack: &str, needle: &str) -> Option<usize> {
@@ -43,6 +45,30 @@ pub fn concat(parts: &[&str]) -> String {
         out.push_str(part);
     }
     out
+}
+
+/// Appends `v` in decimal.
+#[inline(never)]
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
+/// Appends a signed integer in decimal.
+pub fn push_i64(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_u64(out, v.unsigned_abs());
 }
 
 #[cfg(test)]
@@ -95,5 +121,19 @@ mod tests {
             concat(&["a", "", "çağrı", " b"]),
             ["a", "", "çağrı", " b"].concat()
         );
+    }
+
+    #[test]
+    fn decimal_writers_agree_with_to_string() {
+        for v in [0, 1, 9, 10, 99, 100, 4096, u64::from(u32::MAX), u64::MAX] {
+            let mut out = String::from("x");
+            push_u64(&mut out, v);
+            assert_eq!(out, format!("x{v}"));
+        }
+        for v in [0, -1, 7, -4096, i64::MIN, i64::MAX] {
+            let mut out = String::new();
+            push_i64(&mut out, v);
+            assert_eq!(out, v.to_string());
+        }
     }
 }

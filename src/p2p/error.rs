@@ -3,48 +3,48 @@
 //! from a peer (an answer for an unknown peer, bad SDP, a candidate before any offer, a frame
 //! for another channel) becomes one of these as an error *event*: the call goes on.
 
-use thiserror::Error;
+use std::fmt;
 
 use crate::signal::{ChannelId, UserId};
 
 /// Everything that can go wrong in the mesh.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum P2pError {
     /// An answer or ICE candidate arrived from a user we have no peer connection with.
-    #[error("{kind} from user {user_id}, who has no peer connection")]
+    /// "{kind} from user {user_id}, who has no peer connection"
     UnknownPeer { user_id: UserId, kind: &'static str },
     /// An answer arrived while we had no offer outstanding to that user.
-    #[error("answer from user {user_id} while no offer was outstanding")]
+    /// "answer from user {user_id} while no offer was outstanding"
     UnexpectedAnswer { user_id: UserId },
     /// The browser refused a remote session description.
-    #[error("bad session description from user {user_id}: {reason}")]
+    /// "bad session description from user {user_id}: {reason}"
     BadSdp { user_id: UserId, reason: String },
     /// The browser refused a remote ICE candidate.
-    #[error("bad ICE candidate from user {user_id}: {reason}")]
+    /// "bad ICE candidate from user {user_id}: {reason}"
     BadCandidate { user_id: UserId, reason: String },
     /// A relayed frame named a channel other than the current call's.
-    #[error("signalling from user {user_id} for channel {channel_id}, not the current call")]
+    /// "signalling from user {user_id} for channel {channel_id}, not the current call"
     WrongChannel {
         user_id: UserId,
         channel_id: ChannelId,
     },
     /// A relayed frame was addressed to someone else.
-    #[error("signalling from user {user_id} addressed to user {target}, not to us")]
+    /// "signalling from user {user_id} addressed to user {target}, not to us"
     WrongTarget { user_id: UserId, target: UserId },
     /// A frame stayed above the server's 4096-byte limit even after trimming the SDP.
-    #[error("signalling frame for user {user_id} is {size} bytes, over the 4096-byte limit")]
+    /// "signalling frame for user {user_id} is {size} bytes, over the 4096-byte limit"
     FrameTooLarge { user_id: UserId, size: usize },
     /// The browser could not create a peer connection.
-    #[error("could not create a peer connection: {0}")]
+    /// "could not create a peer connection: {0}"
     PeerConnection(String),
     /// createOffer / createAnswer / setLocalDescription failed.
-    #[error("negotiation with user {user_id} failed: {reason}")]
+    /// "negotiation with user {user_id} failed: {reason}"
     Negotiation { user_id: UserId, reason: String },
     /// Our offer went unanswered for too long, every retry included (P5).
-    #[error("user {user_id} never answered our offer")]
+    /// "user {user_id} never answered our offer"
     OfferTimeout { user_id: UserId },
     /// ICE failed and the restarts did not help; the peer connection is being rebuilt (P4).
-    #[error("ICE with user {user_id} failed after {restarts} restarts; rebuilding the connection")]
+    /// "ICE with user {user_id} failed after {restarts} restarts; rebuilding the connection"
     IceFailed { user_id: UserId, restarts: u32 },
 }
 
@@ -80,6 +80,121 @@ impl P2pError {
             | P2pError::OfferTimeout { user_id }
             | P2pError::IceFailed { user_id, .. } => Some(*user_id),
             P2pError::PeerConnection(_) => None,
+        }
+    }
+}
+
+impl std::error::Error for P2pError {}
+
+impl fmt::Display for P2pError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::error::{write_parts, Part::*};
+        const FROM_USER: &str = " from user ";
+        match self {
+            P2pError::UnknownPeer { user_id, kind } => write_parts(
+                f,
+                &[
+                    Text(kind),
+                    Text(FROM_USER),
+                    Num(*user_id),
+                    Text(", who has no peer connection"),
+                ],
+            ),
+            P2pError::UnexpectedAnswer { user_id } => write_parts(
+                f,
+                &[
+                    Text("answer"),
+                    Text(FROM_USER),
+                    Num(*user_id),
+                    Text(" while no offer was outstanding"),
+                ],
+            ),
+            P2pError::BadSdp { user_id, reason } => write_parts(
+                f,
+                &[
+                    Text("bad session description"),
+                    Text(FROM_USER),
+                    Num(*user_id),
+                    Text(": "),
+                    Text(reason),
+                ],
+            ),
+            P2pError::BadCandidate { user_id, reason } => write_parts(
+                f,
+                &[
+                    Text("bad ICE candidate"),
+                    Text(FROM_USER),
+                    Num(*user_id),
+                    Text(": "),
+                    Text(reason),
+                ],
+            ),
+            P2pError::WrongChannel {
+                user_id,
+                channel_id,
+            } => write_parts(
+                f,
+                &[
+                    Text("signalling"),
+                    Text(FROM_USER),
+                    Num(*user_id),
+                    Text(" for channel "),
+                    Num(*channel_id),
+                    Text(", not the current call"),
+                ],
+            ),
+            P2pError::WrongTarget { user_id, target } => write_parts(
+                f,
+                &[
+                    Text("signalling"),
+                    Text(FROM_USER),
+                    Num(*user_id),
+                    Text(" addressed to user "),
+                    Num(*target),
+                    Text(", not to us"),
+                ],
+            ),
+            P2pError::FrameTooLarge { user_id, size } => write_parts(
+                f,
+                &[
+                    Text("signalling frame for user "),
+                    Num(*user_id),
+                    Text(" is "),
+                    Num(*size as u64),
+                    Text(" bytes, over the 4096-byte limit"),
+                ],
+            ),
+            P2pError::PeerConnection(why) => write_parts(
+                f,
+                &[Text("could not create a peer connection: "), Text(why)],
+            ),
+            P2pError::Negotiation { user_id, reason } => write_parts(
+                f,
+                &[
+                    Text("negotiation with user "),
+                    Num(*user_id),
+                    Text(" failed: "),
+                    Text(reason),
+                ],
+            ),
+            P2pError::OfferTimeout { user_id } => write_parts(
+                f,
+                &[
+                    Text("user "),
+                    Num(*user_id),
+                    Text(" never answered our offer"),
+                ],
+            ),
+            P2pError::IceFailed { user_id, restarts } => write_parts(
+                f,
+                &[
+                    Text("ICE with user "),
+                    Num(*user_id),
+                    Text(" failed after "),
+                    Num((*restarts).into()),
+                    Text(" restarts; rebuilding the connection"),
+                ],
+            ),
         }
     }
 }

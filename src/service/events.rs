@@ -2,7 +2,8 @@
 //! ([`ServiceError`], each with a stable code and the exact messages of compat-spec §1.2 for
 //! capture failures) and how it is configured ([`ServiceConfig`]).
 
-use thiserror::Error;
+use std::fmt;
+
 use wasm_bindgen::JsValue;
 use web_sys::MediaStream;
 
@@ -51,29 +52,61 @@ impl ServiceEvent {
 }
 
 /// Why a command failed.
-#[derive(Debug, Error)]
+#[derive(Debug)]
 pub enum ServiceError {
     /// getUserMedia (or the app's stream) failed: the message is the original client's.
-    #[error("{CAPTURE_FAILED_MESSAGE}")]
+    /// Message: [`CAPTURE_FAILED_MESSAGE`]
     Capture(MediaError),
     /// The camera could not be opened (toggleVideo).
-    #[error("{CAMERA_FAILED_MESSAGE}")]
+    /// Message: [`CAMERA_FAILED_MESSAGE`]
     Camera(MediaError),
     /// The AudioContext could not be created.
-    #[error("could not set up audio playback: {0}")]
+    /// Message: "could not set up audio playback: {0}"
     Audio(MediaError),
     /// The signalling socket did not open in time (P18).
-    #[error("the signalling connection is not open; could not join the voice channel")]
+    /// Message: "the signalling connection is not open; could not join the voice channel"
     NotConnected,
     /// Sending voice:join failed.
-    #[error("could not send voice:join: {0}")]
+    /// Message: "could not send voice:join: {0}"
     Transport(TransportError),
     /// leaveChannel() (or a newer joinChannel()) was called while this join was pending (P11).
-    #[error("the join was cancelled by leaveChannel() or a newer joinChannel()")]
+    /// Message: "the join was cancelled by leaveChannel() or a newer joinChannel()"
     Aborted,
     /// Bad arguments (ids out of range, H-T2).
-    #[error("invalid argument: {0}")]
+    /// Message: "invalid argument: {0}"
     InvalidArgument(String),
+}
+
+impl std::error::Error for ServiceError {}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (head, cause): (&str, Option<&dyn fmt::Display>) = match self {
+            ServiceError::Capture(_) => (CAPTURE_FAILED_MESSAGE, None),
+            ServiceError::Camera(_) => (CAMERA_FAILED_MESSAGE, None),
+            ServiceError::Audio(e) => ("could not set up audio playback: ", Some(e)),
+            ServiceError::NotConnected => (
+                "the signalling connection is not open; could not join the voice channel",
+                None,
+            ),
+            ServiceError::Transport(e) => ("could not send voice:join: ", Some(e)),
+            ServiceError::Aborted => (
+                "the join was cancelled by leaveChannel() or a newer joinChannel()",
+                None,
+            ),
+            ServiceError::InvalidArgument(why) => {
+                return crate::error::write_parts(
+                    f,
+                    &[
+                        crate::error::Part::Text("invalid argument: "),
+                        crate::error::Part::Text(why),
+                    ],
+                )
+            }
+        };
+        f.write_str(head)?;
+        cause.map_or(Ok(()), |cause| cause.fmt(f))
+    }
 }
 
 impl JsErrorCode for ServiceError {

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::proto::ProtoError;
 
-/// Errors of the SFU layer. `Display` is written by hand (see [`write_message`]).
+/// Errors of the SFU layer. `Display` is written with [`crate::error::write_parts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SfuError {
     /// A signal frame could not be decoded or was out of place.
@@ -66,24 +66,12 @@ impl fmt::Display for SfuError {
                 " attempts",
             ),
         };
-        write_message(f, head, number, tail)
+        use crate::error::{write_parts, Part::*};
+        match number {
+            Some(number) => write_parts(f, &[Text(head), Signed(number), Text(tail)]),
+            None => write_parts(f, &[Text(head), Text(tail)]),
+        }
     }
-}
-
-/// Writes `head`, then `number` in decimal (if any), then `tail`: the one shape of every SFU
-/// error message, written with `write_str` instead of a `write!` (format arguments and
-/// machinery) per message.
-pub(super) fn write_message(
-    f: &mut fmt::Formatter<'_>,
-    head: &str,
-    number: Option<i64>,
-    tail: &str,
-) -> fmt::Result {
-    f.write_str(head)?;
-    if let Some(number) = number {
-        fmt::Display::fmt(&number, f)?;
-    }
-    f.write_str(tail)
 }
 
 impl SfuError {

@@ -91,18 +91,10 @@ impl DecodeError {
         };
         out.push_str(text);
         if let Some(number) = number {
-            push_decimal(&mut out, number);
+            crate::text::push_u64(&mut out, number);
         }
         out
     }
-}
-
-/// Appends `value` in decimal.
-pub fn push_decimal(out: &mut String, value: u64) {
-    if value >= 10 {
-        push_decimal(out, value / 10);
-    }
-    out.push(char::from(b'0' + (value % 10) as u8));
 }
 
 /// The result of every reader.

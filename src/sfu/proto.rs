@@ -10,9 +10,9 @@ use std::fmt;
 use livekit_protocol as lk;
 
 use super::join::Fields;
-use super::pb::push_decimal;
 pub use super::wire::{decode_response, Response};
 use super::wire::{request_body, request_tag as tag};
+use crate::text::push_u64;
 
 /// The signalling protocol version we speak (server `CurrentProtocol` in v1.11+).
 pub const PROTOCOL_VERSION: u32 = 17;
@@ -42,24 +42,28 @@ pub enum ProtoError {
 
 impl std::error::Error for ProtoError {}
 
-/// Written by hand like `SfuError`'s (no `write!` per message).
+/// Written with [`crate::error::write_parts`], like every layer's.
 impl fmt::Display for ProtoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use super::error::write_message;
+        use crate::error::{write_parts, Part::*};
         match self {
-            ProtoError::Malformed(why) => write_message(f, "malformed protobuf frame: ", None, why),
+            ProtoError::Malformed(why) => {
+                write_parts(f, &[Text("malformed protobuf frame: "), Text(why)])
+            }
             ProtoError::Empty => f.write_str("frame carries no known message"),
-            ProtoError::TooLarge(size) => write_message(
+            ProtoError::TooLarge(size) => write_parts(
                 f,
-                "frame of ",
-                i64::try_from(*size).ok(),
-                " bytes exceeds the limit",
+                &[
+                    Text("frame of "),
+                    Num(*size as u64),
+                    Text(" bytes exceeds the limit"),
+                ],
             ),
             ProtoError::TextFrame => f.write_str("unexpected text frame"),
-            ProtoError::Unexpected { got, state } => {
-                write_message(f, "unexpected ", None, got)?;
-                write_message(f, " while ", None, state)
-            }
+            ProtoError::Unexpected { got, state } => write_parts(
+                f,
+                &[Text("unexpected "), Text(got), Text(" while "), Text(state)],
+            ),
         }
     }
 }
@@ -121,12 +125,12 @@ pub fn rtc_url(base: &str, token: &str, resume: Option<(&str, ReconnectReason)>)
     url.push_str("&auto_subscribe=1&sdk=js&version=");
     url.push_str(SDK_VERSION);
     url.push_str("&protocol=");
-    push_decimal(&mut url, PROTOCOL_VERSION.into());
+    push_u64(&mut url, PROTOCOL_VERSION.into());
     if let Some((sid, reason)) = resume {
         url.push_str("&reconnect=1&sid=");
         url.push_str(&percent_encode(sid));
         url.push_str("&reconnect_reason=");
-        push_decimal(&mut url, reason as u64);
+        push_u64(&mut url, reason as u64);
     }
     url
 }

@@ -4,7 +4,7 @@
 //! [`CodecError`]; nothing here panics on any input. Encoding writes `type` first and
 //! `payload` last and refuses frames over [`MAX_FRAME_BYTES`] (the server's single-read limit).
 
-use thiserror::Error;
+use std::fmt;
 
 use super::from_json::message_from_json;
 use super::json::{self, Json};
@@ -38,25 +38,70 @@ pub const VOICE_TYPES: &[&str] = &[
     "voice:error",
 ];
 
-/// Why a frame could not be decoded or encoded.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+/// Why a frame could not be decoded or encoded. `Display` is written with
+/// [`write_parts`](crate::error::write_parts), like every layer's.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodecError {
-    #[error("frame holds no complete JSON object")]
+    /// "frame holds no complete JSON object"
     NoObject,
-    #[error("frame is not valid JSON: {0}")]
+    /// "frame is not valid JSON: {0}"
     InvalidJson(String),
-    #[error("envelope is missing `{0}`")]
+    /// "envelope is missing `{0}`"
     MissingField(&'static str),
-    #[error("envelope `type` is not a string")]
+    /// "envelope `type` is not a string"
     BadType,
-    #[error("unknown voice message type `{0}`")]
+    /// "unknown voice message type `{0}`"
     UnknownType(String),
-    #[error("invalid payload for `{kind}`: {reason}")]
+    /// "invalid payload for `{kind}`: {reason}"
     InvalidPayload { kind: String, reason: String },
-    #[error("frame of {size} bytes exceeds the {limit}-byte limit")]
+    /// "frame of {size} bytes exceeds the {limit}-byte limit"
     FrameTooLarge { size: usize, limit: usize },
-    #[error("could not encode message: {0}")]
+    /// "could not encode message: {0}"
     Encode(String),
+}
+
+impl std::error::Error for CodecError {}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::error::{write_parts, Part::*};
+        match self {
+            CodecError::NoObject => f.write_str("frame holds no complete JSON object"),
+            CodecError::InvalidJson(why) => {
+                write_parts(f, &[Text("frame is not valid JSON: "), Text(why)])
+            }
+            CodecError::MissingField(field) => {
+                write_parts(f, &[Text("envelope is missing `"), Text(field), Text("`")])
+            }
+            CodecError::BadType => f.write_str("envelope `type` is not a string"),
+            CodecError::UnknownType(kind) => write_parts(
+                f,
+                &[Text("unknown voice message type `"), Text(kind), Text("`")],
+            ),
+            CodecError::InvalidPayload { kind, reason } => write_parts(
+                f,
+                &[
+                    Text("invalid payload for `"),
+                    Text(kind),
+                    Text("`: "),
+                    Text(reason),
+                ],
+            ),
+            CodecError::FrameTooLarge { size, limit } => write_parts(
+                f,
+                &[
+                    Text("frame of "),
+                    Num(*size as u64),
+                    Text(" bytes exceeds the "),
+                    Num(*limit as u64),
+                    Text("-byte limit"),
+                ],
+            ),
+            CodecError::Encode(why) => {
+                write_parts(f, &[Text("could not encode message: "), Text(why)])
+            }
+        }
+    }
 }
 
 impl CodecError {

@@ -79,7 +79,7 @@ impl Parser<'_> {
         let mut s = String::with_capacity(what.len() + 16);
         s.push_str(what);
         s.push_str(" at byte ");
-        push_u64(&mut s, self.pos as u64);
+        crate::text::push_u64(&mut s, self.pos as u64);
         s
     }
 
@@ -335,28 +335,4 @@ pub fn push_str(out: &mut String, s: &str) {
     }
     out.push_str(&s[start..]);
     out.push('"');
-}
-
-/// Appends `v` in decimal (no `core::fmt`).
-#[inline(never)]
-pub fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend(buf[i..].iter().map(|&b| char::from(b)));
-}
-
-/// Appends a signed integer in decimal.
-pub fn push_i64(out: &mut String, v: i64) {
-    if v < 0 {
-        out.push('-');
-    }
-    push_u64(out, v.unsigned_abs());
 }

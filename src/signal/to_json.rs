@@ -2,8 +2,9 @@
 //! former serde derive + serde_json emitted: `type` first, `payload` last, keys in struct
 //! order, optional extras omitted when `None`, `sdpMid`/`sdpMLineIndex` written as `null`.
 
-use super::json::{push_str, push_u64};
+use super::json::push_str;
 use super::messages::*;
+use crate::text::push_u64;
 
 /// Appends object members, tracking whether a `,` is due. The writers are `inline(never)`:
 /// each field of `to_json` is then one call (code size).

@@ -11,9 +11,8 @@
 //!   automatic re-join (P12); `js_client::SignalingClient` exposes it to JS with the
 //!   `websocketService` API shape.
 
+use std::fmt;
 use std::rc::Rc;
-
-use thiserror::Error;
 
 use super::codec::{encode_payload, CodecError, Decoded};
 use super::json::push_str;
@@ -73,26 +72,53 @@ impl TransportEvent {
 }
 
 /// Why a transport operation failed. `code()` is stable and reaches JS as `error.code`.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportError {
     /// The socket is not open; the message was NOT sent (no silent drop, P18).
-    #[error("the signalling socket is not open")]
     NotOpen,
     /// The message could not be encoded, or its frame exceeds the server's 4096-byte limit.
-    #[error(transparent)]
-    Codec(#[from] CodecError),
+    Codec(CodecError),
     /// The browser or the app socket refused the send.
-    #[error("sending failed: {0}")]
     SendFailed(String),
     /// Opening the connection failed (bad URL, refused, rejected token, gave up retrying).
-    #[error("could not connect: {0}")]
     ConnectFailed(String),
     /// The transport was disconnected or dropped while the operation was pending.
-    #[error("the signalling transport was closed")]
     Closed,
     /// The app-supplied socket object lacks a required method.
-    #[error("the app socket object has no `{0}` function")]
     BadSocket(&'static str),
+}
+
+impl From<CodecError> for TransportError {
+    fn from(e: CodecError) -> Self {
+        TransportError::Codec(e)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::error::{write_parts, Part::Text};
+        match self {
+            TransportError::NotOpen => f.write_str("the signalling socket is not open"),
+            TransportError::Codec(e) => e.fmt(f),
+            TransportError::SendFailed(why) => {
+                write_parts(f, &[Text("sending failed: "), Text(why)])
+            }
+            TransportError::ConnectFailed(why) => {
+                write_parts(f, &[Text("could not connect: "), Text(why)])
+            }
+            TransportError::Closed => f.write_str("the signalling transport was closed"),
+            TransportError::BadSocket(name) => write_parts(
+                f,
+                &[
+                    Text("the app socket object has no `"),
+                    Text(name),
+                    Text("` function"),
+                ],
+            ),
+        }
+    }
 }
 
 impl TransportError {

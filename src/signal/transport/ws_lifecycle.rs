@@ -16,8 +16,8 @@ use super::{is_final_close, SignalTransport, TransportError, TransportEvent};
 use crate::browser::Timeout;
 use crate::error::describe_js;
 use crate::signal::codec::decode_frame;
-use crate::signal::json::push_u64;
 use crate::signal::messages::Message;
+use crate::text::push_u64;
 
 #[wasm_bindgen]
 extern "C" {
