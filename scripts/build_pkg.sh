@@ -30,6 +30,8 @@ else
 fi
 WASM=pkg/sohbet_rtc_bg.wasm
 before=$(stat -c %s "$WASM")
+# Table entries nothing can call (unused closure shims of js-sys imports) go before -Oz runs.
+node scripts/prune_table.mjs "$WASM"
 # shellcheck disable=SC2086 # the flags are a word list
 wasm-opt $SOHBET_WASM_OPT_FLAGS "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
 echo "[build_pkg] wasm-opt: $before -> $(stat -c %s "$WASM") bytes"
