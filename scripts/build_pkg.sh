@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
 # import time — compat-spec P19), then wasm-opt -Oz from binaryen, then adds the hand-written JS entry
-# (js/index.js: the drop-in `webrtcService` / `websocketService` singletons with lazy wasm init) and
-# its TypeScript types, and minifies the shipped JavaScript with terser (like any published
-# bundle; the types and README stay readable). Skips the work when pkg/ is newer than every
+# (js/index.js: the drop-in `webrtcService` / `websocketService` singletons with lazy wasm init)
+# joined with wasm-bindgen's glue into one module, and its TypeScript types, and minifies the
+# shipped JavaScript with terser (like any published bundle; the types and README stay readable). Skips the work when pkg/ is newer than every
 # source file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,10 @@ fi
 if [[ -n "$SOHBET_SIZE_TOOLCHAIN" ]] && \
    [[ -d "$(rustup run "$SOHBET_SIZE_TOOLCHAIN" rustc --print sysroot 2>/dev/null)/lib/rustlib/src" ]]; then
   echo "[build_pkg] $SOHBET_SIZE_TOOLCHAIN with build-std (size-optimised std)"
+  # strip=debuginfo, not true: a fully stripped module loses its target_features section, and
+  # without it wasm-bindgen returns results through a stack slot instead of multi-value
+  # (longer glue and wasm; wasm-opt strips every custom section afterwards anyway).
+  CARGO_PROFILE_RELEASE_STRIP=debuginfo \
   RUSTUP_TOOLCHAIN=$SOHBET_SIZE_TOOLCHAIN CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/pkg-nightly \
     RUSTFLAGS="$SOHBET_SIZE_RUSTFLAGS" \
     wasm-pack build . --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack -- \
@@ -41,9 +45,14 @@ node scripts/order_functions.mjs "$WASM"
 # incompressible entropy); the raw-export typings no longer match, so they are not shipped.
 node scripts/minify_names.mjs "$WASM" pkg/sohbet_rtc.js pkg/sohbet_rtc.d.ts
 rm -f pkg/sohbet_rtc_bg.wasm.d.ts
-if [[ -d js ]]; then cp js/* pkg/; fi
+# The entry and the glue ship as one module (index.js); sohbet_rtc.d.ts stays for the types.
+if [[ -d js ]]; then
+  cp js/* pkg/
+  node scripts/bundle_js.mjs pkg/sohbet_rtc.js pkg/index.js
+fi
 for f in pkg/sohbet_rtc.js pkg/index.js; do
   [[ -f $f ]] || continue
+  # shellcheck disable=SC2086 # the flags are a word list
   terser "$f" $SOHBET_TERSER_FLAGS -o "$f.min" && mv "$f.min" "$f"
 done
 node -e '

@@ -2,7 +2,12 @@
 // LiveKit tokens from it, make tone "microphones", measure what a client hears (FFT energy at
 // each voice's frequency), and drive our SfuClient or LiveKit's own livekit-client.
 const PKG = new URLSearchParams(location.search).get('pkg') ?? 'pkg';
-const { default: initWasm, SfuClient } = await import(`./${PKG}/sohbet_rtc.js`);
+// The shipped package is one module (index.js: `ready()` loads the wasm); a dev build of the crate
+// (tests/e2e/pkg) is wasm-bindgen's glue, whose default export loads it.
+const SHIPPED = (await fetch(`./${PKG}/index.js`, { method: 'HEAD' })).ok;
+const wasmModule = await import(`./${PKG}/${SHIPPED ? 'index.js' : 'sohbet_rtc.js'}`);
+const { SfuClient } = wasmModule;
+const initWasm = SHIPPED ? wasmModule.ready : wasmModule.default;
 
 let LK = null;
 export async function init() {
