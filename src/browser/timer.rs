@@ -32,7 +32,7 @@ fn clamp_ms(ms: u32) -> i32 {
 pub struct Timeout {
     handle: JsValue,
     fired: Rc<Cell<bool>>,
-    _closure: Closure<dyn FnMut()>,
+    _closure: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Timeout {
@@ -49,7 +49,8 @@ impl Timeout {
         let fired = Rc::new(Cell::new(false));
         let flag = fired.clone();
         let mut f = Some(f);
-        let closure = Closure::<dyn FnMut()>::new(move || {
+        // `FnMut(JsValue)` (called with no argument): the crate's one closure signature.
+        let closure = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             flag.set(true);
             if let Some(f) = f.take() {
                 f();
@@ -80,7 +81,7 @@ impl Drop for Timeout {
 /// A repeating timer. Dropping it (or calling [`Interval::cancel`]) stops it.
 pub struct Interval {
     handle: Option<JsValue>,
-    _closure: Closure<dyn FnMut()>,
+    _closure: Closure<dyn FnMut(JsValue)>,
 }
 
 impl Interval {
@@ -91,8 +92,8 @@ impl Interval {
 
     /// The one (non-generic) body of [`Interval::new`].
     #[inline(never)]
-    fn boxed(ms: u32, f: Box<dyn FnMut()>) -> Result<Interval, JsValue> {
-        let closure = Closure::wrap(f);
+    fn boxed(ms: u32, mut f: Box<dyn FnMut()>) -> Result<Interval, JsValue> {
+        let closure = Closure::<dyn FnMut(JsValue)>::new(move |_| f());
         let handle = set_interval(closure.as_ref().unchecked_ref(), clamp_ms(ms))?;
         Ok(Interval {
             handle: Some(handle),
@@ -124,8 +125,8 @@ pub fn now_ms() -> f64 {
     let global = js_sys::global();
     js_sys::Reflect::get(&global, &JsValue::from_str("performance"))
         .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map(|p| p.now())
+        .filter(JsValue::is_object)
+        .map(|p| p.unchecked_into::<web_sys::Performance>().now())
         .unwrap_or_else(js_sys::Date::now)
 }
 

@@ -1,11 +1,13 @@
 //! `SignalSocket`: the LiveKit signal WebSocket (binary protobuf frames). It owns the socket
 //! and its three listener closures, forwards everything as [`SocketEvent`]s tagged with a
-//! generation number, and clears the listeners and closes the socket on drop.
+//! generation number, and clears the listeners and closes the socket on drop. The listeners are
+//! `FnMut(JsValue)` closures, the crate's one listener type (each distinct closure signature
+//! costs its own wasm-bindgen adapter, invoke shim and glue), cast to the event type inside.
 
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use super::error::SfuError;
 use super::session::{Inbox, Input};
@@ -23,9 +25,9 @@ pub enum SocketEvent {
 pub struct SignalSocket {
     ws: WebSocket,
     generation: u32,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_open: Closure<dyn FnMut(JsValue)>,
+    _on_message: Closure<dyn FnMut(JsValue)>,
+    _on_close: Closure<dyn FnMut(JsValue)>,
     closed: bool,
 }
 
@@ -35,12 +37,12 @@ impl SignalSocket {
         let ws = WebSocket::new(url).map_err(|e| SfuError::js(&e))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let tx = inbox.clone();
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |_| {
+        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             let _ = tx.send(Input::Socket(SocketEvent::Open(generation)));
         });
         let tx = inbox.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            let data = ev.data();
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let data = ev.unchecked_into::<MessageEvent>().data();
             let event = match data.dyn_into::<ArrayBuffer>() {
                 Ok(buf) => SocketEvent::Frame(generation, Uint8Array::new(&buf).to_vec()),
                 Err(_) => SocketEvent::Text(generation),
@@ -48,8 +50,9 @@ impl SignalSocket {
             let _ = tx.send(Input::Socket(event));
         });
         let tx = inbox.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
-            let _ = tx.send(Input::Socket(SocketEvent::Closed(generation, ev.code())));
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let code = ev.unchecked_into::<CloseEvent>().code();
+            let _ = tx.send(Input::Socket(SocketEvent::Closed(generation, code)));
         });
         // No `onerror` listener: an error is always followed by a close event.
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));

@@ -8,7 +8,7 @@ use js_sys::{Array, Promise, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    Event, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer, RtcOfferOptions,
+    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer, RtcOfferOptions,
     RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
     RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescription,
     RtcSessionDescriptionInit, RtcTrackEvent,
@@ -37,9 +37,10 @@ pub struct PeerTransport {
     pc: RtcPeerConnection,
     subscriber: bool,
     pending: Vec<RtcIceCandidateInit>,
-    _on_candidate: Closure<dyn FnMut(RtcPeerConnectionIceEvent)>,
-    _on_track: Closure<dyn FnMut(RtcTrackEvent)>,
-    _on_state: Closure<dyn FnMut(Event)>,
+    /// `FnMut(JsValue)`, the crate's one listener type (see `socket.rs`).
+    _on_candidate: Closure<dyn FnMut(JsValue)>,
+    _on_track: Closure<dyn FnMut(JsValue)>,
+    _on_state: Closure<dyn FnMut(JsValue)>,
     closed: bool,
 }
 
@@ -54,25 +55,25 @@ impl PeerTransport {
         let pc =
             RtcPeerConnection::new_with_configuration(&config).map_err(|e| SfuError::js(&e))?;
         let tx = inbox.clone();
-        let on_candidate = Closure::<dyn FnMut(RtcPeerConnectionIceEvent)>::new(
-            move |ev: RtcPeerConnectionIceEvent| {
-                if let Some(candidate) = ev.candidate() {
-                    let json = JSON::stringify(&candidate.to_json())
-                        .ok()
-                        .and_then(|s| s.as_string());
-                    if let Some(json) = json {
-                        let _ = tx.send(Input::Pc(PcEvent::Candidate { subscriber, json }));
-                    }
+        let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            if let Some(candidate) = ev.unchecked_into::<RtcPeerConnectionIceEvent>().candidate() {
+                let json = JSON::stringify(&candidate.to_json())
+                    .ok()
+                    .and_then(|s| s.as_string());
+                if let Some(json) = json {
+                    let _ = tx.send(Input::Pc(PcEvent::Candidate { subscriber, json }));
                 }
-            },
-        );
+            }
+        });
         let tx = inbox.clone();
-        let on_track = Closure::<dyn FnMut(RtcTrackEvent)>::new(move |ev: RtcTrackEvent| {
-            let _ = tx.send(Input::Pc(PcEvent::Track(ev)));
+        let on_track = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let _ = tx.send(Input::Pc(PcEvent::Track(
+                ev.unchecked_into::<RtcTrackEvent>(),
+            )));
         });
         let tx = inbox.clone();
         let pc_for_state = pc.clone();
-        let on_state = Closure::<dyn FnMut(Event)>::new(move |_| {
+        let on_state = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             let state = pc_for_state.connection_state();
             let _ = tx.send(Input::Pc(PcEvent::State { subscriber, state }));
         });

@@ -22,7 +22,7 @@ use crate::signal::codec::{decode_payload, CodecError, VOICE_TYPES};
 use crate::signal::messages::Message;
 
 /// One registered message handler: the type it was registered for and its closure.
-type Registered = (&'static str, Closure<dyn Fn(JsValue)>);
+type Registered = (&'static str, Closure<dyn FnMut(JsValue)>);
 
 /// Adapter over an app-supplied `{on, off, send}` socket object.
 pub struct AppSocketTransport {
@@ -32,7 +32,7 @@ pub struct AppSocketTransport {
     is_connected: Option<Function>,
     handlers: Vec<Registered>,
     connection_unsubscribe: Option<Function>,
-    _connection_listener: Option<Closure<dyn Fn(JsValue)>>,
+    _connection_listener: Option<Closure<dyn FnMut(JsValue)>>,
     hub: EventHub,
 }
 
@@ -68,7 +68,7 @@ impl AppSocketTransport {
         };
         for &kind in VOICE_TYPES {
             let hub = this.hub.clone();
-            let handler = Closure::<dyn Fn(JsValue)>::new(move |envelope: JsValue| {
+            let handler = Closure::<dyn FnMut(JsValue)>::new(move |envelope: JsValue| {
                 hub.emit(&decode_envelope(kind, &envelope));
             });
             on.call2(socket, &JsValue::from_str(kind), handler.as_ref())
@@ -78,7 +78,7 @@ impl AppSocketTransport {
         }
         if let Some(subscribe) = method(socket, "onConnectionChange") {
             let hub = this.hub.clone();
-            let listener = Closure::<dyn Fn(JsValue)>::new(move |open: JsValue| {
+            let listener = Closure::<dyn FnMut(JsValue)>::new(move |open: JsValue| {
                 hub.emit(&if open.is_truthy() {
                     TransportEvent::Connected
                 } else {

@@ -11,10 +11,10 @@ use web_sys::{BinaryType, WebSocket};
 
 /// The four event handlers a [`Connection`] owns.
 pub(crate) struct SocketHandlers {
-    pub(crate) on_open: Closure<dyn Fn(JsValue)>,
-    pub(crate) on_message: Closure<dyn Fn(JsValue)>,
-    pub(crate) on_close: Closure<dyn Fn(JsValue)>,
-    pub(crate) on_error: Closure<dyn Fn(JsValue)>,
+    pub(crate) on_open: Closure<dyn FnMut(JsValue)>,
+    pub(crate) on_message: Closure<dyn FnMut(JsValue)>,
+    pub(crate) on_close: Closure<dyn FnMut(JsValue)>,
+    pub(crate) on_error: Closure<dyn FnMut(JsValue)>,
 }
 
 /// One browser socket and the callbacks it owns.

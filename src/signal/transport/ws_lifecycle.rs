@@ -301,7 +301,7 @@ fn callback(
     weak: &Weak<Inner>,
     gen: u64,
     f: fn(&Rc<Inner>, u64, JsValue),
-) -> Closure<dyn Fn(JsValue)> {
+) -> Closure<dyn FnMut(JsValue)> {
     let weak = weak.clone();
     Closure::new(move |ev: JsValue| {
         if let Some(inner) = weak.upgrade() {
