@@ -5,10 +5,13 @@
 // the glue's exports that nothing uses (`initSync`) and inline across the seam.
 //
 // What changes: index.js's `import init, { … } from './sohbet_rtc.js'` and its re-export of the
-// classes are dropped (the glue's own `export class` lines export them), `init` becomes a local
-// alias of the glue's loader, and the glue's `export { initSync, __wbg_init as default }` goes
-// (the package's default export stays index.js's `webrtcService`). Any other shape is an error,
-// as is a top-level name declared in both files (terser refuses the joined module then).
+// classes are dropped (the glue's own `export class` lines export them), and the glue's
+// `export { initSync, __wbg_init as default }` goes (the package's default export stays
+// index.js's `webrtcService`). `init` becomes the small loader below, over the glue's
+// `__wbg_get_imports` / `__wbg_finalize_init`: index.js already loads once and retries after a
+// failure, so the glue's own once-guard, its deprecated call forms and their warnings, and
+// `initSync` are left unused for terser to drop (~0.2 KB gzip). Any other shape is an error, as
+// is a top-level name declared in both files (terser refuses the joined module then).
 //
 // Usage: node scripts/bundle_js.mjs <glue.js> <index.js>   (index.js is rewritten; the glue file
 // is removed)
@@ -28,6 +31,31 @@ function once(text, pattern, replacement, what) {
   return text.replace(pattern, replacement);
 }
 
+/**
+ * The loader index.js calls as `init({ module_or_path })`: the wasm next to this file by default,
+ * or a URL, path, Request, Response, bytes or `WebAssembly.Module`. A Response served without
+ * the `application/wasm` type is compiled from its bytes.
+ */
+const loader = (name) => `async function ${name}(options) {
+  let source = options?.module_or_path ?? new URL('sohbet_rtc_bg.wasm', import.meta.url);
+  if (typeof source === 'string' || source instanceof URL
+      || (typeof Request === 'function' && source instanceof Request)) source = fetch(source);
+  source = await source;
+  const imports = __wbg_get_imports();
+  let result;
+  if (typeof Response === 'function' && source instanceof Response) {
+    if (!source.ok) throw new Error(\`failed to fetch Wasm: \${source.status} \${source.url}\`);
+    result = await WebAssembly.instantiateStreaming(source, imports).catch(async (e) => {
+      if (source.headers.get('Content-Type') === 'application/wasm') throw e;
+      return WebAssembly.instantiate(await source.arrayBuffer(), imports);
+    });
+  } else {
+    result = await WebAssembly.instantiate(source, imports);
+    if (result instanceof WebAssembly.Instance) result = { instance: result, module: source };
+  }
+  return __wbg_finalize_init(result.instance, result.module);
+}`;
+
 const importLine = /^import (\w+), \{ ([\w, ]+) \} from '\.\/sohbet_rtc\.js';$/m;
 const m = importLine.exec(entry);
 if (!m) {
@@ -35,9 +63,15 @@ if (!m) {
   process.exit(1);
 }
 const [, initName, classes] = m;
-entry = once(entry, importLine, `const ${initName} = __wbg_init;`, 'glue import in index.js');
+entry = once(entry, importLine, loader(initName), 'glue import in index.js');
 entry = once(entry, new RegExp(`^export \\{ ${classes} \\};$`, 'm'), '', 're-export of the classes in index.js');
 glue = once(glue, /^export \{ initSync, __wbg_init as default \};$/m, '', 'export list in the glue');
+for (const name of ['__wbg_get_imports', '__wbg_finalize_init']) {
+  if (!new RegExp(`^function ${name}\\(`, 'm').test(glue)) {
+    console.error(`[bundle_js] the glue has no function ${name}`);
+    process.exit(1);
+  }
+}
 for (const name of classes.split(', ')) {
   if (!new RegExp(`^export class ${name} `, 'm').test(glue)) {
     console.error(`[bundle_js] the glue does not export class ${name}`);
