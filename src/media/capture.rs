@@ -205,7 +205,10 @@ fn get_user_media(constraints: &MediaStreamConstraints) -> Result<js_sys::Promis
         &JsValue::from_str("mediaDevices"),
     )
     .map_err(|_| MediaError::Unsupported)?;
-    let devices: web_sys::MediaDevices = devices.dyn_into().map_err(|_| MediaError::Unsupported)?;
+    if !devices.is_object() {
+        return Err(MediaError::Unsupported);
+    }
+    let devices: web_sys::MediaDevices = devices.unchecked_into();
     devices
         .get_user_media_with_constraints(constraints)
         .map_err(|e| MediaError::from_capture_js(&e))
@@ -251,6 +254,6 @@ fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), MediaError> {
 fn tracks(array: &js_sys::Array) -> Vec<MediaStreamTrack> {
     array
         .iter()
-        .filter_map(|v| v.dyn_into::<MediaStreamTrack>().ok())
+        .map(JsCast::unchecked_into::<MediaStreamTrack>)
         .collect()
 }

@@ -60,8 +60,7 @@ pub(crate) fn hidden_element(stream: &MediaStream) -> Result<HtmlAudioElement, M
     let element: HtmlAudioElement = document
         .create_element("audio")
         .map_err(|e| MediaError::Dom(describe(&e)))?
-        .dyn_into()
-        .map_err(|_| MediaError::Dom("created element is not <audio>".into()))?;
+        .unchecked_into();
     element.set_muted(true);
     element.set_autoplay(true);
     let _ = element.set_attribute("hidden", "");

@@ -231,9 +231,13 @@ pub async fn inbound_audio_counters(
 
 /// [`inbound_audio_counters`] of a `getStats()` result.
 fn audio_counters(report: &JsValue) -> Result<Option<LossCounters>, MediaError> {
-    let report: &RtcStatsReport = report
-        .dyn_ref()
-        .ok_or_else(|| MediaError::Stats("getStats() did not return a report".into()))?;
+    // getStats() resolves with an RTCStatsReport: any object passes (no `instanceof` import).
+    if !report.is_object() {
+        return Err(MediaError::Stats(
+            "getStats() did not return a report".into(),
+        ));
+    }
+    let report: &RtcStatsReport = report.unchecked_ref();
     let mut found = None::<LossCounters>;
     for entry in report.values() {
         let Ok(stat) = entry else { continue };

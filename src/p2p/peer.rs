@@ -97,14 +97,13 @@ impl PeerInner {
             return;
         };
         let senders = self.pc.get_senders();
+        // getTracks() holds tracks and getSenders() senders: unchecked casts (an `instanceof`
+        // check per type is an import and a glue function each).
         for track in stream.get_tracks().iter() {
-            let Ok(track) = track.dyn_into::<MediaStreamTrack>() else {
-                continue;
-            };
+            let track: MediaStreamTrack = track.unchecked_into();
             let carried = senders.iter().any(|s| {
-                s.dyn_into::<RtcRtpSender>()
-                    .ok()
-                    .and_then(|s| s.track())
+                s.unchecked_into::<RtcRtpSender>()
+                    .track()
                     .is_some_and(|t| t == track)
             }) || (track.kind() == "audio"
                 && !self.state.borrow().audio_senders.is_empty());
@@ -129,12 +128,10 @@ impl PeerInner {
             st.audio_muted = muted;
             (st.audio_senders.clone(), st.local_stream.clone())
         };
-        let track = stream.and_then(|s| {
-            s.get_audio_tracks()
-                .get(0)
-                .dyn_into::<MediaStreamTrack>()
-                .ok()
-        });
+        let track = stream
+            .map(|s| s.get_audio_tracks().get(0))
+            .filter(|t| !t.is_undefined())
+            .map(JsCast::unchecked_into::<MediaStreamTrack>);
         for sender in senders {
             let next = if muted { None } else { track.as_ref() };
             crate::browser::detach(sender.replace_track(next));
@@ -286,10 +283,9 @@ impl Drop for Peer {
     }
 }
 
+/// The `icecandidate` listener (the event is always an `RTCPeerConnectionIceEvent`).
 fn on_ice_candidate(inner: &Rc<PeerInner>, event: JsValue) {
-    let Ok(event) = event.dyn_into::<RtcPeerConnectionIceEvent>() else {
-        return;
-    };
+    let event: RtcPeerConnectionIceEvent = event.unchecked_into();
     let Some(candidate) = event.candidate() else {
         return; // end of gathering: the old clients ignore the null candidate too
     };
@@ -314,16 +310,13 @@ fn on_ice_candidate(inner: &Rc<PeerInner>, event: JsValue) {
     })));
 }
 
+/// The `track` listener (the event is always an `RTCTrackEvent`).
 fn on_remote_track(inner: &Rc<PeerInner>, event: JsValue) {
-    let Ok(event) = event.dyn_into::<RtcTrackEvent>() else {
-        return;
-    };
+    let event: RtcTrackEvent = event.unchecked_into();
     let track = event.track();
-    let stream = event
-        .streams()
-        .get(0)
-        .dyn_into::<MediaStream>()
-        .ok()
+    let first = event.streams().get(0);
+    let stream = (!first.is_undefined())
+        .then(|| first.unchecked_into::<MediaStream>())
         .or_else(|| {
             let tracks = js_sys::Array::of1(&track);
             MediaStream::new_with_tracks(&tracks).ok()
