@@ -120,7 +120,7 @@ fn kept_payload_types<'a>(kind: &str, lines: &[&'a str], level: TrimLevel) -> Ve
             else {
                 continue;
             };
-            let apt = pieces(params, b';').find_map(|p| p.trim().strip_prefix("apt="));
+            let apt = pieces(params, b';').find_map(|p| p.trim_ascii().strip_prefix("apt="));
             if apt.is_some_and(|apt| kept[..primary].contains(&apt)) {
                 kept.push(pt);
             }

@@ -79,7 +79,9 @@ impl TrackMap {
 /// Parses a LiveKit identity into the app's numeric user id (`Number(identity)`).
 /// Identities that are not plain integers give `None`.
 pub fn user_id_of(identity: &str) -> Option<i64> {
-    let trimmed = identity.trim();
+    // Our tokens carry `String(user id)`; ASCII whitespace is all that is trimmed (`trim()`
+    // would link the Unicode whitespace table for identities no server of ours mints).
+    let trimmed = identity.trim_ascii();
     if trimmed.is_empty() || trimmed.len() > 18 {
         return None;
     }

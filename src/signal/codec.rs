@@ -226,7 +226,8 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
     if !kind.starts_with("voice:") {
         return Ok(Decoded::Other {
             kind: kind.to_owned(),
-            payload: raw.trim().to_owned(),
+            // JSON whitespace is ASCII; `trim_ascii` links no Unicode whitespace table.
+            payload: raw.trim_ascii().to_owned(),
         });
     }
     let Some(index) = VOICE_TYPES.iter().position(|t| *t == kind) else {
