@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
-# import time — compat-spec P19), then wasm-opt -Oz from binaryen, then adds the hand-written JS entry
-# (js/index.js: the drop-in `webrtcService` / `websocketService` singletons with lazy wasm init)
-# joined with wasm-bindgen's glue into one module, and its TypeScript types, and minifies the
-# shipped JavaScript with terser (like any published bundle; the types and README stay readable). Skips the work when pkg/ is newer than every
-# source file.
+# import time — compat-spec P19), then the wasm steps (prune_table, wasm-opt -Oz from binaryen,
+# order_functions, minify_names), then the hand-written JS entry (js/index.js: the drop-in
+# `webrtcService` / `websocketService` singletons with lazy wasm init) joined with wasm-bindgen's
+# glue into one module, its TypeScript types, and terser on the shipped JavaScript (like any
+# published bundle; the types and README stay readable). docs/ARCHITECTURE.md explains each step.
+# Skips the work when pkg/ is newer than every source file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh

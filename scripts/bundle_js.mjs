@@ -20,14 +20,12 @@ import fs from 'node:fs';
 const [gluePath, entryPath] = process.argv.slice(2);
 let glue = fs.readFileSync(gluePath, 'utf8');
 let entry = fs.readFileSync(entryPath, 'utf8');
+const die = (msg) => { console.error(`[bundle_js] ${msg}`); process.exit(1); };
 
 /** Replaces exactly one occurrence of `pattern` in `text`, or fails the build. */
 function once(text, pattern, replacement, what) {
   const hits = text.match(new RegExp(pattern.source, 'gm')) ?? [];
-  if (hits.length !== 1) {
-    console.error(`[bundle_js] expected one ${what}, found ${hits.length}`);
-    process.exit(1);
-  }
+  if (hits.length !== 1) die(`expected one ${what}, found ${hits.length}`);
   return text.replace(pattern, replacement);
 }
 
@@ -58,25 +56,16 @@ const loader = (name) => `async function ${name}(options) {
 
 const importLine = /^import (\w+), \{ ([\w, ]+) \} from '\.\/sohbet_rtc\.js';$/m;
 const m = importLine.exec(entry);
-if (!m) {
-  console.error("[bundle_js] index.js does not import './sohbet_rtc.js' as expected");
-  process.exit(1);
-}
+if (!m) die("index.js does not import './sohbet_rtc.js' as expected");
 const [, initName, classes] = m;
 entry = once(entry, importLine, loader(initName), 'glue import in index.js');
 entry = once(entry, new RegExp(`^export \\{ ${classes} \\};$`, 'm'), '', 're-export of the classes in index.js');
 glue = once(glue, /^export \{ initSync, __wbg_init as default \};$/m, '', 'export list in the glue');
 for (const name of ['__wbg_get_imports', '__wbg_finalize_init']) {
-  if (!new RegExp(`^function ${name}\\(`, 'm').test(glue)) {
-    console.error(`[bundle_js] the glue has no function ${name}`);
-    process.exit(1);
-  }
+  if (!new RegExp(`^function ${name}\\(`, 'm').test(glue)) die(`the glue has no function ${name}`);
 }
 for (const name of classes.split(', ')) {
-  if (!new RegExp(`^export class ${name} `, 'm').test(glue)) {
-    console.error(`[bundle_js] the glue does not export class ${name}`);
-    process.exit(1);
-  }
+  if (!new RegExp(`^export class ${name} `, 'm').test(glue)) die(`the glue does not export class ${name}`);
 }
 fs.writeFileSync(entryPath, `${glue}\n${entry}`);
 fs.rmSync(gluePath);

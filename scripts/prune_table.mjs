@@ -30,20 +30,12 @@ function readSegment(sec) {
   if (r.leb() !== 1 || r.leb() !== 0) return null; // one segment, flags 0 (active, table 0)
   const exprStart = r.p;
   if (r.byte() !== 0x41) return null; // i32.const
-  const base = sleb(r);
+  const base = r.sleb();
   if (r.byte() !== 0x0b) return null; // end
   const offsetExpr = buf.subarray(exprStart, r.p);
   const funcs = [];
   for (let n = r.leb(); n > 0; n--) funcs.push(r.leb());
   return r.p === sec.end ? { base, offsetExpr, funcs } : null;
-}
-
-/** A signed LEB128 (at most 5 bytes, as for an i32). */
-function sleb(r) {
-  let v = 0, shift = 0, b;
-  do { b = r.byte(); v |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80 && shift < 35);
-  if (shift < 32 && (b & 0x40)) v |= -1 << shift;
-  return v;
 }
 
 const segment = elems.length === 1 ? readSegment(elems[0]) : null;
@@ -58,7 +50,7 @@ const [skipFrom, skipTo] = [elems[0].start, elems[0].end];
 for (let p = 8; p < buf.length; p++) {
   if (p >= skipFrom && p < skipTo) continue;
   if (p + 4 <= buf.length) mark(buf.readUInt32LE(p));
-  if (buf[p] === 0x41) mark(sleb(reader(buf, p + 1)));
+  if (buf[p] === 0x41) mark(reader(buf, p + 1).sleb());
 }
 const keep = seen.indexOf(1);
 const dead = seen.reduce((n, s) => n + (s ? 0 : 1), 0);

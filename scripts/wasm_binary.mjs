@@ -1,6 +1,6 @@
 // The bits of the wasm binary format the build scripts read and write (minify_names.mjs,
-// order_functions.mjs, wasm_breakdown.mjs): LEB128 numbers, names, the section list and the
-// import descriptors.
+// order_functions.mjs, prune_table.mjs, wasm_breakdown.mjs): LEB128 numbers, names, the section
+// list and the import descriptors.
 
 /** A read cursor over `buf` from byte `p` (8: just after the magic and version). */
 export function reader(buf, p = 8) {
@@ -10,6 +10,13 @@ export function reader(buf, p = 8) {
     leb: () => {
       let v = 0, shift = 0, b;
       do { b = buf[r.p++]; v += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+      return v;
+    },
+    /** A signed LEB128 of at most 5 bytes (an i32, as in `i32.const`). */
+    sleb: () => {
+      let v = 0, shift = 0, b;
+      do { b = buf[r.p++]; v |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80 && shift < 35);
+      if (shift < 32 && (b & 0x40)) v |= -1 << shift;
       return v;
     },
     str: () => { const n = r.leb(); const s = buf.toString('utf8', r.p, r.p + n); r.p += n; return s; },
