@@ -6,8 +6,8 @@
 //! Construct it over a socket object (`new WebRtcService(websocketService, config)`): the app's
 //! own or the package's built-in `SignalingClient` (P17: one socket per tab). Construction
 //! touches no `window`, `navigator` or `AudioContext` (P19); all of that happens in
-//! `joinChannel`. Callbacks are
-//! single-slot: a new registration replaces the old one (StrictMode registers twice).
+//! `joinChannel`. Callbacks are single-slot: a new registration replaces the old one (StrictMode
+//! registers twice).
 
 mod convert;
 

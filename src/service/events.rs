@@ -81,6 +81,7 @@ impl std::error::Error for ServiceError {}
 
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::error::{write_parts, Part::Text};
         let (head, cause): (&str, Option<&dyn fmt::Display>) = match self {
             ServiceError::Capture(_) => (CAPTURE_FAILED_MESSAGE, None),
             ServiceError::Camera(_) => (CAMERA_FAILED_MESSAGE, None),
@@ -94,14 +95,9 @@ impl fmt::Display for ServiceError {
                 "the join was cancelled by leaveChannel() or a newer joinChannel()",
                 None,
             ),
+            // A `String` cause would format through `Formatter::pad`: written as a piece.
             ServiceError::InvalidArgument(why) => {
-                return crate::error::write_parts(
-                    f,
-                    &[
-                        crate::error::Part::Text("invalid argument: "),
-                        crate::error::Part::Text(why),
-                    ],
-                )
+                return write_parts(f, &[Text("invalid argument: "), Text(why)]);
             }
         };
         f.write_str(head)?;

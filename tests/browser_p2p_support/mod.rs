@@ -41,7 +41,6 @@ pub fn http_url() -> &'static str {
         .trim_end_matches('/')
 }
 
-/// The reference server's voice socket base.
 /// A `WebRtcService` over a new built-in `SignalingClient` that starts connecting with `token`
 /// (joinChannel waits for the socket to open, P18), as the package's `webrtcService` does; with
 /// a handle on that socket (to close it).
@@ -55,6 +54,7 @@ pub fn service_with_own_socket(token: String, config: JsValue) -> (WebRtcService
     (service, handle)
 }
 
+/// The reference server's voice socket base.
 pub fn ws_url() -> &'static str {
     option_env!("SOHBET_WS_URL")
         .unwrap_or("ws://127.0.0.1:18081")
