@@ -24,9 +24,6 @@ pub enum Input {
     Tick,
     Publish(MediaStreamTrack, Reply),
     SetMuted(bool),
-    KillSignal,
-    /// Fault injection: a frame handled as if the current signal socket had delivered it.
-    InjectFrame(Vec<u8>),
     /// Leave; the reply resolves once everything (the audio graph too) is released.
     Leave(Reply),
 }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use web_sys::{AnalyserNode, MediaStreamTrack};
+use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
 use super::events::{Emitter, Shared};
@@ -139,28 +139,6 @@ impl SfuClient {
         self.shared.borrow().stats_js(&self.graph.borrow())
     }
 
-    /// An analyser on what this client plays (tests and benchmarks).
-    #[wasm_bindgen(js_name = outputAnalyser)]
-    pub fn output_analyser(&self, fft_size: u32) -> Result<AnalyserNode, JsValue> {
-        self.graph
-            .borrow_mut()
-            .tap_output(fft_size)
-            .map_err(|e| media_error(&e))
-    }
-
-    /// Fault injection: closes the signal socket abruptly, as a network drop would.
-    #[wasm_bindgen(js_name = killSignal)]
-    pub fn kill_signal(&self) {
-        self.send(Input::KillSignal);
-    }
-
-    /// Fault injection: hands `frame` to the session as if the signal socket delivered it
-    /// (e.g. garbage bytes, to check that a bad frame is a typed `error` event, not a crash).
-    #[wasm_bindgen(js_name = injectSignalFrame)]
-    pub fn inject_signal_frame(&self, frame: Vec<u8>) {
-        self.send(Input::InjectFrame(frame));
-    }
-
     fn send(&self, input: Input) -> bool {
         self.try_send(input).is_ok()
     }
@@ -171,6 +149,17 @@ impl SfuClient {
             Some(inbox) => inbox.send(input),
             None => Err(input),
         }
+    }
+}
+
+impl SfuClient {
+    /// An analyser on what this client plays, for Rust tests and benchmarks (not a JS method:
+    /// the JS suites tap the page's audio output themselves, so nothing test-only ships).
+    pub fn output_analyser(&self, fft_size: u32) -> Result<web_sys::AnalyserNode, JsValue> {
+        self.graph
+            .borrow_mut()
+            .tap_output(fft_size)
+            .map_err(|e| media_error(&e))
     }
 }
 

@@ -17,7 +17,7 @@ use super::events::{Emitter, Shared};
 use super::ping::PingClock;
 use super::proto::{self, ReconnectReason};
 use super::roster::Roster;
-use super::socket::{SignalSocket, SocketEvent};
+use super::socket::SignalSocket;
 use super::transport::PeerTransport;
 use crate::browser::{now_ms, Interval};
 use crate::media::AudioGraph;
@@ -193,15 +193,6 @@ impl Engine {
             Input::Tick => return self.on_tick(tick.unwrap_or_else(now_ms)),
             Input::Publish(track, waiter) => return self.publish(track, waiter),
             Input::SetMuted(muted) => self.set_muted(muted),
-            Input::KillSignal => {
-                if let Some(socket) = &self.socket {
-                    socket.kill();
-                }
-            }
-            Input::InjectFrame(bytes) => {
-                let generation = self.generation;
-                return self.on_socket(&SocketEvent::Frame(generation, bytes));
-            }
             Input::Leave(done) => {
                 if let Some(socket) = &self.socket {
                     socket.send(&proto::leave_request());

@@ -94,12 +94,6 @@ impl SignalSocket {
         self.ws.set_onclose(None);
         let _ = self.ws.close_with_code(code);
     }
-
-    /// Test hook: closes the socket abruptly while keeping the listeners, exactly like a
-    /// network loss seen from the page (the close event then drives the resume path).
-    pub fn kill(&self) {
-        let _ = self.ws.close_with_code(4000);
-    }
 }
 
 impl Drop for SignalSocket {

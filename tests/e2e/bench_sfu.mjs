@@ -77,7 +77,7 @@ try {
     for (let i = 0; i < 5; i++) {
       const before = c.client.stats().resumes;
       const t0 = performance.now();
-      c.client.killSignal();
+      c.kill();
       await E.waitFor('resumed', () => c.client.stats().resumes > before, 15000, 5);
       await E.waitFor('audio after resume', () => c.out.hears(700), 15000, 5);
       out.push(performance.now() - t0);

@@ -59,6 +59,57 @@ export function tone(freq) {
   return { track: dest.stream.getAudioTracks()[0], stream: dest.stream, stop: () => { osc.stop(); osc.disconnect(); } };
 }
 
+// Test instrumentation of the page, not of the library: the e2e suite observes and disturbs our
+// client only through browser objects it also uses, so nothing test-only ships in the package.
+// - Output taps: every node connected to an AudioContext's destination is recorded (the client's
+//   master gain, connected when its AudioGraph is built in the SfuClient constructor); an
+//   analyser on that node measures exactly what the client plays.
+// - Signal sockets: every WebSocket the page opens is recorded; a client's LiveKit signal socket
+//   is the newest open one whose access_token names the client's identity (resumes and refreshed
+//   tokens keep the identity). Closing it with 4000 is what a network drop looks like to the
+//   page; dispatching a MessageEvent on it feeds a frame through the client's real onmessage path.
+const destinationFeeds = [];
+const connect = AudioNode.prototype.connect;
+AudioNode.prototype.connect = function (target, ...rest) {
+  if (target instanceof AudioDestinationNode) destinationFeeds.push(this);
+  return connect.call(this, target, ...rest);
+};
+const sockets = [];
+window.WebSocket = class extends WebSocket {
+  constructor(...args) {
+    super(...args);
+    sockets.push(this);
+  }
+};
+
+function tokenIdentity(url) {
+  try {
+    const jwt = new URL(url).searchParams.get('access_token');
+    return JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
+  } catch {
+    return null;
+  }
+}
+
+/** The open LiveKit signal socket of the participant `identity` (throws when there is none). */
+export function signalSocket(identity) {
+  const ws = sockets.findLast((s) => s.readyState === WebSocket.OPEN && tokenIdentity(s.url) === String(identity));
+  if (!ws) throw new Error(`no open signal socket for ${identity}`);
+  return ws;
+}
+
+/** An analyser on everything `makeClient()` sends to its context's destination. */
+function withOutputTap(makeClient, fftSize) {
+  const mark = destinationFeeds.length;
+  const client = makeClient();
+  const feed = destinationFeeds[mark];
+  if (!feed) throw new Error('the client connected nothing to an AudioContext destination');
+  const analyser = feed.context.createAnalyser();
+  analyser.fftSize = fftSize;
+  connect.call(feed, analyser);
+  return { client, analyser };
+}
+
 // FFT probe on an AnalyserNode: the peak level (dBFS) near `freq`. A tone at 0.5 amplitude
 // arrives around -10..-20 dBFS; silence, codec noise and neighbouring voices stay below -60.
 export const HEARD_DB = -45;
@@ -95,14 +146,17 @@ export const VOICES = [440, 620, 800, 980, 1160, 1340, 1520, 1700];
 export async function ourClient(name, channel, freq, { url = null, events = null, singlePeerConnection = true, useServerIceServers = false } = {}) {
   const { token: userToken, user } = await login(name);
   const minted = await sfuToken(userToken, channel);
-  const client = new SfuClient({ useServerIceServers, singlePeerConnection });
+  const { client, analyser } = withOutputTap(() => new SfuClient({ useServerIceServers, singlePeerConnection }), 8192);
   const log = [];
   client.onEvent((e) => { log.push(e); events?.(e); });
   const mic = tone(freq);
   await client.connect(url ?? minted.url, minted.token);
   const trackSid = await client.publish(mic.track);
-  const out = probe(client.outputAnalyser(8192));
-  return { client, user, freq, mic, out, log, trackSid, userToken, minted };
+  const out = probe(analyser);
+  // A network drop of the signal socket, and a frame arriving on it.
+  const kill = () => signalSocket(user.id).close(4000);
+  const inject = (bytes) => signalSocket(user.id).dispatchEvent(new MessageEvent('message', { data: Uint8Array.from(bytes).buffer }));
+  return { client, user, freq, mic, out, log, trackSid, userToken, minted, kill, inject };
 }
 
 // LiveKit's official SDK as a participant that publishes a tone and listens.

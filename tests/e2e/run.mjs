@@ -110,7 +110,7 @@ const tests = [
     const b = await E.ourClient('bob', ch, E.VOICES[7]);
     await E.waitFor('initial audio', () => a.out.hears(b.freq) && b.out.hears(a.freq), 20000);
     const before = a.client.stats();
-    a.client.killSignal();
+    a.kill();
     await E.waitFor('resume recorded', () => a.client.stats().resumes + a.client.stats().rejoins > before.resumes + before.rejoins, 15000);
     const s = a.client.stats();
     await E.waitFor('audio both ways after resume', () => a.out.hears(b.freq) && b.out.hears(a.freq), 15000);
@@ -167,10 +167,10 @@ const tests = [
     const a = await E.ourClient('alice', ch, E.VOICES[1], { events: (e) => { if (e.type === 'error') errors.push(e); } });
     const b = await E.ourClient('bob', ch, E.VOICES[2]);
     await E.waitFor('audio both ways', () => a.out.hears(b.freq) && b.out.hears(a.freq), 20000);
-    a.client.injectSignalFrame(new Uint8Array([0xff, 0xff, 0xff, 0xff]));      // not protobuf
-    a.client.injectSignalFrame(new Uint8Array([0x0a, 0x05, 0x01]));            // truncated join
-    a.client.injectSignalFrame(new Uint8Array([0x0a, 0x00]));                  // a join mid-call
-    a.client.injectSignalFrame(new Uint8Array([0x98, 0x06, 0x01]));            // unknown message: ignored
+    a.inject(new Uint8Array([0xff, 0xff, 0xff, 0xff]));      // not protobuf
+    a.inject(new Uint8Array([0x0a, 0x05, 0x01]));            // truncated join
+    a.inject(new Uint8Array([0x0a, 0x00]));                  // a join mid-call
+    a.inject(new Uint8Array([0x98, 0x06, 0x01]));            // unknown message: ignored
     await E.waitFor('three error events', () => errors.length >= 3, 5000);
     const codes = errors.map((e) => e.code);
     const want = ['sfu/malformed-frame', 'sfu/malformed-frame', 'sfu/unexpected-message'];
@@ -192,7 +192,7 @@ const tests = [
     const a = await E.ourClient('dual-a', ch, E.VOICES[3], opts);
     const b = await E.ourClient('dual-b', ch, E.VOICES[4], opts);
     await E.waitFor('audio both ways', () => a.out.hears(b.freq) && b.out.hears(a.freq), 20000);
-    a.client.killSignal();
+    a.kill();
     await E.waitFor('resumed', () => a.client.stats().resumes === 1, 15000);
     await E.waitFor('audio both ways after resume', () => a.out.hears(b.freq) && b.out.hears(a.freq), 15000);
     a.client.setMuted(true);
