@@ -11,12 +11,12 @@ declare module './sohbet_rtc.js' {
   }
 }
 
-// VoiceParticipant, WebRTCConfig, ConnectionQuality and VoiceError are declared once, next to
+// VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError and CallState are declared once, next to
 // the Rust code that produces them (src/facade/convert.rs), and re-exported here.
-import type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError } from './sohbet_rtc.js';
-export type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError };
+import type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, CallState } from './sohbet_rtc.js';
+export type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, CallState };
 
-export type CallMode = 'p2p' | 'sfu' | 'migrating';
+export type CallMode = CallState['mode'];
 
 /** The part of the app's websocketService the voice engine needs (P17: share ONE socket). */
 export interface VoiceSocket {

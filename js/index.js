@@ -201,6 +201,7 @@ function createSocketCore(core) {
 // webrtcService: §1.2 over the wasm WebRtcService, created on the first joinChannel.
 
 function createVoiceCore(core) {
+  // The app's callbacks, keyed by the wasm service's event types (onEvent's first argument).
   const slots = { participants: null, remoteStream: null, quality: null, status: null, error: null };
   const volumes = new Map();
   let deafened = false;
@@ -234,7 +235,7 @@ function createVoiceCore(core) {
     service = null;
     serviceSocket = null;
     servicePromise = null;
-    try { old.dispose(); } catch { /* already gone */ }
+    // free() leaves the call and drops the listener (the socket stays: it is the app's).
     try { old.free(); } catch { /* already freed */ }
   };
 
@@ -246,14 +247,10 @@ function createVoiceCore(core) {
       servicePromise = ready().then(() => {
         if (service) return service;
         const s = new WebRtcService(socket, wasmConfig());
-        // One registration each; the JS slots keep single-slot replace semantics.
-        s.onParticipantUpdate((list) => call('participants', list));
-        s.onRemoteStream((userId, stream) => call('remoteStream', userId, stream));
-        s.onConnectionQuality((q) => call('quality', q));
-        s.onStatus((text) => call('status', text));
-        s.onError((err) => call('error', err));
+        // One listener for every event: (type, ...args) goes to the slot of that type.
+        s.onEvent(call);
         if (localStream !== undefined) s.setLocalStream(localStream);
-        if (deafened && !s.isDeafenedStatus()) s.toggleDeafen();
+        if (deafened && !s.state().deafened) s.toggleDeafen();
         for (const [id, v] of volumes) s.setParticipantVolume(id, v);
         service = s;
         serviceSocket = socket;
@@ -306,13 +303,13 @@ function createVoiceCore(core) {
       return deafened;
     },
     isMutedStatus() {
-      return service ? service.isMutedStatus() : false;
+      return service ? service.state().muted : false;
     },
     isVideoEnabledStatus() {
-      return service ? service.isVideoEnabledStatus() : false;
+      return service ? service.state().videoEnabled : false;
     },
     isDeafenedStatus() {
-      return service ? service.isDeafenedStatus() : deafened;
+      return service ? service.state().deafened : deafened;
     },
     setParticipantVolume(userId, volume) {
       const v = Number.isFinite(volume) ? Math.min(1, Math.max(0, volume)) : 1;
@@ -336,7 +333,7 @@ function createVoiceCore(core) {
     onStatus: setSlot('status'),
     onError: setSlot('error'),
     getCurrentMode() {
-      return service ? service.getCurrentMode() : 'p2p';
+      return service ? service.state().mode : 'p2p';
     },
     /** Use this MediaStream instead of getUserMedia for later joins (null: capture again). */
     setLocalStream(stream) {

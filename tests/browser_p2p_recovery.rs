@@ -68,7 +68,7 @@ async fn a_camera_added_mid_call_reaches_the_other_side_by_renegotiation() {
         .await
         .expect("toggleVideo resolves");
     assert_eq!(on.as_bool(), Some(true));
-    assert!(a.service.is_video_enabled_status());
+    assert!(state_flag(&a.service, "videoEnabled"));
     wait_until("B to see A's video flag", 5_000, || {
         b.participant(a.user_id).is_some_and(|p| p.is_video_enabled)
     })

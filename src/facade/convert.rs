@@ -1,6 +1,6 @@
 //! Conversions at the JS boundary: ids arriving as JS numbers, participants leaving as plain
-//! objects with exactly the `VoiceParticipant` field names (compat-spec §1.1), callback calls
-//! that never throw into Rust, and the TypeScript declarations the package ships.
+//! objects with exactly the `VoiceParticipant` field names (compat-spec §1.1), and the
+//! TypeScript declarations the package ships.
 
 use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
@@ -43,6 +43,14 @@ export interface VoiceError {
 }
 
 export type ConnectionQuality = 'good' | 'medium' | 'poor';
+
+/** A snapshot of the call's toggles and mode (`WebRtcService.state()`). */
+export interface CallState {
+  muted: boolean;
+  videoEnabled: boolean;
+  deafened: boolean;
+  mode: 'p2p' | 'sfu' | 'migrating';
+}
 "#;
 
 // The range messages below spell the limits out (no integer formatting is linked for them).
@@ -107,20 +115,6 @@ pub fn error_object(code: &str, message: &str) -> Object {
     set(&obj, "code", &JsValue::from_str(code));
     set(&obj, "message", &JsValue::from_str(message));
     obj
-}
-
-/// Calls an app callback; an exception it throws is reported on the console, not propagated.
-pub fn call(callback: Option<Function>, args: &[JsValue]) {
-    let Some(f) = callback else { return };
-    let result = match args {
-        [] => f.call0(&JsValue::NULL),
-        [a] => f.call1(&JsValue::NULL, a),
-        [a, b] => f.call2(&JsValue::NULL, a, b),
-        _ => f.apply(&JsValue::NULL, &args.iter().collect::<Array>()),
-    };
-    if let Err(e) = result {
-        web_sys::console::warn_2(&JsValue::from_str("sohbet-rtc: a callback threw"), &e);
-    }
 }
 
 /// The function in `value`, or `None` for anything else (null/undefined unregister nothing:

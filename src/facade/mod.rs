@@ -6,8 +6,15 @@
 //! Construct it over a socket object (`new WebRtcService(websocketService, config)`): the app's
 //! own or the package's built-in `SignalingClient` (P17: one socket per tab). Construction
 //! touches no `window`, `navigator` or `AudioContext` (P19); all of that happens in
-//! `joinChannel`. Callbacks are single-slot: a new registration replaces the old one (StrictMode
-//! registers twice).
+//! `joinChannel`.
+//!
+//! Events reach one listener, `onEvent((type, ...args) => …)`: `('participants', list)`,
+//! `('remoteStream', userId, stream)`, `('quality', quality)`, `('status', text)` and
+//! `('error', {code, message})`. The app-facing callbacks of compat-spec §1.2
+//! (`onParticipantUpdate`, `onRemoteStream`, `onConnectionQuality`) and the extras (`onStatus`,
+//! `onError`) are single-slot setters (a new registration replaces the old one; StrictMode
+//! registers twice) on the `webrtcService` singleton of js/index.js, which routes this one
+//! listener to them: one wasm export instead of five.
 
 mod convert;
 
@@ -19,17 +26,14 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
+use crate::browser::object::set;
 use crate::service::{CallService, ServiceConfig, ServiceEvent};
 use crate::signal::transport::AppSocketTransport;
 
-/// The app's callbacks, one slot each.
+/// The event listener and the participant-notification coalescing flag.
 #[derive(Default)]
 struct Slots {
-    participants: RefCell<Option<Function>>,
-    remote_stream: RefCell<Option<Function>>,
-    quality: RefCell<Option<Function>>,
-    status: RefCell<Option<Function>>,
-    error: RefCell<Option<Function>>,
+    listener: RefCell<Option<Function>>,
     /// A participant notification is already queued (coalesces bursts into one call).
     participants_queued: Cell<bool>,
 }
@@ -41,15 +45,20 @@ pub struct WebRtcService {
     slots: Rc<Slots>,
 }
 
-fn get(slot: &RefCell<Option<Function>>) -> Option<Function> {
-    slot.borrow().clone()
-}
-
-/// Registers a callback (single slot: replaces the previous one). Not inlined: the five `on…`
-/// methods share this body.
-#[inline(never)]
-fn set_slot(slot: &RefCell<Option<Function>>, callback: &JsValue) {
-    *slot.borrow_mut() = convert::function(callback);
+/// Calls the listener with `(type, a)`, or `(type, a, b)`; an exception it throws is reported
+/// on the console, not propagated.
+fn emit(slots: &Slots, kind: &str, a: JsValue, b: Option<JsValue>) {
+    let Some(listener) = slots.listener.borrow().clone() else {
+        return;
+    };
+    let kind = JsValue::from_str(kind);
+    let result = match b {
+        Some(b) => listener.call3(&JsValue::NULL, &kind, &a, &b),
+        None => listener.call2(&JsValue::NULL, &kind, &a),
+    };
+    if let Err(e) = result {
+        web_sys::console::warn_2(&JsValue::from_str("sohbet-rtc: a callback threw"), &e);
+    }
 }
 
 fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent) {
@@ -66,22 +75,22 @@ fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent)
                     .map(|s| s.participants())
                     .unwrap_or_default();
                 let array = convert::participant_array(&list);
-                convert::call(get(&slots.participants), &[array.into()]);
+                emit(&slots, "participants", array.into(), None);
             });
         }
-        ServiceEvent::RemoteStream { user_id, stream } => convert::call(
-            get(&slots.remote_stream),
-            &[JsValue::from_f64(user_id as f64), stream.into()],
+        ServiceEvent::RemoteStream { user_id, stream } => emit(
+            slots,
+            "remoteStream",
+            JsValue::from_f64(user_id as f64),
+            Some(stream.into()),
         ),
-        ServiceEvent::Quality(q) => {
-            convert::call(get(&slots.quality), &[JsValue::from_str(q.as_str())])
-        }
-        ServiceEvent::Status(text) => {
-            convert::call(get(&slots.status), &[JsValue::from_str(&text)])
-        }
-        ServiceEvent::Error { code, message } => convert::call(
-            get(&slots.error),
-            &[convert::error_object(&code, &message).into()],
+        ServiceEvent::Quality(q) => emit(slots, "quality", q.as_str().into(), None),
+        ServiceEvent::Status(text) => emit(slots, "status", text.as_str().into(), None),
+        ServiceEvent::Error { code, message } => emit(
+            slots,
+            "error",
+            convert::error_object(&code, &message).into(),
+            None,
         ),
     }
 }
@@ -180,19 +189,18 @@ impl WebRtcService {
         self.service.toggle_deafen()
     }
 
-    #[wasm_bindgen(js_name = isMutedStatus)]
-    pub fn is_muted_status(&self) -> bool {
-        self.service.is_muted()
-    }
-
-    #[wasm_bindgen(js_name = isVideoEnabledStatus)]
-    pub fn is_video_enabled_status(&self) -> bool {
-        self.service.is_video_enabled()
-    }
-
-    #[wasm_bindgen(js_name = isDeafenedStatus)]
-    pub fn is_deafened_status(&self) -> bool {
-        self.service.is_deafened()
+    /// The call's toggles and mode in one fresh object, `{muted, videoEnabled, deafened, mode}`
+    /// (the singleton's `isMutedStatus`, `isVideoEnabledStatus`, `isDeafenedStatus` and
+    /// `getCurrentMode` read it). `mode` is 'p2p' until the mode controller adds the SFU modes.
+    #[wasm_bindgen(unchecked_return_type = "CallState")]
+    pub fn state(&self) -> js_sys::Object {
+        let service = &self.service;
+        let state = js_sys::Object::new();
+        set(&state, "muted", &service.is_muted().into());
+        set(&state, "videoEnabled", &service.is_video_enabled().into());
+        set(&state, "deafened", &service.is_deafened().into());
+        set(&state, "mode", &"p2p".into());
+        state
     }
 
     #[wasm_bindgen(js_name = setParticipantVolume)]
@@ -213,58 +221,29 @@ impl WebRtcService {
         convert::participant_array(&self.service.participants())
     }
 
-    #[wasm_bindgen(js_name = onParticipantUpdate)]
-    pub fn on_participant_update(&self, callback: JsValue) {
-        set_slot(&self.slots.participants, &callback);
-    }
-
-    #[wasm_bindgen(js_name = onRemoteStream)]
-    pub fn on_remote_stream(&self, callback: JsValue) {
-        set_slot(&self.slots.remote_stream, &callback);
-    }
-
-    #[wasm_bindgen(js_name = onConnectionQuality)]
-    pub fn on_connection_quality(&self, callback: JsValue) {
-        set_slot(&self.slots.quality, &callback);
-    }
-
-    #[wasm_bindgen(js_name = onStatus)]
-    pub fn on_status(&self, callback: JsValue) {
-        set_slot(&self.slots.status, &callback);
-    }
-
-    /// Errors that do not end the call (malformed signalling, refused frames…): `{code, message}`.
-    #[wasm_bindgen(js_name = onError)]
-    pub fn on_error(&self, callback: JsValue) {
-        set_slot(&self.slots.error, &callback);
-    }
-
-    /// 'p2p' (the SFU modes arrive with the mode controller).
-    /// Returned as a JS string value (typed `string`): no Rust `String` crosses the boundary.
-    #[wasm_bindgen(js_name = getCurrentMode, unchecked_return_type = "string")]
-    pub fn get_current_mode(&self) -> JsValue {
-        JsValue::from_str("p2p")
-    }
-
-    /// Leaves the call (the socket stays open: it belongs to the caller). The object stays
-    /// usable only for getters afterwards.
-    pub fn dispose(&self) {
-        self.service.leave();
+    /// The single event listener (a new one replaces the old; anything but a function removes
+    /// it), called with `(type, ...args)`. `'participants'`: a new `VoiceParticipant[]` after
+    /// any change (bursts coalesced); `'remoteStream'`: `(userId, MediaStream)`; `'quality'`:
+    /// `ConnectionQuality` on change; `'status'`: a status text; `'error'`: `{code, message}`
+    /// for problems that do not end the call (malformed signalling, refused frames…).
+    #[wasm_bindgen(js_name = onEvent)]
+    pub fn on_event(
+        &self,
+        #[wasm_bindgen(
+            unchecked_param_type = "((...event: ['participants', VoiceParticipant[]] \
+            | ['remoteStream', number, MediaStream] | ['quality', ConnectionQuality] \
+            | ['status', string] | ['error', VoiceError]) => void) | null"
+        )]
+        listener: JsValue,
+    ) {
+        *self.slots.listener.borrow_mut() = convert::function(&listener);
     }
 }
 
 impl Drop for WebRtcService {
     fn drop(&mut self) {
         // No app callback runs after the object is gone.
-        for slot in [
-            &self.slots.participants,
-            &self.slots.remote_stream,
-            &self.slots.quality,
-            &self.slots.status,
-            &self.slots.error,
-        ] {
-            slot.borrow_mut().take();
-        }
+        self.slots.listener.borrow_mut().take();
         self.service.leave();
     }
 }

@@ -61,6 +61,25 @@ pub fn ws_url() -> &'static str {
         .trim_end_matches('/')
 }
 
+/// `obj[key]` (undefined when missing).
+pub fn prop(obj: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `obj[name]()` (undefined when it is not a function or throws).
+pub fn call(obj: &JsValue, name: &str) -> JsValue {
+    prop(obj, name)
+        .dyn_into::<js_sys::Function>()
+        .ok()
+        .and_then(|f| f.call0(obj).ok())
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A boolean of `service.state()`, as the singleton's `is…Status` getters read it.
+pub fn state_flag(service: &WebRtcService, key: &str) -> bool {
+    prop(&service.state(), key).as_bool() == Some(true)
+}
+
 pub fn now_ms() -> f64 {
     audio::now_ms()
 }
@@ -118,26 +137,13 @@ pub async fn wait_until(what: &str, timeout_ms: u32, mut cond: impl FnMut() -> b
     }
 }
 
-/// A JS function recording its first argument (kept alive by the recorder).
+/// The first payload argument of every service event of one type.
+#[derive(Clone, Default)]
 pub struct Recorder {
     pub calls: Rc<RefCell<Vec<JsValue>>>,
-    closure: Closure<dyn FnMut(JsValue, JsValue)>,
 }
 
 impl Recorder {
-    pub fn new() -> Recorder {
-        let calls = Rc::new(RefCell::new(Vec::new()));
-        let sink = calls.clone();
-        let closure = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |a: JsValue, _b| {
-            sink.borrow_mut().push(a);
-        });
-        Recorder { calls, closure }
-    }
-
-    pub fn function(&self) -> JsValue {
-        self.closure.as_ref().clone()
-    }
-
     pub fn count(&self) -> usize {
         self.calls.borrow().len()
     }
@@ -162,6 +168,9 @@ pub struct Client {
     pub probe: Option<EnergyProbe>,
     pub errors: Recorder,
     pub updates: Recorder,
+    pub quality: Recorder,
+    /// The service's `onEvent` listener, routing `(type, payload)` to the recorders above.
+    _listener: Closure<dyn FnMut(JsValue, JsValue)>,
     /// The client's own socket (closed when the client is dropped).
     pub socket: WsClient,
 }
@@ -184,9 +193,21 @@ impl Client {
         let (service, socket) = service_with_own_socket(token, config);
         let tone = ToneSource::start(freq);
         service.set_local_stream(Some(Clone::clone(&tone.stream)));
-        let (errors, updates) = (Recorder::new(), Recorder::new());
-        service.on_error(errors.function());
-        service.on_participant_update(updates.function());
+        let (errors, updates, quality) = <(Recorder, Recorder, Recorder)>::default();
+        let routes = [
+            ("error", errors.clone()),
+            ("participants", updates.clone()),
+            ("quality", quality.clone()),
+        ];
+        let listener = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |kind: JsValue, a| {
+            if let Some((_, to)) = routes
+                .iter()
+                .find(|(k, _)| kind.as_string().as_deref() == Some(k))
+            {
+                to.calls.borrow_mut().push(a);
+            }
+        });
+        service.on_event(listener.as_ref().clone());
         Client {
             name: name.into(),
             user_id,
@@ -196,6 +217,8 @@ impl Client {
             probe: None,
             errors,
             updates,
+            quality,
+            _listener: listener,
             socket,
         }
     }

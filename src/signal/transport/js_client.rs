@@ -9,6 +9,7 @@
 //! ws.on("voice:user-joined", (env) => console.log(env.type, env.payload));
 //! const unsubscribe = ws.onConnectionChange((open) => {});
 //! ws.send("voice:join", { channel_id: 1 });    // false when the socket is not open
+//! ws.stats();                                  // { handlers, reconnects, lastError? }
 //! ```
 //! Handlers receive the whole envelope `{type, payload}`; each handler's exception is caught
 //! on its own. `sendChatMessage` / `sendTypingIndicator` keep the app's chat working when it
@@ -30,6 +31,7 @@ use wasm_bindgen::JsCast;
 use super::hub::Subscription;
 use super::ws_client::WsClient;
 use super::{envelope_text, SignalTransport, TransportEvent};
+use crate::browser::object::set;
 use crate::signal::codec::{decode_payload, Decoded};
 use crate::signal::to_json;
 
@@ -171,22 +173,20 @@ impl SignalingClient {
         self.client.disconnect();
     }
 
-    /// The last connection problem as text, or undefined.
-    #[wasm_bindgen(js_name = lastError)]
-    pub fn last_error(&self) -> Option<String> {
-        self.client.last_error()
-    }
-
-    /// How many times the connection was re-established after a drop.
-    #[wasm_bindgen(js_name = reconnectCount)]
-    pub fn reconnect_count(&self) -> u32 {
-        self.client.reconnect_count()
-    }
-
-    /// Number of registered message handlers over all types (leak checks).
-    #[wasm_bindgen(js_name = handlerCount)]
-    pub fn handler_count(&self) -> u32 {
-        self.handler_count.get()
+    /// Diagnostics in one fresh object: `handlers` (message handlers registered over all
+    /// types, for leak checks), `reconnects` (how many times the connection was re-established
+    /// after a drop) and `lastError` (the last connection problem as text, when there was one).
+    #[wasm_bindgen(
+        unchecked_return_type = "{ handlers: number; reconnects: number; lastError?: string }"
+    )]
+    pub fn stats(&self) -> js_sys::Object {
+        let stats = js_sys::Object::new();
+        set(&stats, "handlers", &self.handler_count.get().into());
+        set(&stats, "reconnects", &self.client.reconnect_count().into());
+        if let Some(error) = self.client.last_error() {
+            set(&stats, "lastError", &error.into());
+        }
+        stats
     }
 }
 
