@@ -35,4 +35,9 @@ export SOHBET_WASM_OPT_FLAGS="-Oz --converge --one-caller-inline-max-function-si
   --ignore-implicit-traps --low-memory-unused --zero-filled-memory \
   --strip-debug --strip-producers --strip-target-features $SOHBET_WASM_FEATURES"
 # terser for the shipped JS (ES modules: top-level names are private; three compress passes).
-export SOHBET_TERSER_FLAGS="--module --ecma 2020 --compress passes=3,unsafe_arrows=true --mangle"
+# unsafe_methods writes the import object's `k: function () {…}` entries as methods (`k() {…}`):
+# nothing constructs them with `new`. The instance properties wasm-bindgen's glue keeps for itself
+# (`__wbg_ptr`, `__destroy_into_raw`, `_wbg_cb_unref`) get short names: the glue and the entry are
+# one module, and nothing outside it reads them. 75 B less gzip together.
+export SOHBET_TERSER_FLAGS="--module --ecma 2020 --compress passes=3,unsafe_arrows=true,unsafe_methods=true --mangle \
+  --mangle-props regex=/^(__wbg_ptr|__destroy_into_raw|_wbg_cb_unref)\$/"
