@@ -1,32 +1,54 @@
 //! The JS error mapping shared by every layer. Each layer keeps its own small error
 //! enum (`TransportError`, `MediaError`, `P2pError`, `SfuError`, …) with a stable
 //! machine-readable code such as `"signal/not-open"`; at the wasm-bindgen boundary those
-//! become a plain JS `Error` whose `message` is the `Display` text and whose `code` property
+//! become a plain JS `Error` whose `message` is the layer's message and whose `code` property
 //! is the stable code, so apps can branch on `err.code` and still show `err.message`.
 //!
 //! How a layer plugs in:
 //! ```ignore
-//! impl JsErrorCode for MediaError { fn code(&self) -> &'static str { MediaError::code(self) } }
-//! crate::impl_js_error!(MediaError); // wasm32: `impl From<MediaError> for JsValue`
+//! impl MediaError { pub fn code(&self) -> &'static str { … } pub fn describe(&self, out: &mut String) { … } }
+//! crate::impl_display!(MediaError);    // Display over describe
+//! crate::impl_error_code!(MediaError); // JsErrorCode over code + describe
+//! crate::impl_js_error!(MediaError);   // wasm32: `impl From<MediaError> for JsValue`
 //! ```
 //! The trait and [`CodedError`] are pure and build natively; the conversions into `JsValue`
 //! exist only on `wasm32`.
 
-use std::fmt;
-
 use crate::signal::codec::CodecError;
 
-/// A layer error with a stable code for JS (`error.code`).
-pub trait JsErrorCode: fmt::Display {
+/// A layer error with a stable code for JS (`error.code`) and its message.
+pub trait JsErrorCode {
     /// The stable, namespaced code, e.g. `"signal/not-open"` or `"media/permission-denied"`.
     fn code(&self) -> &'static str;
-}
 
-impl JsErrorCode for CodecError {
-    fn code(&self) -> &'static str {
-        CodecError::code(self)
+    /// Appends the message to `out` (the layer's `describe`).
+    fn describe(&self, out: &mut String);
+
+    /// The message, as `Display` shows it (see [`impl_display!`] for why not `to_string()`).
+    fn message(&self) -> String {
+        let mut message = String::new();
+        self.describe(&mut message);
+        message
     }
 }
+
+/// Implements [`JsErrorCode`] over a layer error's inherent `code` and `describe`.
+#[macro_export]
+macro_rules! impl_error_code {
+    ($ty:ty) => {
+        impl $crate::error::JsErrorCode for $ty {
+            fn code(&self) -> &'static str {
+                <$ty>::code(self)
+            }
+
+            fn describe(&self, out: &mut String) {
+                <$ty>::describe(self, out)
+            }
+        }
+    };
+}
+
+impl_error_code!(CodecError);
 
 /// A code and a message, detached from the layer type that produced them. Any
 /// [`JsErrorCode`] converts into it with `?` or `.into()`, which lets code that mixes
@@ -46,17 +68,20 @@ impl CodedError {
     }
 }
 
-impl fmt::Display for CodedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl CodedError {
+    /// Appends the message (what `Display` shows) to `out`.
+    pub fn describe(&self, out: &mut String) {
         use Part::Text;
-        write_parts(
-            f,
+        push_parts(
+            out,
             &[Text(&self.message), Text(" ("), Text(self.code), Text(")")],
         )
     }
 }
 
-/// One piece of an error message written by [`write_parts`].
+crate::impl_display!(CodedError);
+
+/// One piece of an error message written by [`push_parts`].
 #[derive(Clone, Copy)]
 pub enum Part<'a> {
     Text(&'a str),
@@ -64,28 +89,37 @@ pub enum Part<'a> {
     Signed(i64),
 }
 
-/// Writes an error message from its pieces: how every layer's `Display` is written. A
+/// Appends an error message from its pieces: how every layer's `describe` writes. A
 /// `#[error("… {user_id} …")]` or `write!` per message costs `core::fmt`'s argument,
-/// padding and integer machinery in the wasm; this is one loop over `write_str`.
-pub fn write_parts(f: &mut fmt::Formatter<'_>, parts: &[Part<'_>]) -> fmt::Result {
-    let mut number = String::new();
+/// padding and integer machinery in the wasm; this is one loop over `push_str`.
+pub fn push_parts(out: &mut String, parts: &[Part<'_>]) {
     for part in parts {
-        let text = match *part {
-            Part::Text(text) => text,
-            Part::Num(n) => {
-                number.clear();
-                crate::text::push_u64(&mut number, n);
-                &number
-            }
-            Part::Signed(n) => {
-                number.clear();
-                crate::text::push_i64(&mut number, n);
-                &number
-            }
-        };
-        f.write_str(text)?;
+        match *part {
+            Part::Text(text) => out.push_str(text),
+            Part::Num(n) => crate::text::push_u64(out, n),
+            Part::Signed(n) => crate::text::push_i64(out, n),
+        }
     }
-    Ok(())
+}
+
+/// Implements `Display` for a layer error over its `describe(&self, &mut String)`.
+///
+/// Every layer writes its message with `describe` into a `String`, and the crate reads
+/// messages with [`JsErrorCode::message`], never with `to_string()`: a `Formatter` needs
+/// `String`'s `fmt::Write` vtable, which links `core::fmt::write` and its argument machinery
+/// (about 1 KB of wasm) even when no `format!` is ever run. `Display` stays for Rust callers
+/// (`std::error::Error`, `{}` in tests and the server) and shows the same text.
+#[macro_export]
+macro_rules! impl_display {
+    ($ty:ty) => {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                let mut message = String::new();
+                self.describe(&mut message);
+                f.write_str(&message)
+            }
+        }
+    };
 }
 
 impl std::error::Error for CodedError {}
@@ -94,7 +128,7 @@ impl<E: JsErrorCode> From<E> for CodedError {
     fn from(e: E) -> Self {
         Self {
             code: e.code(),
-            message: e.to_string(),
+            message: e.message(),
         }
     }
 }
@@ -139,7 +173,7 @@ mod js {
     /// Converts any layer error into a JS `Error` carrying its stable code. Takes a trait
     /// object, so every error type shares this one function (and one `to_string`).
     pub fn js_error_from(e: &dyn JsErrorCode) -> JsValue {
-        to_js_error(e.code(), &e.to_string())
+        to_js_error(e.code(), &e.message())
     }
 
     #[wasm_bindgen::prelude::wasm_bindgen]

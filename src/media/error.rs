@@ -6,8 +6,6 @@
 //! `DOMException` (by its `name`) is in [`MediaError::from_capture_name`], so it can be tested
 //! without a browser.
 
-use std::fmt;
-
 /// The message `joinChannel` rejects with when the microphone (or camera) cannot be opened.
 /// khave shows `err.message` verbatim, so this text is part of the contract.
 pub const CAPTURE_FAILED_MESSAGE: &str =
@@ -95,9 +93,10 @@ impl MediaError {
 
 impl std::error::Error for MediaError {}
 
-impl fmt::Display for MediaError {
-    /// A fixed head and the detail text, if any: two `write_str`s, no `write!` per message.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl MediaError {
+    /// Appends the message (what `Display` shows) to `out`: a fixed head and the detail
+    /// text, if any.
+    pub fn describe(&self, out: &mut String) {
         let (head, detail) = match self {
             MediaError::PermissionDenied(d) => ("media permission denied: ", d.as_str()),
             MediaError::NotFound(d) => ("no matching media device: ", d.as_str()),
@@ -110,16 +109,14 @@ impl fmt::Display for MediaError {
             MediaError::Dom(d) => ("DOM error: ", d.as_str()),
             MediaError::Stats(d) => ("stats error: ", d.as_str()),
         };
-        f.write_str(head)?;
-        f.write_str(detail)
+        out.push_str(head);
+        out.push_str(detail);
     }
 }
 
-impl crate::error::JsErrorCode for MediaError {
-    fn code(&self) -> &'static str {
-        MediaError::code(self)
-    }
-}
+crate::impl_display!(MediaError);
+
+crate::impl_error_code!(MediaError);
 
 #[cfg(target_arch = "wasm32")]
 impl MediaError {

@@ -3,8 +3,6 @@
 //! from a peer (an answer for an unknown peer, bad SDP, a candidate before any offer, a frame
 //! for another channel) becomes one of these as an error *event*: the call goes on.
 
-use std::fmt;
-
 use crate::signal::{ChannelId, UserId};
 
 /// Everything that can go wrong in the mesh.
@@ -86,13 +84,14 @@ impl P2pError {
 
 impl std::error::Error for P2pError {}
 
-impl fmt::Display for P2pError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::error::{write_parts, Part::*};
+impl P2pError {
+    /// Appends the message (what `Display` shows) to `out`.
+    pub fn describe(&self, out: &mut String) {
+        use crate::error::{push_parts, Part::*};
         const FROM_USER: &str = " from user ";
         match self {
-            P2pError::UnknownPeer { user_id, kind } => write_parts(
-                f,
+            P2pError::UnknownPeer { user_id, kind } => push_parts(
+                out,
                 &[
                     Text(kind),
                     Text(FROM_USER),
@@ -100,8 +99,8 @@ impl fmt::Display for P2pError {
                     Text(", who has no peer connection"),
                 ],
             ),
-            P2pError::UnexpectedAnswer { user_id } => write_parts(
-                f,
+            P2pError::UnexpectedAnswer { user_id } => push_parts(
+                out,
                 &[
                     Text("answer"),
                     Text(FROM_USER),
@@ -109,8 +108,8 @@ impl fmt::Display for P2pError {
                     Text(" while no offer was outstanding"),
                 ],
             ),
-            P2pError::BadSdp { user_id, reason } => write_parts(
-                f,
+            P2pError::BadSdp { user_id, reason } => push_parts(
+                out,
                 &[
                     Text("bad session description"),
                     Text(FROM_USER),
@@ -119,8 +118,8 @@ impl fmt::Display for P2pError {
                     Text(reason),
                 ],
             ),
-            P2pError::BadCandidate { user_id, reason } => write_parts(
-                f,
+            P2pError::BadCandidate { user_id, reason } => push_parts(
+                out,
                 &[
                     Text("bad ICE candidate"),
                     Text(FROM_USER),
@@ -132,8 +131,8 @@ impl fmt::Display for P2pError {
             P2pError::WrongChannel {
                 user_id,
                 channel_id,
-            } => write_parts(
-                f,
+            } => push_parts(
+                out,
                 &[
                     Text("signalling"),
                     Text(FROM_USER),
@@ -143,8 +142,8 @@ impl fmt::Display for P2pError {
                     Text(", not the current call"),
                 ],
             ),
-            P2pError::WrongTarget { user_id, target } => write_parts(
-                f,
+            P2pError::WrongTarget { user_id, target } => push_parts(
+                out,
                 &[
                     Text("signalling"),
                     Text(FROM_USER),
@@ -154,8 +153,8 @@ impl fmt::Display for P2pError {
                     Text(", not to us"),
                 ],
             ),
-            P2pError::FrameTooLarge { user_id, size } => write_parts(
-                f,
+            P2pError::FrameTooLarge { user_id, size } => push_parts(
+                out,
                 &[
                     Text("signalling frame for user "),
                     Num(*user_id),
@@ -164,12 +163,12 @@ impl fmt::Display for P2pError {
                     Text(" bytes, over the 4096-byte limit"),
                 ],
             ),
-            P2pError::PeerConnection(why) => write_parts(
-                f,
+            P2pError::PeerConnection(why) => push_parts(
+                out,
                 &[Text("could not create a peer connection: "), Text(why)],
             ),
-            P2pError::Negotiation { user_id, reason } => write_parts(
-                f,
+            P2pError::Negotiation { user_id, reason } => push_parts(
+                out,
                 &[
                     Text("negotiation with user "),
                     Num(*user_id),
@@ -177,16 +176,16 @@ impl fmt::Display for P2pError {
                     Text(reason),
                 ],
             ),
-            P2pError::OfferTimeout { user_id } => write_parts(
-                f,
+            P2pError::OfferTimeout { user_id } => push_parts(
+                out,
                 &[
                     Text("user "),
                     Num(*user_id),
                     Text(" never answered our offer"),
                 ],
             ),
-            P2pError::IceFailed { user_id, restarts } => write_parts(
-                f,
+            P2pError::IceFailed { user_id, restarts } => push_parts(
+                out,
                 &[
                     Text("ICE with user "),
                     Num(*user_id),
@@ -199,11 +198,9 @@ impl fmt::Display for P2pError {
     }
 }
 
-impl crate::error::JsErrorCode for P2pError {
-    fn code(&self) -> &'static str {
-        P2pError::code(self)
-    }
-}
+crate::impl_display!(P2pError);
+
+crate::impl_error_code!(P2pError);
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,6 @@
 //! ([`ServiceError`], each with a stable code and the exact messages of compat-spec §1.2 for
 //! capture failures) and how it is configured ([`ServiceConfig`]).
 
-use std::fmt;
-
 use wasm_bindgen::JsValue;
 use web_sys::MediaStream;
 
@@ -43,7 +41,7 @@ impl ServiceEvent {
 
     /// The error event of any layer error (one function for every error type).
     pub fn coded(error: &dyn JsErrorCode) -> ServiceEvent {
-        ServiceEvent::error(error.code(), error.to_string())
+        ServiceEvent::error(error.code(), error.message())
     }
 
     pub fn from_p2p(error: &P2pError) -> ServiceEvent {
@@ -79,10 +77,11 @@ pub enum ServiceError {
 
 impl std::error::Error for ServiceError {}
 
-impl fmt::Display for ServiceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::error::{write_parts, Part::Text};
-        let (head, cause): (&str, Option<&dyn fmt::Display>) = match self {
+impl ServiceError {
+    /// Appends the message (what `Display` shows) to `out`.
+    pub fn describe(&self, out: &mut String) {
+        use crate::error::{push_parts, Part::Text};
+        let (head, cause): (&str, Option<&dyn JsErrorCode>) = match self {
             ServiceError::Capture(_) => (CAPTURE_FAILED_MESSAGE, None),
             ServiceError::Camera(_) => (CAMERA_FAILED_MESSAGE, None),
             ServiceError::Audio(e) => ("could not set up audio playback: ", Some(e)),
@@ -95,21 +94,20 @@ impl fmt::Display for ServiceError {
                 "the join was cancelled by leaveChannel() or a newer joinChannel()",
                 None,
             ),
-            // A `String` cause would format through `Formatter::pad`: written as a piece.
             ServiceError::InvalidArgument(why) => {
-                return write_parts(f, &[Text("invalid argument: "), Text(why)]);
+                return push_parts(out, &[Text("invalid argument: "), Text(why)]);
             }
         };
-        f.write_str(head)?;
-        cause.map_or(Ok(()), |cause| cause.fmt(f))
+        out.push_str(head);
+        if let Some(cause) = cause {
+            cause.describe(out);
+        }
     }
 }
 
-impl JsErrorCode for ServiceError {
-    fn code(&self) -> &'static str {
-        ServiceError::code(self)
-    }
-}
+crate::impl_display!(ServiceError);
+
+crate::impl_error_code!(ServiceError);
 
 impl ServiceError {
     /// A stable machine-readable code (surfaced to JS as `error.code`).

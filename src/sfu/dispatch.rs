@@ -276,7 +276,8 @@ impl Engine {
             return;
         };
         if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
-            self.emitter.error(SfuError::Browser(e.to_string()));
+            self.emitter
+                .error(SfuError::Browser(crate::error::JsErrorCode::message(&e)));
         }
         // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
         self.streams

@@ -1,11 +1,9 @@
 //! `SfuError`: everything that can go wrong in the LiveKit client, with stable codes
 //! (`"sfu/…"`) for JS. Pure, so it builds natively.
 
-use std::fmt;
-
 use super::proto::ProtoError;
 
-/// Errors of the SFU layer. `Display` is written with [`crate::error::write_parts`].
+/// Errors of the SFU layer. The message is written with [`crate::error::push_parts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SfuError {
     /// A signal frame could not be decoded or was out of place.
@@ -36,11 +34,12 @@ impl From<ProtoError> for SfuError {
 
 impl std::error::Error for SfuError {}
 
-impl fmt::Display for SfuError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl SfuError {
+    /// Appends the message (what `Display` shows) to `out`.
+    pub fn describe(&self, out: &mut String) {
         use SfuError as E;
         let (head, number, tail): (&str, Option<i64>, &str) = match self {
-            E::Proto(e) => return e.fmt(f),
+            E::Proto(e) => return e.describe(out),
             E::JoinTimeout(ms) => (
                 "the SFU did not answer the join within ",
                 Some((*ms).into()),
@@ -66,13 +65,15 @@ impl fmt::Display for SfuError {
                 " attempts",
             ),
         };
-        use crate::error::{write_parts, Part::*};
+        use crate::error::{push_parts, Part::*};
         match number {
-            Some(number) => write_parts(f, &[Text(head), Signed(number), Text(tail)]),
-            None => write_parts(f, &[Text(head), Text(tail)]),
+            Some(number) => push_parts(out, &[Text(head), Signed(number), Text(tail)]),
+            None => push_parts(out, &[Text(head), Text(tail)]),
         }
     }
 }
+
+crate::impl_display!(SfuError);
 
 impl SfuError {
     /// The stable machine-readable code.
@@ -91,11 +92,7 @@ impl SfuError {
     }
 }
 
-impl crate::error::JsErrorCode for SfuError {
-    fn code(&self) -> &'static str {
-        SfuError::code(self)
-    }
-}
+crate::impl_error_code!(SfuError);
 
 crate::impl_js_error!(SfuError);
 

@@ -51,7 +51,7 @@ impl Emitter {
             "error",
             &[
                 ("code", error.code().into()),
-                ("message", error.to_string().into()),
+                ("message", crate::error::JsErrorCode::message(error).into()),
             ],
         );
     }

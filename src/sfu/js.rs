@@ -173,7 +173,7 @@ fn flag(options: &JsValue, key: &str, default: bool) -> bool {
 }
 
 fn media_error(e: &crate::media::MediaError) -> JsValue {
-    crate::error::to_js_error(e.code(), &e.to_string())
+    crate::error::to_js_error(e.code(), &crate::error::JsErrorCode::message(e))
 }
 
 impl Drop for SfuClient {

@@ -5,8 +5,6 @@
 //!
 //! Nothing here touches the browser; it builds and is tested natively.
 
-use std::fmt;
-
 use livekit_protocol as lk;
 
 use super::join::Fields;
@@ -42,31 +40,34 @@ pub enum ProtoError {
 
 impl std::error::Error for ProtoError {}
 
-/// Written with [`crate::error::write_parts`], like every layer's.
-impl fmt::Display for ProtoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::error::{write_parts, Part::*};
+/// Written with [`crate::error::push_parts`], like every layer's.
+impl ProtoError {
+    /// Appends the message (what `Display` shows) to `out`.
+    pub fn describe(&self, out: &mut String) {
+        use crate::error::{push_parts, Part::*};
         match self {
             ProtoError::Malformed(why) => {
-                write_parts(f, &[Text("malformed protobuf frame: "), Text(why)])
+                push_parts(out, &[Text("malformed protobuf frame: "), Text(why)])
             }
-            ProtoError::Empty => f.write_str("frame carries no known message"),
-            ProtoError::TooLarge(size) => write_parts(
-                f,
+            ProtoError::Empty => out.push_str("frame carries no known message"),
+            ProtoError::TooLarge(size) => push_parts(
+                out,
                 &[
                     Text("frame of "),
                     Num(*size as u64),
                     Text(" bytes exceeds the limit"),
                 ],
             ),
-            ProtoError::TextFrame => f.write_str("unexpected text frame"),
-            ProtoError::Unexpected { got, state } => write_parts(
-                f,
+            ProtoError::TextFrame => out.push_str("unexpected text frame"),
+            ProtoError::Unexpected { got, state } => push_parts(
+                out,
                 &[Text("unexpected "), Text(got), Text(" while "), Text(state)],
             ),
         }
     }
 }
+
+crate::impl_display!(ProtoError);
 
 impl ProtoError {
     /// A stable machine-readable code for the JS side.
@@ -81,11 +82,7 @@ impl ProtoError {
     }
 }
 
-impl crate::error::JsErrorCode for ProtoError {
-    fn code(&self) -> &'static str {
-        ProtoError::code(self)
-    }
-}
+crate::impl_error_code!(ProtoError);
 
 crate::impl_js_error!(ProtoError);
 

@@ -4,8 +4,6 @@
 //! [`CodecError`]; nothing here panics on any input. Encoding writes `type` first and
 //! `payload` last and refuses frames over [`MAX_FRAME_BYTES`] (the server's single-read limit).
 
-use std::fmt;
-
 use super::from_json::message_from_json;
 use super::json::{self, Json};
 use super::messages::Message;
@@ -38,8 +36,8 @@ pub const VOICE_TYPES: &[&str] = &[
     "voice:error",
 ];
 
-/// Why a frame could not be decoded or encoded. `Display` is written with
-/// [`write_parts`](crate::error::write_parts), like every layer's.
+/// Why a frame could not be decoded or encoded. The message is written by `describe` with
+/// [`push_parts`](crate::error::push_parts), like every layer's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodecError {
     /// "frame holds no complete JSON object"
@@ -62,24 +60,26 @@ pub enum CodecError {
 
 impl std::error::Error for CodecError {}
 
-impl fmt::Display for CodecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::error::{write_parts, Part::*};
+impl CodecError {
+    /// Appends the message (what `Display` shows) to `out`.
+    pub fn describe(&self, out: &mut String) {
+        use crate::error::{push_parts, Part::*};
         match self {
-            CodecError::NoObject => f.write_str("frame holds no complete JSON object"),
+            CodecError::NoObject => out.push_str("frame holds no complete JSON object"),
             CodecError::InvalidJson(why) => {
-                write_parts(f, &[Text("frame is not valid JSON: "), Text(why)])
+                push_parts(out, &[Text("frame is not valid JSON: "), Text(why)])
             }
-            CodecError::MissingField(field) => {
-                write_parts(f, &[Text("envelope is missing `"), Text(field), Text("`")])
-            }
-            CodecError::BadType => f.write_str("envelope `type` is not a string"),
-            CodecError::UnknownType(kind) => write_parts(
-                f,
+            CodecError::MissingField(field) => push_parts(
+                out,
+                &[Text("envelope is missing `"), Text(field), Text("`")],
+            ),
+            CodecError::BadType => out.push_str("envelope `type` is not a string"),
+            CodecError::UnknownType(kind) => push_parts(
+                out,
                 &[Text("unknown voice message type `"), Text(kind), Text("`")],
             ),
-            CodecError::InvalidPayload { kind, reason } => write_parts(
-                f,
+            CodecError::InvalidPayload { kind, reason } => push_parts(
+                out,
                 &[
                     Text("invalid payload for `"),
                     Text(kind),
@@ -87,8 +87,8 @@ impl fmt::Display for CodecError {
                     Text(reason),
                 ],
             ),
-            CodecError::FrameTooLarge { size, limit } => write_parts(
-                f,
+            CodecError::FrameTooLarge { size, limit } => push_parts(
+                out,
                 &[
                     Text("frame of "),
                     Num(*size as u64),
@@ -98,11 +98,13 @@ impl fmt::Display for CodecError {
                 ],
             ),
             CodecError::Encode(why) => {
-                write_parts(f, &[Text("could not encode message: "), Text(why)])
+                push_parts(out, &[Text("could not encode message: "), Text(why)])
             }
         }
     }
 }
+
+crate::impl_display!(CodecError);
 
 impl CodecError {
     /// A stable machine-readable code (surfaced to JS as `error.code`).

@@ -208,7 +208,8 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
         }
         TransportEvent::Reconnected => return,
         TransportEvent::DecodeError(e) => {
-            let text = crate::text::concat(&["sohbet-rtc: ", &e.to_string()]);
+            let text =
+                crate::text::concat(&["sohbet-rtc: ", &crate::error::JsErrorCode::message(e)]);
             web_sys::console::warn_1(&JsValue::from_str(&text));
             return;
         }

@@ -11,13 +11,11 @@
 //!   automatic re-join (P12); `js_client::SignalingClient` exposes it to JS with the
 //!   `websocketService` API shape.
 
-use std::fmt;
 use std::rc::Rc;
 
 use super::codec::{encode_payload, CodecError, Decoded};
 use super::json::push_str;
 use super::messages::Message;
-use crate::error::JsErrorCode;
 
 pub mod hub;
 
@@ -96,21 +94,22 @@ impl From<CodecError> for TransportError {
 
 impl std::error::Error for TransportError {}
 
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use crate::error::{write_parts, Part::Text};
+impl TransportError {
+    /// Appends the message (what `Display` shows) to `out`.
+    pub fn describe(&self, out: &mut String) {
+        use crate::error::{push_parts, Part::Text};
         match self {
-            TransportError::NotOpen => f.write_str("the signalling socket is not open"),
-            TransportError::Codec(e) => e.fmt(f),
+            TransportError::NotOpen => out.push_str("the signalling socket is not open"),
+            TransportError::Codec(e) => e.describe(out),
             TransportError::SendFailed(why) => {
-                write_parts(f, &[Text("sending failed: "), Text(why)])
+                push_parts(out, &[Text("sending failed: "), Text(why)])
             }
             TransportError::ConnectFailed(why) => {
-                write_parts(f, &[Text("could not connect: "), Text(why)])
+                push_parts(out, &[Text("could not connect: "), Text(why)])
             }
-            TransportError::Closed => f.write_str("the signalling transport was closed"),
-            TransportError::BadSocket(name) => write_parts(
-                f,
+            TransportError::Closed => out.push_str("the signalling transport was closed"),
+            TransportError::BadSocket(name) => push_parts(
+                out,
                 &[
                     Text("the app socket object has no `"),
                     Text(name),
@@ -120,6 +119,8 @@ impl fmt::Display for TransportError {
         }
     }
 }
+
+crate::impl_display!(TransportError);
 
 impl TransportError {
     /// The stable machine-readable code.
@@ -135,11 +136,7 @@ impl TransportError {
     }
 }
 
-impl JsErrorCode for TransportError {
-    fn code(&self) -> &'static str {
-        TransportError::code(self)
-    }
-}
+crate::impl_error_code!(TransportError);
 
 crate::impl_js_error!(TransportError);
 
