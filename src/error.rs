@@ -66,9 +66,7 @@ impl CodedError {
             message: message.into(),
         }
     }
-}
 
-impl CodedError {
     /// Appends the message (what `Display` shows) to `out`.
     pub fn describe(&self, out: &mut String) {
         use Part::Text;
