@@ -46,9 +46,24 @@ fn loud(probe: &EnergyProbe, freq: f32, what: &str) {
     assert!(probe.hears(freq), "{what}: {}", probe.describe(&[freq]));
 }
 
-/// Asserts that `freq` is not audible right now.
-fn quiet(probe: &EnergyProbe, freq: f32, what: &str) {
-    assert!(!probe.hears(freq), "{what}: {}", probe.describe(&[freq]));
+/// Asserts that `freq` is not played: it may be heard in at most one of three consecutive
+/// analysis windows. A playing voice is heard in every window; a glitch of a cold audio thread
+/// splatters energy across the spectrum for one window only (seen in 2 of 5 full runs, in the
+/// first test binary: about -58 dBFS at a voice held at volume 0).
+async fn quiet(probe: &EnergyProbe, freq: f32, what: &str) {
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        if probe.hears(freq) {
+            heard.push(probe.describe(&[freq]));
+        }
+        sleep_ms(probe.window_ms() as u32).await;
+    }
+    assert!(
+        heard.len() < 2,
+        "{what}: heard in {} of 3 windows: {}",
+        heard.len(),
+        heard.join(" | ")
+    );
 }
 
 /// (graph elements, graph nodes, `<audio>` elements in the page).
@@ -83,8 +98,8 @@ async fn volume_is_per_participant_applies_before_the_stream_and_survives_reatta
         .expect("local speaking tap");
     hear(&probe, &[B], "B heard").await;
     probe.settle().await;
-    quiet(&probe, A, "volume 0 set in advance");
-    quiet(&probe, C, "the local tap is not played back (no echo)");
+    quiet(&probe, A, "volume 0 set in advance").await;
+    quiet(&probe, C, "the local tap is not played back (no echo)").await;
     let volumes = (graph.volume(1), graph.volume(2));
     assert_eq!(volumes, (0.0, 1.0), "0 reads back as 0 (P9)");
     let local = graph.levels().into_iter().find(|(u, _)| *u == 3);
@@ -94,7 +109,7 @@ async fn volume_is_per_participant_applies_before_the_stream_and_survives_reatta
     graph.detach(1, Bus::P2p);
     graph.attach(1, Bus::P2p, &ta.stream).expect("re-attach 1");
     probe.settle().await;
-    quiet(&probe, A, "the volume survives a reconnect");
+    quiet(&probe, A, "the volume survives a reconnect").await;
 
     graph.set_volume(1, 7.5);
     assert_eq!(graph.volume(1), 1.0, "volume is clamped to 1");
@@ -119,7 +134,7 @@ async fn deafen_silences_everyone_including_later_peers_and_undeafen_restores() 
     graph.attach(2, Bus::Sfu, &tb.stream).expect("attach 2");
     silence(&probe, &[A], "A silent").await;
     sleep_ms(200).await;
-    quiet(&probe, B, "a peer attached while deafened is silent (P10)");
+    quiet(&probe, B, "a peer attached while deafened is silent (P10)").await;
 
     graph.set_deafened(false);
     hear(&probe, &[A, B], "both back").await;
