@@ -7,14 +7,10 @@
 //! How a layer plugs in:
 //! ```ignore
 //! impl MediaError { pub fn code(&self) -> &'static str { … } pub fn describe(&self, out: &mut String) { … } }
-//! crate::impl_display!(MediaError);    // Display over describe
-//! crate::impl_error_code!(MediaError); // JsErrorCode over code + describe
-//! crate::impl_js_error!(MediaError);   // wasm32: `impl From<MediaError> for JsValue`
+//! crate::layer_error!(MediaError); // Display, Error, JsErrorCode; wasm32: From<MediaError> for JsValue
 //! ```
 //! The trait and [`CodedError`] are pure and build natively; the conversions into `JsValue`
 //! exist only on `wasm32`.
-
-use crate::signal::codec::CodecError;
 
 /// A layer error with a stable code for JS (`error.code`) and its message.
 pub trait JsErrorCode {
@@ -32,10 +28,17 @@ pub trait JsErrorCode {
     }
 }
 
-/// Implements [`JsErrorCode`] over a layer error's inherent `code` and `describe`.
+/// Completes a layer error from its inherent `code()` and `describe()`: `Display` (the
+/// message, see [`impl_display!`]), `std::error::Error`, [`JsErrorCode`], and on wasm32
+/// `From<$ty> for JsValue`, so `?` works in `#[wasm_bindgen]` functions returning
+/// `Result<_, JsValue>`.
 #[macro_export]
-macro_rules! impl_error_code {
+macro_rules! layer_error {
     ($ty:ty) => {
+        $crate::impl_display!($ty);
+
+        impl ::std::error::Error for $ty {}
+
         impl $crate::error::JsErrorCode for $ty {
             fn code(&self) -> &'static str {
                 <$ty>::code(self)
@@ -45,10 +48,15 @@ macro_rules! impl_error_code {
                 <$ty>::describe(self, out)
             }
         }
+
+        #[cfg(target_arch = "wasm32")]
+        impl From<$ty> for wasm_bindgen::JsValue {
+            fn from(e: $ty) -> Self {
+                $crate::error::js_error_from(&e)
+            }
+        }
     };
 }
-
-impl_error_code!(CodecError);
 
 /// A code and a message, detached from the layer type that produced them. Any
 /// [`JsErrorCode`] converts into it with `?` or `.into()`, which lets code that mixes
@@ -100,7 +108,8 @@ pub fn push_parts(out: &mut String, parts: &[Part<'_>]) {
     }
 }
 
-/// Implements `Display` for a layer error over its `describe(&self, &mut String)`.
+/// Implements `Display` over `describe(&self, &mut String)` (every layer error, through
+/// [`layer_error!`], and [`CodedError`]).
 ///
 /// Every layer writes its message with `describe` into a `String`, and the crate reads
 /// messages with [`JsErrorCode::message`], never with `to_string()`: a `Formatter` needs
@@ -131,22 +140,6 @@ impl<E: JsErrorCode> From<E> for CodedError {
     }
 }
 
-/// Implements `From<$ty> for wasm_bindgen::JsValue` (wasm32 only) for a type that implements
-/// [`JsErrorCode`], so `?` works in `#[wasm_bindgen]` functions returning `Result<_, JsValue>`.
-#[macro_export]
-macro_rules! impl_js_error {
-    ($ty:ty) => {
-        #[cfg(target_arch = "wasm32")]
-        impl From<$ty> for wasm_bindgen::JsValue {
-            fn from(e: $ty) -> Self {
-                $crate::error::js_error_from(&e)
-            }
-        }
-    };
-}
-
-impl_js_error!(CodecError);
-
 #[cfg(target_arch = "wasm32")]
 impl From<CodedError> for wasm_bindgen::JsValue {
     fn from(e: CodedError) -> Self {
@@ -169,7 +162,7 @@ mod js {
     }
 
     /// Converts any layer error into a JS `Error` carrying its stable code. Takes a trait
-    /// object, so every error type shares this one function (and one `to_string`).
+    /// object, so every error type shares this one function (and one `message`).
     pub fn js_error_from(e: &dyn JsErrorCode) -> JsValue {
         to_js_error(e.code(), &e.message())
     }
@@ -226,6 +219,7 @@ pub use js::{describe_js, js_error_code, js_error_from, name_and_message, to_js_
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signal::codec::CodecError;
 
     #[test]
     fn codec_errors_keep_their_stable_code_when_detached() {

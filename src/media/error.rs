@@ -89,11 +89,7 @@ impl MediaError {
             _ => MediaError::Capture(detail),
         }
     }
-}
 
-impl std::error::Error for MediaError {}
-
-impl MediaError {
     /// Appends the message (what `Display` shows) to `out`: a fixed head and the detail
     /// text, if any.
     pub fn describe(&self, out: &mut String) {
@@ -114,9 +110,7 @@ impl MediaError {
     }
 }
 
-crate::impl_display!(MediaError);
-
-crate::impl_error_code!(MediaError);
+crate::layer_error!(MediaError);
 
 #[cfg(target_arch = "wasm32")]
 impl MediaError {

@@ -80,11 +80,7 @@ impl P2pError {
             P2pError::PeerConnection(_) => None,
         }
     }
-}
 
-impl std::error::Error for P2pError {}
-
-impl P2pError {
     /// Appends the message (what `Display` shows) to `out`.
     pub fn describe(&self, out: &mut String) {
         use crate::error::{push_parts, Part::*};
@@ -198,9 +194,7 @@ impl P2pError {
     }
 }
 
-crate::impl_display!(P2pError);
-
-crate::impl_error_code!(P2pError);
+crate::layer_error!(P2pError);
 
 #[cfg(test)]
 mod tests {

@@ -75,8 +75,6 @@ pub enum ServiceError {
     InvalidArgument(String),
 }
 
-impl std::error::Error for ServiceError {}
-
 impl ServiceError {
     /// Appends the message (what `Display` shows) to `out`.
     pub fn describe(&self, out: &mut String) {
@@ -103,13 +101,7 @@ impl ServiceError {
             cause.describe(out);
         }
     }
-}
 
-crate::impl_display!(ServiceError);
-
-crate::impl_error_code!(ServiceError);
-
-impl ServiceError {
     /// A stable machine-readable code (surfaced to JS as `error.code`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -126,6 +118,8 @@ impl ServiceError {
         crate::error::js_error_from(self)
     }
 }
+
+crate::layer_error!(ServiceError);
 
 /// How a call is set up.
 #[derive(Clone)]

@@ -16,6 +16,7 @@ use super::socket::SocketEvent;
 use super::tracks::{unpack_stream_id, user_id_of};
 use super::transport::{PcEvent, PeerTransport};
 use crate::browser::now_ms;
+use crate::error::JsErrorCode;
 use crate::media::Bus;
 
 /// How many times an unresolved remote track is retried (one per roster update or offer).
@@ -276,8 +277,7 @@ impl Engine {
             return;
         };
         if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
-            self.emitter
-                .error(SfuError::Browser(crate::error::JsErrorCode::message(&e)));
+            self.emitter.error(SfuError::Browser(e.message()));
         }
         // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
         self.streams

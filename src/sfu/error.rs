@@ -32,8 +32,6 @@ impl From<ProtoError> for SfuError {
     }
 }
 
-impl std::error::Error for SfuError {}
-
 impl SfuError {
     /// Appends the message (what `Display` shows) to `out`.
     pub fn describe(&self, out: &mut String) {
@@ -71,11 +69,7 @@ impl SfuError {
             None => push_parts(out, &[Text(head), Text(tail)]),
         }
     }
-}
 
-crate::impl_display!(SfuError);
-
-impl SfuError {
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -92,9 +86,7 @@ impl SfuError {
     }
 }
 
-crate::impl_error_code!(SfuError);
-
-crate::impl_js_error!(SfuError);
+crate::layer_error!(SfuError);
 
 #[cfg(target_arch = "wasm32")]
 impl SfuError {

@@ -12,6 +12,7 @@ use web_sys::MediaStream;
 use super::error::SfuError;
 use super::roster::VoiceParticipant;
 use crate::browser::object::{voice_participant, Voice};
+use crate::error::JsErrorCode;
 use crate::media::AudioGraph;
 
 /// The single listener slot (a new registration replaces the old one).
@@ -51,7 +52,7 @@ impl Emitter {
             "error",
             &[
                 ("code", error.code().into()),
-                ("message", crate::error::JsErrorCode::message(error).into()),
+                ("message", error.message().into()),
             ],
         );
     }

@@ -43,7 +43,7 @@ impl SfuClient {
     pub fn new(options: JsValue) -> Result<SfuClient, JsValue> {
         let use_server_ice = flag(&options, "useServerIceServers", false);
         let single_pc = flag(&options, "singlePeerConnection", true);
-        let graph = AudioGraph::new().map_err(|e| media_error(&e))?;
+        let graph = AudioGraph::new()?;
         graph.resume();
         Ok(SfuClient {
             graph: Rc::new(RefCell::new(graph)),
@@ -100,7 +100,7 @@ impl SfuClient {
     /// Mutes or unmutes the published microphone (track.enabled + MuteTrackRequest).
     #[wasm_bindgen(js_name = setMuted)]
     pub fn set_muted(&self, muted: bool) {
-        self.send(Input::SetMuted(muted));
+        let _ = self.try_send(Input::SetMuted(muted));
     }
 
     /// Per-participant playback volume (0..=1 and above for boost).
@@ -139,10 +139,6 @@ impl SfuClient {
         self.shared.borrow().stats_js(&self.graph.borrow())
     }
 
-    fn send(&self, input: Input) -> bool {
-        self.try_send(input).is_ok()
-    }
-
     /// Hands `input` to the engine, or back when there is no session.
     fn try_send(&self, input: Input) -> Result<(), Input> {
         match &*self.commands.borrow() {
@@ -159,7 +155,7 @@ impl SfuClient {
         self.graph
             .borrow_mut()
             .tap_output(fft_size)
-            .map_err(|e| media_error(&e))
+            .map_err(JsValue::from)
     }
 }
 
@@ -170,10 +166,6 @@ fn flag(options: &JsValue, key: &str, default: bool) -> bool {
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(default)
-}
-
-fn media_error(e: &crate::media::MediaError) -> JsValue {
-    crate::error::to_js_error(e.code(), &crate::error::JsErrorCode::message(e))
 }
 
 impl Drop for SfuClient {

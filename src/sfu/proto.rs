@@ -38,8 +38,6 @@ pub enum ProtoError {
     },
 }
 
-impl std::error::Error for ProtoError {}
-
 /// Written with [`crate::error::push_parts`], like every layer's.
 impl ProtoError {
     /// Appends the message (what `Display` shows) to `out`.
@@ -65,11 +63,7 @@ impl ProtoError {
             ),
         }
     }
-}
 
-crate::impl_display!(ProtoError);
-
-impl ProtoError {
     /// A stable machine-readable code for the JS side.
     pub fn code(&self) -> &'static str {
         match self {
@@ -82,9 +76,7 @@ impl ProtoError {
     }
 }
 
-crate::impl_error_code!(ProtoError);
-
-crate::impl_js_error!(ProtoError);
+crate::layer_error!(ProtoError);
 
 /// A short stable name of a response kind, for logs and error messages.
 pub fn response_name(message: &Response) -> &'static str {

@@ -58,8 +58,6 @@ pub enum CodecError {
     Encode(String),
 }
 
-impl std::error::Error for CodecError {}
-
 impl CodecError {
     /// Appends the message (what `Display` shows) to `out`.
     pub fn describe(&self, out: &mut String) {
@@ -102,11 +100,7 @@ impl CodecError {
             }
         }
     }
-}
 
-crate::impl_display!(CodecError);
-
-impl CodecError {
     /// A stable machine-readable code (surfaced to JS as `error.code`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -121,6 +115,8 @@ impl CodecError {
         }
     }
 }
+
+crate::layer_error!(CodecError);
 
 /// One decoded envelope: a typed voice message, or a non-voice envelope (chat:*, user:*)
 /// handed on untouched (as the JSON text of its payload) for other listeners of the shared

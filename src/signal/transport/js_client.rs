@@ -32,6 +32,7 @@ use super::hub::Subscription;
 use super::ws_client::WsClient;
 use super::{envelope_text, SignalTransport, TransportEvent};
 use crate::browser::object::set;
+use crate::error::JsErrorCode;
 use crate::signal::codec::{decode_payload, Decoded};
 use crate::signal::to_json;
 
@@ -208,8 +209,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
         }
         TransportEvent::Reconnected => return,
         TransportEvent::DecodeError(e) => {
-            let text =
-                crate::text::concat(&["sohbet-rtc: ", &crate::error::JsErrorCode::message(e)]);
+            let text = crate::text::concat(&["sohbet-rtc: ", &e.message()]);
             web_sys::console::warn_1(&JsValue::from_str(&text));
             return;
         }

@@ -92,8 +92,6 @@ impl From<CodecError> for TransportError {
     }
 }
 
-impl std::error::Error for TransportError {}
-
 impl TransportError {
     /// Appends the message (what `Display` shows) to `out`.
     pub fn describe(&self, out: &mut String) {
@@ -118,11 +116,7 @@ impl TransportError {
             ),
         }
     }
-}
 
-crate::impl_display!(TransportError);
-
-impl TransportError {
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -136,9 +130,7 @@ impl TransportError {
     }
 }
 
-crate::impl_error_code!(TransportError);
-
-crate::impl_js_error!(TransportError);
+crate::layer_error!(TransportError);
 
 /// The signalling contract used by the P2P, SFU and service layers.
 pub trait SignalTransport {
