@@ -13,8 +13,8 @@ declare module './sohbet_rtc.js' {
 
 // VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError and CallState are declared once, next to
 // the Rust code that produces them (src/facade/convert.rs), and re-exported here.
-import type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, CallState } from './sohbet_rtc.js';
-export type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, CallState };
+import type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, CallState, MigrationEvent } from './sohbet_rtc.js';
+export type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, CallState, MigrationEvent };
 
 export type CallMode = CallState['mode'];
 
@@ -60,6 +60,10 @@ export interface WebRTCServiceApi {
   // Extras
   getCurrentMode(): CallMode;
   onStatus(callback: (status: string) => void): void;
+  /** The call's mode changed (single slot). */
+  onModeChange(callback: (mode: CallMode) => void): void;
+  /** A migration between the mesh and the SFU finished (single slot). */
+  onMigration(callback: (migration: MigrationEvent) => void): void;
   onError(callback: (error: VoiceError) => void): void;
   setLocalStream(stream: MediaStream | null): void;
   configure(options: ConfigureOptions): void;

@@ -202,7 +202,7 @@ function createSocketCore(core) {
 
 function createVoiceCore(core) {
   // The app's callbacks, keyed by the wasm service's event types (onEvent's first argument).
-  const slots = { participants: null, remoteStream: null, quality: null, status: null, error: null };
+  const slots = { participants: null, remoteStream: null, quality: null, status: null, mode: null, migration: null, error: null };
   const volumes = new Map();
   let deafened = false;
   let localStream; // undefined = never set; null = cleared
@@ -331,6 +331,10 @@ function createVoiceCore(core) {
     onRemoteStream: setSlot('remoteStream'),
     onConnectionQuality: setSlot('quality'),
     onStatus: setSlot('status'),
+    /** The call's mode changed: 'p2p' | 'migrating' | 'sfu'. */
+    onModeChange: setSlot('mode'),
+    /** A migration between the mesh and the SFU finished (strategy, direction, outcome, durationMs). */
+    onMigration: setSlot('migration'),
     onError: setSlot('error'),
     getCurrentMode() {
       return service ? service.state().mode : 'p2p';

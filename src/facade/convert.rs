@@ -7,6 +7,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
 use crate::browser::object::{set, voice_participant, Voice};
+use crate::mode::controller::Migration;
 use crate::service::{Participant, ServiceError};
 use crate::signal::{UserId, MAX_CHANNEL_ID, MAX_USER_ID};
 
@@ -44,12 +45,28 @@ export interface VoiceError {
 
 export type ConnectionQuality = 'good' | 'medium' | 'poor';
 
+/** Where the call's media runs: the P2P mesh, the SFU, or moving between them. */
+export type CallMode = 'p2p' | 'sfu' | 'migrating';
+
 /** A snapshot of the call's toggles and mode (`WebRtcService.state()`). */
 export interface CallState {
   muted: boolean;
   videoEnabled: boolean;
   deafened: boolean;
-  mode: 'p2p' | 'sfu' | 'migrating';
+  mode: CallMode;
+}
+
+/** One finished migration between the mesh and the SFU (feeds H-M1 metrics). */
+export interface MigrationEvent {
+  strategy: 'hard' | 'gradual' | 'opportunistic';
+  direction: 'p2p-to-sfu' | 'sfu-to-p2p';
+  outcome: 'completed' | 'failed' | 'rolled-back';
+  /** Why it failed or was rolled back. */
+  reason?: string;
+  /** From the server's mode-change to the end, in ms. */
+  durationMs: number;
+  /** SFU connection attempts made. */
+  attempts: number;
 }
 "#;
 
@@ -107,6 +124,20 @@ pub fn participant_array(list: &[(Participant, Option<MediaStream>)]) -> Array {
     list.iter()
         .map(|(p, stream)| JsValue::from(participant_object(p, stream.as_ref())))
         .collect()
+}
+
+/// The `MigrationEvent` object of a finished migration.
+pub fn migration_object(m: &Migration) -> Object {
+    let obj = Object::new();
+    set(&obj, "strategy", &m.strategy.as_str().into());
+    set(&obj, "direction", &m.direction.as_str().into());
+    set(&obj, "outcome", &m.outcome.as_str().into());
+    if let Some(reason) = m.outcome.reason() {
+        set(&obj, "reason", &reason.into());
+    }
+    set(&obj, "durationMs", &(m.duration_ms as f64).into());
+    set(&obj, "attempts", &m.attempts.into());
+    obj
 }
 
 /// `{code, message}` for onError callbacks.

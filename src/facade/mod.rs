@@ -86,6 +86,13 @@ fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent)
         ),
         ServiceEvent::Quality(q) => emit(slots, "quality", q.as_str().into(), None),
         ServiceEvent::Status(text) => emit(slots, "status", text.as_str().into(), None),
+        ServiceEvent::Mode(mode) => emit(slots, "mode", mode.as_str().into(), None),
+        ServiceEvent::Migration(migration) => emit(
+            slots,
+            "migration",
+            convert::migration_object(&migration).into(),
+            None,
+        ),
         ServiceEvent::Error { code, message } => emit(
             slots,
             "error",
@@ -191,7 +198,7 @@ impl WebRtcService {
 
     /// The call's toggles and mode in one fresh object, `{muted, videoEnabled, deafened, mode}`
     /// (the singleton's `isMutedStatus`, `isVideoEnabledStatus`, `isDeafenedStatus` and
-    /// `getCurrentMode` read it). `mode` is 'p2p' until the mode controller adds the SFU modes.
+    /// `getCurrentMode` read it). `mode` is 'p2p', 'migrating' or 'sfu'.
     #[wasm_bindgen(unchecked_return_type = "CallState")]
     pub fn state(&self) -> js_sys::Object {
         let service = &self.service;
@@ -199,7 +206,7 @@ impl WebRtcService {
         set(&state, "muted", &service.is_muted().into());
         set(&state, "videoEnabled", &service.is_video_enabled().into());
         set(&state, "deafened", &service.is_deafened().into());
-        set(&state, "mode", &"p2p".into());
+        set(&state, "mode", &service.mode().as_str().into());
         state
     }
 
@@ -224,7 +231,8 @@ impl WebRtcService {
     /// The single event listener (a new one replaces the old; anything but a function removes
     /// it), called with `(type, ...args)`. `'participants'`: a new `VoiceParticipant[]` after
     /// any change (bursts coalesced); `'remoteStream'`: `(userId, MediaStream)`; `'quality'`:
-    /// `ConnectionQuality` on change; `'status'`: a status text; `'error'`: `{code, message}`
+    /// `ConnectionQuality` on change; `'status'`: a status text; `'mode'`: the call's new
+    /// `CallMode`; `'migration'`: a finished `MigrationEvent`; `'error'`: `{code, message}`
     /// for problems that do not end the call (malformed signalling, refused frames…).
     #[wasm_bindgen(js_name = onEvent)]
     pub fn on_event(
@@ -232,7 +240,8 @@ impl WebRtcService {
         #[wasm_bindgen(
             unchecked_param_type = "((...event: ['participants', VoiceParticipant[]] \
             | ['remoteStream', number, MediaStream] | ['quality', ConnectionQuality] \
-            | ['status', string] | ['error', VoiceError]) => void) | null"
+            | ['status', string] | ['mode', CallMode] | ['migration', MigrationEvent] \
+            | ['error', VoiceError]) => void) | null"
         )]
         listener: JsValue,
     ) {

@@ -18,8 +18,10 @@ use web_sys::MediaStream;
 
 use super::events::{ServiceConfig, ServiceError, ServiceEvent};
 use super::participants::{Participant, ParticipantList};
+use super::sfu_link::SfuLink;
 use crate::browser::Timeout;
 use crate::media::{AudioGraph, LevelMonitor, LocalMedia, MediaError, QualityMonitor};
+use crate::mode::controller::ModeController;
 use crate::p2p::mesh::Mesh;
 use crate::signal::transport::{SharedTransport, Subscription, TransportEvent};
 use crate::signal::{ChannelId, ChannelRef, Message, UserId};
@@ -42,6 +44,12 @@ pub(crate) struct Call {
     pub joined: bool,
     /// The socket dropped during the call; the next Connected/Reconnected resyncs (P12).
     pub lost_socket: bool,
+    /// Carries the call between the mesh and the SFU (the server says when).
+    pub controller: ModeController,
+    /// The SFU session, while the controller wants one.
+    pub sfu: Option<SfuLink>,
+    /// The controller's clock.
+    pub mode_timer: Option<crate::browser::Interval>,
 }
 
 pub(crate) struct State {
@@ -202,6 +210,9 @@ impl CallService {
             quality: None,
             joined: false,
             lost_socket: false,
+            controller: ModeController::default(),
+            sfu: None,
+            mode_timer: None,
         });
         Ok((st.generation, st.custom_stream.clone()))
     }
@@ -353,6 +364,16 @@ impl CallService {
         Some(f(&mut graph))
     }
 
+    /// The call's mode as the app sees it ('p2p' outside a call).
+    pub fn mode(&self) -> crate::signal::CallMode {
+        self.shared
+            .state
+            .borrow()
+            .call
+            .as_ref()
+            .map_or(crate::signal::CallMode::P2p, |c| c.controller.mode())
+    }
+
     /// The live peer connections (for tests and diagnostics).
     pub fn peer_connections(&self) -> Vec<(UserId, web_sys::RtcPeerConnection)> {
         let st = self.shared.state.borrow();
@@ -375,6 +396,8 @@ pub(crate) fn release(mut call: Call) {
     call.levels = None;
     call.quality = None;
     call.subscription = None;
+    call.mode_timer = None;
+    call.sfu = None;
     if let Some(mesh) = call.mesh.take() {
         mesh.close();
     }

@@ -26,6 +26,9 @@ impl CallService {
             if let Some(mesh) = call.mesh.as_ref() {
                 mesh.set_audio_muted(muted);
             }
+            if let Some(sfu) = call.sfu.as_ref() {
+                sfu.set_muted(muted);
+            }
             let channel_id = call.channel_id;
             st.muted = muted;
             Message::Mute(Mute { channel_id, muted })

@@ -8,9 +8,10 @@ use web_sys::MediaStream;
 use crate::error::JsErrorCode;
 use crate::media::quality::Quality;
 use crate::media::{MediaError, CAMERA_FAILED_MESSAGE, CAPTURE_FAILED_MESSAGE};
+use crate::mode::controller::Migration;
 use crate::p2p::P2pError;
 use crate::signal::transport::TransportError;
-use crate::signal::UserId;
+use crate::signal::{CallMode, UserId};
 
 /// Events from the service to its owner (the JS facade). Delivered from a microtask, never
 /// while the service is busy, so the receiver may call back into the service.
@@ -27,6 +28,11 @@ pub enum ServiceEvent {
     Quality(Quality),
     /// A status line for the UI (compat-spec H7).
     Status(String),
+    /// The call's mode changed ('p2p', 'migrating', 'sfu').
+    Mode(CallMode),
+    /// A migration between the mesh and the SFU finished (H-M1: strategy, direction, outcome,
+    /// duration).
+    Migration(Migration),
     /// Something went wrong but the call continues (malformed signalling, a send failure…).
     Error { code: String, message: String },
 }

@@ -16,7 +16,7 @@ use super::events::ServiceEvent;
 use crate::media::{Bus, LevelMonitor, LocalMedia, QualityMonitor};
 use crate::p2p::mesh::{Mesh, MeshConfig, MeshEvent};
 use crate::signal::transport::TransportEvent;
-use crate::signal::{Join, Message, UserId};
+use crate::signal::{CallMode, Join, Message, UserId};
 
 /// Makes the pending call live: mesh, subscription, monitors. Returns the voice:join to send,
 /// or `None` when the join went stale meanwhile.
@@ -83,12 +83,24 @@ pub(crate) fn start_call(
         },
     )
     .ok();
+    let tick_weak = Rc::downgrade(shared);
+    call.mode_timer = crate::browser::Interval::new(super::mode::TICK_MS, move || {
+        if let Some(shared) = tick_weak.upgrade() {
+            super::mode::tick(&shared);
+        }
+    })
+    .ok();
     call.joined = true;
-    Some(Message::Join(Join {
-        channel_id: call.channel_id,
-        supports_sfu: Some(false),
-        client_version: Some(config.client_version),
-    }))
+    Some(join_message(call.channel_id, config.client_version))
+}
+
+/// voice:join, saying that this client can move to the SFU (H9).
+fn join_message(channel_id: crate::signal::ChannelId, client_version: String) -> Message {
+    Message::Join(Join {
+        channel_id,
+        supports_sfu: Some(true),
+        client_version: Some(client_version),
+    })
 }
 
 fn notify(shared: &Shared, st: &State) {
@@ -129,6 +141,17 @@ fn on_transport_event(shared: &Rc<Shared>, event: &TransportEvent) {
 /// P12: after a socket drop the server has dropped us from the room and the others closed
 /// their connections. Close ours, forget the list (volumes stay) and send voice:join again.
 fn rejoin(shared: &Rc<Shared>) {
+    // The server forgot us, and the SFU session with the mode: start again from p2p; the
+    // server's participants and mode-change bring the call back to its channel's mode.
+    let was_lost = shared
+        .state
+        .borrow()
+        .call
+        .as_ref()
+        .is_some_and(|c| c.joined && c.lost_socket);
+    if was_lost {
+        super::mode::drive(shared, crate::mode::controller::Input::Reset);
+    }
     let msg = {
         let mut st = shared.state.borrow_mut();
         let Some(call) = st.call.as_mut() else { return };
@@ -148,11 +171,7 @@ fn rejoin(shared: &Rc<Shared>) {
         call.participants.clear();
         report_levels_afresh(call);
         let client_version = shared.config.borrow().client_version.clone();
-        Message::Join(Join {
-            channel_id: call.channel_id,
-            supports_sfu: Some(false),
-            client_version: Some(client_version),
-        })
+        join_message(call.channel_id, client_version)
     };
     shared.emit(ServiceEvent::ParticipantsChanged);
     if shared.send(&msg) {
@@ -187,7 +206,9 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             if added {
                 report_levels_afresh(call);
             }
-            if let Some(mesh) = call.mesh.as_ref() {
+            // A channel on the SFU is joined there (its mode-change follows), never meshed.
+            let mesh_wanted = call.controller.mesh_wanted() && p.mode != Some(CallMode::Sfu);
+            if let Some(mesh) = call.mesh.as_ref().filter(|_| mesh_wanted) {
                 for entry in &p.participants {
                     if let Err(e) = mesh.connect(entry.user_id) {
                         shared.emit(ServiceEvent::from_p2p(&e));
@@ -230,6 +251,16 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             let code = "server/".to_string() + &report.code;
             shared.emit(ServiceEvent::error(&code, report.message.clone()));
             false
+        }
+        Message::ModeChange(m) if same_channel(m.channel_id) => {
+            drop(st);
+            super::mode::on_mode_message(shared, msg);
+            return;
+        }
+        Message::Rollback(r) if same_channel(r.channel_id) => {
+            drop(st);
+            super::mode::on_mode_message(shared, msg);
+            return;
         }
         Message::DegradedMode(d) => {
             shared.emit(ServiceEvent::Status(d.message.clone()));

@@ -17,6 +17,10 @@ mod controls;
 pub mod events;
 #[cfg(target_arch = "wasm32")]
 mod inbound;
+#[cfg(target_arch = "wasm32")]
+mod mode;
+#[cfg(target_arch = "wasm32")]
+mod sfu_link;
 
 pub use participants::{Participant, ParticipantList};
 

@@ -7,6 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
+use super::events::SfuEvent;
 use super::partial::{Joined, Leave};
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
@@ -128,17 +129,18 @@ impl Engine {
         if let Some(waiter) = self.join_waiter.take() {
             waiter.resolve(&JsValue::UNDEFINED);
         }
+        self.emitter.emit(SfuEvent::Connected);
         self.emit_participants();
-        if !rejoin {
+        // Dual-PC: publish the microphone we started with, or again after a rejoin, on the new
+        // publisher PC (in single-PC mode the join request already carried it).
+        let publish = !self.config.single_pc && self.offer_mic();
+        if !rejoin && !publish {
             return Then::Nothing;
         }
-        // After a dual-PC rejoin: publish the microphone again on the new publisher PC (in
-        // single-PC mode the rejoin's join request already carried it).
-        let republish = !self.config.single_pc && self.offer_mic();
         Then::Negotiate {
-            run: republish,
+            run: publish,
             ice_restart: false,
-            recovered: Some("rejoin"),
+            recovered: rejoin.then_some("rejoin"),
         }
     }
 
@@ -176,6 +178,7 @@ impl Engine {
                     if let Some((_, waiter)) = mic.waiter.take() {
                         waiter.resolve(&JsValue::from_str(&sid));
                     }
+                    self.emitter.emit(SfuEvent::Published { track_sid: sid });
                 }
             }
             Response::Mute(mute)
@@ -200,7 +203,7 @@ impl Engine {
                         1 => "medium",
                         _ => "poor",
                     };
-                    self.emitter.emit("quality", &[("quality", label.into())]);
+                    self.emitter.emit(SfuEvent::Quality(label));
                 }
             }
             Response::RefreshToken(token) => self.config.token = take(token),
@@ -282,13 +285,7 @@ impl Engine {
         // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
         self.streams
             .insert(identity, (user_id, Clone::clone(&stream)));
-        self.emitter.emit(
-            "track",
-            &[
-                ("userId", (user_id as f64).into()),
-                ("stream", stream.into()),
-            ],
-        );
+        self.emitter.emit(SfuEvent::Track { user_id, stream });
     }
 
     pub(super) fn retry_pending_tracks(&mut self) {
@@ -303,7 +300,7 @@ impl Engine {
             let stays = roster.get(identity).is_some();
             if !stays {
                 graph.borrow_mut().detach(*user, Bus::Sfu);
-                emitter.emit("track-removed", &[("userId", (*user as f64).into())]);
+                emitter.emit(SfuEvent::TrackRemoved { user_id: *user });
             }
             stays
         });
@@ -318,8 +315,7 @@ impl Engine {
     fn emit_participants(&self) {
         let list = self.snapshot_participants();
         self.shared.borrow_mut().participants = list;
-        let js = self.shared.borrow().participants_js();
-        self.emitter.emit("participants", &[("participants", js)]);
+        self.emitter.emit(SfuEvent::Participants);
     }
 
     fn snapshot_participants(&self) -> Vec<super::roster::VoiceParticipant> {

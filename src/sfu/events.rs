@@ -1,60 +1,75 @@
-//! What the SFU engine tells the outside: [`Emitter`] calls the one JS listener with
-//! `{type, …}` objects, and [`Shared`] is the snapshot the JS wrapper reads synchronously
-//! (participants, state, reconnect statistics, what is still open).
+//! What the SFU engine tells its owner: [`SfuEvent`]s, delivered through the [`Emitter`] to one
+//! Rust sink (the call service, or the JS adapter `SfuClient`, which turns them into `{type, …}`
+//! objects), and [`Shared`], the snapshot read synchronously (participants, state, reconnect
+//! statistics, what is still open).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object};
+use js_sys::Object;
 use wasm_bindgen::JsValue;
 use web_sys::MediaStream;
 
 use super::error::SfuError;
 use super::roster::VoiceParticipant;
 use crate::browser::object::{voice_participant, Voice};
-use crate::error::JsErrorCode;
 use crate::media::AudioGraph;
 
-/// The single listener slot (a new registration replaces the old one).
+/// Everything the engine reports, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum SfuEvent {
+    /// The JoinResponse arrived: the session is up.
+    Connected,
+    /// The server confirmed our microphone track (its sid).
+    Published { track_sid: String },
+    /// The remote roster changed (read it from [`Shared`]).
+    Participants,
+    /// A remote audio track is playing on the SFU bus of the audio graph.
+    Track { user_id: u64, stream: MediaStream },
+    /// A remote participant's audio left the SFU bus.
+    TrackRemoved { user_id: u64 },
+    /// Our own connection quality as the server sees it: "good", "medium" or "poor".
+    Quality(&'static str),
+    /// The signal or a transport was lost; recovery attempt `attempt` ("resume" or "rejoin").
+    Reconnecting { mode: &'static str, attempt: u32 },
+    /// Usable again after an outage.
+    Reconnected {
+        mode: &'static str,
+        attempts: u32,
+        ms: f64,
+    },
+    /// The session ended: "client" after a leave, else the code of the error that ended it.
+    Disconnected { reason: &'static str },
+    /// Something went wrong; the session goes on unless a `Disconnected` follows.
+    Error(SfuError),
+}
+
+/// Where the engine's events go.
+pub type SfuSink = Rc<dyn Fn(SfuEvent)>;
+
+/// The single sink slot (a new registration replaces the old one).
 #[derive(Clone, Default)]
 pub struct Emitter {
-    listener: Rc<RefCell<Option<Function>>>,
+    sink: Rc<RefCell<Option<SfuSink>>>,
 }
 
 impl Emitter {
-    /// Replaces the listener (`None` removes it).
-    pub fn set(&self, listener: Option<Function>) {
-        *self.listener.borrow_mut() = listener;
+    /// Replaces the sink (`None` removes it).
+    pub fn set(&self, sink: Option<SfuSink>) {
+        *self.sink.borrow_mut() = sink;
     }
 
-    /// Calls the listener with `{type: kind, ...fields}`. A throwing listener is ignored.
-    pub fn emit(&self, kind: &str, fields: &[(&str, JsValue)]) {
-        let listener = self.listener.borrow().clone();
-        if let Some(listener) = listener {
-            let event = Object::new();
-            set(&event, "type", kind.into());
-            for (key, value) in fields {
-                set(&event, key, value.clone());
-            }
-            let _ = listener.call1(&JsValue::NULL, &event);
+    /// Hands `event` to the sink (no borrow is held while it runs).
+    pub fn emit(&self, event: SfuEvent) {
+        let sink = self.sink.borrow().clone();
+        if let Some(sink) = sink {
+            sink(event);
         }
     }
 
-    /// Emits `{type: 'error', code, message}`. Takes the error by value, so its drop code is
-    /// here once rather than at every call site.
+    /// Reports an error event.
     pub fn error(&self, error: SfuError) {
-        self.report(&error);
-    }
-
-    /// Emits `{type: 'error', code, message}` for an error the caller keeps.
-    pub fn report(&self, error: &SfuError) {
-        self.emit(
-            "error",
-            &[
-                ("code", error.code().into()),
-                ("message", error.message().into()),
-            ],
-        );
+        self.emit(SfuEvent::Error(error));
     }
 }
 

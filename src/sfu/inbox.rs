@@ -80,9 +80,12 @@ impl Inbox {
     }
 }
 
-/// The end of a leave: the audio graph is closed, then the promise resolves.
-pub(super) fn left(graph: &RefCell<AudioGraph>, done: Reply) {
-    graph.borrow_mut().close();
+/// The end of a leave: the audio graph is closed (when the session owns it), then the promise
+/// resolves.
+pub(super) fn left(graph: &RefCell<AudioGraph>, owns_graph: bool, done: Reply) {
+    if owns_graph {
+        graph.borrow_mut().close();
+    }
     done.resolve(&JsValue::UNDEFINED);
 }
 

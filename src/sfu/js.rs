@@ -1,5 +1,7 @@
-//! `SfuClient`: the JS-facing LiveKit client (wasm-bindgen). It owns an `AudioGraph` for
-//! remote playback and drives one session engine; every method is a message to the engine.
+//! `SfuClient`: the JS-facing LiveKit client (wasm-bindgen), an advanced export beside the
+//! hybrid call. It owns an `AudioGraph` for remote playback and drives one session engine;
+//! every method is a message to the engine, and the engine's [`SfuEvent`]s are turned into
+//! `{type, …}` objects for the one JS listener here.
 //!
 //! ```js
 //! const sfu = new SfuClient({ useServerIceServers: false });
@@ -17,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
-use super::events::{Emitter, Shared};
+use super::events::{Emitter, SfuEvent, Shared};
 use super::session::{left, Engine, Inbox, Input, Reply, SessionConfig};
 use crate::media::AudioGraph;
 
@@ -61,7 +63,18 @@ impl SfuClient {
     /// Registers the single event listener (`{type, ...}` objects); `null` removes it.
     #[wasm_bindgen(js_name = onEvent)]
     pub fn on_event(&self, listener: Option<Function>) {
-        self.emitter.set(listener);
+        let Some(listener) = listener else {
+            self.emitter.set(None);
+            return;
+        };
+        let shared = Rc::downgrade(&self.shared);
+        self.emitter.set(Some(Rc::new(move |event| {
+            let Some(object) = event_object(&event, &shared) else {
+                return;
+            };
+            // A throwing listener is the app's problem, not the engine's.
+            let _ = listener.call1(&JsValue::NULL, &object);
+        })));
     }
 
     /// Joins the room of `token` on the LiveKit server at `url`. Resolves once the
@@ -75,6 +88,8 @@ impl SfuClient {
             token,
             use_server_ice: self.use_server_ice,
             single_pc: self.single_pc,
+            owns_graph: true,
+            mic: None,
         };
         let (promise, joined) = Reply::new();
         let tx = Engine::start(
@@ -82,7 +97,7 @@ impl SfuClient {
             self.graph.clone(),
             self.emitter.clone(),
             self.shared.clone(),
-            joined,
+            Some(joined),
         )?;
         *self.commands.borrow_mut() = Some(tx);
         Ok(promise)
@@ -123,7 +138,7 @@ impl SfuClient {
         let (promise, done) = Reply::new();
         // Without a session (never connected, left, or ended) only the graph is left to close.
         if let Err(Input::Leave(done)) = self.try_send(Input::Leave(done)) {
-            left(&self.graph, done);
+            left(&self.graph, true, done);
         }
         self.commands.take();
         promise
@@ -157,6 +172,56 @@ impl SfuClient {
             .tap_output(fft_size)
             .map_err(JsValue::from)
     }
+}
+
+/// The `{type, …}` object of one event (`None` for events this API does not surface).
+fn event_object(event: &SfuEvent, shared: &std::rc::Weak<RefCell<Shared>>) -> Option<JsValue> {
+    let object = js_sys::Object::new();
+    let set = |key: &str, value: JsValue| crate::browser::object::set(&object, key, &value);
+    let kind = match event {
+        SfuEvent::Connected | SfuEvent::Published { .. } => return None,
+        SfuEvent::Participants => {
+            let list = shared.upgrade()?.borrow().participants_js();
+            set("participants", list);
+            "participants"
+        }
+        SfuEvent::Track { user_id, stream } => {
+            set("userId", (*user_id as f64).into());
+            set("stream", stream.into());
+            "track"
+        }
+        SfuEvent::TrackRemoved { user_id } => {
+            set("userId", (*user_id as f64).into());
+            "track-removed"
+        }
+        SfuEvent::Quality(label) => {
+            set("quality", (*label).into());
+            "quality"
+        }
+        SfuEvent::Reconnecting { mode, attempt } => {
+            set("mode", (*mode).into());
+            set("attempt", (*attempt).into());
+            "reconnecting"
+        }
+        SfuEvent::Reconnected { mode, attempts, ms } => {
+            set("mode", (*mode).into());
+            set("attempts", (*attempts).into());
+            set("ms", (*ms).into());
+            "reconnected"
+        }
+        SfuEvent::Disconnected { reason } => {
+            set("reason", (*reason).into());
+            "disconnected"
+        }
+        SfuEvent::Error(error) => {
+            use crate::error::JsErrorCode;
+            set("code", error.code().into());
+            set("message", error.message().into());
+            "error"
+        }
+    };
+    set("type", kind.into());
+    Some(object.into())
 }
 
 /// The boolean option `key` of `options`, or `default` when absent or not a boolean.

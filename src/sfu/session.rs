@@ -13,7 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamTrack};
 
 use super::error::SfuError;
-use super::events::{Emitter, Shared};
+use super::events::{Emitter, SfuEvent, Shared};
 use super::ping::PingClock;
 use super::proto::{self, ReconnectReason};
 use super::roster::Roster;
@@ -37,6 +37,11 @@ pub struct SessionConfig {
     pub use_server_ice: bool,
     /// Single-PC `/rtc/v1` mode (our offer rides in the join request) instead of dual-PC.
     pub single_pc: bool,
+    /// The engine closes the audio graph when it ends (a standalone client); a call's graph
+    /// outlives its SFU session, which only detaches its SFU-bus voices.
+    pub owns_graph: bool,
+    /// Publish this microphone from the start (single-PC: it rides in the join request).
+    pub mic: Option<MediaStreamTrack>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,15 +102,22 @@ const MAX_ATTEMPTS: u32 = 20;
 
 impl Engine {
     /// Opens the join socket and spawns the run loop. Returns the command sender; `joined`
-    /// is answered when the JoinResponse arrived (or the join failed).
+    /// (if any) is answered when the JoinResponse arrived (or the join failed).
     pub fn start(
-        config: SessionConfig,
+        mut config: SessionConfig,
         graph: Rc<RefCell<AudioGraph>>,
         emitter: Emitter,
         shared: Rc<RefCell<Shared>>,
-        joined: Reply,
+        joined: Option<Reply>,
     ) -> Result<Inbox, SfuError> {
         let inbox = Inbox::default();
+        let mic = config.mic.take().map(|track| Mic {
+            cid: track.id(),
+            muted: !track.enabled(),
+            track,
+            sid: None,
+            waiter: None,
+        });
         let mut engine = Engine {
             config,
             inbox: inbox.clone(),
@@ -120,13 +132,13 @@ impl Engine {
             renegotiate: false,
             pending_ice_restart: false,
             roster: Roster::new(""),
-            mic: None,
+            mic,
             streams: VecMap::new(),
             pending_tracks: Vec::new(),
             graph,
             emitter,
             shared,
-            join_waiter: Some(joined),
+            join_waiter: joined,
             backoff: Backoff::exponential(100, 2_000).with_max_attempts(Some(MAX_ATTEMPTS)),
             outage_since: None,
             episode_attempts: 0,
@@ -181,7 +193,7 @@ impl Engine {
         for input in self.inbox.close() {
             // A leave queued behind the end still resolves (the rest reject or are dropped).
             if let Input::Leave(done) = input {
-                left(&self.graph, done);
+                left(&self.graph, self.config.owns_graph, done);
             }
         }
     }
@@ -199,8 +211,8 @@ impl Engine {
                 }
                 self.teardown();
                 self.emitter
-                    .emit("disconnected", &[("reason", "client".into())]);
-                left(&self.graph, done);
+                    .emit(SfuEvent::Disconnected { reason: "client" });
+                left(&self.graph, self.config.owns_graph, done);
             }
         }
         Then::Nothing
@@ -253,12 +265,9 @@ impl Engine {
         self.reconnecting("rejoin", self.episode_attempts);
     }
 
-    /// Emits `{type: 'reconnecting', mode, attempt}`.
-    fn reconnecting(&self, mode: &str, attempt: u32) {
-        self.emitter.emit(
-            "reconnecting",
-            &[("mode", mode.into()), ("attempt", attempt.into())],
-        );
+    /// Reports recovery attempt `attempt` ("resume" or "rejoin").
+    fn reconnecting(&self, mode: &'static str, attempt: u32) {
+        self.emitter.emit(SfuEvent::Reconnecting { mode, attempt });
     }
 
     /// A failed join: the first ends the session, a rejoin is retried shortly.
@@ -274,7 +283,7 @@ impl Engine {
     }
 
     /// Called when the session is usable again after an outage (`mode`, if any).
-    pub(super) fn recovered(&mut self, mode: Option<&str>) {
+    pub(super) fn recovered(&mut self, mode: Option<&'static str>) {
         let Some(mode) = mode else { return };
         if let Some(since) = self.outage_since.take() {
             let ms = now_ms() - since;
@@ -287,14 +296,11 @@ impl Engine {
                     shared.rejoins += 1;
                 }
             }
-            self.emitter.emit(
-                "reconnected",
-                &[
-                    ("mode", mode.into()),
-                    ("attempts", self.episode_attempts.into()),
-                    ("ms", ms.into()),
-                ],
-            );
+            self.emitter.emit(SfuEvent::Reconnected {
+                mode,
+                attempts: self.episode_attempts,
+                ms,
+            });
         }
     }
 
@@ -363,14 +369,13 @@ impl Engine {
 
     /// Ends the session with an error (join failure, server DISCONNECT, retries used up).
     pub(super) fn fail(&mut self, error: SfuError) {
-        let code = error.code();
-        self.emitter.report(&error);
+        let reason = error.code();
+        self.emitter.error(error.clone());
         if let Some(waiter) = self.join_waiter.take() {
             waiter.reject(error);
         }
         self.teardown();
-        self.emitter
-            .emit("disconnected", &[("reason", code.into())]);
+        self.emitter.emit(SfuEvent::Disconnected { reason });
     }
 
     /// Releases everything: socket, PCs, remote audio, timer. Idempotent.

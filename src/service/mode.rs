@@ -1,0 +1,254 @@
+//! The call service's side of the [`ModeController`]: it feeds the controller the server's
+//! voice:mode-change / voice:rollback, the SFU session's events and clock ticks, and carries out
+//! its commands on the call — close or build the mesh, start or drop the SFU link, acknowledge,
+//! set the mode, show a status, report the migration. Both transports play through the call's
+//! one `AudioGraph` (P2P bus, SFU bus), and the participant list stays the one the voice:*
+//! messages build, so a switch never empties it.
+
+use std::rc::Rc;
+
+use super::call::Shared;
+use super::events::ServiceEvent;
+use super::sfu_link::SfuLink;
+use crate::browser::now_ms;
+use crate::media::quality::Quality;
+use crate::media::Bus;
+use crate::mode::controller::{Command, Input};
+use crate::sfu::events::SfuEvent;
+use crate::signal::{Message, ModeChangeAck};
+
+/// How often the controller's clock ticks while an SFU session is wanted.
+pub(crate) const TICK_MS: u32 = 250;
+
+/// voice:mode-change and voice:rollback for the current channel.
+pub(crate) fn on_mode_message(shared: &Rc<Shared>, msg: &Message) {
+    let input = match msg {
+        Message::ModeChange(change) => Input::ModeChange {
+            new_mode: change.new_mode,
+            sfu: change.sfu_url.clone().zip(change.sfu_token.clone()),
+            strategy: change.strategy.clone(),
+        },
+        Message::Rollback(rollback) => Input::Rollback {
+            reason: rollback.reason.clone(),
+        },
+        _ => return,
+    };
+    drive(shared, input);
+}
+
+/// One clock tick (retries, the connect deadline).
+pub(crate) fn tick(shared: &Rc<Shared>) {
+    let wanted = shared
+        .state
+        .try_borrow()
+        .ok()
+        .and_then(|st| st.call.as_ref().map(|c| c.controller.sfu_wanted()))
+        .unwrap_or(false);
+    if wanted {
+        drive(shared, Input::Tick);
+    }
+}
+
+/// Runs one input through the controller and carries out what it says, in order.
+pub(crate) fn drive(shared: &Rc<Shared>, input: Input) {
+    let commands = {
+        let mut st = shared.state.borrow_mut();
+        let Some(call) = st.call.as_mut() else { return };
+        call.controller.handle(input, now_ms().max(0.0) as u64)
+    };
+    for command in commands {
+        execute(shared, command);
+    }
+}
+
+fn execute(shared: &Rc<Shared>, command: Command) {
+    match command {
+        Command::SetMode(mode) => shared.emit(ServiceEvent::Mode(mode)),
+        Command::Status(text) => shared.emit(ServiceEvent::Status(text.into())),
+        Command::Report(migration) => shared.emit(ServiceEvent::Migration(migration)),
+        Command::CloseMesh => close_mesh(shared),
+        Command::BuildMesh => build_mesh(shared),
+        Command::ConnectSfu { url, token } => connect_sfu(shared, url, token),
+        Command::CloseSfu => close_sfu(shared),
+        Command::Ack { success, error } => {
+            let ack = {
+                let st = shared.state.borrow();
+                let Some(call) = st.call.as_ref() else { return };
+                Message::ModeChangeAck(ModeChangeAck {
+                    channel_id: call.channel_id,
+                    user_id: call.user_id,
+                    success,
+                    error,
+                })
+            };
+            shared.send(&ack);
+        }
+    }
+}
+
+/// Closes every mesh connection and its audio (the mesh itself stays, empty, for later).
+fn close_mesh(shared: &Rc<Shared>) {
+    let mut st = shared.state.borrow_mut();
+    let Some(call) = st.call.as_mut() else { return };
+    let Some(mesh) = call.mesh.as_ref() else {
+        return;
+    };
+    for id in mesh.peer_ids() {
+        mesh.remove_peer(id);
+        if let Ok(mut graph) = call.graph.try_borrow_mut() {
+            graph.detach(id, Bus::P2p);
+        }
+        call.streams.remove(&id);
+    }
+    drop(st);
+    shared.emit(ServiceEvent::ParticipantsChanged);
+}
+
+/// Connects to every listed participant over the mesh (both sides offer; perfect negotiation
+/// settles the glare).
+fn build_mesh(shared: &Rc<Shared>) {
+    let st = shared.state.borrow();
+    let Some(call) = st.call.as_ref() else { return };
+    let Some(mesh) = call.mesh.as_ref() else {
+        return;
+    };
+    let mut errors = Vec::new();
+    for id in call.participants.ids() {
+        if let Err(e) = mesh.connect(id) {
+            errors.push(e);
+        }
+    }
+    drop(st);
+    for e in errors {
+        shared.emit(ServiceEvent::from_p2p(&e));
+    }
+}
+
+fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
+    let weak = Rc::downgrade(shared);
+    let sink = Rc::new(move |event: SfuEvent| {
+        let weak = weak.clone();
+        // Delivered from a microtask: the engine may be mid-step, the call may be borrowed.
+        crate::browser::defer(move || {
+            if let Some(shared) = weak.upgrade() {
+                on_sfu_event(&shared, event);
+            }
+        });
+    });
+    let started = {
+        let mut st = shared.state.borrow_mut();
+        let Some(call) = st.call.as_mut() else { return };
+        call.sfu = None;
+        let mic = call
+            .local
+            .as_ref()
+            .and_then(|local| local.audio_tracks().into_iter().next());
+        match SfuLink::start(url, token, mic, call.graph.clone(), sink) {
+            Ok(link) => {
+                call.sfu = Some(link);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    };
+    if let Err(e) = started {
+        shared.emit(ServiceEvent::coded(&e));
+        let reason = e.code().to_string();
+        let weak = Rc::downgrade(shared);
+        crate::browser::defer(move || {
+            if let Some(shared) = weak.upgrade() {
+                drive(&shared, Input::SfuFailed { reason });
+            }
+        });
+    }
+}
+
+/// Drops the SFU link (it leaves the room and detaches its voices) and forgets its streams.
+fn close_sfu(shared: &Rc<Shared>) {
+    let link = {
+        let mut st = shared.state.borrow_mut();
+        let Some(call) = st.call.as_mut() else { return };
+        let Some(link) = call.sfu.take() else { return };
+        let ids: Vec<u64> = call.participants.ids();
+        if let Ok(mut graph) = call.graph.try_borrow_mut() {
+            for id in &ids {
+                graph.detach(*id, Bus::Sfu);
+            }
+        }
+        for id in ids {
+            if call.mesh.as_ref().is_none_or(|m| !m.has_peer(id)) {
+                call.streams.remove(&id);
+            }
+        }
+        link
+    };
+    drop(link);
+    shared.emit(ServiceEvent::ParticipantsChanged);
+}
+
+/// What the SFU session reports, as controller inputs or service events.
+fn on_sfu_event(shared: &Rc<Shared>, event: SfuEvent) {
+    let live = shared
+        .state
+        .borrow()
+        .call
+        .as_ref()
+        .is_some_and(|c| c.sfu.is_some());
+    if !live {
+        return; // the last words of a session the call already dropped
+    }
+    match event {
+        SfuEvent::Connected => drive(shared, Input::SfuConnected),
+        SfuEvent::Published { .. } => drive(shared, Input::SfuPublished),
+        SfuEvent::Track { user_id, stream } => {
+            let known = {
+                let mut st = shared.state.borrow_mut();
+                let Some(call) = st.call.as_mut() else { return };
+                if let Ok(graph) = call.graph.try_borrow() {
+                    graph.resume();
+                }
+                call.streams.insert(user_id, Clone::clone(&stream));
+                call.participants.contains(user_id)
+            };
+            shared.emit(ServiceEvent::RemoteStream { user_id, stream });
+            if known {
+                shared.emit(ServiceEvent::ParticipantsChanged);
+            }
+        }
+        SfuEvent::TrackRemoved { user_id } => {
+            let mut st = shared.state.borrow_mut();
+            if let Some(call) = st.call.as_mut() {
+                if call.mesh.as_ref().is_none_or(|m| !m.has_peer(user_id)) {
+                    call.streams.remove(&user_id);
+                }
+            }
+        }
+        SfuEvent::Quality(label) => {
+            let quality = match label {
+                "good" => Quality::Good,
+                "medium" => Quality::Medium,
+                _ => Quality::Poor,
+            };
+            shared.emit(ServiceEvent::Quality(quality));
+        }
+        // The resume failed: the SFU is gone for now. The call goes back to the mesh at once
+        // rather than waiting out LiveKit's rejoin attempts in silence.
+        SfuEvent::Reconnecting { attempt, .. } if attempt >= 2 => drive(
+            shared,
+            Input::SfuFailed {
+                reason: "sfu/unreachable".into(),
+            },
+        ),
+        SfuEvent::Disconnected { reason } if reason != "client" => drive(
+            shared,
+            Input::SfuFailed {
+                reason: reason.into(),
+            },
+        ),
+        SfuEvent::Error(e) => shared.emit(ServiceEvent::coded(&e)),
+        SfuEvent::Participants
+        | SfuEvent::Reconnecting { .. }
+        | SfuEvent::Reconnected { .. }
+        | SfuEvent::Disconnected { .. } => {}
+    }
+}
