@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use sohbet_rtc::mode::policy::PolicyConfig;
 
 use crate::error::ServerError;
+use crate::migration::{Strategy, Timing};
 
 /// Default number of LiveKit tokens a user may mint per minute (compat-spec H-T1).
 pub const DEFAULT_TOKENS_PER_MINUTE: usize = 10;
@@ -33,14 +34,29 @@ pub struct Config {
     pub livekit_api_secret: String,
     /// LiveKit tokens per user per minute (`SOHBET_TOKENS_PER_MINUTE`, default 10).
     pub tokens_per_minute: usize,
-    /// Send voice:mode-change when a channel's mode changes (`SOHBET_SEND_MODE_CHANGE=1`).
+    /// Carry out mode switches with voice:mode-change, acks and rollback
+    /// (`SOHBET_SEND_MODE_CHANGE`, default on; `0` = only advertise the mode, send nothing).
     pub send_mode_change: bool,
+    /// Strategy sent in voice:mode-change (`SOHBET_MIGRATION_STRATEGY`, default `hard`);
+    /// overridable per channel over REST.
+    pub strategy: Strategy,
+    /// Resend to non-ackers (`SOHBET_MODE_CHANGE_RESEND_MS`, default 3000) and give up
+    /// (`SOHBET_MIGRATION_TIMEOUT_MS`, default 30000).
+    pub migration: Timing,
+    /// Probe livekit-server this often (`SOHBET_SFU_PROBE_MS`, default 2000; 0 = never probe
+    /// and assume it reachable).
+    pub sfu_probe_ms: u64,
+    /// Timeout of one probe (`SOHBET_SFU_PROBE_TIMEOUT_MS`, default 1000).
+    pub sfu_probe_timeout_ms: u64,
+    /// What the probe GETs (`SOHBET_SFU_HEALTH_URL`, default: `LIVEKIT_URL` with ws→http,
+    /// wss→https, path `/`).
+    pub sfu_health_url: Option<String>,
     /// Enable `/api/dev/*` (login, drop-connections) (`SOHBET_DEV_ENDPOINTS`, default on).
     pub dev_endpoints: bool,
     /// Mode policy thresholds (`SOHBET_SFU_UP_AT`, `SOHBET_P2P_DOWN_AT`,
     /// `SOHBET_PREWARM_AT`, `SOHBET_MODE_COOLDOWN_MS`; defaults from the policy).
     pub policy: PolicyConfig,
-    /// Interval of the policy tick in milliseconds (default 1000).
+    /// Interval of the policy and migration tick (`SOHBET_TICK_MS`, default 250).
     pub tick_ms: u64,
     /// The server pings each voice socket this often (`SOHBET_WS_PING_MS`, default 20000);
     /// a socket silent for three intervals is dropped as dead (its rooms get user-left).
@@ -59,10 +75,15 @@ impl Default for Config {
             livekit_api_key: "devkey".into(),
             livekit_api_secret: "secret".into(),
             tokens_per_minute: DEFAULT_TOKENS_PER_MINUTE,
-            send_mode_change: false,
+            send_mode_change: true,
+            strategy: Strategy::Hard,
+            migration: Timing::default(),
+            sfu_probe_ms: 2_000,
+            sfu_probe_timeout_ms: 1_000,
+            sfu_health_url: None,
             dev_endpoints: true,
             policy: PolicyConfig::default(),
-            tick_ms: 1000,
+            tick_ms: 250,
             ws_ping_ms: 20_000,
         }
     }
@@ -134,6 +155,25 @@ impl Config {
         if let Some(v) = get("SOHBET_WS_PING_MS") {
             cfg.ws_ping_ms = parse(&v, "SOHBET_WS_PING_MS")?;
         }
+        if let Some(v) = get("SOHBET_MIGRATION_STRATEGY") {
+            cfg.strategy = parse(&v, "SOHBET_MIGRATION_STRATEGY")?;
+        }
+        if let Some(v) = get("SOHBET_MODE_CHANGE_RESEND_MS") {
+            cfg.migration.resend_ms = parse(&v, "SOHBET_MODE_CHANGE_RESEND_MS")?;
+        }
+        if let Some(v) = get("SOHBET_MIGRATION_TIMEOUT_MS") {
+            cfg.migration.timeout_ms = parse(&v, "SOHBET_MIGRATION_TIMEOUT_MS")?;
+        }
+        if let Some(v) = get("SOHBET_SFU_PROBE_MS") {
+            cfg.sfu_probe_ms = parse(&v, "SOHBET_SFU_PROBE_MS")?;
+        }
+        if let Some(v) = get("SOHBET_SFU_PROBE_TIMEOUT_MS") {
+            cfg.sfu_probe_timeout_ms = parse(&v, "SOHBET_SFU_PROBE_TIMEOUT_MS")?;
+        }
+        cfg.sfu_health_url = get("SOHBET_SFU_HEALTH_URL");
+        if let Some(v) = get("SOHBET_TICK_MS") {
+            cfg.tick_ms = parse(&v, "SOHBET_TICK_MS")?;
+        }
         Ok(cfg)
     }
 
@@ -191,7 +231,11 @@ mod tests {
         assert_eq!(cfg.ws_addr().to_string(), "127.0.0.1:8081");
         assert_eq!(cfg.livekit_url, "ws://127.0.0.1:7880");
         assert_eq!(cfg.livekit_api_key, "devkey");
-        assert!(!cfg.send_mode_change);
+        assert!(cfg.send_mode_change, "mode changes are sent by default");
+        assert_eq!(cfg.strategy, Strategy::Hard);
+        assert_eq!(cfg.migration, Timing::default());
+        assert_eq!((cfg.sfu_probe_ms, cfg.sfu_probe_timeout_ms), (2_000, 1_000));
+        assert_eq!(cfg.tick_ms, 250);
         assert!(cfg.dev_endpoints);
         assert_eq!(cfg.jwt_secret.len(), 64);
         assert_ne!(cfg.jwt_secret, from(&[]).unwrap().jwt_secret);
@@ -202,21 +246,38 @@ mod tests {
         let cfg = from(&[
             ("SOHBET_HTTP_PORT", "18080"),
             ("SOHBET_WS_PORT", "18081"),
-            ("SOHBET_SEND_MODE_CHANGE", "1"),
+            ("SOHBET_SEND_MODE_CHANGE", "0"),
             ("SOHBET_MODE_COOLDOWN_MS", "0"),
             ("SOHBET_STATIC_DIR", "/tmp"),
+            ("SOHBET_MIGRATION_STRATEGY", "gradual"),
+            ("SOHBET_MODE_CHANGE_RESEND_MS", "500"),
+            ("SOHBET_MIGRATION_TIMEOUT_MS", "4000"),
+            ("SOHBET_SFU_PROBE_MS", "0"),
+            ("SOHBET_SFU_HEALTH_URL", "http://127.0.0.1:9/"),
         ])
         .unwrap();
         assert_eq!(cfg.http_port, 18080);
         assert_eq!(cfg.ws_port, 18081);
-        assert!(cfg.send_mode_change);
+        assert!(!cfg.send_mode_change);
+        assert_eq!(cfg.strategy, Strategy::Gradual);
+        assert_eq!(
+            cfg.migration,
+            Timing {
+                resend_ms: 500,
+                timeout_ms: 4000
+            }
+        );
+        assert_eq!(cfg.sfu_probe_ms, 0);
+        assert_eq!(cfg.sfu_health_url.as_deref(), Some("http://127.0.0.1:9/"));
         assert_eq!(cfg.policy.cooldown_ms, 0);
         assert_eq!(cfg.static_dir, Some(PathBuf::from("/tmp")));
     }
 
     #[test]
-    fn unparsable_port_is_a_config_error() {
+    fn unparsable_values_are_config_errors() {
         let err = from(&[("SOHBET_HTTP_PORT", "eighty")]).unwrap_err();
+        assert_eq!(err.code(), "config");
+        let err = from(&[("SOHBET_MIGRATION_STRATEGY", "soft")]).unwrap_err();
         assert_eq!(err.code(), "config");
     }
 }

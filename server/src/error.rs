@@ -43,6 +43,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("Rate limit exceeded")]
     RateLimited { retry_after_secs: u64 },
     #[error("Dev endpoints are disabled")]
@@ -59,6 +61,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad-request",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
+            ApiError::Conflict(_) => "conflict",
             ApiError::RateLimited { .. } => "rate-limited",
             ApiError::DevDisabled => "dev-disabled",
             ApiError::Internal(_) => "internal",
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::DevDisabled => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

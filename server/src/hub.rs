@@ -23,7 +23,9 @@ use tokio::sync::Notify;
 use crate::auth::UserInfo;
 use crate::clock::Clock;
 use crate::livekit::Minter;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ModeGauges};
+use crate::migration::{Migration, Strategy, Timing};
+use crate::records::ChannelRecord;
 use crate::voice::VoiceError;
 
 /// Identifies one WebSocket connection for its lifetime.
@@ -69,23 +71,66 @@ pub(crate) struct Member {
     pub(crate) info: UserInfo,
     pub(crate) muted: bool,
     pub(crate) video_enabled: bool,
+    /// voice:join said `supports_sfu: true` (H9); legacy clients ignore voice:mode-change.
+    pub(crate) supports_sfu: bool,
 }
 
-/// A live voice room: members in user-id order plus the channel's mode policy.
+/// A live voice room: members in user-id order, the channel's mode policy (what the channel
+/// should be), its settled mode (what it is) and the migration in progress between the two.
 pub(crate) struct Room {
     pub(crate) members: BTreeMap<UserId, Member>,
     pub(crate) policy: ModePolicy,
+    /// `P2p` or `Sfu`: the mode of the last completed migration.
+    pub(crate) mode: CallMode,
+    /// The migration in progress (never a finished one).
+    pub(crate) migration: Option<Migration>,
+    /// voice:degraded-mode was sent for the current crossing above the P2P limit.
+    pub(crate) degraded: bool,
+}
+
+impl Room {
+    pub(crate) fn new(policy: PolicyConfig) -> Self {
+        Room {
+            members: BTreeMap::new(),
+            policy: ModePolicy::new(policy),
+            mode: CallMode::P2p,
+            migration: None,
+            degraded: false,
+        }
+    }
+
+    /// The mode a joiner is told: the migration's target while one runs, else the mode.
+    pub(crate) fn advertised_mode(&self) -> CallMode {
+        self.migration.as_ref().map_or(self.mode, Migration::target)
+    }
+
+    /// `p2p`, `sfu` or `migrating` (REST, metrics).
+    pub(crate) fn settled_mode(&self) -> CallMode {
+        if self.migration.is_some() {
+            CallMode::Migrating
+        } else {
+            self.mode
+        }
+    }
 }
 
 /// Settings the hub needs from the server configuration.
 pub struct HubSettings {
     pub policy: PolicyConfig,
     pub send_mode_change: bool,
+    pub strategy: Strategy,
+    pub timing: Timing,
+    /// False while probing is on and has not yet reached livekit-server.
+    pub sfu_reachable_at_start: bool,
 }
 
 pub(crate) struct HubState {
     pub(crate) conns: HashMap<ConnId, Conn>,
     pub(crate) rooms: BTreeMap<ChannelId, Room>,
+    /// Overrides and history per channel (kept while the room is empty).
+    pub(crate) records: BTreeMap<ChannelId, ChannelRecord>,
+    pub(crate) sfu_reachable: bool,
+    pub(crate) next_migration: u64,
     next_conn: ConnId,
 }
 
@@ -109,6 +154,9 @@ impl Hub {
             state: Mutex::new(HubState {
                 conns: HashMap::new(),
                 rooms: BTreeMap::new(),
+                records: BTreeMap::new(),
+                sfu_reachable: settings.sfu_reachable_at_start,
+                next_migration: 0,
                 next_conn: 0,
             }),
             settings,
@@ -194,12 +242,20 @@ impl Hub {
         send_to_conn(st, conn, &report);
     }
 
-    /// The mode the channel advertises (P2P when nobody is in voice).
+    /// The channel's settled mode: `P2p`, `Sfu` or `Migrating` (P2P when nobody is in voice).
     pub fn channel_mode(&self, channel_id: ChannelId) -> CallMode {
         self.lock()
             .rooms
             .get(&channel_id)
-            .map_or(CallMode::P2p, |r| r.policy.mode())
+            .map_or(CallMode::P2p, Room::settled_mode)
+    }
+
+    /// Whether `user` is a live voice member of the channel.
+    pub fn is_member(&self, channel_id: ChannelId, user: UserId) -> bool {
+        self.lock()
+            .rooms
+            .get(&channel_id)
+            .is_some_and(|r| r.members.contains_key(&user))
     }
 
     /// Live voice members of a channel.
@@ -210,19 +266,31 @@ impl Hub {
             .map_or(0, |r| r.members.len())
     }
 
-    /// `(live rooms per mode, total members, open connections)` for /metrics.
-    pub fn snapshot(&self) -> (BTreeMap<&'static str, usize>, usize, usize) {
+    /// The live gauges for /metrics.
+    pub fn snapshot(&self) -> ModeGauges {
         let st = self.lock();
-        let mut per_mode = BTreeMap::from([("p2p", 0), ("sfu", 0)]);
-        for room in st.rooms.values() {
-            *per_mode.entry(room.policy.mode().as_str()).or_insert(0) += 1;
+        let mut gauges = ModeGauges {
+            connections: st.conns.len(),
+            sfu_reachable: st.sfu_reachable,
+            ..ModeGauges::default()
+        };
+        for mode in ["p2p", "sfu", "migrating"] {
+            gauges.channels.insert(mode, 0);
+            gauges.participants.insert(mode, 0);
         }
-        let members = st.rooms.values().map(|r| r.members.len()).sum();
-        (per_mode, members, st.conns.len())
+        for room in st.rooms.values() {
+            let mode = room.settled_mode().as_str();
+            *gauges.channels.entry(mode).or_insert(0) += 1;
+            *gauges.participants.entry(mode).or_insert(0) += room.members.len();
+        }
+        gauges.in_progress = gauges.channels.get("migrating").copied().unwrap_or(0);
+        gauges
     }
 
-    /// Removes a member, tells the others, feeds the policy, and erases an emptied room.
+    /// Removes a member, tells the others, updates the migration and the policy, and
+    /// erases an emptied room.
     pub(crate) fn remove_member(&self, st: &mut HubState, channel_id: ChannelId, user: UserId) {
+        let now = self.clock.now_ms();
         let Some(room) = st.rooms.get_mut(&channel_id) else {
             return;
         };
@@ -230,15 +298,23 @@ impl Hub {
             return;
         }
         if room.members.is_empty() {
+            self.abandon(st, channel_id, now);
             st.rooms.remove(&channel_id);
             return;
         }
+        let actions = room
+            .migration
+            .as_mut()
+            .map(|m| m.member_left(user, now))
+            .unwrap_or_default();
+        let mut effects = self.apply(st, channel_id, actions, now);
         let left = Message::UserLeft(sohbet_rtc::signal::UserLeft {
             channel_id,
             user_id: user,
         });
         broadcast(st, channel_id, &left, None);
-        self.feed_count(st, channel_id);
+        effects.extend(self.reevaluate(st, channel_id, now));
+        self.emit(st, channel_id, effects);
     }
 }
 

@@ -6,20 +6,28 @@
 //! returns a [`RunningServer`] with the bound addresses; dropping it stops the listeners.
 //!
 //! Modules: `config` (env), `auth` (user JWTs), `channels` + `rest` (REST), `hub` + `voice`
-//! (rooms and message handling) + `modes` (mode policy per room), `ws` (socket I/O),
-//! `livekit` (tokens), `dev` (test hooks), `metrics`, `clock`, `error`, `state`.
+//! (rooms and message handling), `migration` (the pure per-channel migration state machine),
+//! `modes` (policy and migrations per room), `mode_rest` and `records` (overrides and
+//! history), `sfu_health` (livekit-server probe), `ws` (socket I/O), `livekit` (tokens),
+//! `dev` (test hooks), `metrics` + `histogram`, `clock`, `error`, `state`.
 
 pub mod auth;
 pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod dev;
+pub mod effects;
 pub mod error;
+pub mod histogram;
 pub mod hub;
 pub mod livekit;
 pub mod metrics;
+pub mod migration;
+pub mod mode_rest;
 pub mod modes;
+pub mod records;
 pub mod rest;
+pub mod sfu_health;
 pub mod state;
 pub mod voice;
 pub mod ws;
@@ -31,7 +39,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -64,12 +72,21 @@ pub fn http_router(state: AppState) -> Router {
         )
         .route(
             "/api/voice/channels/{id}/sfu-failed",
-            post(modes::sfu_failed_report),
+            post(mode_rest::sfu_failed_report),
         )
         .route(
             "/api/voice/migration-failed",
-            post(modes::migration_failed_report),
+            post(mode_rest::migration_failed_report),
         )
+        .route(
+            "/api/voice/channels/{id}/strategy",
+            put(mode_rest::put_channel_settings),
+        )
+        .route(
+            "/api/voice/channels/{id}/migrations",
+            get(mode_rest::get_migrations),
+        )
+        .route("/api/voice/sfu-health", get(mode_rest::sfu_health))
         .route("/api/dev/login", post(dev::login))
         .route("/api/dev/drop-connections", post(dev::drop_connections))
         .route("/metrics", get(metrics::metrics))
@@ -117,7 +134,7 @@ pub fn ws_router(state: AppState) -> Router {
 }
 
 /// A started server. Dropping it (or calling [`RunningServer::stop`]) stops accepting,
-/// drops every open voice socket and ends the policy ticker.
+/// drops every open voice socket and ends the ticker and the SFU prober.
 pub struct RunningServer {
     pub http_addr: SocketAddr,
     pub ws_addr: SocketAddr,
@@ -182,11 +199,12 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     let ws_addr = ws.local_addr()?;
     let tick = Duration::from_millis(config.tick_ms);
     let state = AppState::new(config);
-    let tasks = vec![
+    let mut tasks = vec![
         serve(http, http_router(state.clone())),
         serve(ws, ws_router(state.clone())),
         modes::spawn_ticker(state.hub(), tick),
     ];
+    tasks.extend(sfu_health::spawn_prober(state.hub(), state.config()));
     Ok(RunningServer {
         http_addr,
         ws_addr,

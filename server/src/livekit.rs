@@ -210,7 +210,7 @@ pub async fn sfu_token(
         .minter()
         .mint(&user, channel_id, unix_secs())
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    state.metrics().token_minted();
+    state.metrics().token_minted("rest");
     Ok(Json(minted))
 }
 

@@ -1,153 +1,336 @@
-//! Mode advertisement: each live room owns an instance of the pure
-//! [`sohbet_rtc::mode::policy::ModePolicy`], fed the live member count on every join/leave
-//! and a tick every second. The room's advertised mode is the policy's mode; it is shown in
-//! voice:participants (`mode`) and in the channel REST JSON. voice:mode-change (with a fresh
-//! LiveKit token per member when switching to the SFU) is sent only when the server runs with
-//! `SOHBET_SEND_MODE_CHANGE=1`; migrations themselves are driven by later work.
-//! Clients report SFU failures over REST (compat-spec H3, both documented shapes); a report
-//! from a live member makes the policy fall back to P2P.
+//! Server-driven migration, the hub's side (compat-spec H1, H4, H9; issue 11 §2). Each live
+//! room owns the pure `ModePolicy` (what the channel should be) and at most one pure
+//! [`Migration`] (carrying a switch out). On every join, leave, ack and tick the room is
+//! re-evaluated: the policy gets the member count, capped below `sfu_up_at` while the SFU
+//! may not be used (a member without `supports_sfu`, or livekit-server unreachable), so such
+//! a channel stays P2P; a `SwitchTo` starts a migration (superseding one in the other
+//! direction); the migration's actions become [`Effect`]s, which are sent only after the
+//! caller's own replies (a joiner gets voice:participants first).
+//!
+//! Leaving the SFU: a legacy member in an SFU channel gets the channel migrated to P2P
+//! (voice:mode-change p2p, acks awaited); an SFU failure (negative ack in SFU mode, REST
+//! report, the probe losing livekit-server) sends voice:rollback to everyone. Both also tell
+//! the policy `on_sfu_failed`, which bars the SFU for a cool-down (no immediate re-migration).
+//! Above [`DEGRADED_ABOVE`] members with the SFU barred, the room gets voice:degraded-mode
+//! once per crossing; a later joiner of a degraded room gets it too.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
 use sohbet_rtc::mode::policy::Decision;
-use sohbet_rtc::signal::{CallMode, ChannelId, Message, ModeChange, UserId};
+use sohbet_rtc::signal::{CallMode, ChannelId};
 
-use crate::auth::AuthUser;
-use crate::clock::unix_secs;
-use crate::error::ApiError;
-use crate::hub::{send_to_conn, Hub, HubState};
-use crate::rest::parse_channel_id;
-use crate::state::AppState;
-
-/// Longest failure reason kept from a client report.
-pub const MAX_REASON_CHARS: usize = 200;
+pub(crate) use crate::effects::{Effect, DEGRADED_ABOVE};
+use crate::hub::{Hub, HubState};
+use crate::migration::{Action, FailReason, Migration, Outcome};
+use crate::records::{MigrationRecord, RollbackRecord};
 
 impl Hub {
-    /// Feeds the room's current member count to its policy and announces a mode change.
-    pub(crate) fn feed_count(&self, st: &mut HubState, channel_id: ChannelId) {
-        if let Some(mode) = self.decide_on_count(st, channel_id) {
-            self.announce_mode(st, channel_id, mode);
-        }
-    }
-
-    /// Feeds the count without announcing; returns the new mode if it changed, so a caller
-    /// can announce it after its own replies (a joiner gets voice:participants first).
-    pub(crate) fn decide_on_count(
+    /// Re-evaluates a room: SFU allowed?, the policy, the migration's timers, degraded mode.
+    pub(crate) fn reevaluate(
         &self,
         st: &mut HubState,
         channel_id: ChannelId,
-    ) -> Option<CallMode> {
-        let now = self.clock.now_ms();
-        let room = st.rooms.get_mut(&channel_id)?;
-        let before = room.policy.mode();
-        let decisions = room.policy.on_participants(room.members.len(), now);
-        self.record(st, channel_id, before, &decisions)
+        now: u64,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let Some(room) = st.rooms.get(&channel_id) else {
+            return effects;
+        };
+        let blocker = if room.members.values().any(|m| !m.supports_sfu) {
+            Some(FailReason::LegacyClient)
+        } else if !st.sfu_reachable {
+            Some(FailReason::SfuUnreachable)
+        } else {
+            None
+        };
+        if let Some(reason) = blocker.clone() {
+            if heading_to_sfu(st, channel_id) {
+                effects.extend(self.leave_sfu(st, channel_id, reason, now));
+            }
+        }
+        let Some(room) = st.rooms.get_mut(&channel_id) else {
+            return effects;
+        };
+        let count = room.members.len();
+        let fed = match blocker {
+            Some(_) => count.min(room.policy.config().sfu_up_at.saturating_sub(1)),
+            None => count,
+        };
+        let decisions = room.policy.on_participants(fed, now);
+        for decision in self.record(channel_id, &decisions) {
+            effects.extend(self.start_migration(st, channel_id, decision, now));
+        }
+        let actions = st
+            .rooms
+            .get_mut(&channel_id)
+            .and_then(|r| r.migration.as_mut())
+            .map(|m| m.tick(now))
+            .unwrap_or_default();
+        effects.extend(self.apply(st, channel_id, actions, now));
+        if let Some(room) = st.rooms.get_mut(&channel_id) {
+            let over = blocker.is_some() && room.members.len() > DEGRADED_ABOVE;
+            if over && !room.degraded {
+                effects.push(Effect::Degraded(room.members.keys().copied().collect()));
+            }
+            room.degraded = over;
+        }
+        effects
     }
 
-    /// One policy tick for every live room (lets a switch blocked by the cool-down happen).
+    /// Starts a migration to `target` (superseding one in progress), or with mode changes
+    /// turned off simply flips the mode.
+    fn start_migration(
+        &self,
+        st: &mut HubState,
+        channel_id: ChannelId,
+        target: CallMode,
+        now: u64,
+    ) -> Vec<Effect> {
+        let strategy = st
+            .records
+            .get(&channel_id)
+            .and_then(|r| r.overrides.strategy)
+            .unwrap_or(self.settings.strategy);
+        st.next_migration += 1;
+        let id = st.next_migration;
+        let Some(room) = st.rooms.get_mut(&channel_id) else {
+            return Vec::new();
+        };
+        if let Some(mut old) = room.migration.take() {
+            old.supersede(now);
+            self.finished(st, channel_id, &old);
+        }
+        let Some(room) = st.rooms.get_mut(&channel_id) else {
+            return Vec::new();
+        };
+        if !self.settings.send_mode_change {
+            room.mode = target;
+            return Vec::new();
+        }
+        let mut migration = Migration::new(id, target, strategy, self.settings.timing);
+        let capable = room
+            .members
+            .iter()
+            .filter(|(_, m)| m.supports_sfu)
+            .map(|(u, _)| *u);
+        let actions = migration.start(capable, now);
+        tracing::info!(
+            channel = channel_id,
+            id,
+            to = target.as_str(),
+            strategy = strategy.as_str(),
+            "migration started"
+        );
+        self.metrics.migration_started(target.as_str());
+        room.migration = Some(migration);
+        self.apply(st, channel_id, actions, now)
+    }
+
+    /// Turns a migration's actions into effects and state; files a finished migration.
+    pub(crate) fn apply(
+        &self,
+        st: &mut HubState,
+        channel_id: ChannelId,
+        actions: Vec<Action>,
+        now: u64,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for action in actions {
+            let Some(room) = st.rooms.get_mut(&channel_id) else {
+                break;
+            };
+            let Some(migration) = room.migration.as_ref() else {
+                break;
+            };
+            let (id, target) = (migration.id(), migration.target());
+            match action {
+                Action::SendModeChange(users) => effects.push(Effect::ModeChange {
+                    users,
+                    mode: target,
+                    strategy: migration.strategy(),
+                }),
+                Action::Complete => room.mode = target,
+                Action::Rollback(reason) => {
+                    room.mode = CallMode::P2p;
+                    effects.push(self.rollback(st, channel_id, &reason, Some(id), now));
+                }
+            }
+        }
+        let finished = st
+            .rooms
+            .get_mut(&channel_id)
+            .and_then(|r| r.migration.take_if(|m| m.state().is_terminal()));
+        if let Some(migration) = finished {
+            self.finished(st, channel_id, &migration);
+        }
+        effects
+    }
+
+    /// Bars the SFU in the policy, counts and files a rollback, and returns its effect.
+    fn rollback(
+        &self,
+        st: &mut HubState,
+        channel_id: ChannelId,
+        reason: &FailReason,
+        migration_id: Option<u64>,
+        now: u64,
+    ) -> Effect {
+        if let Some(room) = st.rooms.get_mut(&channel_id) {
+            let decisions = room.policy.on_sfu_failed(&reason.to_string(), now);
+            self.record(channel_id, &decisions);
+        }
+        tracing::warn!(channel = channel_id, %reason, "rolling back to p2p");
+        self.metrics.rollback_executed(reason.code());
+        st.records
+            .entry(channel_id)
+            .or_default()
+            .push_rollback(RollbackRecord::new(now, reason, migration_id));
+        Effect::Rollback(reason.code())
+    }
+
+    /// Counts and files a finished migration.
+    fn finished(&self, st: &mut HubState, channel_id: ChannelId, m: &Migration) {
+        let target = m.target().as_str();
+        match m.outcome() {
+            Some(Outcome::Completed { .. }) => {
+                self.metrics
+                    .migration_completed(target, m.duration_ms().unwrap_or(0));
+            }
+            Some(Outcome::RolledBack(reason)) => {
+                self.metrics.migration_failed(target, reason.code());
+            }
+            Some(Outcome::Superseded) | None => {
+                self.metrics.migration_failed(target, "superseded");
+            }
+        }
+        tracing::info!(
+            channel = channel_id,
+            id = m.id(),
+            to = target,
+            outcome = m.outcome().map_or("", Outcome::as_str),
+            duration_ms = m.duration_ms().unwrap_or(0),
+            "migration finished"
+        );
+        st.records
+            .entry(channel_id)
+            .or_default()
+            .push_migration(MigrationRecord::of(m));
+    }
+
+    /// Takes the channel off the SFU: a legacy member gets a migration to P2P, a failure a
+    /// rollback (of the migration to the SFU, or of the settled SFU mode).
+    pub(crate) fn leave_sfu(
+        &self,
+        st: &mut HubState,
+        channel_id: ChannelId,
+        reason: FailReason,
+        now: u64,
+    ) -> Vec<Effect> {
+        if !heading_to_sfu(st, channel_id) {
+            // Stale (already P2P or going there); a pre-warm is still cancelled and barred.
+            if let Some(room) = st.rooms.get_mut(&channel_id) {
+                let decisions = room.policy.on_sfu_failed(&reason.to_string(), now);
+                self.record(channel_id, &decisions);
+            }
+            return Vec::new();
+        }
+        let Some(room) = st.rooms.get_mut(&channel_id) else {
+            return Vec::new();
+        };
+        if reason == FailReason::LegacyClient {
+            let decisions = room.policy.on_sfu_failed(&reason.to_string(), now);
+            self.record(channel_id, &decisions);
+            return self.start_migration(st, channel_id, CallMode::P2p, now);
+        }
+        if let Some(migration) = room.migration.as_mut() {
+            let actions = migration.fail(reason, now);
+            return self.apply(st, channel_id, actions, now);
+        }
+        room.mode = CallMode::P2p;
+        vec![self.rollback(st, channel_id, &reason, None, now)]
+    }
+
+    /// Logs and counts policy decisions; returns the modes the policy switched to.
+    fn record(&self, channel_id: ChannelId, decisions: &[Decision]) -> Vec<CallMode> {
+        let mut switches = Vec::new();
+        for decision in decisions {
+            tracing::info!(channel = channel_id, ?decision, "mode policy decision");
+            self.metrics.policy_decision(decision_name(decision));
+            if let Decision::SwitchTo(mode) = decision {
+                self.metrics.mode_switched(mode.as_str());
+                switches.push(*mode);
+            }
+        }
+        switches
+    }
+
+    /// The room emptied: a migration in progress is filed as superseded.
+    pub(crate) fn abandon(&self, st: &mut HubState, channel_id: ChannelId, now: u64) {
+        let taken = st
+            .rooms
+            .get_mut(&channel_id)
+            .and_then(|r| r.migration.take());
+        if let Some(mut migration) = taken {
+            migration.supersede(now);
+            self.finished(st, channel_id, &migration);
+        }
+    }
+
+    /// One tick for every live room (cool-downs ending, resends, timeouts).
     pub fn tick(&self) {
         let now = self.clock.now_ms();
         let mut st = self.lock();
         let ids: Vec<ChannelId> = st.rooms.keys().copied().collect();
         for channel_id in ids {
-            let Some(room) = st.rooms.get_mut(&channel_id) else {
-                continue;
-            };
-            let before = room.policy.mode();
-            let decisions = room.policy.on_tick(now);
-            if let Some(mode) = self.record(&st, channel_id, before, &decisions) {
-                self.announce_mode(&st, channel_id, mode);
+            let effects = self.reevaluate(&mut st, channel_id, now);
+            self.emit(&st, channel_id, effects);
+        }
+    }
+
+    /// A client reported that the SFU failed (REST): roll the channel back if it uses the SFU.
+    pub fn sfu_failed(&self, channel_id: ChannelId, error: &str) {
+        let now = self.clock.now_ms();
+        let mut st = self.lock();
+        let reason = FailReason::SfuFailed {
+            error: error.to_owned(),
+        };
+        let effects = self.leave_sfu(&mut st, channel_id, reason, now);
+        self.emit(&st, channel_id, effects);
+    }
+
+    /// The health probe's verdict; losing livekit-server rolls back every SFU channel.
+    pub fn set_sfu_reachable(&self, reachable: bool) {
+        let now = self.clock.now_ms();
+        let mut st = self.lock();
+        if st.sfu_reachable == reachable {
+            return;
+        }
+        st.sfu_reachable = reachable;
+        tracing::warn!(reachable, "livekit-server reachability changed");
+        if reachable {
+            return;
+        }
+        let ids: Vec<ChannelId> = st.rooms.keys().copied().collect();
+        for channel_id in ids {
+            if heading_to_sfu(&st, channel_id) {
+                let effects = self.leave_sfu(&mut st, channel_id, FailReason::SfuUnreachable, now);
+                self.emit(&st, channel_id, effects);
             }
         }
     }
 
-    /// Reports that the SFU failed for a channel (e.g. a client's negative ack or the
-    /// migration-failed REST call); the policy falls back to P2P and bars the SFU a while.
-    pub fn sfu_failed(&self, channel_id: ChannelId, reason: &str) {
-        let now = self.clock.now_ms();
-        let mut st = self.lock();
-        let Some(room) = st.rooms.get_mut(&channel_id) else {
-            return;
-        };
-        let before = room.policy.mode();
-        let decisions = room.policy.on_sfu_failed(reason, now);
-        if let Some(mode) = self.record(&st, channel_id, before, &decisions) {
-            self.announce_mode(&st, channel_id, mode);
-        }
+    /// Whether the last probe reached livekit-server (always true with probing off).
+    pub fn sfu_reachable(&self) -> bool {
+        self.lock().sfu_reachable
     }
+}
 
-    /// Whether `user` is a live voice member of the channel.
-    pub fn is_member(&self, channel_id: ChannelId, user: UserId) -> bool {
-        self.lock()
-            .rooms
-            .get(&channel_id)
-            .is_some_and(|r| r.members.contains_key(&user))
-    }
-
-    /// Logs and counts the decisions; returns the room's new mode if it changed.
-    fn record(
-        &self,
-        st: &HubState,
-        channel_id: ChannelId,
-        before: CallMode,
-        decisions: &[Decision],
-    ) -> Option<CallMode> {
-        for decision in decisions {
-            tracing::info!(channel = channel_id, ?decision, "mode policy decision");
-            self.metrics.policy_decision(decision_name(decision));
-        }
-        let after = st.rooms.get(&channel_id)?.policy.mode();
-        if after == before {
-            return None;
-        }
-        tracing::info!(
-            channel = channel_id,
-            from = before.as_str(),
-            to = after.as_str(),
-            "channel mode changed"
-        );
-        self.metrics.mode_switched(after.as_str());
-        Some(after)
-    }
-
-    /// Sends each member voice:mode-change (only with `SOHBET_SEND_MODE_CHANGE=1`); SFU
-    /// switches carry that member's own LiveKit token.
-    pub(crate) fn announce_mode(&self, st: &HubState, channel_id: ChannelId, mode: CallMode) {
-        if !self.settings.send_mode_change {
-            return;
-        }
-        let Some(room) = st.rooms.get(&channel_id) else {
-            return;
-        };
-        let now = unix_secs();
-        for member in room.members.values() {
-            let (sfu_token, sfu_url) = if mode == CallMode::Sfu {
-                match self.minter.mint(&member.info, channel_id, now) {
-                    Ok(t) => (Some(t.token), Some(t.url)),
-                    Err(e) => {
-                        tracing::warn!(code = e.code(), "no SFU token for mode-change: {e}");
-                        (None, None)
-                    }
-                }
-            } else {
-                (None, None)
-            };
-            let msg = Message::ModeChange(ModeChange {
-                channel_id,
-                new_mode: mode,
-                sfu_token,
-                sfu_url,
-                strategy: None,
-            });
-            send_to_conn(st, member.conn, &msg);
-        }
-    }
+/// The channel is in SFU mode or migrating there.
+fn heading_to_sfu(st: &HubState, channel_id: ChannelId) -> bool {
+    st.rooms
+        .get(&channel_id)
+        .is_some_and(|r| r.advertised_mode() == CallMode::Sfu)
 }
 
 fn decision_name(d: &Decision) -> &'static str {
@@ -160,7 +343,7 @@ fn decision_name(d: &Decision) -> &'static str {
     }
 }
 
-/// Spawns the once-per-`period` policy tick; it ends when the hub is dropped.
+/// Spawns the `period` tick; it ends when the hub is dropped.
 pub fn spawn_ticker(hub: &Arc<Hub>, period: Duration) -> tokio::task::JoinHandle<()> {
     let weak = Arc::downgrade(hub);
     tokio::spawn(async move {
@@ -174,74 +357,4 @@ pub fn spawn_ticker(hub: &Arc<Hub>, period: Duration) -> tokio::task::JoinHandle
             }
         }
     })
-}
-
-/// Body of `POST /api/voice/channels/:id/sfu-failed` (the base doc's shape).
-#[derive(Debug, Default, Deserialize)]
-pub struct SfuFailed {
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-/// Body of `POST /api/voice/migration-failed` (the v2 doc's shape).
-#[derive(Debug, Deserialize)]
-pub struct MigrationFailed {
-    pub channel_id: ChannelId,
-    #[serde(default)]
-    pub error: Option<String>,
-    #[serde(default)]
-    pub rollback_completed: Option<bool>,
-}
-
-/// `POST /api/voice/channels/:id/sfu-failed {error}` (auth, live members only).
-pub async fn sfu_failed_report(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    Path(id): Path<String>,
-    body: Result<Json<SfuFailed>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let channel_id = parse_channel_id(&id)?;
-    let reason = body.ok().and_then(|Json(b)| b.error);
-    report_failure(&state, user.id, channel_id, reason.as_deref())
-}
-
-/// `POST /api/voice/migration-failed {channel_id, error, rollback_completed}` (auth).
-pub async fn migration_failed_report(
-    State(state): State<AppState>,
-    AuthUser(user): AuthUser,
-    body: Result<Json<MigrationFailed>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Json(body) = body?;
-    let channel_id = parse_channel_id(&body.channel_id.to_string())?;
-    tracing::info!(
-        channel = channel_id,
-        user = user.id,
-        rollback_completed = body.rollback_completed.unwrap_or(false),
-        "migration failure reported"
-    );
-    report_failure(&state, user.id, channel_id, body.error.as_deref())
-}
-
-fn report_failure(
-    state: &AppState,
-    user: UserId,
-    channel_id: ChannelId,
-    reason: Option<&str>,
-) -> Result<Json<Value>, ApiError> {
-    let hub = state.hub();
-    if !hub.is_member(channel_id, user) {
-        return Err(ApiError::Forbidden(
-            "Not a live member of this voice channel".into(),
-        ));
-    }
-    let reason: String = reason
-        .unwrap_or("unspecified")
-        .chars()
-        .take(MAX_REASON_CHARS)
-        .collect();
-    hub.sfu_failed(channel_id, &reason);
-    let mode = hub.channel_mode(channel_id);
-    Ok(Json(
-        json!({ "message": "Failure recorded", "mode": mode.as_str() }),
-    ))
 }

@@ -1,7 +1,8 @@
 //! REST handlers for `/api/voice/channels` exactly as compat-spec §3.3 describes them
 //! (list, get, create, join, leave, delete), with errors as `{error}`. Channel JSON also
-//! carries the reference-server extras `mode` ('p2p' | 'sfu') and `participants` (live voice
-//! members); old clients ignore them.
+//! carries reference-server extras that old clients ignore: `mode` ('p2p' | 'sfu' |
+//! 'migrating'), `participants` (live voice members), `migration` (the one in progress or
+//! null), `strategy` (what the next migration would use) and `sfu_reachable`.
 
 use std::collections::HashMap;
 
@@ -49,6 +50,9 @@ fn channel_json(state: &AppState, c: &Channel, active_users: usize, iso: bool) -
         "created_at": created_at,
         "mode": hub.channel_mode(c.id).as_str(),
         "participants": hub.participant_count(c.id),
+        "migration": hub.migration_json(c.id),
+        "strategy": hub.strategy_for(c.id).as_str(),
+        "sfu_reachable": hub.sfu_reachable(),
     })
 }
 

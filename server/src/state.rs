@@ -45,6 +45,9 @@ impl AppState {
             HubSettings {
                 policy: config.policy,
                 send_mode_change: config.send_mode_change,
+                strategy: config.strategy,
+                timing: config.migration,
+                sfu_reachable_at_start: config.sfu_probe_ms == 0,
             },
             clock,
             metrics.clone(),

@@ -4,15 +4,20 @@
 //! mute/video broadcasts, and mode-change acks. Every refusal is a [`VoiceError`] sent back
 //! to the sender as `voice:error {code, message}`; the connection stays open.
 
+use std::time::Instant;
+
 use sohbet_rtc::signal::{
-    encode, ChannelId, CodecError, Message, ModeChangeAck, ParticipantEntry, Participants, UserId,
-    UserJoined, UserMuted, UserVideoToggled, MAX_CHANNEL_ID, MAX_FRAME_BYTES, MAX_USER_ID,
+    encode, CallMode, ChannelId, CodecError, Join, Message, ModeChangeAck, ParticipantEntry,
+    Participants, UserId, UserJoined, UserMuted, UserVideoToggled, MAX_CHANNEL_ID, MAX_FRAME_BYTES,
+    MAX_USER_ID,
 };
 use thiserror::Error;
 
 use crate::auth::UserInfo;
 use crate::hub::{broadcast, send_text_to_user, send_to_conn, ConnId, Hub, HubState};
 use crate::hub::{Member, Room};
+use crate::migration::FailReason;
+use crate::modes::Effect;
 
 /// Why a client frame was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -95,12 +100,19 @@ fn is_member(st: &HubState, channel_id: ChannelId, user: UserId) -> bool {
 impl Hub {
     /// Handles one decoded message from connection `conn`; refusals go back as voice:error.
     pub fn handle(&self, conn: ConnId, msg: Message) {
+        let received = Instant::now();
         let mut st = self.lock();
         let Some(user) = st.conns.get(&conn).map(|c| c.user.clone()) else {
             return;
         };
         let result = match &msg {
-            Message::Join(j) => self.join(&mut st, conn, &user, j.channel_id),
+            Message::Join(j) => {
+                let joined = self.join(&mut st, conn, &user, j);
+                if joined.is_ok() {
+                    self.metrics.join_handled(received.elapsed());
+                }
+                joined
+            }
             Message::Leave(l) => self.leave(&mut st, &user, l.channel_id),
             Message::Offer(_) | Message::Answer(_) | Message::IceCandidate(_) => {
                 relay(&st, &user, &msg)
@@ -109,7 +121,7 @@ impl Hub {
             Message::VideoToggle(v) => {
                 set_flag(&mut st, &user, v.channel_id, Flag::Video(v.video_enabled))
             }
-            Message::ModeChangeAck(ack) => self.record_ack(&user, ack),
+            Message::ModeChangeAck(ack) => self.record_ack(&mut st, &user, ack),
             other => Err(VoiceError::UnexpectedType(other.type_name())),
         };
         if let Err(e) = result {
@@ -118,19 +130,31 @@ impl Hub {
         }
     }
 
+    /// voice:join: membership, voice:participants (mode = the channel's mode or the target
+    /// of its migration), the replayed mute/video state, voice:user-joined to the others,
+    /// then the effects: a capable joiner of an SFU channel (settled or migrating) gets its
+    /// own voice:mode-change sfu right after its participants (H4 without a queue).
     fn join(
         &self,
         st: &mut HubState,
         conn: ConnId,
         user: &UserInfo,
-        channel_id: ChannelId,
+        join: &Join,
     ) -> Result<(), VoiceError> {
+        let channel_id = join.channel_id;
         check_channel(channel_id)?;
-        let policy = self.settings.policy;
-        let room = st.rooms.entry(channel_id).or_insert_with(|| Room {
-            members: Default::default(),
-            policy: sohbet_rtc::mode::policy::ModePolicy::new(policy),
-        });
+        let now = self.clock.now_ms();
+        let supports_sfu = join.supports_sfu.unwrap_or(false);
+        let policy = st
+            .records
+            .get(&channel_id)
+            .and_then(|r| r.overrides.policy)
+            .unwrap_or(self.settings.policy);
+        let room = st
+            .rooms
+            .entry(channel_id)
+            .or_insert_with(|| Room::new(policy));
+        let was_degraded = room.degraded;
         // (Re-)joining resets the member's mute/video state and moves membership to `conn`.
         room.members.insert(
             user.id,
@@ -139,12 +163,40 @@ impl Hub {
                 info: user.clone(),
                 muted: false,
                 video_enabled: false,
+                supports_sfu,
             },
         );
-        let changed = self.decide_on_count(st, channel_id);
+        let mut effects = Vec::new();
+        if supports_sfu {
+            let actions = match room.migration.as_mut() {
+                Some(m) => m.member_joined(user.id, now),
+                None => Vec::new(),
+            };
+            effects.extend(self.apply(st, channel_id, actions, now));
+        }
+        effects.extend(self.reevaluate(st, channel_id, now));
         let Some(room) = st.rooms.get(&channel_id) else {
             return Ok(());
         };
+        let settled_sfu = room.migration.is_none() && room.mode == CallMode::Sfu;
+        if settled_sfu && supports_sfu {
+            let strategy = st
+                .records
+                .get(&channel_id)
+                .and_then(|r| r.overrides.strategy)
+                .unwrap_or(self.settings.strategy);
+            effects.push(Effect::ModeChange {
+                users: vec![user.id],
+                mode: CallMode::Sfu,
+                strategy,
+            });
+        }
+        if was_degraded
+            && room.degraded
+            && !effects.iter().any(|e| matches!(e, Effect::Degraded(_)))
+        {
+            effects.push(Effect::Degraded(vec![user.id]));
+        }
         let others: Vec<&Member> = room
             .members
             .values()
@@ -156,7 +208,7 @@ impl Hub {
                 .iter()
                 .map(|m| entry(&m.info, Some(m.muted), Some(m.video_enabled)))
                 .collect(),
-            mode: Some(room.policy.mode()),
+            mode: Some(room.advertised_mode()),
         });
         send_to_conn(st, conn, &participants);
         // Old TypeScript clients ignore the extra fields: replay the state as events too.
@@ -183,9 +235,7 @@ impl Hub {
             user: entry(user, None, None),
         });
         broadcast(st, channel_id, &joined, Some(user.id));
-        if let Some(mode) = changed {
-            self.announce_mode(st, channel_id, mode);
-        }
+        self.emit(st, channel_id, effects);
         Ok(())
     }
 
@@ -203,22 +253,49 @@ impl Hub {
         Ok(())
     }
 
-    fn record_ack(&self, user: &UserInfo, ack: &ModeChangeAck) -> Result<(), VoiceError> {
-        check_channel(ack.channel_id)?;
+    /// voice:mode-change-ack: fed to the migration in progress; a negative ack while the
+    /// channel is settled in SFU mode means the SFU failed for that member → rollback.
+    fn record_ack(
+        &self,
+        st: &mut HubState,
+        user: &UserInfo,
+        ack: &ModeChangeAck,
+    ) -> Result<(), VoiceError> {
+        let channel_id = ack.channel_id;
+        check_channel(channel_id)?;
         if ack.user_id != user.id {
             return Err(VoiceError::WrongSender {
                 claimed: ack.user_id,
                 actual: user.id,
             });
         }
+        if !is_member(st, channel_id, user.id) {
+            return Err(VoiceError::NotAMember(channel_id));
+        }
         self.metrics.mode_change_ack(ack.success);
         tracing::info!(
-            channel = ack.channel_id,
+            channel = channel_id,
             user = user.id,
             success = ack.success,
             error = ack.error.as_deref().unwrap_or(""),
             "voice:mode-change-ack"
         );
+        let now = self.clock.now_ms();
+        let Some(room) = st.rooms.get_mut(&channel_id) else {
+            return Ok(());
+        };
+        let effects = match room.migration.as_mut() {
+            Some(m) => {
+                let actions = m.ack(user.id, ack.success, ack.error.as_deref(), now);
+                self.apply(st, channel_id, actions, now)
+            }
+            None if !ack.success && room.mode == CallMode::Sfu => {
+                let error = ack.error.clone().unwrap_or_else(|| "unspecified".into());
+                self.leave_sfu(st, channel_id, FailReason::SfuFailed { error }, now)
+            }
+            None => Vec::new(),
+        };
+        self.emit(st, channel_id, effects);
         Ok(())
     }
 }

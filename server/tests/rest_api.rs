@@ -366,8 +366,11 @@ async fn metrics_report_channels_participants_connections_and_refusals() {
         text.contains("voice_active_channels{mode=\"sfu\"} 0"),
         "{text}"
     );
-    assert!(text.contains("voice_participants 1"), "{text}");
-    assert!(text.contains("ws_connections 1"), "{text}");
+    assert!(
+        text.contains("voice_participants{mode=\"p2p\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("ws_connections_open 1"), "{text}");
     assert!(
         text.contains("voice_frames_refused_total{reason=\"malformed\"} 1"),
         "{text}"

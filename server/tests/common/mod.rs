@@ -4,11 +4,15 @@
 //! frames are wire-compatible).
 #![allow(dead_code)]
 
+mod sfu;
+#[allow(unused_imports)]
+pub use sfu::*;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use sohbet_rtc::signal::{decode_frame, Decoded, Message, Participants};
+use sohbet_rtc::signal::{decode_frame, Decoded, Message, ModeChange, Participants};
 use sohbet_server::{start, Config, RunningServer};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -21,13 +25,15 @@ pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a test listens to prove that nothing arrives.
 pub const QUIET: Duration = Duration::from_millis(250);
 
-/// A test configuration: ephemeral ports, known secrets, no mode cool-down, fast ticks.
+/// A test configuration: ephemeral ports, known secrets, no mode cool-down, fast ticks, and
+/// no SFU probe (livekit-server is assumed reachable; `start_with_sfu` probes a real one).
 pub fn test_config() -> Config {
     let mut cfg = Config::ephemeral();
     cfg.jwt_secret = TEST_JWT_SECRET.into();
     cfg.livekit_url = "ws://127.0.0.1:7880".into();
     cfg.policy.cooldown_ms = 0;
     cfg.tick_ms = 50;
+    cfg.sfu_probe_ms = 0;
     cfg
 }
 
@@ -186,14 +192,54 @@ impl Client {
         }
     }
 
-    /// Sends voice:join and returns the voice:participants reply.
+    /// Sends voice:join as the hybrid client does (`supports_sfu: true`) and returns the
+    /// voice:participants reply.
     pub async fn join(&mut self, channel_id: u64) -> Participants {
+        self.send_json(json!({"type": "voice:join", "payload": {
+            "channel_id": channel_id, "supports_sfu": true, "client_version": "test"}}))
+            .await;
+        self.expect_participants().await
+    }
+
+    /// Sends voice:join as an old client does (no `supports_sfu`).
+    pub async fn join_legacy(&mut self, channel_id: u64) -> Participants {
         self.send_json(json!({"type": "voice:join", "payload": {"channel_id": channel_id}}))
             .await;
+        self.expect_participants().await
+    }
+
+    async fn expect_participants(&mut self) -> Participants {
         match self.recv().await {
             Message::Participants(p) => p,
             other => panic!("expected voice:participants, got {other:?}"),
         }
+    }
+
+    /// The next message must be voice:mode-change.
+    pub async fn expect_mode_change(&mut self) -> ModeChange {
+        match self.recv().await {
+            Message::ModeChange(m) => m,
+            other => panic!("expected voice:mode-change, got {other:?}"),
+        }
+    }
+
+    /// The next message must be voice:rollback; returns its reason.
+    pub async fn expect_rollback(&mut self) -> String {
+        match self.recv().await {
+            Message::Rollback(r) => r.reason,
+            other => panic!("expected voice:rollback, got {other:?}"),
+        }
+    }
+
+    /// Sends voice:mode-change-ack.
+    pub async fn ack(&mut self, channel_id: u64, success: bool, error: Option<&str>) {
+        let mut payload =
+            json!({"channel_id": channel_id, "user_id": self.id(), "success": success});
+        if let Some(error) = error {
+            payload["error"] = json!(error);
+        }
+        self.send_json(json!({"type": "voice:mode-change-ack", "payload": payload}))
+            .await;
     }
 
     pub async fn leave(&mut self, channel_id: u64) {

@@ -1,0 +1,95 @@
+//! What migrations send, once the caller's own replies are out: [`Effect`]s computed under
+//! the hub lock by `modes` and delivered by [`Hub::emit`]: voice:mode-change (each with the
+//! member's own freshly minted LiveKit token when the target is the SFU; these tokens are
+//! not subject to the REST endpoint's per-user rate limit, since the migration machinery
+//! itself bounds them: one per member per resend interval, one migration per cool-down),
+//! voice:rollback to the whole room, and voice:degraded-mode.
+
+use sohbet_rtc::signal::{
+    CallMode, ChannelId, DegradedMode, Message, ModeChange, Rollback, UserId,
+};
+
+use crate::clock::unix_secs;
+use crate::hub::{broadcast, send_to_conn, Hub, HubState};
+use crate::migration::Strategy;
+
+/// P2P mesh limit: above this many members on a channel that cannot use the SFU, the
+/// members are told voice:degraded-mode (H5).
+pub const DEGRADED_ABOVE: usize = 10;
+
+/// Something to send once the caller's own replies are out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Effect {
+    ModeChange {
+        users: Vec<UserId>,
+        mode: CallMode,
+        strategy: Strategy,
+    },
+    Rollback(&'static str),
+    Degraded(Vec<UserId>),
+}
+
+impl Hub {
+    /// Sends effects: mode-changes (each with the member's own LiveKit token when the target
+    /// is the SFU) to the member's joined connection, rollbacks to the room, degraded-mode.
+    pub(crate) fn emit(&self, st: &HubState, channel_id: ChannelId, effects: Vec<Effect>) {
+        let Some(room) = st.rooms.get(&channel_id) else {
+            return;
+        };
+        for effect in effects {
+            match effect {
+                Effect::ModeChange {
+                    users,
+                    mode,
+                    strategy,
+                } => {
+                    let now = unix_secs();
+                    for member in users.iter().filter_map(|u| room.members.get(u)) {
+                        let (sfu_token, sfu_url) = if mode == CallMode::Sfu {
+                            match self.minter.mint(&member.info, channel_id, now) {
+                                Ok(t) => {
+                                    self.metrics.token_minted("mode-change");
+                                    (Some(t.token), Some(t.url))
+                                }
+                                Err(e) => {
+                                    tracing::warn!(code = e.code(), "no SFU token: {e}");
+                                    (None, None)
+                                }
+                            }
+                        } else {
+                            (None, None)
+                        };
+                        let msg = Message::ModeChange(ModeChange {
+                            channel_id,
+                            new_mode: mode,
+                            sfu_token,
+                            sfu_url,
+                            strategy: Some(strategy.as_str().to_owned()),
+                        });
+                        send_to_conn(st, member.conn, &msg);
+                    }
+                }
+                Effect::Rollback(reason) if self.settings.send_mode_change => {
+                    let msg = Message::Rollback(Rollback {
+                        channel_id,
+                        reason: reason.to_owned(),
+                    });
+                    broadcast(st, channel_id, &msg, None);
+                }
+                Effect::Rollback(_) => {}
+                Effect::Degraded(users) => {
+                    let msg = Message::DegradedMode(DegradedMode {
+                        message: format!(
+                            "The SFU cannot be used in this channel; direct mode is limited to \
+                             {DEGRADED_ABOVE} participants"
+                        ),
+                        max_participants: DEGRADED_ABOVE as u32,
+                    });
+                    for member in users.iter().filter_map(|u| room.members.get(u)) {
+                        send_to_conn(st, member.conn, &msg);
+                    }
+                }
+            }
+        }
+    }
+}
