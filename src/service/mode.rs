@@ -104,8 +104,10 @@ fn close_mesh(shared: &Rc<Shared>) {
     shared.emit(ServiceEvent::ParticipantsChanged);
 }
 
-/// Connects to every listed participant over the mesh (both sides offer; perfect negotiation
-/// settles the glare).
+/// Rebuilds the mesh to every listed participant. Everyone rebuilds at once (the server sends
+/// the same mode-change or rollback to all), so only the impolite side of each pair — the
+/// higher user id — offers: no pair starts in glare. The other side answers the offer when it
+/// comes (offers are always answered, whatever the mode).
 fn build_mesh(shared: &Rc<Shared>) {
     let st = shared.state.borrow();
     let Some(call) = st.call.as_ref() else { return };
@@ -114,6 +116,9 @@ fn build_mesh(shared: &Rc<Shared>) {
     };
     let mut errors = Vec::new();
     for id in call.participants.ids() {
+        if id > call.user_id {
+            continue;
+        }
         if let Err(e) = mesh.connect(id) {
             errors.push(e);
         }
@@ -143,7 +148,8 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
             .local
             .as_ref()
             .and_then(|local| local.audio_tracks().into_iter().next());
-        match SfuLink::start(url, token, mic, call.graph.clone(), sink) {
+        let peers = call.participants.ids().len();
+        match SfuLink::start(url, token, mic, peers, call.graph.clone(), sink) {
             Ok(link) => {
                 call.sfu = Some(link);
                 Ok(())

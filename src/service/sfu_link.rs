@@ -21,11 +21,13 @@ pub(crate) struct SfuLink {
 }
 
 impl SfuLink {
-    /// Connects to `url` with `token`, publishing `mic` in the join (single peer connection).
+    /// Connects to `url` with `token`, publishing `mic` in the join (single peer connection),
+    /// with a receive slot for each of the `peers` already in the call.
     pub fn start(
         url: String,
         token: String,
         mic: Option<MediaStreamTrack>,
+        peers: usize,
         graph: Rc<RefCell<AudioGraph>>,
         sink: SfuSink,
     ) -> Result<SfuLink, SfuError> {
@@ -39,6 +41,7 @@ impl SfuLink {
             single_pc: true,
             owns_graph: false,
             mic,
+            audio_slots: u32::try_from(peers).unwrap_or(u32::MAX).clamp(3, 64),
         };
         let inbox = Engine::start(config, graph, emitter.clone(), shared, None)?;
         Ok(SfuLink { inbox, emitter })

@@ -90,6 +90,7 @@ impl SfuClient {
             single_pc: self.single_pc,
             owns_graph: true,
             mic: None,
+            audio_slots: 3,
         };
         let (promise, joined) = Reply::new();
         let tx = Engine::start(

@@ -15,10 +15,6 @@ use super::transport::PeerTransport;
 use crate::browser::now_ms;
 use crate::media::Bus;
 
-/// Receive-only audio slots offered up front in single-PC mode, so the server can put the
-/// room's existing tracks into its first answer (it asks for more when it needs them).
-const INITIAL_AUDIO_SLOTS: u32 = 3;
-
 impl Engine {
     /// Opens a fresh join (or a full rejoin) socket. In single-PC mode our first offer goes
     /// into the join request, so the socket opens once it is made (`offer_ready`).
@@ -38,7 +34,7 @@ impl Engine {
             if let Some(mic) = &self.mic {
                 publisher.add_send_track(&mic.track);
             }
-            publisher.add_receive_slots("audio", INITIAL_AUDIO_SLOTS);
+            publisher.add_receive_slots("audio", self.config.audio_slots.max(1));
             // One receive-only video slot too: measured, it makes the server place the room's
             // existing audio in its first answer far more reliably (without it about half the
             // joins waited ~150 ms for a MediaSectionsRequirement round; see the bench).

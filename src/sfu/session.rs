@@ -42,6 +42,9 @@ pub struct SessionConfig {
     pub owns_graph: bool,
     /// Publish this microphone from the start (single-PC: it rides in the join request).
     pub mic: Option<MediaStreamTrack>,
+    /// Receive-only audio slots in the first single-PC offer: the server puts the room's
+    /// existing audio there in its first answer (more are asked for on demand).
+    pub audio_slots: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -74,6 +74,10 @@ AudioNode.prototype.connect = function (target, ...rest) {
   if (target instanceof AudioDestinationNode) destinationFeeds.push(this);
   return connect.call(this, target, ...rest);
 };
+/** The original `AudioNode.prototype.connect` (connections made with it are not recorded). */
+export const rawConnect = connect;
+export const destinationFeedCount = () => destinationFeeds.length;
+export const destinationFeed = (i) => destinationFeeds[i];
 const sockets = [];
 window.WebSocket = class extends WebSocket {
   constructor(...args) {
@@ -178,4 +182,5 @@ export async function livekitClient(name, channel, freq, { url = null } = {}) {
   return { room, user, freq, mic, probes, hears, LK };
 }
 
-export { SfuClient, LK };
+// The whole package module (WebRtcService, SignalingClient… for the hybrid suite).
+export { SfuClient, LK, wasmModule as pkg };

@@ -1,0 +1,218 @@
+// Browser-side helpers for the hybrid suite: whole calls through the package's WebRtcService
+// (one SignalingClient socket per user, a tone as each microphone), an AudioWorklet on each
+// client's output that measures every voice's energy every 5.3 ms (so the longest silence of
+// any voice at any receiver is known to that resolution), and counters of what the page holds
+// open (peer connections, intervals, audio elements, sockets) for leak checks.
+import * as E from './lib.mjs';
+
+export const { login, waitFor, sleep } = E;
+
+// Voices 400 Hz apart: each is a clean Goertzel bin in a 512-sample window.
+export const VOICES = [400, 800, 1200, 1600, 2000, 2400, 2800, 3200];
+const HEARD_DB = -45;
+
+// --- what the page holds open ----------------------------------------------------------------
+const pcs = [];
+const NativePc = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePc {
+  constructor(...args) { super(...args); pcs.push(this); }
+};
+const intervals = new Set();
+const nativeSetInterval = window.setInterval.bind(window);
+const nativeClearInterval = window.clearInterval.bind(window);
+window.setInterval = (...args) => { const id = nativeSetInterval(...args); intervals.add(id); return id; };
+window.clearInterval = (id) => { intervals.delete(id); nativeClearInterval(id); };
+const sockets = [];
+const NativeWs = window.WebSocket; // lib.mjs's recording subclass
+window.WebSocket = class extends NativeWs {
+  constructor(url, ...rest) {
+    const failing = [...failSfu].some((id) => url.includes('access_token') && tokenSub(url) === String(id));
+    super(failing ? 'ws://127.0.0.1:9/refused' : url, ...rest);
+    sockets.push(this);
+  }
+};
+// Users whose LiveKit connections are made to fail (a refused port), to drive negative acks.
+const failSfu = new Set();
+export function failSfuFor(userId, on = true) { if (on) failSfu.add(userId); else failSfu.delete(userId); }
+function tokenSub(url) {
+  try {
+    const jwt = new URL(url).searchParams.get('access_token');
+    return JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
+  } catch { return null; }
+}
+
+export function openCounts() {
+  return {
+    peerConnections: pcs.filter((pc) => pc.signalingState !== 'closed').length,
+    intervals: intervals.size,
+    audioElements: document.querySelectorAll('audio').length,
+    sockets: sockets.filter((s) => s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING).length,
+  };
+}
+
+// --- the output meter (an AudioWorklet per client context) ------------------------------------
+const METER = `
+class Meter extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    this.freqs = options.processorOptions.freqs;
+    this.threshold = Math.pow(10, options.processorOptions.heardDb / 10);
+    this.n = 512; this.hop = 256;
+    this.buf = new Float32Array(this.n); this.pos = 0; this.filled = 0; this.sinceHop = 0;
+    this.win = new Float32Array(this.n);
+    for (let i = 0; i < this.n; i++) this.win[i] = 0.5 - 0.5 * Math.cos(2 * Math.PI * i / (this.n - 1));
+    this.winSum = this.win.reduce((a, b) => a + b, 0);
+    this.frames = 0;
+    this.lastHeard = this.freqs.map(() => -1);
+    this.maxGap = this.freqs.map(() => 0);
+    this.heard = this.freqs.map(() => false);
+    this.db = this.freqs.map(() => -200);
+    this.port.onmessage = (e) => {
+      if (e.data === 'reset') { this.maxGap = this.freqs.map(() => 0); this.lastHeard = this.heard.map((h) => h ? this.frames : -1); }
+      const ms = (f) => f / sampleRate * 1000;
+      this.port.postMessage({
+        heard: this.heard, db: this.db,
+        maxGapMs: this.maxGap.map((g, i) => Math.max(ms(g), this.lastHeard[i] >= 0 && !this.heard[i] ? ms(this.frames - this.lastHeard[i]) : 0)),
+      });
+    };
+  }
+  power(freq) {
+    const w = 2 * Math.PI * freq / sampleRate; const c = 2 * Math.cos(w);
+    let s1 = 0, s2 = 0;
+    for (let i = 0; i < this.n; i++) {
+      const x = this.buf[(this.pos + i) % this.n] * this.win[i];
+      const s = x + c * s1 - s2; s2 = s1; s1 = s;
+    }
+    const re = s1 - s2 * Math.cos(w), im = s2 * Math.sin(w);
+    const amp = 2 * Math.sqrt(re * re + im * im) / this.winSum;
+    return amp * amp;
+  }
+  process(inputs) {
+    const ch = inputs[0] && inputs[0][0];
+    const len = ch ? ch.length : 128;
+    for (let i = 0; i < len; i++) { this.buf[this.pos] = ch ? ch[i] : 0; this.pos = (this.pos + 1) % this.n; }
+    this.frames += len; this.filled = Math.min(this.n, this.filled + len); this.sinceHop += len;
+    if (this.filled === this.n && this.sinceHop >= this.hop) {
+      this.sinceHop = 0;
+      for (let k = 0; k < this.freqs.length; k++) {
+        const p = this.power(this.freqs[k]);
+        this.db[k] = 10 * Math.log10(p + 1e-20);
+        const heard = p > this.threshold;
+        this.heard[k] = heard;
+        if (heard) {
+          if (this.lastHeard[k] >= 0) this.maxGap[k] = Math.max(this.maxGap[k], this.frames - this.lastHeard[k] - this.hop);
+          this.lastHeard[k] = this.frames;
+        }
+      }
+    }
+    return true;
+  }
+}
+registerProcessor('sohbet-meter', Meter);
+`;
+const meterUrl = URL.createObjectURL(new Blob([METER], { type: 'text/javascript' }));
+const nativeConnect = E.rawConnect;
+
+async function meter(feed) {
+  const ctx = feed.context;
+  await ctx.audioWorklet.addModule(meterUrl);
+  const node = new AudioWorkletNode(ctx, 'sohbet-meter', { processorOptions: { freqs: VOICES, heardDb: HEARD_DB } });
+  const sink = ctx.createGain(); sink.gain.value = 0;
+  nativeConnect.call(feed, node);
+  nativeConnect.call(node, sink);
+  nativeConnect.call(sink, ctx.destination);
+  const ask = (msg) => new Promise((r) => { node.port.onmessage = (e) => r(e.data); node.port.postMessage(msg); });
+  return {
+    report: () => ask('report'),
+    reset: () => ask('reset'),
+    hears: async (freq) => (await ask('report')).heard[VOICES.indexOf(freq)],
+  };
+}
+
+// --- one user of the call --------------------------------------------------------------------
+export async function voiceClient(name, channel, freq, wsUrl) {
+  const { pkg } = E;
+  const { token, user } = await login(name);
+  const socket = new pkg.SignalingClient(wsUrl);
+  await socket.connect(token);
+  const service = new pkg.WebRtcService(socket, {});
+  const mic = E.tone(freq);
+  service.setLocalStream(mic.stream);
+  const log = { modes: [], migrations: [], statuses: [], errors: [], timeline: [] };
+  let participants = [];
+  service.onEvent((type, a) => {
+    if (type !== 'participants') log.timeline.push([Math.round(performance.now()), type, type === 'remoteStream' ? a : (a?.outcome ?? a?.code ?? a)]);
+    if (type === 'mode') log.modes.push(a);
+    else if (type === 'migration') log.migrations.push(a);
+    else if (type === 'status') log.statuses.push(a);
+    else if (type === 'error') log.errors.push(a);
+    else if (type === 'participants') participants = a;
+  });
+  const feeds = E.destinationFeedCount();
+  await service.joinChannel(channel, user.id, true);
+  const feed = E.destinationFeed(feeds);
+  const out = await meter(feed);
+  const client = {
+    name, user, freq, service, socket, mic, out, log, token,
+    mode: () => service.state().mode,
+    participants: () => participants,
+    async leave() {
+      service.leaveChannel();
+      service.free();
+      socket.disconnect();
+      socket.free();
+      mic.stop();
+    },
+  };
+  return client;
+}
+
+/** Every client hears every other (per the meters); returns the missing pairs. */
+export async function missingPairs(clients) {
+  const missing = [];
+  for (const c of clients) {
+    const r = await c.out.report();
+    for (const o of clients) {
+      if (o !== c && !r.heard[VOICES.indexOf(o.freq)]) missing.push(`${c.name}<-${o.name}`);
+    }
+  }
+  return missing;
+}
+
+export async function everyoneHearsEveryone(clients, what, timeoutMs = 30000) {
+  let last = [];
+  try {
+    return await waitFor(what, async () => { last = await missingPairs(clients); return last.length === 0; }, timeoutMs, 100);
+  } catch (e) {
+    throw new Error(`${e.message}; missing ${last.length} pairs: ${last.slice(0, 12).join(' ')}`);
+  }
+}
+
+/** Resets every meter's gap record (only voices heard right now are tracked). */
+export async function resetGaps(clients) { for (const c of clients) await c.out.reset(); }
+
+/** Every receiver's longest silence (ms) per other voice since the last reset. */
+export async function gapMatrix(clients) {
+  const rows = [];
+  for (const c of clients) {
+    const r = await c.out.report();
+    rows.push(clients.map((o) => (o === c ? null : Math.round(r.maxGapMs[VOICES.indexOf(o.freq)]))));
+  }
+  return rows;
+}
+
+/** The longest silence (ms) of any other voice at any receiver since the last reset. */
+export async function maxGap(clients) {
+  let max = 0;
+  for (const c of clients) {
+    const r = await c.out.report();
+    for (const o of clients) if (o !== c) max = Math.max(max, r.maxGapMs[VOICES.indexOf(o.freq)]);
+  }
+  return max;
+}
+
+export async function rest(path, init = {}) {
+  const r = await fetch(path, init);
+  const text = await r.text();
+  try { return { status: r.status, body: JSON.parse(text) }; } catch { return { status: r.status, body: text }; }
+}
