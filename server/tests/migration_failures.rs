@@ -95,14 +95,18 @@ async fn without_acks_the_mode_change_is_resent_then_rolled_back_at_the_timeout(
     })
     .await;
     let mut clients = join_many(&srv, 2, 8).await;
+    let sent = std::time::Instant::now();
     expect_changes(&mut clients, CallMode::Sfu).await;
     // One member acks: it is not resent to; the seven others get it again.
     clients[0].ack(2, true, None).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let (acked, rest) = clients.split_at_mut(1);
-    expect_changes(rest, CallMode::Sfu).await;
     let resent = rest[0].expect_mode_change().await;
+    assert!(
+        sent.elapsed() >= Duration::from_millis(250),
+        "resent after the interval"
+    );
     assert!(resent.sfu_token.is_some(), "a resend carries a fresh token");
+    expect_changes(&mut rest[1..], CallMode::Sfu).await;
     // Eventually everyone is rolled back for the timeout (after a few resends).
     for c in rest.iter_mut() {
         loop {

@@ -1,7 +1,7 @@
 //! LiveKit token minting over real HTTP: every claim checked after decoding the token with
 //! jsonwebtoken and the dev API secret, tokens for several users without any voice session,
-//! 400/401 refusals, the per-user rate limit (429), and voice:mode-change carrying a
-//! per-member token when the server is told to send it.
+//! 400/401 refusals and the per-user rate limit (429). Tokens carried by voice:mode-change
+//! are tested with the migrations (migration_up.rs).
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
