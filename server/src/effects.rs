@@ -59,13 +59,7 @@ impl Hub {
                         } else {
                             (None, None)
                         };
-                        let msg = Message::ModeChange(ModeChange {
-                            channel_id,
-                            new_mode: mode,
-                            sfu_token,
-                            sfu_url,
-                            strategy: Some(strategy.as_str().to_owned()),
-                        });
+                        let msg = mode_change(channel_id, mode, strategy, sfu_token, sfu_url);
                         send_to_conn(st, member.conn, &msg);
                     }
                 }
@@ -78,18 +72,77 @@ impl Hub {
                 }
                 Effect::Rollback(_) => {}
                 Effect::Degraded(users) => {
-                    let msg = Message::DegradedMode(DegradedMode {
-                        message: format!(
-                            "The SFU cannot be used in this channel; direct mode is limited to \
-                             {DEGRADED_ABOVE} participants"
-                        ),
-                        max_participants: DEGRADED_ABOVE as u32,
-                    });
+                    let msg = degraded();
                     for member in users.iter().filter_map(|u| room.members.get(u)) {
                         send_to_conn(st, member.conn, &msg);
                     }
                 }
             }
         }
+    }
+}
+
+/// voice:mode-change for one member (`strategy` always set; token and url for the SFU only).
+fn mode_change(
+    channel_id: ChannelId,
+    new_mode: CallMode,
+    strategy: Strategy,
+    sfu_token: Option<String>,
+    sfu_url: Option<String>,
+) -> Message {
+    Message::ModeChange(ModeChange {
+        channel_id,
+        new_mode,
+        sfu_token,
+        sfu_url,
+        strategy: Some(strategy.as_str().to_owned()),
+    })
+}
+
+/// voice:degraded-mode (H5): the SFU cannot be used, the mesh is limited to 10.
+fn degraded() -> Message {
+    Message::DegradedMode(DegradedMode {
+        message: format!(
+            "The SFU cannot be used in this channel; direct mode is limited to \
+             {DEGRADED_ABOVE} participants"
+        ),
+        max_participants: DEGRADED_ABOVE as u32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sohbet_rtc::signal::to_json;
+
+    #[test]
+    fn mode_change_carries_the_strategy_and_the_sfu_credentials() {
+        let msg = mode_change(
+            4,
+            CallMode::Sfu,
+            Strategy::Gradual,
+            Some("t".into()),
+            Some("ws://x".into()),
+        );
+        let json: serde_json::Value = serde_json::from_str(&to_json(&msg)).unwrap();
+        assert_eq!(json["type"], "voice:mode-change");
+        let p = &json["payload"];
+        assert_eq!(
+            (p["channel_id"].as_u64(), p["new_mode"].as_str()),
+            (Some(4), Some("sfu"))
+        );
+        assert_eq!(
+            (p["sfu_token"].as_str(), p["sfu_url"].as_str()),
+            (Some("t"), Some("ws://x"))
+        );
+        assert_eq!(p["strategy"], "gradual");
+    }
+
+    #[test]
+    fn degraded_mode_names_the_mesh_limit() {
+        let json: serde_json::Value = serde_json::from_str(&to_json(&degraded())).unwrap();
+        assert_eq!(json["type"], "voice:degraded-mode");
+        assert_eq!(json["payload"]["max_participants"], 10);
+        assert!(json["payload"]["message"].as_str().unwrap().contains("10"));
     }
 }
