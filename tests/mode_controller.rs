@@ -8,6 +8,12 @@ use sohbet_rtc::mode::controller::{
 };
 use sohbet_rtc::signal::CallMode;
 
+/// A table row: a name, how to build the controller, and the input.
+type Case = (&'static str, fn() -> ModeController, Input);
+
+/// A table row with the commands it must produce.
+type Expect = (&'static str, fn() -> ModeController, Input, Vec<Command>);
+
 fn to_sfu(strategy: Option<&str>) -> Input {
     Input::ModeChange {
         new_mode: CallMode::Sfu,
@@ -131,7 +137,7 @@ fn hard_downgrade_closes_the_sfu_builds_the_mesh_and_acks() {
 #[test]
 fn duplicate_mode_changes_are_acked_again_and_never_restart_anything() {
     // Table: (state builder, message) → expected commands.
-    let cases: Vec<(&str, fn() -> ModeController, Input, Vec<Command>)> = vec![
+    let cases: Vec<Expect> = vec![
         (
             "p2p gets p2p",
             ModeController::default,
@@ -161,7 +167,7 @@ fn duplicate_mode_changes_are_acked_again_and_never_restart_anything() {
 
 #[test]
 fn late_and_stale_transport_reports_are_ignored() {
-    let cases: Vec<(&str, fn() -> ModeController, Input)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "published while p2p",
             ModeController::default,

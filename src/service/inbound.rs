@@ -241,8 +241,12 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
         Message::UserVideoToggled(v) if same_channel(v.channel_id) => {
             call.participants.set_video(v.user_id, v.video_enabled)
         }
+        // Off the mesh (on the SFU, or moving there) a relayed offer can only be a peer's last
+        // renegotiation before its own switch: it would leave a dead connection behind. Every
+        // mesh rebuild comes after a mode-change or rollback, which the server sends to all
+        // before it relays any new offer, so nothing needed is dropped here.
         Message::Offer(_) | Message::Answer(_) | Message::IceCandidate(_) => {
-            if let Some(mesh) = call.mesh.as_ref() {
+            if let Some(mesh) = call.mesh.as_ref().filter(|_| call.controller.mesh_wanted()) {
                 mesh.handle_signal(msg);
             }
             false

@@ -116,6 +116,8 @@ fn build_mesh(shared: &Rc<Shared>) {
     };
     let mut errors = Vec::new();
     for id in call.participants.ids() {
+        // Nothing of an earlier mesh may linger: a fresh connection to everyone.
+        mesh.remove_peer(id);
         if id > call.user_id {
             continue;
         }

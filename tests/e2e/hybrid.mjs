@@ -69,10 +69,45 @@ const JOIN = async ({ ch, n, offset, ws }) => {
   const list = (window.calls[ch] ??= []);
   for (let i = 0; i < n; i++) {
     const k = offset + i;
-    list.push(await H.voiceClient(`u${ch}_${k}`, ch, H.VOICES[k % 8], ws));
+    list.push(await H.voiceClient(`u${ch}_${k}`, ch, H.VOICES[k % H.VOICES.length], ws));
   }
   return list.length;
 };
+
+/** The server's finished migrations of a channel. */
+async function records(env, ch) {
+  const body = await (await fetch(`${env.http}/api/voice/channels/${ch}/migrations`)).json();
+  return body.migrations ?? [];
+}
+
+/** The server's rollbacks of a channel (of a migration, or of a channel settled on the SFU). */
+async function rollbacks(env, ch) {
+  const body = await (await fetch(`${env.http}/api/voice/channels/${ch}/migrations`)).json();
+  return body.rollbacks ?? [];
+}
+
+// Runs in the page: waits until every client of the channel is in `mode` and hears every other.
+const SETTLED = async ({ ch, mode, what }) => {
+  const H = window.H; const c = window.calls[ch];
+  await H.waitFor(`everyone in ${mode} mode`, () => c.every((x) => x.mode() === mode), 30000)
+    .catch((e) => { throw new Error(`${e.message}: ${c.map((x) => x.mode())}`); });
+  return H.everyoneHearsEveryone(c, what, 30000);
+};
+
+// Runs in the page: everyone leaves; returns what the page still holds open.
+const LEAVE_ALL = async ({ ch }) => {
+  const H = window.H; const c = window.calls[ch] ?? [];
+  for (const x of c.splice(0)) await x.leave();
+  await H.sleep(600);
+  return H.openCounts();
+};
+
+function assertNothingOpen(left, extraSockets = 0) {
+  // One AudioContext stays: the page's tone "microphones".
+  if (left.peerConnections || left.audioElements || left.sockets > extraSockets || left.audioContexts > 1 || left.intervals) {
+    throw new Error(`left over after everyone left: ${JSON.stringify(left)}`);
+  }
+}
 
 const tests = [
   ['eight clients: the 8th joiner moves everyone to the SFU (all 56 pairs hear), three leave and all return to the mesh; nothing left over', async (page, env) => {
@@ -117,16 +152,163 @@ const tests = [
       if (window.DEBUG_GAPS) console.log(`down gaps ${JSON.stringify(await H.gapMatrix(c))}`);
       const lists = c.map((x) => x.participants().length);
       if (lists.some((n) => n !== 4)) throw new Error(`participant lists after the return ${lists}`);
-      for (const x of c) await x.leave();
-      await H.sleep(500);
-      return { gap, left: H.openCounts() };
+      return { gap };
     }, { ch });
-    const l = down.left;
-    if (l.peerConnections || l.audioElements || l.sockets) throw new Error(`left over after everyone left: ${JSON.stringify(l)}`);
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
     (results.migration_gap_ms_hard_up ??= []).push(up.gap);
     (results.migration_gap_ms_hard_down ??= []).push(down.gap);
     (results.migration_duration_ms_hard_up ??= []).push(upRecord.duration_ms);
     return `${note}; up: gap ${up.gap.toFixed(0)} ms, server duration ${upRecord.duration_ms} ms, client durations ${up.durations}; down: gap ${down.gap.toFixed(0)} ms; ${Date.now() - t0} ms`;
+  }],
+
+  ['a joiner arriving mid-migration and one arriving while the channel is on the SFU both end on the SFU hearing everyone', async (page, env) => {
+    const ch = channel();
+    await page.evaluate(JOIN, { ch, n: 7, offset: 0, ws: env.ws });
+    // The 8th starts the migration; the 9th joins while it runs.
+    await page.evaluate(JOIN, { ch, n: 2, offset: 7, ws: env.ws });
+    const mid = await page.evaluate(async ({ ch }) => {
+      const c = window.calls[ch];
+      return c[8].log.timeline.filter(([, type]) => type === 'mode').map(([, , m]) => m);
+    }, { ch });
+    const t9 = await page.evaluate(SETTLED, { ch, mode: 'sfu', what: 'all 72 pairs on the SFU' });
+    // One leaves (8 stay: still the SFU), a newcomer joins the settled SFU channel.
+    const late = await page.evaluate(async ({ ch, ws }) => {
+      const H = window.H; const c = window.calls[ch];
+      await c.splice(2, 1)[0].leave();
+      const t0 = performance.now();
+      const x = await H.voiceClient(`u${ch}_late`, ch, H.VOICES[2], ws);
+      c.push(x);
+      await H.waitFor('the newcomer on the SFU', () => x.mode() === 'sfu', 20000);
+      await H.everyoneHearsEveryone(c, 'all 72 pairs with the newcomer', 30000);
+      const lists = c.map((y) => y.participants().length);
+      if (lists.some((n) => n !== 8)) throw new Error(`participant lists ${lists}`);
+      return { ms: performance.now() - t0, modes: x.log.timeline.filter(([, type]) => type === 'mode').map(([, , m]) => m) };
+    }, { ch, ws: env.ws });
+    if (late.modes.includes('p2p')) throw new Error(`the SFU-channel joiner went through p2p: ${late.modes}`);
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    return `mid-migration joiner modes ${mid}; all 9 settled in ${t9.toFixed(0)} ms; SFU-channel joiner heard by all after ${late.ms.toFixed(0)} ms (modes ${late.modes})`;
+  }],
+
+  ['a client whose SFU connection fails acks the failure and the whole channel is rolled back to the mesh, hearing everyone', async (page, env) => {
+    const ch = channel();
+    await page.evaluate(JOIN, { ch, n: 7, offset: 0, ws: env.ws });
+    await page.evaluate(({ ch }) => window.H.failSfuFor(window.calls[ch][3].user.id), { ch });
+    await page.evaluate(JOIN, { ch, n: 1, offset: 7, ws: env.ws });
+    let rolled = null;
+    const deadline = Date.now() + 30000;
+    while (!rolled && Date.now() < deadline) {
+      rolled = (await rollbacks(env, ch))[0];
+      if (!rolled) await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!rolled) throw new Error(`no rollback recorded: ${JSON.stringify(await rollbacks(env, ch))}`);
+    const logs = await page.evaluate(async ({ ch }) => {
+      const H = window.H; const c = window.calls[ch];
+      H.failSfuFor(c[3].user.id, false);
+      await H.waitFor('everyone back on the mesh', () => c.every((x) => x.mode() === 'p2p'), 20000);
+      const failing = c[3].log.migrations[0];
+      const others = c.filter((_, i) => i !== 3).map((x) => x.log.migrations[0]?.outcome);
+      if (!c[3].log.statuses.includes('Connection issue, using direct mode')) throw new Error(`statuses ${c[3].log.statuses}`);
+      // Back on the mesh (or on the SFU again once the cool-down let the server retry): all hear.
+      await H.everyoneHearsEveryone(c, 'all 56 pairs after the rollback', 30000);
+      return { failing, others };
+    }, { ch });
+    if (logs.failing?.outcome !== 'failed' || logs.failing.attempts !== 3) throw new Error(`failing client's migration ${JSON.stringify(logs.failing)}`);
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    return `rollback recorded (${rolled.reason ?? 'no reason'}); failing client ${logs.failing.attempts} attempts in ${logs.failing.durationMs} ms; others ${logs.others}`;
+  }],
+
+  ['a member that never acks leaves the migration stuck until the server rolls it back after its timeout', async (page, env) => {
+    const ch = channel();
+    await page.evaluate(JOIN, { ch, n: 7, offset: 0, ws: env.ws });
+    await page.evaluate(async ({ ch, ws }) => { window.raw = await window.H.rawMember(`raw${ch}`, ch, ws, { supportsSfu: true, ack: false }); }, { ch, ws: env.ws });
+    const t0 = Date.now();
+    let rolled = null;
+    while (!rolled && Date.now() - t0 < TIMEOUT_MS + 15000) {
+      rolled = (await rollbacks(env, ch))[0];
+      if (!rolled) await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!rolled) throw new Error(`no rollback after the ${TIMEOUT_MS} ms timeout: ${JSON.stringify(await rollbacks(env, ch))}`);
+    const ms = Date.now() - t0;
+    const resent = await page.evaluate(() => window.raw.seen.filter((t) => t === 'voice:mode-change').length);
+    await page.evaluate(SETTLED, { ch, mode: 'p2p', what: 'our 42 pairs on the mesh after the rollback' });
+    await page.evaluate(() => window.raw.close());
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    if (resent < 2) throw new Error(`the stuck member got ${resent} mode-change(s); expected a re-send`);
+    return `rolled back after ${ms} ms (${rolled.reason ?? 'no reason'}); the stuck member was sent ${resent} mode-changes`;
+  }],
+
+  ['a channel with one legacy client (no supports_sfu) stays on the mesh at eight', async (page, env) => {
+    const ch = channel();
+    await page.evaluate(async ({ ch, ws }) => { window.raw = await window.H.rawMember(`legacy${ch}`, ch, ws, { supportsSfu: false }); }, { ch, ws: env.ws });
+    await page.evaluate(JOIN, { ch, n: 7, offset: 0, ws: env.ws });
+    await new Promise((r) => setTimeout(r, 2500));
+    const seen = await page.evaluate(async ({ ch }) => {
+      const c = window.calls[ch];
+      await window.H.everyoneHearsEveryone(c, 'our 42 pairs on the mesh');
+      return { modes: c.map((x) => x.log.modes.length), raw: window.raw.seen.filter((t) => t === 'voice:mode-change').length };
+    }, { ch });
+    const channelInfo = await (await fetch(`${env.http}/api/voice/channels/${ch}`)).json();
+    if (seen.modes.some((n) => n) || seen.raw) throw new Error(`mode events ${seen.modes}, legacy saw ${seen.raw} mode-changes`);
+    if (channelInfo.mode && channelInfo.mode !== 'p2p') throw new Error(`REST mode ${channelInfo.mode}`);
+    if ((await records(env, ch)).length) throw new Error('a migration was recorded');
+    await page.evaluate(() => window.raw.close());
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    return `8 members, mode ${channelInfo.mode}, no mode-change sent`;
+  }],
+
+  ['flapping between seven and eight twenty times makes at most one migration per cool-down window and leaks nothing', async (page, env) => {
+    const ch = channel();
+    await page.evaluate(JOIN, { ch, n: 8, offset: 0, ws: env.ws });
+    const t0 = Date.now();
+    await page.evaluate(async ({ ch }) => {
+      const H = window.H; const x = window.calls[ch][7];
+      for (let i = 0; i < 20; i++) {
+        x.leaveCall();
+        await H.sleep(150);
+        await x.rejoin();
+        await H.sleep(150);
+      }
+      x.leaveCall();
+    }, { ch });
+    const elapsed = Date.now() - t0;
+    await new Promise((r) => setTimeout(r, 1500));
+    const started = (await records(env, ch)).length;
+    const allowed = Math.floor(elapsed / COOLDOWN_MS) + 2;
+    await page.evaluate(async ({ ch }) => { const c = window.calls[ch]; await c.pop().leave(); }, { ch });
+    // Seven stay on whichever transport the last decision left them (7 is inside the hysteresis).
+    const settledMode = await page.evaluate(async ({ ch }) => {
+      const H = window.H; const c = window.calls[ch];
+      await H.waitFor('one settled mode', () => c.every((x) => x.mode() === c[0].mode() && x.mode() !== 'migrating'), 30000);
+      return c[0].mode();
+    }, { ch });
+    await page.evaluate(SETTLED, { ch, mode: settledMode, what: `the 7 left, on the ${settledMode}` });
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    if (started > allowed) throw new Error(`${started} migrations in ${elapsed} ms with a ${COOLDOWN_MS} ms cool-down (at most ${allowed})`);
+    return `${started} migrations finished in ${elapsed} ms of flapping (cool-down ${COOLDOWN_MS} ms)`;
+  }],
+
+  ['livekit-server killed while eight are on the SFU: everyone is back on the mesh hearing everyone and the server records the rollback', async (page, env) => {
+    const ch = channel();
+    await page.evaluate(JOIN, { ch, n: 8, offset: 0, ws: env.ws });
+    await page.evaluate(SETTLED, { ch, mode: 'sfu', what: 'all 56 pairs on the SFU' });
+    const t0 = Date.now();
+    await env.lk.kill();
+    try {
+      await page.evaluate(SETTLED, { ch, mode: 'p2p', what: 'all 56 pairs on the mesh after the SFU died' });
+      const ms = Date.now() - t0;
+      (results.sfu_failure_to_p2p_audio_ms ??= []).push(ms);
+      if (process.env.HYBRID_DEBUG) {
+        console.log(await page.evaluate(({ ch, t }) => window.calls[ch].map((x) => `${x.name} ${JSON.stringify(x.log.timeline.slice(-10))}`).join('\n'), { ch, t: 0 }));
+      }
+      const lists = await page.evaluate(({ ch }) => window.calls[ch].map((x) => x.participants().length), { ch });
+      if (lists.some((n) => n !== 7)) throw new Error(`participant lists ${lists}`);
+      const rolled = (await rollbacks(env, ch))[0];
+      if (!rolled) throw new Error(`no rollback recorded: ${JSON.stringify(await rollbacks(env, ch))}`);
+      assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+      return `every pair hears again ${ms} ms after the kill; rollback reason: ${rolled.reason}`;
+    } finally {
+      await env.lk.start();
+    }
   }],
 ];
 

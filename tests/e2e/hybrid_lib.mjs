@@ -8,7 +8,7 @@ import * as E from './lib.mjs';
 export const { login, waitFor, sleep } = E;
 
 // Voices 400 Hz apart: each is a clean Goertzel bin in a 512-sample window.
-export const VOICES = [400, 800, 1200, 1600, 2000, 2400, 2800, 3200];
+export const VOICES = [400, 800, 1200, 1600, 2000, 2400, 2800, 3200, 3600, 4000];
 const HEARD_DB = -45;
 
 // --- what the page holds open ----------------------------------------------------------------
@@ -41,8 +41,15 @@ function tokenSub(url) {
   } catch { return null; }
 }
 
+const contexts = [];
+const NativeCtx = window.AudioContext;
+window.AudioContext = class extends NativeCtx {
+  constructor(...args) { super(...args); contexts.push(this); }
+};
+
 export function openCounts() {
   return {
+    audioContexts: contexts.filter((c) => c.state !== 'closed').length,
     peerConnections: pcs.filter((pc) => pc.signalingState !== 'closed').length,
     intervals: intervals.size,
     audioElements: document.querySelectorAll('audio').length,
@@ -156,6 +163,9 @@ export async function voiceClient(name, channel, freq, wsUrl) {
     name, user, freq, service, socket, mic, out, log, token,
     mode: () => service.state().mode,
     participants: () => participants,
+    /** Leaves and joins the same channel again (the same service, socket and microphone). */
+    rejoin: () => { service.leaveChannel(); return service.joinChannel(channel, user.id, true); },
+    leaveCall: () => service.leaveChannel(),
     async leave() {
       service.leaveChannel();
       service.free();
@@ -209,6 +219,35 @@ export async function maxGap(clients) {
     for (const o of clients) if (o !== c) max = Math.max(max, r.maxGapMs[VOICES.indexOf(o.freq)]);
   }
   return max;
+}
+
+/**
+ * A bare voice:* socket standing in for another app's user (not our client): it joins with or
+ * without `supports_sfu` (a legacy client has none) and, if `ack`, acknowledges mode-changes
+ * without doing anything; else it ignores them (a stuck member).
+ */
+export async function rawMember(name, channel, wsUrl, { supportsSfu = true, ack = false } = {}) {
+  const { token, user } = await login(name);
+  const ws = new WebSocket(`${wsUrl}/?token=${encodeURIComponent(token)}`);
+  const seen = [];
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('raw socket failed')); });
+  ws.onmessage = (e) => {
+    let msg = null;
+    try { msg = JSON.parse(e.data); } catch { return; }
+    seen.push(msg.type);
+    if (ack && msg.type === 'voice:mode-change') {
+      ws.send(JSON.stringify({ type: 'voice:mode-change-ack', payload: { channel_id: channel, user_id: user.id, success: true } }));
+    }
+  };
+  const join = supportsSfu ? { channel_id: channel, supports_sfu: true } : { channel_id: channel };
+  const send = (type, payload) => ws.send(JSON.stringify({ type, payload }));
+  send('voice:join', join);
+  return {
+    user, seen,
+    join: () => send('voice:join', join),
+    leave: () => send('voice:leave', { channel_id: channel }),
+    close: () => ws.close(),
+  };
 }
 
 export async function rest(path, init = {}) {
