@@ -27,6 +27,12 @@ pub(crate) enum Effect {
     },
     Rollback(&'static str),
     Degraded(Vec<UserId>),
+    /// Opportunistic pre-warm (`on`: mode-change p2p with the member's SFU credentials) or
+    /// its cancellation (mode-change p2p without them).
+    Prewarm {
+        users: Vec<UserId>,
+        on: bool,
+    },
 }
 
 impl Hub {
@@ -71,6 +77,32 @@ impl Hub {
                     broadcast(st, channel_id, &msg, None);
                 }
                 Effect::Rollback(_) => {}
+                Effect::Prewarm { users, on } => {
+                    let now = unix_secs();
+                    for member in users.iter().filter_map(|u| room.members.get(u)) {
+                        let (token, url) = match on
+                            .then(|| self.minter.mint(&member.info, channel_id, now))
+                        {
+                            Some(Ok(t)) => {
+                                self.metrics.token_minted("mode-change");
+                                (Some(t.token), Some(t.url))
+                            }
+                            Some(Err(e)) => {
+                                tracing::warn!(code = e.code(), "no SFU token for a pre-warm: {e}");
+                                continue;
+                            }
+                            None => (None, None),
+                        };
+                        let msg = mode_change(
+                            channel_id,
+                            CallMode::P2p,
+                            Strategy::Opportunistic,
+                            token,
+                            url,
+                        );
+                        send_to_conn(st, member.conn, &msg);
+                    }
+                }
                 Effect::Degraded(users) => {
                     let msg = degraded();
                     for member in users.iter().filter_map(|u| room.members.get(u)) {

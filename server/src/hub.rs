@@ -86,6 +86,8 @@ pub(crate) struct Room {
     pub(crate) migration: Option<Migration>,
     /// voice:degraded-mode was sent for the current crossing above the P2P limit.
     pub(crate) degraded: bool,
+    /// The policy pre-warms the SFU (opportunistic strategy): members sent the pre-warm.
+    pub(crate) prewarmed: Option<std::collections::BTreeSet<UserId>>,
 }
 
 impl Room {
@@ -96,6 +98,7 @@ impl Room {
             mode: CallMode::P2p,
             migration: None,
             degraded: false,
+            prewarmed: None,
         }
     }
 

@@ -61,6 +61,7 @@ impl Hub {
         for decision in self.record(channel_id, &decisions) {
             effects.extend(self.start_migration(st, channel_id, decision, now));
         }
+        effects.extend(self.prewarm(st, channel_id, &decisions));
         let actions = st
             .rooms
             .get_mut(&channel_id)
@@ -74,6 +75,60 @@ impl Hub {
                 effects.push(Effect::Degraded(room.members.keys().copied().collect()));
             }
             room.degraded = over;
+        }
+        effects
+    }
+
+    /// Opportunistic strategy: the policy's pre-warm (count ≥ `prewarm_at`) is sent to every
+    /// capable member (joiners of a pre-warmed room too), its cancellation (count back at
+    /// `p2p_down_at`) to those who got it. Any other strategy, or a channel on (or moving to)
+    /// the SFU, sends nothing: the SFU is warm there already.
+    fn prewarm(
+        &self,
+        st: &mut HubState,
+        channel_id: ChannelId,
+        decisions: &[Decision],
+    ) -> Vec<Effect> {
+        let strategy = st
+            .records
+            .get(&channel_id)
+            .and_then(|r| r.overrides.strategy)
+            .unwrap_or(self.settings.strategy);
+        let Some(room) = st.rooms.get_mut(&channel_id) else {
+            return Vec::new();
+        };
+        let wanted =
+            strategy == crate::migration::Strategy::Opportunistic && self.settings.send_mode_change;
+        let mut effects = Vec::new();
+        for decision in decisions {
+            match decision {
+                Decision::Prewarm if wanted => room.prewarmed = Some(Default::default()),
+                Decision::CancelPrewarm => {
+                    if let Some(sent) = room.prewarmed.take() {
+                        let users = sent.into_iter().filter(|u| room.members.contains_key(u));
+                        effects.push(Effect::Prewarm {
+                            users: users.collect(),
+                            on: false,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        if room.advertised_mode() == CallMode::Sfu {
+            room.prewarmed = None;
+        }
+        if let Some(sent) = room.prewarmed.as_mut() {
+            let users: Vec<_> = room
+                .members
+                .iter()
+                .filter(|(u, m)| m.supports_sfu && !sent.contains(*u))
+                .map(|(u, _)| *u)
+                .collect();
+            sent.extend(users.iter().copied());
+            if !users.is_empty() {
+                effects.push(Effect::Prewarm { users, on: true });
+            }
         }
         effects
     }

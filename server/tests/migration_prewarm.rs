@@ -1,0 +1,60 @@
+//! The opportunistic strategy's pre-warm, over real sockets against the real server: from the
+//! 6th member every capable member (later joiners too) gets voice:mode-change p2p carrying its
+//! own SFU credentials — the client opens the SFU with its microphone held — and falling back
+//! to 5 sends the same without credentials (cancel). Other strategies send nothing at 6.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use common::*;
+use sohbet_rtc::signal::CallMode;
+
+#[tokio::test]
+async fn opportunistic_channels_prewarm_at_six_joiners_included_and_cancel_at_five() {
+    let (srv, _sfu) = start_with_sfu(|cfg| cfg.strategy = "opportunistic".parse().unwrap()).await;
+    let mut clients = join_many(&srv, 3, 6).await;
+    for c in clients.iter_mut() {
+        let warm = c.expect_mode_change().await;
+        assert_eq!(warm.new_mode, CallMode::P2p, "a pre-warm stays on the mesh");
+        assert_eq!(warm.strategy.as_deref(), Some("opportunistic"));
+        assert!(
+            warm.sfu_token.is_some() && warm.sfu_url.is_some(),
+            "with credentials"
+        );
+        c.ack(3, true, None).await;
+    }
+    let mut seventh = Client::new(&srv, "seventh").await;
+    assert_eq!(seventh.join(3).await.mode, Some(CallMode::P2p));
+    let warm = seventh.expect_mode_change().await;
+    assert!(
+        warm.sfu_token.is_some(),
+        "a joiner of a pre-warmed channel is pre-warmed"
+    );
+    for c in clients.iter_mut() {
+        c.expect("voice:user-joined").await;
+    }
+    seventh.leave(3).await;
+    for c in clients.iter_mut() {
+        c.expect("voice:user-left").await;
+    }
+    let mut leaver = clients.pop().expect("six");
+    leaver.leave(3).await;
+    for c in clients.iter_mut() {
+        c.expect("voice:user-left").await;
+        let cancel = c.expect_mode_change().await;
+        assert_eq!(cancel.new_mode, CallMode::P2p);
+        assert!(
+            cancel.sfu_token.is_none(),
+            "a cancel carries no credentials"
+        );
+    }
+}
+
+#[tokio::test]
+async fn hard_channels_send_nothing_at_six() {
+    let (srv, _sfu) = start_with_sfu(|cfg| cfg.strategy = "hard".parse().unwrap()).await;
+    let mut clients = join_many(&srv, 4, 6).await;
+    for c in clients.iter_mut() {
+        c.expect_silence().await;
+    }
+}
