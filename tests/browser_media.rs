@@ -13,6 +13,7 @@ use common::audio::{
     audio_elements_in_dom, connection_state, dispatch_document_event, now_ms, sleep_ms, wait_for,
     webaudio_only_probe, EnergyProbe, Loopback, ToneSource, VOICE_FREQS,
 };
+use sohbet_rtc::media::graph::NODES_PER_STREAM;
 use sohbet_rtc::media::quality::{Quality, QualityTracker};
 use sohbet_rtc::media::speaking::SpeakingConfig;
 use sohbet_rtc::media::{
@@ -200,7 +201,11 @@ async fn detach_and_reattach_free_nodes_and_hidden_audio_elements() {
 
     graph.attach(1, Bus::P2p, &tb.stream).expect("re-attach");
     let counts = tally(&graph);
-    assert_eq!(counts, (2, tap_nodes + 6, before + 2), "re-attach replaces");
+    assert_eq!(
+        counts,
+        (2, tap_nodes + 2 * NODES_PER_STREAM, before + 2),
+        "re-attach replaces"
+    );
 
     graph.detach(1, Bus::P2p);
     graph.detach(2, Bus::P2p);

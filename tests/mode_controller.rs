@@ -3,7 +3,7 @@
 //! retries with back-off, the connect deadline and the SFU failing under a settled call.
 
 use sohbet_rtc::mode::controller::{
-    Command, ControllerConfig, Direction, Input, ModeController, Outcome, Strategy,
+    Command, ControllerConfig, Direction, Input, ModeController, Outcome, Strategy, Transport,
     STATUS_CONNECTED, STATUS_DIRECT, STATUS_UPGRADING,
 };
 use sohbet_rtc::signal::CallMode;
@@ -47,6 +47,14 @@ fn connect() -> Command {
     Command::ConnectSfu {
         url: "ws://sfu".into(),
         token: "tok".into(),
+        hold: false,
+    }
+}
+
+fn tick() -> Input {
+    Input::Tick {
+        flowing: vec![],
+        expected: vec![],
     }
 }
 
@@ -82,6 +90,7 @@ fn hard_upgrade_closes_the_mesh_then_connects_and_acks_once_published() {
             Command::SetMode(CallMode::Migrating),
             Command::Status(STATUS_UPGRADING),
             Command::CloseMesh,
+            Command::RouteAll(Transport::Sfu),
             connect(),
         ]
     );
@@ -89,8 +98,9 @@ fn hard_upgrade_closes_the_mesh_then_connects_and_acks_once_published() {
     assert_eq!(c.handle(Input::SfuConnected, 1_060), vec![]);
     let done = c.handle(Input::SfuPublished, 1_250);
     assert_eq!(
-        &done[..3],
+        &done[..4],
         &[
+            Command::RouteAll(Transport::Sfu),
             Command::SetMode(CallMode::Sfu),
             Command::Status(STATUS_CONNECTED),
             ack(true, None),
@@ -120,11 +130,12 @@ fn hard_downgrade_closes_the_sfu_builds_the_mesh_and_acks() {
     let mut c = on_sfu();
     let out = c.handle(to_p2p(), 5_000);
     assert_eq!(
-        &out[..6],
+        &out[..7],
         &[
             Command::SetMode(CallMode::Migrating),
             Command::CloseSfu,
             Command::BuildMesh,
+            Command::RouteAll(Transport::Mesh),
             Command::SetMode(CallMode::P2p),
             Command::Status(STATUS_CONNECTED),
             ack(true, None),
@@ -187,7 +198,7 @@ fn late_and_stale_transport_reports_are_ignored() {
                 reason: "late".into(),
             },
         ),
-        ("tick while p2p", ModeController::default, Input::Tick),
+        ("tick while p2p", ModeController::default, tick()),
         ("reset while p2p", ModeController::default, Input::Reset),
     ];
     for (name, build, input) in cases {
@@ -222,23 +233,30 @@ fn a_mode_change_without_sfu_credentials_is_refused_with_a_negative_ack() {
 #[test]
 fn failed_attempts_are_retried_after_one_then_two_seconds_then_fall_back_to_the_mesh() {
     let mut c = upgrading();
-    assert_eq!(c.handle(failed("refused"), 100), vec![Command::CloseSfu]);
+    assert_eq!(
+        c.handle(failed("refused"), 100),
+        vec![Command::CloseSfu, Command::RouteAll(Transport::Mesh)]
+    );
     assert_eq!(
         c.handle(failed("stale"), 150),
         vec![],
         "the closed session's last words"
     );
-    assert_eq!(c.handle(Input::Tick, 1_099), vec![], "not before 1 s");
-    assert_eq!(c.handle(Input::Tick, 1_100), vec![connect()]);
-    assert_eq!(c.handle(failed("refused"), 1_200), vec![Command::CloseSfu]);
-    assert_eq!(c.handle(Input::Tick, 3_199), vec![], "not before 2 s");
-    assert_eq!(c.handle(Input::Tick, 3_200), vec![connect()]);
+    assert_eq!(c.handle(tick(), 1_099), vec![], "not before 1 s");
+    assert_eq!(c.handle(tick(), 1_100), vec![connect()]);
+    assert_eq!(
+        c.handle(failed("refused"), 1_200),
+        vec![Command::CloseSfu, Command::RouteAll(Transport::Mesh)]
+    );
+    assert_eq!(c.handle(tick(), 3_199), vec![], "not before 2 s");
+    assert_eq!(c.handle(tick(), 3_200), vec![connect()]);
     let out = c.handle(failed("refused again"), 3_300);
     assert_eq!(
-        &out[..4],
+        &out[..5],
         &[
             Command::CloseSfu,
             Command::BuildMesh,
+            Command::RouteAll(Transport::Mesh),
             Command::SetMode(CallMode::P2p),
             Command::Status(STATUS_DIRECT),
         ]
@@ -259,8 +277,8 @@ fn an_attempt_that_never_publishes_fails_at_its_deadline() {
     };
     let mut c = ModeController::new(cfg);
     c.handle(to_sfu(None), 0);
-    assert_eq!(c.handle(Input::Tick, cfg.attempt_timeout_ms - 1), vec![]);
-    let out = c.handle(Input::Tick, cfg.attempt_timeout_ms);
+    assert_eq!(c.handle(tick(), cfg.attempt_timeout_ms - 1), vec![]);
+    let out = c.handle(tick(), cfg.attempt_timeout_ms);
     assert!(out.contains(&Command::BuildMesh));
     assert!(matches!(
         out.last(),
@@ -273,10 +291,11 @@ fn the_sfu_failing_under_a_settled_call_returns_it_to_the_mesh_and_reports_it() 
     let mut c = on_sfu();
     let out = c.handle(failed("sfu/reconnect-failed"), 20_000);
     assert_eq!(
-        &out[..4],
+        &out[..5],
         &[
             Command::CloseSfu,
             Command::BuildMesh,
+            Command::RouteAll(Transport::Mesh),
             Command::SetMode(CallMode::P2p),
             Command::Status(STATUS_DIRECT),
         ]
@@ -309,10 +328,11 @@ fn rollback_returns_to_the_mesh_from_every_state() {
             30_000,
         );
         assert_eq!(
-            &out[..4],
+            &out[..5],
             &[
                 Command::CloseSfu,
                 Command::BuildMesh,
+                Command::RouteAll(Transport::Mesh),
                 Command::SetMode(CallMode::P2p),
                 Command::Status(STATUS_DIRECT),
             ],
@@ -344,7 +364,11 @@ fn a_reset_forgets_the_sfu_without_touching_the_mesh() {
     let mut c = on_sfu();
     assert_eq!(
         c.handle(Input::Reset, 1),
-        vec![Command::CloseSfu, Command::SetMode(CallMode::P2p)]
+        vec![
+            Command::CloseSfu,
+            Command::RouteAll(Transport::Mesh),
+            Command::SetMode(CallMode::P2p)
+        ]
     );
     assert!(c.mesh_wanted());
 }

@@ -44,11 +44,17 @@ impl Bus {
     }
 }
 
-/// The nodes and element of one attached remote stream.
-struct Voice {
+/// Audio nodes per attached remote stream: source, volume gain, route gain, analyser.
+pub const NODES_PER_STREAM: usize = 4;
+
+/// The nodes and element of one attached remote stream: source → gain (volume × deafen) →
+/// route (1 while this bus carries the user, 0 otherwise; ramped on a switch) → bus, and
+/// source → analyser (speaking detection sees both copies whatever the route).
+pub(super) struct Voice {
     source: MediaStreamAudioSourceNode,
     gain: GainNode,
-    analyser: AnalyserNode,
+    pub(super) route: GainNode,
+    pub(super) analyser: AnalyserNode,
     element: Option<HtmlAudioElement>,
 }
 
@@ -56,6 +62,7 @@ impl Voice {
     fn release(self) {
         disconnect(&self.source);
         disconnect(&self.gain);
+        disconnect(&self.route);
         disconnect(&self.analyser);
         if let Some(element) = self.element {
             remove_element(&element);
@@ -65,10 +72,14 @@ impl Voice {
 
 /// The audio graph of one call. Create it synchronously at the start of join (P14).
 pub struct AudioGraph {
-    ctx: AudioContext,
+    pub(super) ctx: AudioContext,
     master: GainNode,
     buses: [GainNode; 2],
-    voices: VecMap<(u64, Bus), Voice>,
+    pub(super) voices: VecMap<(u64, Bus), Voice>,
+    /// The bus that carries users without a route of their own (see `routes.rs`).
+    pub(super) primary: Bus,
+    /// Users switched to a bus of their own during a migration.
+    pub(super) routes: VecMap<u64, Bus>,
     /// Analyser-only taps of local capture (speaking detection for the self tile).
     locals: VecMap<u64, (MediaStreamAudioSourceNode, AnalyserNode)>,
     taps: Vec<AnalyserNode>,
@@ -98,6 +109,8 @@ impl AudioGraph {
             master,
             buses: [p2p, sfu],
             voices: VecMap::new(),
+            primary: Bus::P2p,
+            routes: VecMap::new(),
             locals: VecMap::new(),
             taps: Vec::new(),
             volumes: VecMap::new(),
@@ -127,15 +140,22 @@ impl AudioGraph {
             .ctx
             .create_media_stream_source(stream)
             .map_err(|e| MediaError::AudioNode(describe(&e)))?;
+        let routed = if self.routed_bus(user_id) == bus {
+            1.0
+        } else {
+            0.0
+        };
         let voice = Voice {
             gain: gain_node(&self.ctx, self.effective_gain(user_id))?,
+            route: gain_node(&self.ctx, routed)?,
             analyser: analyser_node(&self.ctx, LEVEL_FFT_SIZE)?,
             element: None,
             source,
         };
         let wired = connect(&voice.source, &voice.analyser)
             .and_then(|_| connect(&voice.source, &voice.gain))
-            .and_then(|_| connect(&voice.gain, &self.buses[bus.index()]))
+            .and_then(|_| connect(&voice.gain, &voice.route))
+            .and_then(|_| connect(&voice.route, &self.buses[bus.index()]))
             .and_then(|_| hidden_element(stream));
         match wired {
             Ok(element) => {
@@ -328,10 +348,10 @@ impl AudioGraph {
         self.voices.values().filter(|v| v.element.is_some()).count()
     }
 
-    /// Number of per-stream nodes (3 per remote stream, 2 per local tap, 1 per output tap).
+    /// Number of per-stream nodes (4 per remote stream, 2 per local tap, 1 per output tap).
     /// The fixed master and bus gains are not counted, so an empty graph reports 0.
     pub fn node_count(&self) -> usize {
-        self.voices.len() * 3 + self.locals.len() * 2 + self.taps.len()
+        self.voices.len() * NODES_PER_STREAM + self.locals.len() * 2 + self.taps.len()
     }
 
     /// Disconnects everything, removes the elements and closes the context. Idempotent.

@@ -21,6 +21,8 @@ pub mod monitor;
 mod nodes;
 #[cfg(target_arch = "wasm32")]
 pub mod quality_poll;
+#[cfg(target_arch = "wasm32")]
+mod routes;
 
 pub use error::{MediaError, CAMERA_FAILED_MESSAGE, CAPTURE_FAILED_MESSAGE};
 

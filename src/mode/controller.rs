@@ -1,14 +1,24 @@
 //! The sans-IO ModeController: carries one client's call between the P2P mesh and the SFU when
-//! the server says so (compat-spec §6, H1–H3, H7). Inputs are the server's mode messages, what
-//! the transports report (SFU connected, microphone published, SFU failed) and clock ticks;
-//! outputs are [`Command`]s for the call service to carry out in order (close or build the mesh,
-//! connect or close the SFU, acknowledge, set the mode, show a status, report the migration).
-//! No clock, no I/O, no web-sys: time comes in as `now_ms`, and every transition is tested
-//! natively (`tests/mode_controller.rs`).
+//! the server says so (compat-spec §6, H1–H3, H6, H7). Inputs are the server's mode messages,
+//! what the transports report (SFU connected, microphone published, SFU failed) and clock ticks
+//! that say which voices already flow on the transport being moved to; outputs are
+//! [`Command`]s for the call service to carry out in order (close or build the mesh, connect,
+//! hold or close the SFU, route voices, acknowledge, set the mode, show a status, report the
+//! migration). No clock, no I/O, no web-sys: time comes in as `now_ms`, and every transition is
+//! tested natively (`tests/mode_controller.rs`, `tests/mode_controller_gradual.rs`).
 //!
 //! The server decides *when* (the pure [`super::policy`] runs there); this decides *how*:
 //! - **hard** up: close the mesh, connect the SFU with the microphone, ack once it is
 //!   published; down: close the SFU, build the mesh, ack.
+//! - **gradual** up: the SFU comes up beside the mesh; each voice is routed from the mesh to
+//!   the SFU once its SFU copy flows (the service measures it); when every voice is across and
+//!   our microphone is published the call is on the SFU and acks, and the mesh stays as a
+//!   fallback for a grace period before it closes. Down is the mirror image (the mesh is built
+//!   beside the SFU; the SFU closes after its grace period). A failure before the switch ends
+//!   routes everything back to the mesh that never stopped: nobody hears it.
+//! - **opportunistic**: a mode-change to p2p that carries SFU credentials is a *pre-warm*: the
+//!   SFU session is opened with our microphone held (published, muted), so the later switch
+//!   is a release of the hold plus routing; one without credentials cancels it.
 //! - A failed SFU attempt is retried ([`ControllerConfig::attempts`] in all, back-off 1 s then
 //!   2 s); after the last one the call goes back to the mesh by itself, acks `success:false`
 //!   and says "Connection issue, using direct mode". The SFU failing while the call is on it
@@ -17,12 +27,13 @@
 //!   idempotent (a repeated one for the mode we are in is acked again: the first ack may have
 //!   been lost); a mode-change to p2p is accepted at any time, mid-migration too (H2).
 
-use crate::signal::messages::CallMode;
+use crate::signal::messages::{CallMode, UserId};
 
 /// Status texts of compat-spec H7.
 pub const STATUS_UPGRADING: &str = "Upgrading connection...";
 pub const STATUS_CONNECTED: &str = "Connected";
 pub const STATUS_DIRECT: &str = "Connection issue, using direct mode";
+pub const STATUS_OPTIMIZING: &str = "Optimizing connection...";
 
 /// How a migration is carried out (chosen by the server, carried in voice:mode-change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +116,15 @@ pub struct Migration {
     pub duration_ms: u64,
     /// SFU connection attempts made (0 for a move to p2p).
     pub attempts: u32,
+    /// Gradual switches: when each voice crossed, in ms after the mode-change.
+    pub voice_switch_ms: Vec<(UserId, u64)>,
+}
+
+/// The transport a voice or the whole call is routed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Mesh,
+    Sfu,
 }
 
 /// What the controller reacts to.
@@ -124,8 +144,12 @@ pub enum Input {
     SfuPublished,
     /// The SFU session failed or ended without us asking.
     SfuFailed { reason: String },
-    /// Time passes (retries and the connect deadline).
-    Tick,
+    /// Time passes. `flowing`: the participants whose voice flows on the transport being moved
+    /// to ([`ModeController::target`]); `expected`: everyone in the call now.
+    Tick {
+        flowing: Vec<UserId>,
+        expected: Vec<UserId>,
+    },
     /// The call's signalling was reset (socket rejoin): forget any SFU state.
     Reset,
 }
@@ -141,10 +165,20 @@ pub enum Command {
     CloseMesh,
     /// Connect to every listed participant over the mesh.
     BuildMesh,
-    /// Start an SFU session with the microphone.
-    ConnectSfu { url: String, token: String },
+    /// Start an SFU session with the microphone (`hold`: published but muted, a pre-warm).
+    ConnectSfu {
+        url: String,
+        token: String,
+        hold: bool,
+    },
+    /// Hold or release our microphone on the warm SFU session.
+    HoldSfu(bool),
     /// End the SFU session (and its audio).
     CloseSfu,
+    /// Play every voice from this transport (cross-faded).
+    RouteAll(Transport),
+    /// Play one voice from this transport (cross-faded).
+    RouteVoice { user_id: UserId, to: Transport },
     /// voice:mode-change-ack.
     Ack {
         success: bool,
@@ -154,15 +188,19 @@ pub enum Command {
     Report(Migration),
 }
 
-/// Retry and timeout settings.
+/// Retry, timeout and grace settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ControllerConfig {
     /// SFU connection attempts before falling back (H3: 3).
     pub attempts: u32,
     /// Back-off before the second attempt; doubled for each later one (H3: 1 s, 2 s).
     pub first_backoff_ms: u64,
-    /// An attempt that has not published within this is a failure.
+    /// A hard attempt that has not published within this is a failure.
     pub attempt_timeout_ms: u64,
+    /// A gradual switch not finished within this fails (up) or is forced (down).
+    pub switch_deadline_ms: u64,
+    /// How long the old transport stays up after a gradual switch (the fallback).
+    pub grace_ms: u64,
 }
 
 impl Default for ControllerConfig {
@@ -171,14 +209,54 @@ impl Default for ControllerConfig {
             attempts: 3,
             first_backoff_ms: 1_000,
             attempt_timeout_ms: 12_000,
+            switch_deadline_ms: 10_000,
+            grace_ms: 3_000,
         }
     }
 }
 
+/// A pre-warmed SFU session (opportunistic strategy).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum State {
-    P2p,
-    /// Moving to the SFU (the mesh is closed for `hard`).
+pub(super) struct Warm {
+    pub(super) url: String,
+    pub(super) token: String,
+    pub(super) published: bool,
+}
+
+/// A gradual switch in progress: who is across, when each crossed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Switch {
+    pub(super) crossed: Vec<(UserId, u64)>,
+}
+
+impl Switch {
+    /// Routes the newly flowing voices; returns their commands.
+    pub(super) fn cross(&mut self, flowing: &[UserId], to: Transport, at: u64) -> Vec<Command> {
+        let mut commands = Vec::new();
+        for &user_id in flowing {
+            if !self.crossed.iter().any(|(u, _)| *u == user_id) {
+                self.crossed.push((user_id, at));
+                commands.push(Command::RouteVoice { user_id, to });
+            }
+        }
+        commands
+    }
+
+    pub(super) fn all_across(&self, expected: &[UserId]) -> bool {
+        expected
+            .iter()
+            .all(|u| self.crossed.iter().any(|(c, _)| c == u))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum State {
+    P2p {
+        warm: Option<Warm>,
+        /// After a gradual return: the SFU closes then.
+        close_sfu_at: Option<u64>,
+    },
+    /// Moving to the SFU.
     Upgrading {
         strategy: Strategy,
         since: u64,
@@ -187,19 +265,32 @@ enum State {
         token: String,
         /// Waiting for the next attempt until then.
         retry_at: Option<u64>,
-        /// The current attempt fails if it has not published by then.
+        /// The current attempt (hard) or the whole switch (gradual) fails then.
         deadline: u64,
+        published: bool,
+        mesh_up: bool,
+        switch: Switch,
     },
     Sfu {
         strategy: Strategy,
+        /// After a gradual switch: the mesh closes then (until then it is the fallback).
+        close_mesh_at: Option<u64>,
+        mesh_up: bool,
+    },
+    /// Moving back to the mesh, gradually.
+    Downgrading {
+        strategy: Strategy,
+        since: u64,
+        deadline: u64,
+        switch: Switch,
     },
 }
 
 /// The controller of one call. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct ModeController {
-    cfg: ControllerConfig,
-    state: State,
+    pub(super) cfg: ControllerConfig,
+    pub(super) state: State,
 }
 
 impl Default for ModeController {
@@ -208,31 +299,61 @@ impl Default for ModeController {
     }
 }
 
+pub(super) fn ack(success: bool, error: Option<&str>) -> Command {
+    Command::Ack {
+        success,
+        error: error.map(str::to_string),
+    }
+}
+
 impl ModeController {
     pub fn new(cfg: ControllerConfig) -> ModeController {
         ModeController {
             cfg,
-            state: State::P2p,
+            state: State::P2p {
+                warm: None,
+                close_sfu_at: None,
+            },
         }
     }
 
     /// The mode the app sees.
     pub fn mode(&self) -> CallMode {
         match self.state {
-            State::P2p => CallMode::P2p,
-            State::Upgrading { .. } => CallMode::Migrating,
+            State::P2p { .. } => CallMode::P2p,
+            State::Upgrading { .. } | State::Downgrading { .. } => CallMode::Migrating,
             State::Sfu { .. } => CallMode::Sfu,
         }
     }
 
-    /// True while the mesh is meant to be up (so new participants are connected over it).
+    /// True while the mesh is meant to be up (new participants are connected over it, and
+    /// relayed offers are answered).
     pub fn mesh_wanted(&self) -> bool {
-        matches!(self.state, State::P2p)
+        match &self.state {
+            State::P2p { .. } | State::Downgrading { .. } => true,
+            State::Upgrading { mesh_up, .. } | State::Sfu { mesh_up, .. } => *mesh_up,
+        }
     }
 
-    /// True while an SFU session is meant to exist (connected, connecting or waiting to retry).
+    /// True while an SFU session is meant to exist (connected, connecting, warm or in grace).
     pub fn sfu_wanted(&self) -> bool {
-        !matches!(self.state, State::P2p)
+        match &self.state {
+            State::P2p { warm, close_sfu_at } => warm.is_some() || close_sfu_at.is_some(),
+            _ => true,
+        }
+    }
+
+    /// The transport a gradual switch is moving voices to, if one is running.
+    pub fn target(&self) -> Option<Transport> {
+        match &self.state {
+            State::Upgrading {
+                strategy,
+                mesh_up: true,
+                ..
+            } if *strategy != Strategy::Hard => Some(Transport::Sfu),
+            State::Downgrading { .. } => Some(Transport::Mesh),
+            _ => None,
+        }
     }
 
     /// Handles one input at `now_ms`; returns the commands to carry out, in order.
@@ -242,208 +363,33 @@ impl ModeController {
                 new_mode,
                 sfu,
                 strategy,
-            } => self.on_mode_change(new_mode, sfu, strategy.as_deref(), now_ms),
-            Input::Rollback { reason } => self.back_to_mesh(Outcome::RolledBack { reason }, now_ms),
+            } => {
+                let strategy_name = strategy.as_deref();
+                let sfu = sfu.filter(|(u, t)| !u.is_empty() && !t.is_empty());
+                self.on_mode_change(new_mode, sfu, strategy_name, now_ms)
+            }
+            Input::Rollback { reason } => self.on_rollback(reason, now_ms),
             Input::SfuConnected => Vec::new(),
             Input::SfuPublished => self.on_published(now_ms),
             Input::SfuFailed { reason } => self.on_sfu_failed(reason, now_ms),
-            Input::Tick => self.on_tick(now_ms),
+            Input::Tick { flowing, expected } => self.on_tick(&flowing, &expected, now_ms),
             Input::Reset => {
                 let was_on_sfu = self.sfu_wanted();
-                self.state = State::P2p;
+                let mesh_up = self.mesh_wanted();
+                self.state = State::P2p {
+                    warm: None,
+                    close_sfu_at: None,
+                };
+                let mut commands = Vec::new();
                 if was_on_sfu {
-                    vec![Command::CloseSfu, Command::SetMode(CallMode::P2p)]
-                } else {
-                    Vec::new()
+                    commands.push(Command::CloseSfu);
                 }
-            }
-        }
-    }
-
-    fn on_mode_change(
-        &mut self,
-        new_mode: CallMode,
-        sfu: Option<(String, String)>,
-        strategy: Option<&str>,
-        now: u64,
-    ) -> Vec<Command> {
-        let ack = |success: bool, error: Option<&str>| Command::Ack {
-            success,
-            error: error.map(str::to_string),
-        };
-        match (&self.state, new_mode) {
-            // Already there (the server re-sent it: our ack may have been lost).
-            (State::P2p, CallMode::P2p) | (State::Sfu { .. }, CallMode::Sfu) => {
-                vec![ack(true, None)]
-            }
-            // In progress: its ack follows when it ends.
-            (State::Upgrading { .. }, CallMode::Sfu) | (_, CallMode::Migrating) => Vec::new(),
-            (State::P2p, CallMode::Sfu) => {
-                let Some((url, token)) = sfu.filter(|(u, t)| !u.is_empty() && !t.is_empty()) else {
-                    return vec![ack(false, Some("mode-change without an SFU url and token"))];
-                };
-                let strategy = Strategy::parse(strategy);
-                self.state = State::Upgrading {
-                    strategy,
-                    since: now,
-                    attempt: 1,
-                    url: url.clone(),
-                    token: token.clone(),
-                    retry_at: None,
-                    deadline: now + self.cfg.attempt_timeout_ms,
-                };
-                vec![
-                    Command::SetMode(CallMode::Migrating),
-                    Command::Status(STATUS_UPGRADING),
-                    Command::CloseMesh,
-                    Command::ConnectSfu { url, token },
-                ]
-            }
-            (State::Upgrading { .. }, CallMode::P2p) => {
-                let mut commands = self.back_to_mesh(
-                    Outcome::RolledBack {
-                        reason: "mode-change to p2p".into(),
-                    },
-                    now,
-                );
-                commands.push(ack(true, None));
-                commands
-            }
-            (State::Sfu { .. }, CallMode::P2p) => {
-                let strategy = Strategy::parse(strategy);
-                self.state = State::P2p;
-                vec![
-                    Command::SetMode(CallMode::Migrating),
-                    Command::CloseSfu,
-                    Command::BuildMesh,
-                    Command::SetMode(CallMode::P2p),
-                    Command::Status(STATUS_CONNECTED),
-                    ack(true, None),
-                    Command::Report(Migration {
-                        strategy,
-                        direction: Direction::ToP2p,
-                        outcome: Outcome::Completed,
-                        duration_ms: 0,
-                        attempts: 0,
-                    }),
-                ]
-            }
-        }
-    }
-
-    fn on_published(&mut self, now: u64) -> Vec<Command> {
-        let State::Upgrading {
-            strategy,
-            since,
-            attempt,
-            ..
-        } = self.state
-        else {
-            return Vec::new();
-        };
-        self.state = State::Sfu { strategy };
-        vec![
-            Command::SetMode(CallMode::Sfu),
-            Command::Status(STATUS_CONNECTED),
-            Command::Ack {
-                success: true,
-                error: None,
-            },
-            Command::Report(Migration {
-                strategy,
-                direction: Direction::ToSfu,
-                outcome: Outcome::Completed,
-                duration_ms: now.saturating_sub(since),
-                attempts: attempt,
-            }),
-        ]
-    }
-
-    fn on_sfu_failed(&mut self, reason: String, now: u64) -> Vec<Command> {
-        match &mut self.state {
-            State::P2p => Vec::new(),
-            State::Upgrading {
-                attempt, retry_at, ..
-            } if retry_at.is_none() && *attempt < self.cfg.attempts => {
-                let backoff = self.cfg.first_backoff_ms << (*attempt - 1).min(16);
-                *retry_at = Some(now + backoff);
-                vec![Command::CloseSfu]
-            }
-            // A stale report while waiting to retry (the closed session's last words).
-            State::Upgrading {
-                retry_at: Some(_), ..
-            } => Vec::new(),
-            State::Upgrading { .. } | State::Sfu { .. } => {
-                let mut commands = self.back_to_mesh(Outcome::Failed { reason }, now);
-                let reason = match commands.last() {
-                    Some(Command::Report(m)) => m.outcome.reason().map(str::to_string),
-                    _ => None,
-                };
-                commands.push(Command::Ack {
-                    success: false,
-                    error: reason,
-                });
+                if !mesh_up || was_on_sfu {
+                    commands.push(Command::RouteAll(Transport::Mesh));
+                    commands.push(Command::SetMode(CallMode::P2p));
+                }
                 commands
             }
         }
-    }
-
-    fn on_tick(&mut self, now: u64) -> Vec<Command> {
-        let timeout = self.cfg.attempt_timeout_ms;
-        match &mut self.state {
-            State::Upgrading {
-                retry_at,
-                attempt,
-                deadline,
-                url,
-                token,
-                ..
-            } if retry_at.is_some_and(|at| now >= at) => {
-                *retry_at = None;
-                *attempt += 1;
-                *deadline = now + timeout;
-                vec![Command::ConnectSfu {
-                    url: url.clone(),
-                    token: token.clone(),
-                }]
-            }
-            State::Upgrading {
-                retry_at: None,
-                deadline,
-                ..
-            } if now >= *deadline => {
-                self.on_sfu_failed("the SFU did not confirm our microphone in time".into(), now)
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// Leaves any SFU state for the mesh and reports how the migration ended.
-    fn back_to_mesh(&mut self, outcome: Outcome, now: u64) -> Vec<Command> {
-        let (strategy, direction, since, attempts) = match &self.state {
-            State::P2p => return Vec::new(),
-            State::Upgrading {
-                strategy,
-                since,
-                attempt,
-                ..
-            } => (*strategy, Direction::ToSfu, *since, *attempt),
-            // The SFU failed or was rolled back under a settled call: a move back to the mesh.
-            State::Sfu { strategy } => (*strategy, Direction::ToP2p, now, 0),
-        };
-        self.state = State::P2p;
-        vec![
-            Command::CloseSfu,
-            Command::BuildMesh,
-            Command::SetMode(CallMode::P2p),
-            Command::Status(STATUS_DIRECT),
-            Command::Report(Migration {
-                strategy,
-                direction,
-                outcome,
-                duration_ms: now.saturating_sub(since),
-                attempts,
-            }),
-        ]
     }
 }

@@ -3,3 +3,4 @@
 
 pub mod controller;
 pub mod policy;
+mod transitions;

@@ -16,7 +16,7 @@ impl CallService {
         let msg = {
             let mut st = self.shared.state.borrow_mut();
             let muted = !st.muted;
-            let Some(call) = st.call.as_ref() else {
+            let Some(call) = st.call.as_mut() else {
                 return false;
             };
             let Some(local) = call.local.as_ref() else {
@@ -26,7 +26,7 @@ impl CallService {
             if let Some(mesh) = call.mesh.as_ref() {
                 mesh.set_audio_muted(muted);
             }
-            if let Some(sfu) = call.sfu.as_ref() {
+            if let Some(sfu) = call.sfu.as_mut() {
                 sfu.set_muted(muted);
             }
             let channel_id = call.channel_id;

@@ -13,12 +13,29 @@ use super::sfu_link::SfuLink;
 use crate::browser::now_ms;
 use crate::media::quality::Quality;
 use crate::media::Bus;
-use crate::mode::controller::{Command, Input};
+use crate::mode::controller::{Command, Input, Transport};
 use crate::sfu::events::SfuEvent;
 use crate::signal::{Message, ModeChangeAck};
 
-/// How often the controller's clock ticks while an SFU session is wanted.
-pub(crate) const TICK_MS: u32 = 250;
+/// How often the controller's clock ticks while an SFU session is wanted: the latency of a
+/// gradual switch's per-voice decisions.
+pub(crate) const TICK_MS: u32 = 50;
+
+/// The cross-fade of a voice between the buses. Both copies carry the same voice with different
+/// latencies (the SFU adds a hop): heard together they sound doubled (an echo, or comb
+/// filtering at small offsets), so the overlap is kept just long enough to avoid a click.
+pub(crate) const CROSSFADE_MS: u32 = 30;
+
+/// A voice counts as flowing on a bus above this level (mean FFT byte / 255, the speaking
+/// detector's own floor).
+const FLOWING_LEVEL: f32 = 0.01;
+
+fn bus(transport: Transport) -> Bus {
+    match transport {
+        Transport::Mesh => Bus::P2p,
+        Transport::Sfu => Bus::Sfu,
+    }
+}
 
 /// voice:mode-change and voice:rollback for the current channel.
 pub(crate) fn on_mode_message(shared: &Rc<Shared>, msg: &Message) {
@@ -36,17 +53,39 @@ pub(crate) fn on_mode_message(shared: &Rc<Shared>, msg: &Message) {
     drive(shared, input);
 }
 
-/// One clock tick (retries, the connect deadline).
+/// One clock tick: retries, deadlines, grace periods, and which voices flow on the transport a
+/// gradual switch moves to. A voice flows there when its copy is heard, or when it is attached
+/// and silent on both sides (a silent voice can move without anyone hearing it).
 pub(crate) fn tick(shared: &Rc<Shared>) {
-    let wanted = shared
-        .state
-        .try_borrow()
-        .ok()
-        .and_then(|st| st.call.as_ref().map(|c| c.controller.sfu_wanted()))
-        .unwrap_or(false);
-    if wanted {
-        drive(shared, Input::Tick);
-    }
+    let input = {
+        let Ok(st) = shared.state.try_borrow() else {
+            return;
+        };
+        let Some(call) = st.call.as_ref() else { return };
+        let target = call.controller.target();
+        if !call.controller.sfu_wanted() && target.is_none() {
+            return;
+        }
+        let expected = call.participants.ids();
+        let mut flowing = Vec::new();
+        if let (Some(target), Ok(graph)) = (target, call.graph.try_borrow()) {
+            let (to, from) = match target {
+                Transport::Sfu => (Bus::Sfu, Bus::P2p),
+                Transport::Mesh => (Bus::P2p, Bus::Sfu),
+            };
+            for &id in &expected {
+                let Some(there) = graph.voice_level(id, to) else {
+                    continue;
+                };
+                let here = graph.voice_level(id, from).unwrap_or(0.0);
+                if there >= FLOWING_LEVEL || here < FLOWING_LEVEL {
+                    flowing.push(id);
+                }
+            }
+        }
+        Input::Tick { flowing, expected }
+    };
+    drive(shared, input);
 }
 
 /// Runs one input through the controller and carries out what it says, in order.
@@ -68,8 +107,19 @@ fn execute(shared: &Rc<Shared>, command: Command) {
         Command::Report(migration) => shared.emit(ServiceEvent::Migration(migration)),
         Command::CloseMesh => close_mesh(shared),
         Command::BuildMesh => build_mesh(shared),
-        Command::ConnectSfu { url, token } => connect_sfu(shared, url, token),
+        Command::ConnectSfu { url, token, hold } => connect_sfu(shared, url, token, hold),
         Command::CloseSfu => close_sfu(shared),
+        Command::HoldSfu(held) => {
+            if let Some(call) = shared.state.borrow_mut().call.as_mut() {
+                if let Some(sfu) = call.sfu.as_mut() {
+                    sfu.set_held(held);
+                }
+            }
+        }
+        Command::RouteAll(to) => with_graph(shared, |g| g.route_all(bus(to), CROSSFADE_MS)),
+        Command::RouteVoice { user_id, to } => {
+            with_graph(shared, |g| g.route_user(user_id, bus(to), CROSSFADE_MS))
+        }
         Command::Ack { success, error } => {
             let ack = {
                 let st = shared.state.borrow();
@@ -86,6 +136,15 @@ fn execute(shared: &Rc<Shared>, command: Command) {
     }
 }
 
+fn with_graph(shared: &Rc<Shared>, f: impl FnOnce(&mut crate::media::AudioGraph)) {
+    let st = shared.state.borrow();
+    if let Some(call) = st.call.as_ref() {
+        if let Ok(mut graph) = call.graph.try_borrow_mut() {
+            f(&mut graph);
+        }
+    }
+}
+
 /// Closes every mesh connection and its audio (the mesh itself stays, empty, for later).
 fn close_mesh(shared: &Rc<Shared>) {
     let mut st = shared.state.borrow_mut();
@@ -95,10 +154,16 @@ fn close_mesh(shared: &Rc<Shared>) {
     };
     for id in mesh.peer_ids() {
         mesh.remove_peer(id);
-        if let Ok(mut graph) = call.graph.try_borrow_mut() {
-            graph.detach(id, Bus::P2p);
+        let on_sfu = match call.graph.try_borrow_mut() {
+            Ok(mut graph) => {
+                graph.detach(id, Bus::P2p);
+                graph.is_attached(id, Bus::Sfu)
+            }
+            Err(_) => false,
+        };
+        if !on_sfu {
+            call.streams.remove(&id);
         }
-        call.streams.remove(&id);
     }
     drop(st);
     shared.emit(ServiceEvent::ParticipantsChanged);
@@ -131,7 +196,7 @@ fn build_mesh(shared: &Rc<Shared>) {
     }
 }
 
-fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
+fn connect_sfu(shared: &Rc<Shared>, url: String, token: String, hold: bool) {
     let weak = Rc::downgrade(shared);
     let sink = Rc::new(move |event: SfuEvent| {
         let weak = weak.clone();
@@ -144,6 +209,7 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
     });
     let started = {
         let mut st = shared.state.borrow_mut();
+        let muted = st.muted;
         let Some(call) = st.call.as_mut() else { return };
         call.sfu = None;
         let mic = call
@@ -151,7 +217,8 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
             .as_ref()
             .and_then(|local| local.audio_tracks().into_iter().next());
         let peers = call.participants.ids().len();
-        match SfuLink::start(url, token, mic, peers, call.graph.clone(), sink) {
+        let graph = call.graph.clone();
+        match SfuLink::start(url, token, mic.as_ref(), muted, hold, peers, graph, sink) {
             Ok(link) => {
                 call.sfu = Some(link);
                 Ok(())

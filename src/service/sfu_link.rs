@@ -1,8 +1,9 @@
-//! The call's SFU backend: one LiveKit session engine started with the call's microphone and
-//! playing through the call's own `AudioGraph` on the SFU bus (one AudioContext per call, H6).
-//! Its [`SfuEvent`]s reach the call service as Rust values; dropping the link leaves the room
-//! (LeaveRequest, sockets and peer connections closed, SFU-bus voices detached) and leaves the
-//! graph to the call.
+//! The call's SFU backend: one LiveKit session engine publishing its own copy of the call's
+//! microphone and playing through the call's `AudioGraph` on the SFU bus (one AudioContext per
+//! call, H6). The copy lets the SFU side be held (published but silent: a pre-warm) or muted
+//! without touching what the mesh sends. Its [`SfuEvent`]s reach the call service as Rust
+//! values; dropping the link leaves the room (LeaveRequest, sockets and peer connections
+//! closed, SFU-bus voices detached), stops the copy and leaves the graph to the call.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -18,19 +19,33 @@ use crate::sfu::SfuError;
 pub(crate) struct SfuLink {
     inbox: Inbox,
     emitter: Emitter,
+    mic: Option<MediaStreamTrack>,
+    muted: bool,
+    held: bool,
 }
 
 impl SfuLink {
-    /// Connects to `url` with `token`, publishing `mic` in the join (single peer connection),
-    /// with a receive slot for each of the `peers` already in the call.
+    /// Connects to `url` with `token`, publishing a copy of `mic` in the join (single peer
+    /// connection), silent while `muted` or `held`, with a receive slot for each of the `peers`
+    /// already in the call.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         url: String,
         token: String,
-        mic: Option<MediaStreamTrack>,
+        mic: Option<&MediaStreamTrack>,
+        muted: bool,
+        held: bool,
         peers: usize,
         graph: Rc<RefCell<AudioGraph>>,
         sink: SfuSink,
     ) -> Result<SfuLink, SfuError> {
+        // The JS `clone()`: an independent track on the same source, so holding or muting the
+        // SFU side never silences what the mesh sends.
+        #[allow(clippy::disallowed_methods)]
+        let mic = mic.map(MediaStreamTrack::clone);
+        if let Some(track) = &mic {
+            track.set_enabled(!(muted || held));
+        }
         let emitter = Emitter::default();
         emitter.set(Some(sink));
         let shared = Rc::new(RefCell::new(Shared::default()));
@@ -40,16 +55,34 @@ impl SfuLink {
             use_server_ice: false,
             single_pc: true,
             owns_graph: false,
-            mic,
+            mic: mic.clone(),
             audio_slots: u32::try_from(peers).unwrap_or(u32::MAX).clamp(3, 64),
         };
         let inbox = Engine::start(config, graph, emitter.clone(), shared, None)?;
-        Ok(SfuLink { inbox, emitter })
+        Ok(SfuLink {
+            inbox,
+            emitter,
+            mic,
+            muted,
+            held,
+        })
     }
 
-    /// Mutes or unmutes the published microphone (track.enabled + MuteTrackRequest).
-    pub fn set_muted(&self, muted: bool) {
-        let _ = self.inbox.send(Input::SetMuted(muted));
+    /// The user muted or unmuted the call.
+    pub fn set_muted(&mut self, muted: bool) {
+        self.muted = muted;
+        self.apply();
+    }
+
+    /// Holds (pre-warm) or releases the published microphone.
+    pub fn set_held(&mut self, held: bool) {
+        self.held = held;
+        self.apply();
+    }
+
+    /// track.enabled + MuteTrackRequest, through the engine.
+    fn apply(&self) {
+        let _ = self.inbox.send(Input::SetMuted(self.muted || self.held));
     }
 }
 
@@ -60,6 +93,9 @@ impl Drop for SfuLink {
         let (_promise, done) = Reply::new();
         if let Err(Input::Leave(done)) = self.inbox.send(Input::Leave(done)) {
             done.resolve(&wasm_bindgen::JsValue::UNDEFINED);
+        }
+        if let Some(track) = self.mic.take() {
+            track.stop();
         }
     }
 }

@@ -1,0 +1,457 @@
+//! The ModeController's transitions (its types and entry point are in `controller.rs`): what
+//! each server message, transport report and tick does in each state, for the hard, gradual
+//! and opportunistic strategies.
+
+use super::controller::{
+    ack, Command, Direction, Migration, ModeController, Outcome, State, Strategy, Switch,
+    Transport, Warm, STATUS_CONNECTED, STATUS_DIRECT, STATUS_OPTIMIZING, STATUS_UPGRADING,
+};
+use crate::signal::messages::{CallMode, UserId};
+
+impl ModeController {
+    pub(super) fn on_mode_change(
+        &mut self,
+        new_mode: CallMode,
+        sfu: Option<(String, String)>,
+        strategy: Option<&str>,
+        now: u64,
+    ) -> Vec<Command> {
+        let strategy = Strategy::parse(strategy);
+        match (&mut self.state, new_mode) {
+            (_, CallMode::Migrating) => Vec::new(),
+            // Opportunistic pre-warm (credentials) or its cancellation (none), else a repeat.
+            (State::P2p { warm, .. }, CallMode::P2p) => {
+                let mut commands = Vec::new();
+                match (sfu, warm.is_some()) {
+                    (Some((url, token)), false) if strategy == Strategy::Opportunistic => {
+                        *warm = Some(Warm {
+                            url: url.clone(),
+                            token: token.clone(),
+                            published: false,
+                        });
+                        commands.push(Command::ConnectSfu {
+                            url,
+                            token,
+                            hold: true,
+                        });
+                    }
+                    (None, true) => {
+                        *warm = None;
+                        commands.push(Command::CloseSfu);
+                    }
+                    _ => {}
+                }
+                commands.push(ack(true, None));
+                commands
+            }
+            (State::Sfu { .. }, CallMode::Sfu) => vec![ack(true, None)],
+            (State::Upgrading { .. }, CallMode::Sfu) => Vec::new(),
+            (State::Downgrading { .. }, CallMode::P2p) => Vec::new(),
+            (State::P2p { warm, close_sfu_at }, CallMode::Sfu) => {
+                let warm = warm.take();
+                let lingering = close_sfu_at.is_some();
+                self.upgrade(strategy, sfu, warm, lingering, now)
+            }
+            (State::Upgrading { .. }, CallMode::P2p) => {
+                let mut commands = self.back_to_mesh(
+                    Outcome::RolledBack {
+                        reason: "mode-change to p2p".into(),
+                    },
+                    now,
+                );
+                commands.push(ack(true, None));
+                commands
+            }
+            (State::Sfu { mesh_up, .. }, CallMode::P2p) => {
+                let mesh_up = *mesh_up;
+                self.downgrade(strategy, mesh_up, now)
+            }
+            // The server turned round mid-way down: back to the SFU, the mesh stays a while.
+            (State::Downgrading { strategy, .. }, CallMode::Sfu) => {
+                let strategy = *strategy;
+                self.state = State::Sfu {
+                    strategy,
+                    close_mesh_at: Some(now + self.cfg.grace_ms),
+                    mesh_up: true,
+                };
+                vec![
+                    Command::RouteAll(Transport::Sfu),
+                    Command::SetMode(CallMode::Sfu),
+                    ack(true, None),
+                ]
+            }
+        }
+    }
+
+    fn upgrade(
+        &mut self,
+        strategy: Strategy,
+        sfu: Option<(String, String)>,
+        warm: Option<Warm>,
+        lingering: bool,
+        now: u64,
+    ) -> Vec<Command> {
+        let Some((url, token)) = sfu.or_else(|| warm.clone().map(|w| (w.url, w.token))) else {
+            return vec![ack(false, Some("mode-change without an SFU url and token"))];
+        };
+        let hard = strategy == Strategy::Hard;
+        let reuse_warm = !hard && warm.is_some();
+        let mut commands = vec![Command::SetMode(CallMode::Migrating)];
+        commands.push(Command::Status(if hard {
+            STATUS_UPGRADING
+        } else {
+            STATUS_OPTIMIZING
+        }));
+        if (warm.is_some() || lingering) && !reuse_warm {
+            commands.push(Command::CloseSfu);
+        }
+        if hard {
+            commands.push(Command::CloseMesh);
+            commands.push(Command::RouteAll(Transport::Sfu));
+        }
+        if reuse_warm {
+            commands.push(Command::HoldSfu(false));
+        } else {
+            commands.push(Command::ConnectSfu {
+                url: url.clone(),
+                token: token.clone(),
+                hold: false,
+            });
+        }
+        let deadline = now
+            + if hard {
+                self.cfg.attempt_timeout_ms
+            } else {
+                self.cfg.switch_deadline_ms
+            };
+        self.state = State::Upgrading {
+            strategy,
+            since: now,
+            attempt: 1,
+            url,
+            token,
+            retry_at: None,
+            deadline,
+            published: warm.is_some_and(|w| w.published) && reuse_warm,
+            mesh_up: !hard,
+            switch: Switch::default(),
+        };
+        commands
+    }
+
+    fn downgrade(&mut self, strategy: Strategy, mesh_up: bool, now: u64) -> Vec<Command> {
+        let report = |duration_ms| {
+            Command::Report(Migration {
+                strategy,
+                direction: Direction::ToP2p,
+                outcome: Outcome::Completed,
+                duration_ms,
+                attempts: 0,
+                voice_switch_ms: Vec::new(),
+            })
+        };
+        if strategy == Strategy::Hard || mesh_up {
+            // Hard, or the mesh is still there (grace period): one step.
+            let mut commands = vec![Command::SetMode(CallMode::Migrating)];
+            if mesh_up {
+                self.state = State::P2p {
+                    warm: None,
+                    close_sfu_at: Some(now + self.cfg.grace_ms),
+                };
+            } else {
+                self.state = State::P2p {
+                    warm: None,
+                    close_sfu_at: None,
+                };
+                commands.push(Command::CloseSfu);
+                commands.push(Command::BuildMesh);
+            }
+            commands.extend([
+                Command::RouteAll(Transport::Mesh),
+                Command::SetMode(CallMode::P2p),
+                Command::Status(STATUS_CONNECTED),
+                ack(true, None),
+                report(0),
+            ]);
+            return commands;
+        }
+        self.state = State::Downgrading {
+            strategy,
+            since: now,
+            deadline: now + self.cfg.switch_deadline_ms,
+            switch: Switch::default(),
+        };
+        vec![
+            Command::SetMode(CallMode::Migrating),
+            Command::Status(STATUS_OPTIMIZING),
+            Command::BuildMesh,
+        ]
+    }
+
+    pub(super) fn on_published(&mut self, now: u64) -> Vec<Command> {
+        match &mut self.state {
+            State::P2p {
+                warm: Some(warm), ..
+            } => {
+                warm.published = true;
+                Vec::new()
+            }
+            State::Upgrading {
+                strategy: Strategy::Hard,
+                ..
+            } => self.finish_upgrade(now),
+            State::Upgrading { published, .. } => {
+                *published = true;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The call is on the SFU: ack, report, and (gradual) keep the mesh for its grace period.
+    fn finish_upgrade(&mut self, now: u64) -> Vec<Command> {
+        let State::Upgrading {
+            strategy,
+            since,
+            attempt,
+            mesh_up,
+            switch,
+            ..
+        } = &mut self.state
+        else {
+            return Vec::new();
+        };
+        let migration = Migration {
+            strategy: *strategy,
+            direction: Direction::ToSfu,
+            outcome: Outcome::Completed,
+            duration_ms: now.saturating_sub(*since),
+            attempts: *attempt,
+            voice_switch_ms: std::mem::take(&mut switch.crossed),
+        };
+        let mesh_up = *mesh_up;
+        self.state = State::Sfu {
+            strategy: *strategy,
+            close_mesh_at: mesh_up.then_some(now + self.cfg.grace_ms),
+            mesh_up,
+        };
+        vec![
+            Command::RouteAll(Transport::Sfu),
+            Command::SetMode(CallMode::Sfu),
+            Command::Status(STATUS_CONNECTED),
+            ack(true, None),
+            Command::Report(migration),
+        ]
+    }
+
+    pub(super) fn on_sfu_failed(&mut self, reason: String, now: u64) -> Vec<Command> {
+        let attempts = self.cfg.attempts;
+        match &mut self.state {
+            State::P2p { warm, close_sfu_at } => {
+                let had = warm.take().is_some() | close_sfu_at.take().is_some();
+                if had {
+                    vec![Command::CloseSfu]
+                } else {
+                    Vec::new()
+                }
+            }
+            State::Upgrading {
+                attempt,
+                retry_at,
+                published,
+                switch,
+                ..
+            } if retry_at.is_none() && *attempt < attempts => {
+                let backoff = self.cfg.first_backoff_ms << (*attempt - 1).min(16);
+                *retry_at = Some(now + backoff);
+                *published = false;
+                switch.crossed.clear();
+                vec![Command::CloseSfu, Command::RouteAll(Transport::Mesh)]
+            }
+            // A stale report while waiting to retry (the closed session's last words).
+            State::Upgrading {
+                retry_at: Some(_), ..
+            } => Vec::new(),
+            State::Downgrading { .. } => self.finish_downgrade(now, true),
+            State::Upgrading { .. } | State::Sfu { .. } => {
+                let mut commands = self.back_to_mesh(
+                    Outcome::Failed {
+                        reason: reason.clone(),
+                    },
+                    now,
+                );
+                commands.push(ack(false, Some(&reason)));
+                commands
+            }
+        }
+    }
+
+    pub(super) fn on_rollback(&mut self, reason: String, now: u64) -> Vec<Command> {
+        match &mut self.state {
+            State::P2p { warm, .. } => {
+                if warm.take().is_some() {
+                    vec![Command::CloseSfu]
+                } else {
+                    Vec::new()
+                }
+            }
+            State::Downgrading { .. } => self.finish_downgrade(now, true),
+            _ => self.back_to_mesh(Outcome::RolledBack { reason }, now),
+        }
+    }
+
+    pub(super) fn on_tick(
+        &mut self,
+        flowing: &[UserId],
+        expected: &[UserId],
+        now: u64,
+    ) -> Vec<Command> {
+        let timeout = self.cfg.attempt_timeout_ms;
+        match &mut self.state {
+            State::P2p { close_sfu_at, .. } if close_sfu_at.is_some_and(|at| now >= at) => {
+                *close_sfu_at = None;
+                vec![Command::CloseSfu]
+            }
+            State::Sfu {
+                close_mesh_at,
+                mesh_up,
+                ..
+            } if close_mesh_at.is_some_and(|at| now >= at) => {
+                *close_mesh_at = None;
+                *mesh_up = false;
+                vec![Command::CloseMesh]
+            }
+            State::Upgrading {
+                retry_at,
+                attempt,
+                deadline,
+                url,
+                token,
+                strategy,
+                ..
+            } if retry_at.is_some_and(|at| now >= at) => {
+                *retry_at = None;
+                *attempt += 1;
+                if *strategy == Strategy::Hard {
+                    *deadline = now + timeout;
+                }
+                vec![Command::ConnectSfu {
+                    url: url.clone(),
+                    token: token.clone(),
+                    hold: false,
+                }]
+            }
+            State::Upgrading {
+                retry_at: None,
+                deadline,
+                ..
+            } if now >= *deadline => {
+                self.on_sfu_failed("the SFU did not carry the call in time".into(), now)
+            }
+            State::Upgrading {
+                strategy,
+                since,
+                published,
+                switch,
+                retry_at: None,
+                ..
+            } if *strategy != Strategy::Hard => {
+                let at = now.saturating_sub(*since);
+                let mut commands = switch.cross(flowing, Transport::Sfu, at);
+                if *published && switch.all_across(expected) {
+                    commands.extend(self.finish_upgrade(now));
+                }
+                commands
+            }
+            State::Downgrading { deadline, .. } if now >= *deadline => {
+                self.finish_downgrade(now, false)
+            }
+            State::Downgrading { since, switch, .. } => {
+                let at = now.saturating_sub(*since);
+                let mut commands = switch.cross(flowing, Transport::Mesh, at);
+                if switch.all_across(expected) {
+                    commands.extend(self.finish_downgrade(now, false));
+                }
+                commands
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The gradual return is over (all voices across, its deadline, or the SFU gone).
+    fn finish_downgrade(&mut self, now: u64, sfu_gone: bool) -> Vec<Command> {
+        let State::Downgrading {
+            strategy,
+            since,
+            switch,
+            ..
+        } = &mut self.state
+        else {
+            return Vec::new();
+        };
+        let migration = Migration {
+            strategy: *strategy,
+            direction: Direction::ToP2p,
+            outcome: Outcome::Completed,
+            duration_ms: now.saturating_sub(*since),
+            attempts: 0,
+            voice_switch_ms: std::mem::take(&mut switch.crossed),
+        };
+        self.state = State::P2p {
+            warm: None,
+            close_sfu_at: (!sfu_gone).then_some(now + self.cfg.grace_ms),
+        };
+        let mut commands = vec![Command::RouteAll(Transport::Mesh)];
+        if sfu_gone {
+            commands.push(Command::CloseSfu);
+        }
+        commands.extend([
+            Command::SetMode(CallMode::P2p),
+            Command::Status(STATUS_CONNECTED),
+            ack(true, None),
+            Command::Report(migration),
+        ]);
+        commands
+    }
+
+    /// Leaves any SFU state for the mesh and reports how the migration ended. A mesh that is
+    /// still up (gradual) is simply routed back to: nobody hears the difference.
+    pub(super) fn back_to_mesh(&mut self, outcome: Outcome, now: u64) -> Vec<Command> {
+        let (strategy, direction, since, attempts, mesh_up) = match &self.state {
+            State::P2p { .. } | State::Downgrading { .. } => return Vec::new(),
+            State::Upgrading {
+                strategy,
+                since,
+                attempt,
+                mesh_up,
+                ..
+            } => (*strategy, Direction::ToSfu, *since, *attempt, *mesh_up),
+            // The SFU failed or was rolled back under a settled call: a move back to the mesh.
+            State::Sfu {
+                strategy, mesh_up, ..
+            } => (*strategy, Direction::ToP2p, now, 0, *mesh_up),
+        };
+        self.state = State::P2p {
+            warm: None,
+            close_sfu_at: None,
+        };
+        let mut commands = vec![Command::CloseSfu];
+        if !mesh_up {
+            commands.push(Command::BuildMesh);
+        }
+        commands.extend([
+            Command::RouteAll(Transport::Mesh),
+            Command::SetMode(CallMode::P2p),
+            Command::Status(STATUS_DIRECT),
+            Command::Report(Migration {
+                strategy,
+                direction,
+                outcome,
+                duration_ms: now.saturating_sub(since),
+                attempts,
+                voice_switch_ms: Vec::new(),
+            }),
+        ]);
+        commands
+    }
+}
