@@ -67,6 +67,8 @@ export interface MigrationEvent {
   durationMs: number;
   /** SFU connection attempts made. */
   attempts: number;
+  /** Gradual switches: [userId, ms after the mode-change] as each voice crossed. */
+  voiceSwitchMs: Array<[number, number]>;
 }
 "#;
 
@@ -137,6 +139,12 @@ pub fn migration_object(m: &Migration) -> Object {
     }
     set(&obj, "durationMs", &(m.duration_ms as f64).into());
     set(&obj, "attempts", &m.attempts.into());
+    let switches = Array::new();
+    for (user_id, ms) in &m.voice_switch_ms {
+        let pair = Array::of2(&(*user_id as f64).into(), &(*ms as f64).into());
+        switches.push(&pair);
+    }
+    set(&obj, "voiceSwitchMs", &switches.into());
     obj
 }
 

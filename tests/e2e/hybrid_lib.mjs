@@ -41,6 +41,40 @@ function tokenSub(url) {
   } catch { return null; }
 }
 
+// Route cross-fades, read from the ramps the library schedules on its gain nodes: for each
+// pair of opposite ramps started at the same audio time in one context (one voice leaving a
+// bus while its copy enters the other), how long both copies were above 10 % gain.
+const paramContext = new WeakMap();
+const nativeCreateGain = BaseAudioContext.prototype.createGain;
+BaseAudioContext.prototype.createGain = function (...args) {
+  const node = nativeCreateGain.apply(this, args);
+  paramContext.set(node.gain, this);
+  return node;
+};
+const ramps = [];
+const nativeRamp = AudioParam.prototype.linearRampToValueAtTime;
+AudioParam.prototype.linearRampToValueAtTime = function (value, endTime) {
+  const ctx = paramContext.get(this);
+  if (ctx) ramps.push({ ctx, start: ctx.currentTime, end: endTime, from: this.value, to: value });
+  return nativeRamp.call(this, value, endTime);
+};
+export function resetRamps() { ramps.length = 0; }
+/** The longest time (ms) any voice was routed on both buses at once since `resetRamps`. */
+export function doubledMs() {
+  const cross = (r, level) => r.start + (level - r.from) / (r.to - r.from) * (r.end - r.start);
+  let worst = 0;
+  const ups = ramps.filter((r) => r.to > r.from && r.to >= 0.99 && r.from <= 0.01);
+  const downs = ramps.filter((r) => r.to < r.from && r.to <= 0.01 && r.from >= 0.99);
+  for (const up of ups) {
+    for (const down of downs) {
+      if (down.ctx !== up.ctx || Math.abs(down.start - up.start) > 0.001) continue;
+      const overlap = cross(down, 0.1) - cross(up, 0.1);
+      worst = Math.max(worst, overlap * 1000);
+    }
+  }
+  return worst;
+}
+
 const contexts = [];
 const NativeCtx = window.AudioContext;
 window.AudioContext = class extends NativeCtx {
@@ -74,12 +108,15 @@ class Meter extends AudioWorkletProcessor {
     this.maxGap = this.freqs.map(() => 0);
     this.heard = this.freqs.map(() => false);
     this.db = this.freqs.map(() => -200);
+    this.tracked = this.freqs.map(() => true);
     this.port.onmessage = (e) => {
-      if (e.data === 'reset') { this.maxGap = this.freqs.map(() => 0); this.lastHeard = this.heard.map((h) => h ? this.frames : -1); }
+      // Only voices heard at the reset are tracked: a voice that arrives later (a joiner) or
+      // was turned down has no gap to measure.
+      if (e.data === 'reset') { this.maxGap = this.freqs.map(() => 0); this.tracked = this.heard.slice(); this.lastHeard = this.heard.map((h) => h ? this.frames : -1); }
       const ms = (f) => f / sampleRate * 1000;
       this.port.postMessage({
         heard: this.heard, db: this.db,
-        maxGapMs: this.maxGap.map((g, i) => Math.max(ms(g), this.lastHeard[i] >= 0 && !this.heard[i] ? ms(this.frames - this.lastHeard[i]) : 0)),
+        maxGapMs: this.maxGap.map((g, i) => Math.max(ms(g), this.tracked[i] && this.lastHeard[i] >= 0 && !this.heard[i] ? ms(this.frames - this.lastHeard[i]) : 0)),
       });
     };
   }
@@ -106,7 +143,7 @@ class Meter extends AudioWorkletProcessor {
         this.db[k] = 10 * Math.log10(p + 1e-20);
         const heard = p > this.threshold;
         this.heard[k] = heard;
-        if (heard) {
+        if (heard && this.tracked[k]) {
           if (this.lastHeard[k] >= 0) this.maxGap[k] = Math.max(this.maxGap[k], this.frames - this.lastHeard[k] - this.hop);
           this.lastHeard[k] = this.frames;
         }
