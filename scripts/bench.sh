@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (never part of the tests): each prints `BENCH name=value` lines, which are
 # merged into bench/results.json. Starts the same servers as the tests and stops them by PID.
-# Usage: scripts/bench.sh [size|server|p2p|sfu ...]   (default: all)
+# Usage: scripts/bench.sh [size|server|p2p|sfu|hybrid ...]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -10,7 +10,7 @@ ART=.artifacts; mkdir -p "$ART"
 export PID_FILE="$ART/bench-pids"
 source scripts/servers.sh
 trap stop_servers EXIT
-which=("$@"); ((${#which[@]})) || which=(size server p2p sfu)
+which=("$@"); ((${#which[@]})) || which=(size server p2p sfu hybrid)
 want() { [[ " ${which[*]} " == *" $1 "* ]]; }
 
 if want p2p || want sfu; then
@@ -45,5 +45,13 @@ if want sfu; then
     [[ -f $b ]] || continue
     node "$b" 2>&1 | tee "$ART/bench-$(basename "$b" .mjs).log" | node scripts/bench_merge.mjs --stdin
   done
+fi
+if want hybrid; then
+  # Migrations between the mesh and the SFU, 8 clients, each strategy 5 times (medians); the
+  # suite starts its own reference server and livekit-server on free ports.
+  cargo build -p sohbet-server --release --quiet
+  want sfu || bash scripts/build_pkg.sh
+  SERVER_BIN=${CARGO_TARGET_DIR:-target}/release/sohbet-server SFU_E2E_PKG=../../pkg HYBRID_BENCH=${HYBRID_BENCH:-5} \
+    node tests/e2e/hybrid.mjs 2>&1 | tee "$ART/bench-hybrid.log" | node scripts/bench_merge.mjs --stdin
 fi
 echo "bench/results.json:"; cat bench/results.json

@@ -3,7 +3,8 @@
 // livekit-server (both on free loopback ports, stopped by PID at the end), moving between the P2P
 // mesh and the SFU as the server decides. "Hears" is energy at each voice's frequency at each
 // receiver's output, measured every 5.3 ms by an AudioWorklet. Prints `e2e: N passed, M failed`
-// and merges the migration numbers into bench/results.json (`HYBRID_BENCH=1` adds repetitions).
+// and the migration numbers as `BENCH name=value` lines (medians); `HYBRID_BENCH=N` runs only
+// the round trips (N times each) and the SFU-failure test, for scripts/bench.sh hybrid.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -394,6 +395,11 @@ const tests = [
 
 async function main() {
   const only = process.argv[2];
+  const repeat = Number(process.env.HYBRID_BENCH ?? 0);
+  const selected = repeat > 0
+    ? tests.filter(([name]) => /round trip|^gradual|^opportunistic|^eight clients|killed/.test(name))
+      .flatMap((t) => (/killed/.test(t[0]) ? [t] : Array(repeat).fill(t)))
+    : tests;
   const lk = new PrivateLivekit(await freeLivekitPort());
   const server = new RefServer(lk.url);
   let browser = null; let passed = 0; let failed = 0;
@@ -402,7 +408,7 @@ async function main() {
     await server.start();
     browser = await launch();
     const env = { http: server.httpUrl, ws: server.wsUrl, lk, server };
-    for (const [name, fn] of tests) {
+    for (const [name, fn] of selected) {
       if (only && !name.includes(only)) continue;
       const t0 = Date.now();
       const context = await browser.newContext();
@@ -433,7 +439,8 @@ async function main() {
   const out = {};
   for (const [k, v] of Object.entries(results)) out[k] = Math.round(median(v));
   if (Object.keys(out).length) {
-    console.log(`hybrid numbers: ${JSON.stringify(out)}`);
+    for (const [k, v] of Object.entries(out)) console.log(`BENCH ${k}=${v}`);
+    console.log(`hybrid samples: ${JSON.stringify(results)}`);
     fs.writeFileSync(path.join(ROOT, '.artifacts', 'hybrid-bench.json'), JSON.stringify({ ...out, samples: results }, null, 1));
   }
   console.log(`e2e: ${passed} passed, ${failed} failed`);
