@@ -78,13 +78,16 @@ impl AuthError {
 pub struct Auth {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    leeway_secs: u64,
 }
 
 impl Auth {
-    pub fn new(secret: &str) -> Self {
+    /// `leeway_secs`: how long after `exp` a token is still accepted (0 by default).
+    pub fn new(secret: &str, leeway_secs: u64) -> Self {
         Auth {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
+            leeway_secs,
         }
     }
 
@@ -103,21 +106,30 @@ impl Auth {
 
     /// Verifies signature, algorithm and expiry, and bounds the user id.
     pub fn verify(&self, token: &str) -> Result<UserInfo, AuthError> {
+        self.verify_until(token).map(|(user, _)| user)
+    }
+
+    /// Like [`Auth::verify`], also returning until when (unix seconds, leeway included) the
+    /// token is valid: the voice socket is closed then (policy in server/README.md).
+    pub fn verify_until(&self, token: &str) -> Result<(UserInfo, u64), AuthError> {
         if token.is_empty() {
             return Err(AuthError::Missing);
         }
-        let validation = Validation::new(Algorithm::HS256);
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = self.leeway_secs;
         let data = decode::<UserClaims>(token, &self.decoding, &validation)
             .map_err(|e| AuthError::Invalid(e.to_string()))?;
         let id: UserId = data.claims.sub.parse().map_err(|_| AuthError::BadUserId)?;
         if !(1..=MAX_USER_ID).contains(&id) {
             return Err(AuthError::BadUserId);
         }
-        Ok(UserInfo {
+        let valid_until = data.claims.exp.saturating_add(self.leeway_secs);
+        let user = UserInfo {
             id,
             username: data.claims.username,
             university: data.claims.university,
-        })
+        };
+        Ok((user, valid_until))
     }
 }
 
@@ -164,21 +176,21 @@ mod tests {
 
     #[test]
     fn issued_token_verifies_back_to_the_same_user() {
-        let auth = Auth::new("s3cret");
+        let auth = Auth::new("s3cret", 0);
         let token = auth.issue(&user(42), now()).unwrap();
         assert_eq!(auth.verify(&token).unwrap(), user(42));
     }
 
     #[test]
     fn token_signed_with_another_secret_is_refused() {
-        let token = Auth::new("one").issue(&user(42), now()).unwrap();
-        let err = Auth::new("two").verify(&token).unwrap_err();
+        let token = Auth::new("one", 0).issue(&user(42), now()).unwrap();
+        let err = Auth::new("two", 0).verify(&token).unwrap_err();
         assert_eq!(err.code(), "auth/invalid");
     }
 
     #[test]
     fn expired_token_is_refused() {
-        let auth = Auth::new("s3cret");
+        let auth = Auth::new("s3cret", 0);
         let token = auth
             .issue(&user(42), now() - 2 * USER_TOKEN_TTL_SECS)
             .unwrap();
@@ -186,8 +198,19 @@ mod tests {
     }
 
     #[test]
+    fn a_token_expired_a_second_ago_is_refused_without_leeway() {
+        let now = now();
+        let token = Auth::new("k", 0)
+            .issue(&user(42), now - USER_TOKEN_TTL_SECS - 2)
+            .unwrap();
+        assert!(Auth::new("k", 0).verify(&token).is_err());
+        let (_, until) = Auth::new("k", 30).verify_until(&token).unwrap();
+        assert_eq!(until, now - 2 + 30);
+    }
+
+    #[test]
     fn out_of_range_user_id_is_refused() {
-        let auth = Auth::new("s3cret");
+        let auth = Auth::new("s3cret", 0);
         let token = auth.issue(&user(MAX_USER_ID + 1), now()).unwrap();
         assert_eq!(auth.verify(&token).unwrap_err(), AuthError::BadUserId);
         let zero = auth.issue(&user(0), now()).unwrap();
@@ -196,6 +219,9 @@ mod tests {
 
     #[test]
     fn empty_token_is_missing() {
-        assert_eq!(Auth::new("x").verify("").unwrap_err(), AuthError::Missing);
+        assert_eq!(
+            Auth::new("x", 0).verify("").unwrap_err(),
+            AuthError::Missing
+        );
     }
 }

@@ -22,6 +22,21 @@ pub struct Channel {
     pub organization_id: Option<u64>,
     /// Unix seconds.
     pub created_at: u64,
+    /// Who created it over REST (None: seeded by the server).
+    pub created_by: Option<UserId>,
+}
+
+impl Channel {
+    /// Whether `user` may join: anyone for public and group channels (the reference server
+    /// has no group membership), only the creator for a private channel.
+    pub fn admits(&self, user: UserId) -> bool {
+        self.channel_type != "private" || self.created_by == Some(user)
+    }
+
+    /// Whether `user` may delete it: only its creator; seeded channels are never deleted.
+    pub fn deletable_by(&self, user: UserId) -> bool {
+        self.created_by == Some(user)
+    }
 }
 
 /// An open REST voice session (`POST /join` … `DELETE /leave`).
@@ -48,7 +63,7 @@ impl ChannelStore {
     pub fn seeded(now: u64) -> Self {
         let mut store = ChannelStore::default();
         for name in ["General", "Study Room", "Large Hall"] {
-            store.create(name.into(), "public".into(), None, None, now);
+            store.create(name.into(), "public".into(), None, None, None, now);
         }
         store
     }
@@ -60,6 +75,7 @@ impl ChannelStore {
         channel_type: String,
         group_id: Option<u64>,
         organization_id: Option<u64>,
+        created_by: Option<UserId>,
         now: u64,
     ) -> Option<Channel> {
         let id = self.channels.keys().next_back().map_or(1, |last| last + 1);
@@ -73,6 +89,7 @@ impl ChannelStore {
             group_id,
             organization_id,
             created_at: now,
+            created_by,
         };
         self.channels.insert(id, channel.clone());
         Some(channel)
@@ -152,7 +169,7 @@ mod tests {
     #[test]
     fn list_filters_by_type_and_pages() {
         let mut store = ChannelStore::seeded(0);
-        store.create("Team".into(), "group".into(), Some(7), None, 0);
+        store.create("Team".into(), "group".into(), Some(7), None, Some(9), 0);
         assert_eq!(store.list(Some("group"), 50, 0).len(), 1);
         assert_eq!(
             store
@@ -174,6 +191,18 @@ mod tests {
         assert!(store.close_session(1, 9));
         assert!(!store.close_session(1, 9));
         assert_eq!(store.active_users(1, 12), 0);
+    }
+
+    #[test]
+    fn private_channels_admit_only_their_creator_and_seeded_ones_are_not_deletable() {
+        let mut store = ChannelStore::seeded(0);
+        let private = store
+            .create("Mine".into(), "private".into(), None, None, Some(9), 0)
+            .unwrap();
+        assert!(private.admits(9) && !private.admits(10));
+        assert!(private.deletable_by(9) && !private.deletable_by(10));
+        let seeded = store.get(1).unwrap();
+        assert!(seeded.admits(10) && !seeded.deletable_by(10));
     }
 
     #[test]

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use sohbet_rtc::mode::policy::PolicyConfig;
 
 use crate::error::ServerError;
+use crate::limits::Limits;
 use crate::migration::{Strategy, Timing};
+
+/// LiveKit secrets anyone knows (`livekit-server --dev` uses key `devkey`, secret `secret`).
+pub const DEV_LIVEKIT_SECRETS: &[&str] = &["secret", "devkey"];
 
 /// Default number of LiveKit tokens a user may mint per minute (compat-spec H-T1).
 pub const DEFAULT_TOKENS_PER_MINUTE: usize = 10;
@@ -51,8 +55,16 @@ pub struct Config {
     /// What the probe GETs (`SOHBET_SFU_HEALTH_URL`, default: `LIVEKIT_URL` with ws→http,
     /// wss→https, path `/`).
     pub sfu_health_url: Option<String>,
-    /// Enable `/api/dev/*` (login, drop-connections) (`SOHBET_DEV_ENDPOINTS`, default on).
-    pub dev_endpoints: bool,
+    /// Development mode (`SOHBET_DEV=1`, or the older `SOHBET_DEV_ENDPOINTS=1`; default
+    /// off): `/api/dev/*` (login, drop-connections), CORS for any origin, voice rooms for
+    /// channel ids the store does not have, sfu-token for non-members, and the LiveKit dev
+    /// key/secret. Off, the server refuses to start with the well-known dev secret.
+    pub dev_mode: bool,
+    /// Origins allowed by CORS outside dev mode (`SOHBET_CORS_ORIGINS`, comma-separated,
+    /// default none: same-origin pages only).
+    pub cors_origins: Vec<String>,
+    /// Connection caps, timeouts, rate limits (see [`Limits`]).
+    pub limits: Limits,
     /// Mode policy thresholds (`SOHBET_SFU_UP_AT`, `SOHBET_P2P_DOWN_AT`,
     /// `SOHBET_PREWARM_AT`, `SOHBET_MODE_COOLDOWN_MS`; defaults from the policy).
     pub policy: PolicyConfig,
@@ -81,7 +93,9 @@ impl Default for Config {
             sfu_probe_ms: 2_000,
             sfu_probe_timeout_ms: 1_000,
             sfu_health_url: None,
-            dev_endpoints: true,
+            dev_mode: false,
+            cors_origins: Vec::new(),
+            limits: Limits::default(),
             policy: PolicyConfig::default(),
             tick_ms: 250,
             ws_ping_ms: 20_000,
@@ -137,9 +151,18 @@ impl Config {
         if let Some(v) = get("SOHBET_SEND_MODE_CHANGE") {
             cfg.send_mode_change = flag(&v);
         }
-        if let Some(v) = get("SOHBET_DEV_ENDPOINTS") {
-            cfg.dev_endpoints = flag(&v);
-        }
+        cfg.dev_mode = ["SOHBET_DEV", "SOHBET_DEV_ENDPOINTS"]
+            .iter()
+            .any(|key| get(key).is_some_and(|v| flag(&v)));
+        cfg.cors_origins = get("SOHBET_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        cfg.limits.read(&get)?;
         if let Some(v) = get("SOHBET_SFU_UP_AT") {
             cfg.policy.sfu_up_at = parse(&v, "SOHBET_SFU_UP_AT")?;
         }
@@ -175,6 +198,19 @@ impl Config {
             cfg.tick_ms = parse(&v, "SOHBET_TICK_MS")?;
         }
         Ok(cfg)
+    }
+
+    /// Refuses a configuration that is only safe on a developer's machine: outside dev mode
+    /// the LiveKit key/secret must not be `livekit-server --dev`'s well-known pair, since
+    /// anyone could then mint tokens for every room.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        if !self.dev_mode
+            && (DEV_LIVEKIT_SECRETS.contains(&self.livekit_api_secret.as_str())
+                || self.livekit_api_secret.len() < 16)
+        {
+            return Err(ServerError::InsecureLiveKitSecret);
+        }
+        Ok(())
     }
 
     /// The HTTP listener's address.
@@ -236,7 +272,12 @@ mod tests {
         assert_eq!(cfg.migration, Timing::default());
         assert_eq!((cfg.sfu_probe_ms, cfg.sfu_probe_timeout_ms), (2_000, 1_000));
         assert_eq!(cfg.tick_ms, 250);
-        assert!(cfg.dev_endpoints);
+        assert!(!cfg.dev_mode, "dev mode is opt-in");
+        assert_eq!(cfg.limits, Limits::default());
+        assert_eq!(
+            cfg.validate().unwrap_err().code(),
+            "insecure-livekit-secret"
+        );
         assert_eq!(cfg.jwt_secret.len(), 64);
         assert_ne!(cfg.jwt_secret, from(&[]).unwrap().jwt_secret);
     }
@@ -271,6 +312,26 @@ mod tests {
         assert_eq!(cfg.sfu_health_url.as_deref(), Some("http://127.0.0.1:9/"));
         assert_eq!(cfg.policy.cooldown_ms, 0);
         assert_eq!(cfg.static_dir, Some(PathBuf::from("/tmp")));
+    }
+
+    #[test]
+    fn dev_mode_is_opt_in_and_allows_the_dev_secret() {
+        for key in ["SOHBET_DEV", "SOHBET_DEV_ENDPOINTS"] {
+            let cfg = from(&[(key, "1")]).unwrap();
+            assert!(cfg.dev_mode);
+            assert!(cfg.validate().is_ok());
+        }
+        let cfg = from(&[
+            ("LIVEKIT_API_KEY", "prodkey"),
+            ("LIVEKIT_API_SECRET", "a-long-production-secret-0123456789"),
+            (
+                "SOHBET_CORS_ORIGINS",
+                "https://a.example, https://b.example",
+            ),
+        ])
+        .unwrap();
+        assert!(cfg.validate().is_ok());
+        assert_eq!(cfg.cors_origins.len(), 2);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Development endpoints (on by default, off with `SOHBET_DEV_ENDPOINTS=0`):
+//! Development endpoints (only in dev mode: `SOHBET_DEV=1` or `SOHBET_DEV_ENDPOINTS=1`):
 //! `POST /api/dev/login {username, university?, user_id?}` mints a user JWT for tests and the
 //! demo, and `POST /api/dev/drop-connections {user_id}` drops that user's WebSockets
 //! server-side without a close handshake, as a network failure would, so reconnect and
@@ -31,7 +31,7 @@ pub struct DevLogin {
 }
 
 fn ensure_enabled(state: &AppState) -> Result<(), ApiError> {
-    if state.config().dev_endpoints {
+    if state.config().dev_mode {
         Ok(())
     } else {
         Err(ApiError::DevDisabled)

@@ -10,7 +10,7 @@ use sohbet_rtc::signal::{
 };
 
 use crate::clock::unix_secs;
-use crate::hub::{broadcast, send_to_conn, Hub, HubState};
+use crate::hub::{Hub, HubState};
 use crate::migration::Strategy;
 
 /// P2P mesh limit: above this many members on a channel that cannot use the SFU, the
@@ -66,7 +66,7 @@ impl Hub {
                             (None, None)
                         };
                         let msg = mode_change(channel_id, mode, strategy, sfu_token, sfu_url);
-                        send_to_conn(st, member.conn, &msg);
+                        self.send_to_conn(member.conn, &msg);
                     }
                 }
                 Effect::Rollback(reason) if self.settings.send_mode_change => {
@@ -74,7 +74,7 @@ impl Hub {
                         channel_id,
                         reason: reason.to_owned(),
                     });
-                    broadcast(st, channel_id, &msg, None);
+                    self.broadcast(st, channel_id, &msg, None);
                 }
                 Effect::Rollback(_) => {}
                 Effect::Prewarm { users, on } => {
@@ -100,13 +100,13 @@ impl Hub {
                             token,
                             url,
                         );
-                        send_to_conn(st, member.conn, &msg);
+                        self.send_to_conn(member.conn, &msg);
                     }
                 }
                 Effect::Degraded(users) => {
                     let msg = degraded();
                     for member in users.iter().filter_map(|u| room.members.get(u)) {
-                        send_to_conn(st, member.conn, &msg);
+                        self.send_to_conn(member.conn, &msg);
                     }
                 }
             }

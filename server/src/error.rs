@@ -19,6 +19,12 @@ pub enum ServerError {
     },
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
+    #[error(
+        "LIVEKIT_API_SECRET is livekit-server --dev's well-known secret (or shorter than 16 \
+         characters): anyone could mint SFU tokens for every room. Set LIVEKIT_API_KEY and \
+         LIVEKIT_API_SECRET to the production pair, or SOHBET_DEV=1 on a developer machine"
+    )]
+    InsecureLiveKitSecret,
 }
 
 impl ServerError {
@@ -28,6 +34,7 @@ impl ServerError {
             ServerError::Config { .. } => "config",
             ServerError::Bind { .. } => "bind",
             ServerError::Io(_) => "io",
+            ServerError::InsecureLiveKitSecret => "insecure-livekit-secret",
         }
     }
 }

@@ -1,69 +1,41 @@
-//! The voice hub: every live WebSocket connection, every voice room and its members, and
-//! delivery of encoded frames to connections. One `std::sync::Mutex` guards it all; no
-//! `.await` happens while it is held (delivery is a non-blocking channel send), so message
-//! handling is serialised per server, which keeps join/leave/relay free of races.
+//! The voice hub: voice rooms and their members, and delivery of encoded frames to
+//! connections (issue 13 §10). Rooms are sharded by channel id over [`SHARDS`] mutexes, so
+//! unrelated rooms never serialise on one lock; everything about one channel (its room,
+//! migration, policy, records) lives in one shard and is changed under that shard's lock,
+//! which keeps join/leave/relay/migration free of races exactly as one global lock did. No
+//! `.await` happens under a shard lock (delivery is a non-blocking queue send). Connections
+//! live in the sharded [`Registry`] (by id and by user), so a delivery is O(recipients).
+//! Lock order: channel store → shard → registry; never the other way round.
 //!
 //! Membership belongs to the connection that joined: closing that socket removes the user
-//! from the room, closing another socket of the same user does not. Messages addressed to a
-//! user (relays, room broadcasts) reach all of that user's sockets; replies (voice:participants
+//! from the room, closing another socket of the same user does not. A socket is in at most
+//! one room: joining another channel leaves the previous one. Messages addressed to a user
+//! (relays, room broadcasts) reach all of that user's sockets; replies (voice:participants
 //! and its follow-ups, voice:error) go to the connection that asked.
 //!
 //! Server-built frames are serialised like the codec's `encode` (type first, payload last,
 //! numeric ids) but without its 4096-byte limit: that limit is the C++ server's *inbound*
 //! read size, and a voice:participants list of a large room may exceed it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use sohbet_rtc::mode::policy::{ModePolicy, PolicyConfig};
 use sohbet_rtc::signal::{to_json, CallMode, ChannelId, ErrorReport, Message, UserId};
-use tokio::sync::mpsc::{self, error::TrySendError};
-use tokio::sync::Notify;
 
 use crate::auth::UserInfo;
+use crate::channels::ChannelStore;
 use crate::clock::Clock;
+pub use crate::conns::{Conn, ConnId, ConnTask, End, Queued, Registry, OUTBOUND_QUEUE};
 use crate::livekit::Minter;
 use crate::metrics::{Metrics, ModeGauges};
 use crate::migration::{Migration, Strategy, Timing};
 use crate::records::ChannelRecord;
 use crate::voice::VoiceError;
 
-/// Identifies one WebSocket connection for its lifetime.
-pub type ConnId = u64;
-
-/// Frames queued for one connection before it counts as stuck and is dropped.
-pub const OUTBOUND_QUEUE: usize = 1024;
-
-/// The hub's side of one connection: a bounded frame queue and a kill switch.
-pub(crate) struct Conn {
-    pub(crate) user: UserInfo,
-    tx: mpsc::Sender<String>,
-    kill: Arc<Notify>,
-}
-
-impl Conn {
-    /// Queues a frame; a connection whose queue is full (it stopped reading) is dropped.
-    pub(crate) fn deliver(&self, text: String) {
-        if let Err(TrySendError::Full(_)) = self.tx.try_send(text) {
-            tracing::warn!(
-                user = self.user.id,
-                "outbound queue full; dropping the socket"
-            );
-            self.kill.notify_one();
-        }
-    }
-
-    /// Asks the connection task to drop its socket without a close handshake.
-    pub(crate) fn kill(&self) {
-        self.kill.notify_one();
-    }
-}
-
-/// The connection task's side: frames to write, and the signal to drop the socket.
-pub struct ConnTask {
-    pub rx: mpsc::Receiver<String>,
-    pub kill: Arc<Notify>,
-}
+/// Number of room shards (a power of two).
+pub const SHARDS: usize = 64;
 
 /// One voice member: who, through which connection, and the state a newcomer must see.
 pub(crate) struct Member {
@@ -87,7 +59,7 @@ pub(crate) struct Room {
     /// voice:degraded-mode was sent for the current crossing above the P2P limit.
     pub(crate) degraded: bool,
     /// The policy pre-warms the SFU (opportunistic strategy): members sent the pre-warm.
-    pub(crate) prewarmed: Option<std::collections::BTreeSet<UserId>>,
+    pub(crate) prewarmed: Option<BTreeSet<UserId>>,
 }
 
 impl Room {
@@ -125,21 +97,27 @@ pub struct HubSettings {
     pub timing: Timing,
     /// False while probing is on and has not yet reached livekit-server.
     pub sfu_reachable_at_start: bool,
+    /// Dev mode: voice rooms for channel ids the store does not have.
+    pub allow_unknown_channels: bool,
+    /// Voice sockets one user may hold.
+    pub sockets_per_user: usize,
 }
 
+/// The rooms and records of the channels of one shard.
+#[derive(Default)]
 pub(crate) struct HubState {
-    pub(crate) conns: HashMap<ConnId, Conn>,
     pub(crate) rooms: BTreeMap<ChannelId, Room>,
     /// Overrides and history per channel (kept while the room is empty).
     pub(crate) records: BTreeMap<ChannelId, ChannelRecord>,
-    pub(crate) sfu_reachable: bool,
-    pub(crate) next_migration: u64,
-    next_conn: ConnId,
 }
 
 /// The shared voice hub.
 pub struct Hub {
-    state: Mutex<HubState>,
+    shards: Box<[Mutex<HubState>]>,
+    pub(crate) conns: Registry,
+    pub(crate) channels: Arc<Mutex<ChannelStore>>,
+    sfu_reachable: AtomicBool,
+    next_migration: AtomicU64,
     pub(crate) settings: HubSettings,
     pub(crate) clock: Clock,
     pub(crate) metrics: Arc<Metrics>,
@@ -149,19 +127,17 @@ pub struct Hub {
 impl Hub {
     pub fn new(
         settings: HubSettings,
+        channels: Arc<Mutex<ChannelStore>>,
         clock: Clock,
         metrics: Arc<Metrics>,
         minter: Arc<Minter>,
     ) -> Self {
         Hub {
-            state: Mutex::new(HubState {
-                conns: HashMap::new(),
-                rooms: BTreeMap::new(),
-                records: BTreeMap::new(),
-                sfu_reachable: settings.sfu_reachable_at_start,
-                next_migration: 0,
-                next_conn: 0,
-            }),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            conns: Registry::default(),
+            channels,
+            sfu_reachable: AtomicBool::new(settings.sfu_reachable_at_start),
+            next_migration: AtomicU64::new(0),
             settings,
             clock,
             metrics,
@@ -169,85 +145,141 @@ impl Hub {
         }
     }
 
-    /// Locks the state; a poisoned lock (a panic elsewhere) is recovered, not propagated.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, HubState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Locks the shard of `channel_id`; a poisoned lock is recovered, not propagated.
+    pub(crate) fn shard(&self, channel_id: ChannelId) -> MutexGuard<'_, HubState> {
+        lock(&self.shards[(channel_id as usize) % SHARDS])
     }
 
-    /// Registers an authenticated connection; returns its id and the task's receiving side.
-    pub fn connect(&self, user: UserInfo) -> (ConnId, ConnTask) {
-        let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
-        let kill = Arc::new(Notify::new());
-        let mut st = self.lock();
-        st.next_conn += 1;
-        let id = st.next_conn;
-        let conn = Conn {
-            user,
-            tx,
-            kill: kill.clone(),
-        };
-        st.conns.insert(id, conn);
-        self.metrics.ws_connected();
-        (id, ConnTask { rx, kill })
-    }
-
-    /// Forgets a connection and removes its user from every room it joined through it,
-    /// telling the rest of each room (voice:user-left).
-    pub fn disconnect(&self, conn: ConnId) {
-        let mut st = self.lock();
-        let joined: Vec<(ChannelId, UserId)> = st
-            .rooms
-            .iter()
-            .flat_map(|(cid, room)| {
-                room.members
-                    .iter()
-                    .filter(|(_, m)| m.conn == conn)
-                    .map(|(uid, _)| (*cid, *uid))
-            })
-            .collect();
-        for (channel_id, user_id) in joined {
-            self.remove_member(&mut st, channel_id, user_id);
+    /// Every shard in turn (ticks, the SFU probe's verdict, gauges).
+    pub(crate) fn each_shard(&self, mut f: impl FnMut(&mut HubState)) {
+        for shard in self.shards.iter() {
+            f(&mut lock(shard));
         }
-        st.conns.remove(&conn);
+    }
+
+    pub(crate) fn sfu_reachable_now(&self) -> bool {
+        self.sfu_reachable.load(Ordering::Acquire)
+    }
+
+    /// Stores the probe's verdict; true when it changed.
+    pub(crate) fn swap_sfu_reachable(&self, reachable: bool) -> bool {
+        self.sfu_reachable.swap(reachable, Ordering::AcqRel) != reachable
+    }
+
+    pub(crate) fn fresh_migration_id(&self) -> u64 {
+        self.next_migration.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Registers an authenticated connection; returns the task's side (its id is
+    /// `task.conn.id`). Past the per-user socket limit the user's oldest socket is closed.
+    pub fn connect(&self, user: UserInfo) -> ConnTask {
+        let task = self.conns.connect(user, self.settings.sockets_per_user);
+        self.metrics.ws_connected();
+        task
+    }
+
+    /// Forgets a connection and removes its user from the room it joined through it,
+    /// telling the rest of the room (voice:user-left).
+    pub fn disconnect(&self, conn: ConnId) {
+        let Some(c) = self.conns.remove(conn) else {
+            return;
+        };
+        if let Some(channel_id) = c.joined() {
+            let mut st = self.shard(channel_id);
+            self.remove_if_joined_through(&mut st, channel_id, c.user.id, conn);
+        }
+    }
+
+    /// Removes `user` from the room if its membership belongs to `conn`.
+    pub(crate) fn remove_if_joined_through(
+        &self,
+        st: &mut HubState,
+        channel_id: ChannelId,
+        user: UserId,
+        conn: ConnId,
+    ) {
+        let through = st
+            .rooms
+            .get(&channel_id)
+            .and_then(|r| r.members.get(&user))
+            .is_some_and(|m| m.conn == conn);
+        if through {
+            self.remove_member(st, channel_id, user);
+        }
     }
 
     /// Asks every socket of `user_id` to drop (dev hook); returns how many were asked.
     pub fn drop_user(&self, user_id: UserId) -> usize {
-        let st = self.lock();
-        st.conns
-            .values()
-            .filter(|c| c.user.id == user_id)
-            .map(Conn::kill)
-            .count()
+        self.conns.end_user(user_id, End::Drop { metric: None })
     }
 
     /// Asks every open socket to drop (server stop).
     pub fn drop_all(&self) {
-        for c in self.lock().conns.values() {
-            c.kill();
-        }
+        self.conns.end_all(End::Drop { metric: None });
+    }
+
+    /// Open voice connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
     }
 
     /// Sends `voice:error {code, message}` to one connection.
     pub fn refuse(&self, conn: ConnId, error: &VoiceError) {
-        let st = self.lock();
-        self.refuse_locked(&st, conn, error);
-    }
-
-    pub(crate) fn refuse_locked(&self, st: &HubState, conn: ConnId, error: &VoiceError) {
         self.metrics.frame_refused(error.code());
         let report = Message::Error(ErrorReport {
             code: error.code().to_owned(),
             message: error.to_string(),
         });
-        send_to_conn(st, conn, &report);
+        self.send_to_conn(conn, &report);
+    }
+
+    /// Serialises and sends a message to one connection.
+    pub(crate) fn send_to_conn(&self, conn: ConnId, msg: &Message) {
+        if let Some(c) = self.conns.get(conn) {
+            c.deliver(to_json(msg));
+        }
+    }
+
+    /// Sends an already-encoded frame to every socket of a user.
+    pub(crate) fn send_text_to_user(&self, user: UserId, text: &str) {
+        self.conns.for_user(user, |c| {
+            c.deliver(text.to_owned());
+        });
+    }
+
+    /// Sends a relayed frame to every socket of a user that is under the relay high-water
+    /// mark; `Busy` when none could take it.
+    pub(crate) fn relay_to_user(&self, user: UserId, text: &str) -> Queued {
+        let mut outcome = Queued::Gone;
+        self.conns
+            .for_user(user, |c| match c.deliver_relay(text.to_owned()) {
+                Queued::Yes => outcome = Queued::Yes,
+                Queued::Busy if outcome == Queued::Gone => outcome = Queued::Busy,
+                _ => {}
+            });
+        outcome
+    }
+
+    /// Sends a message to every socket of every member of a room, except `skip`.
+    pub(crate) fn broadcast(
+        &self,
+        st: &HubState,
+        channel_id: ChannelId,
+        msg: &Message,
+        skip: Option<UserId>,
+    ) {
+        let Some(room) = st.rooms.get(&channel_id) else {
+            return;
+        };
+        let text = to_json(msg);
+        for uid in room.members.keys().filter(|uid| Some(**uid) != skip) {
+            self.send_text_to_user(*uid, &text);
+        }
     }
 
     /// The channel's settled mode: `P2p`, `Sfu` or `Migrating` (P2P when nobody is in voice).
     pub fn channel_mode(&self, channel_id: ChannelId) -> CallMode {
-        self.lock()
+        self.shard(channel_id)
             .rooms
             .get(&channel_id)
             .map_or(CallMode::P2p, Room::settled_mode)
@@ -255,7 +287,7 @@ impl Hub {
 
     /// Whether `user` is a live voice member of the channel.
     pub fn is_member(&self, channel_id: ChannelId, user: UserId) -> bool {
-        self.lock()
+        self.shard(channel_id)
             .rooms
             .get(&channel_id)
             .is_some_and(|r| r.members.contains_key(&user))
@@ -263,7 +295,7 @@ impl Hub {
 
     /// Live voice members of a channel.
     pub fn participant_count(&self, channel_id: ChannelId) -> usize {
-        self.lock()
+        self.shard(channel_id)
             .rooms
             .get(&channel_id)
             .map_or(0, |r| r.members.len())
@@ -271,21 +303,22 @@ impl Hub {
 
     /// The live gauges for /metrics.
     pub fn snapshot(&self) -> ModeGauges {
-        let st = self.lock();
         let mut gauges = ModeGauges {
-            connections: st.conns.len(),
-            sfu_reachable: st.sfu_reachable,
+            connections: self.conns.len(),
+            sfu_reachable: self.sfu_reachable_now(),
             ..ModeGauges::default()
         };
         for mode in ["p2p", "sfu", "migrating"] {
             gauges.channels.insert(mode, 0);
             gauges.participants.insert(mode, 0);
         }
-        for room in st.rooms.values() {
-            let mode = room.settled_mode().as_str();
-            *gauges.channels.entry(mode).or_insert(0) += 1;
-            *gauges.participants.entry(mode).or_insert(0) += room.members.len();
-        }
+        self.each_shard(|st| {
+            for room in st.rooms.values() {
+                let mode = room.settled_mode().as_str();
+                *gauges.channels.entry(mode).or_insert(0) += 1;
+                *gauges.participants.entry(mode).or_insert(0) += room.members.len();
+            }
+        });
         gauges.in_progress = gauges.channels.get("migrating").copied().unwrap_or(0);
         gauges
     }
@@ -297,8 +330,13 @@ impl Hub {
         let Some(room) = st.rooms.get_mut(&channel_id) else {
             return;
         };
-        if room.members.remove(&user).is_none() {
+        let Some(member) = room.members.remove(&user) else {
             return;
+        };
+        if let Some(c) = self.conns.get(member.conn) {
+            if c.joined() == Some(channel_id) {
+                c.set_joined(None);
+            }
         }
         if room.members.is_empty() {
             self.abandon(st, channel_id, now);
@@ -315,33 +353,14 @@ impl Hub {
             channel_id,
             user_id: user,
         });
-        broadcast(st, channel_id, &left, None);
+        self.broadcast(st, channel_id, &left, None);
         effects.extend(self.reevaluate(st, channel_id, now));
         self.emit(st, channel_id, effects);
     }
 }
 
-/// Serialises and sends a message to one connection.
-pub(crate) fn send_to_conn(st: &HubState, conn: ConnId, msg: &Message) {
-    if let Some(c) = st.conns.get(&conn) {
-        c.deliver(to_json(msg));
-    }
-}
-
-/// Sends an already-encoded frame to every socket of a user.
-pub(crate) fn send_text_to_user(st: &HubState, user: UserId, text: &str) {
-    for c in st.conns.values().filter(|c| c.user.id == user) {
-        c.deliver(text.to_owned());
-    }
-}
-
-/// Sends a message to every socket of every member of a room, except `skip`.
-pub(crate) fn broadcast(st: &HubState, channel_id: ChannelId, msg: &Message, skip: Option<UserId>) {
-    let Some(room) = st.rooms.get(&channel_id) else {
-        return;
-    };
-    let text = to_json(msg);
-    for uid in room.members.keys().filter(|uid| Some(**uid) != skip) {
-        send_text_to_user(st, *uid, &text);
-    }
+fn lock(shard: &Mutex<HubState>) -> MutexGuard<'_, HubState> {
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

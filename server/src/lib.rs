@@ -15,16 +15,21 @@ pub mod auth;
 pub mod channels;
 pub mod clock;
 pub mod config;
+pub mod conns;
 pub mod dev;
 pub mod effects;
 pub mod error;
 pub mod histogram;
 pub mod hub;
+pub mod limits;
+pub mod listen;
 pub mod livekit;
 pub mod metrics;
 pub mod migration;
 pub mod mode_rest;
 pub mod modes;
+pub mod process_metrics;
+pub mod ratelimit;
 pub mod records;
 pub mod rest;
 pub mod sfu_health;
@@ -35,7 +40,9 @@ pub mod ws;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::Request;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -45,6 +52,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::listen::ConnectionGate;
 
 pub use config::Config;
 pub use error::{ApiError, ServerError};
@@ -96,15 +106,34 @@ pub fn http_router(state: AppState) -> Router {
             .fallback_service(ServeDir::new(dir))
             .layer(middleware::from_fn(hide_dot_paths));
     }
-    router.layer(cors()).with_state(state)
+    let limits = state.config().limits;
+    router
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(limits.request_timeout_ms.max(1)),
+        ))
+        .layer(cors(state.config()))
+        .with_state(state)
 }
 
-/// CORS for pages on any origin (the test page runs on another port). Request headers are
-/// mirrored rather than answered with `*`, because browsers never let a `*` cover
-/// `Authorization`.
-fn cors() -> CorsLayer {
+/// CORS: in dev mode pages on any origin (the test page runs on another port); otherwise
+/// only the origins in `SOHBET_CORS_ORIGINS` (none by default: same-origin pages only).
+/// Request headers are mirrored rather than answered with `*`, because browsers never let a
+/// `*` cover `Authorization`.
+fn cors(config: &Config) -> CorsLayer {
+    let origins = if config.dev_mode {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|o| axum::http::HeaderValue::from_str(o).ok()),
+        )
+    };
     CorsLayer::new()
-        .allow_origin(AllowOrigin::any())
+        .allow_origin(origins)
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([axum::http::header::RETRY_AFTER])
@@ -129,7 +158,7 @@ async fn hide_dot_paths(request: Request, next: Next) -> Response {
 pub fn ws_router(state: AppState) -> Router {
     Router::new()
         .route("/", get(ws::upgrade))
-        .layer(cors())
+        .layer(cors(state.config()))
         .with_state(state)
 }
 
@@ -176,32 +205,35 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
         .map_err(|source| ServerError::Bind { addr, source })
 }
 
-fn serve(listener: TcpListener, router: Router) -> JoinHandle<()> {
-    // Signalling frames are small and latency-bound: without TCP_NODELAY each relayed frame
-    // waits ~40 ms for Nagle + delayed ACK, which dominated the P2P time to first audio.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("set_nodelay failed: {e}");
-        }
-    });
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            tracing::error!("listener ended: {e}");
-        }
-    })
-}
-
 /// Binds both listeners and starts serving on the current Tokio runtime.
+/// Refuses an insecure configuration ([`Config::validate`]) first.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    config.validate()?;
     let http = bind(config.http_addr()).await?;
     let ws = bind(config.ws_addr()).await?;
     let http_addr = http.local_addr()?;
     let ws_addr = ws.local_addr()?;
     let tick = Duration::from_millis(config.tick_ms);
+    let fd_limit = limits::raise_fd_limit();
+    let max_connections =
+        limits::effective_max_connections(config.limits.max_connections, fd_limit);
+    tracing::info!(
+        max_connections,
+        ?fd_limit,
+        dev_mode = config.dev_mode,
+        "limits"
+    );
+    let limits = config.limits;
     let state = AppState::new(config);
+    let gate = Arc::new(ConnectionGate::new(
+        max_connections,
+        limits.max_connections_per_ip,
+        Duration::from_millis(limits.header_timeout_ms.max(1)),
+        state.shared_metrics(),
+    ));
     let mut tasks = vec![
-        serve(http, http_router(state.clone())),
-        serve(ws, ws_router(state.clone())),
+        listen::serve(http, http_router(state.clone()), gate.clone()),
+        listen::serve(ws, ws_router(state.clone()), gate),
         modes::spawn_ticker(state.hub(), tick),
     ];
     tasks.extend(sfu_health::spawn_prober(state.hub(), state.config()));

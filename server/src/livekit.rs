@@ -190,8 +190,10 @@ impl RateLimiter {
 }
 
 /// `POST /api/voice/channels/:id/sfu-token` → `{token, url, room, identity, expires_at}`.
-/// Needs no voice session; any channel id in range is accepted (voice:join checks no
-/// channel existence either).
+/// Only for a live voice member of that channel (403 `forbidden` otherwise), so nobody can
+/// listen to an SFU call they are not in; members get their tokens with voice:mode-change
+/// anyway. Dev mode also mints for non-members (the SFU-only browser tests connect without
+/// a voice socket).
 pub async fn sfu_token(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -202,6 +204,11 @@ pub async fn sfu_token(
         .ok()
         .filter(|id| (1..=MAX_CHANNEL_ID).contains(id))
         .ok_or_else(ApiError::invalid_channel_id)?;
+    if !state.config().dev_mode && !state.hub().is_member(channel_id, user.id) {
+        return Err(ApiError::Forbidden(
+            "SFU tokens are only minted for live voice members of the channel".into(),
+        ));
+    }
     state
         .token_limiter()
         .try_acquire(user.id, Instant::now())

@@ -2,7 +2,8 @@
 //! completed and failed (by target mode and reason), rollbacks by reason, the migration
 //! duration and join handling histograms, and live channels, participants and migrations by
 //! mode. Plus WebSocket connections, refused frames, policy decisions, acks, minted LiveKit
-//! tokens and the SFU probe's verdict. Counters are atomics and small maps; gauges are read
+//! tokens and the SFU probe's verdict, the abuse counters and process metrics
+//! (`process_metrics`). Counters are atomics and small maps; gauges are read
 //! from the hub at scrape time. Names follow OpenMetrics: no gauge shares a base name with a
 //! counter (`ws_connections_open` vs `ws_connections_total`).
 
@@ -17,6 +18,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use crate::histogram::{HistogramFamily, JOIN_BUCKETS, MIGRATION_BUCKETS};
+use crate::process_metrics::{AbuseCounters, ProcessStats};
 use crate::state::AppState;
 
 type Counts<K> = Mutex<BTreeMap<K, u64>>;
@@ -36,6 +38,8 @@ pub struct Metrics {
     rollbacks: Counts<&'static str>,
     migration_duration: HistogramFamily,
     join_latency: HistogramFamily,
+    /// Refused connections and sockets closed by the server.
+    pub abuse: AbuseCounters,
 }
 
 impl Default for Metrics {
@@ -54,6 +58,7 @@ impl Default for Metrics {
             rollbacks: Counts::default(),
             migration_duration: HistogramFamily::new(MIGRATION_BUCKETS),
             join_latency: HistogramFamily::new(JOIN_BUCKETS),
+            abuse: AbuseCounters::default(),
         }
     }
 }
@@ -102,6 +107,11 @@ fn labelled<V: std::fmt::Display + Default + Clone>(
 const MODES: &[&str] = &["p2p", "sfu"];
 
 impl Metrics {
+    /// A TCP connection was closed at accept (over a connection cap).
+    pub fn connection_refused(&self, reason: &'static str) {
+        self.abuse.connection_refused(reason);
+    }
+
     pub fn ws_connected(&self) {
         self.ws_connections_total.fetch_add(1, Ordering::Relaxed);
     }
@@ -335,6 +345,10 @@ impl Metrics {
             acks,
             &[],
         );
+        self.abuse.render(o);
+        if let Some(process) = ProcessStats::read() {
+            process.render(o);
+        }
         out
     }
 }

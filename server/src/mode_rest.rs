@@ -26,7 +26,7 @@ pub const MAX_REASON_CHARS: usize = 200;
 impl Hub {
     /// The strategy a new migration of this channel would use.
     pub fn strategy_for(&self, channel_id: ChannelId) -> Strategy {
-        self.lock()
+        self.shard(channel_id)
             .records
             .get(&channel_id)
             .and_then(|r| r.overrides.strategy)
@@ -35,7 +35,7 @@ impl Hub {
 
     /// The migration in progress as JSON, or null.
     pub fn migration_json(&self, channel_id: ChannelId) -> Value {
-        self.lock()
+        self.shard(channel_id)
             .rooms
             .get(&channel_id)
             .and_then(|r| r.migration.as_ref())
@@ -44,7 +44,7 @@ impl Hub {
 
     /// `{migrations, rollbacks}` of the channel (empty lists when it has none).
     pub fn history_json(&self, channel_id: ChannelId) -> Value {
-        self.lock().records.get(&channel_id).map_or_else(
+        self.shard(channel_id).records.get(&channel_id).map_or_else(
             || json!({ "migrations": [], "rollbacks": [] }),
             |r| r.history_json(),
         )
@@ -57,7 +57,7 @@ impl Hub {
         channel_id: ChannelId,
         overrides: Overrides,
     ) -> Result<(), ApiError> {
-        let mut st = self.lock();
+        let mut st = self.shard(channel_id);
         let current = st.records.get(&channel_id).and_then(|r| r.overrides.policy);
         if current != overrides.policy && st.rooms.contains_key(&channel_id) {
             return Err(ApiError::Conflict(
@@ -70,7 +70,7 @@ impl Hub {
 
     /// The policy thresholds a new room of this channel gets.
     pub fn policy_for(&self, channel_id: ChannelId) -> PolicyConfig {
-        self.lock()
+        self.shard(channel_id)
             .records
             .get(&channel_id)
             .and_then(|r| r.overrides.policy)

@@ -39,7 +39,7 @@ impl Hub {
         };
         let blocker = if room.members.values().any(|m| !m.supports_sfu) {
             Some(FailReason::LegacyClient)
-        } else if !st.sfu_reachable {
+        } else if !self.sfu_reachable_now() {
             Some(FailReason::SfuUnreachable)
         } else {
             None
@@ -147,8 +147,7 @@ impl Hub {
             .get(&channel_id)
             .and_then(|r| r.overrides.strategy)
             .unwrap_or(self.settings.strategy);
-        st.next_migration += 1;
-        let id = st.next_migration;
+        let id = self.fresh_migration_id();
         let Some(room) = st.rooms.get_mut(&channel_id) else {
             return Vec::new();
         };
@@ -332,21 +331,22 @@ impl Hub {
         }
     }
 
-    /// One tick for every live room (cool-downs ending, resends, timeouts).
+    /// One tick for every live room (cool-downs ending, resends, timeouts), shard by shard.
     pub fn tick(&self) {
         let now = self.clock.now_ms();
-        let mut st = self.lock();
-        let ids: Vec<ChannelId> = st.rooms.keys().copied().collect();
-        for channel_id in ids {
-            let effects = self.reevaluate(&mut st, channel_id, now);
-            self.emit(&st, channel_id, effects);
-        }
+        self.each_shard(|st| {
+            let ids: Vec<ChannelId> = st.rooms.keys().copied().collect();
+            for channel_id in ids {
+                let effects = self.reevaluate(st, channel_id, now);
+                self.emit(st, channel_id, effects);
+            }
+        });
     }
 
     /// A client reported that the SFU failed (REST): roll the channel back if it uses the SFU.
     pub fn sfu_failed(&self, channel_id: ChannelId, error: &str) {
         let now = self.clock.now_ms();
-        let mut st = self.lock();
+        let mut st = self.shard(channel_id);
         let reason = FailReason::SfuFailed {
             error: error.to_owned(),
         };
@@ -357,27 +357,27 @@ impl Hub {
     /// The health probe's verdict; losing livekit-server rolls back every SFU channel.
     pub fn set_sfu_reachable(&self, reachable: bool) {
         let now = self.clock.now_ms();
-        let mut st = self.lock();
-        if st.sfu_reachable == reachable {
+        if !self.swap_sfu_reachable(reachable) {
             return;
         }
-        st.sfu_reachable = reachable;
         tracing::warn!(reachable, "livekit-server reachability changed");
         if reachable {
             return;
         }
-        let ids: Vec<ChannelId> = st.rooms.keys().copied().collect();
-        for channel_id in ids {
-            if heading_to_sfu(&st, channel_id) {
-                let effects = self.leave_sfu(&mut st, channel_id, FailReason::SfuUnreachable, now);
-                self.emit(&st, channel_id, effects);
+        self.each_shard(|st| {
+            let ids: Vec<ChannelId> = st.rooms.keys().copied().collect();
+            for channel_id in ids {
+                if heading_to_sfu(st, channel_id) {
+                    let effects = self.leave_sfu(st, channel_id, FailReason::SfuUnreachable, now);
+                    self.emit(st, channel_id, effects);
+                }
             }
-        }
+        });
     }
 
     /// Whether the last probe reached livekit-server (always true with probing off).
     pub fn sfu_reachable(&self) -> bool {
-        self.lock().sfu_reachable
+        self.sfu_reachable_now()
     }
 }
 

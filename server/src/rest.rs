@@ -131,7 +131,7 @@ pub struct CreateChannel {
 /// `POST /api/voice/channels` (auth) → 201 with the new channel.
 pub async fn create_channel(
     State(state): State<AppState>,
-    AuthUser(_user): AuthUser,
+    AuthUser(user): AuthUser,
     body: Result<Json<CreateChannel>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(body) = body?;
@@ -153,6 +153,7 @@ pub async fn create_channel(
             channel_type,
             body.group_id,
             body.organization_id,
+            Some(user.id),
             unix_secs(),
         )
         .ok_or_else(|| ApiError::Internal("No channel ids left".into()))?;
@@ -172,8 +173,11 @@ pub async fn join_channel(
     let id = parse_channel_id(&id)?;
     let session = {
         let mut store = state.channels();
-        if store.get(id).is_none() {
-            return Err(ApiError::channel_not_found());
+        let channel = store.get(id).ok_or_else(ApiError::channel_not_found)?;
+        if !channel.admits(user.id) {
+            return Err(ApiError::Forbidden(
+                "This channel is private; only its creator may join".into(),
+            ));
         }
         store.open_session(id, user.id, unix_secs())
     };
@@ -199,18 +203,25 @@ pub async fn leave_channel(
     }
 }
 
-/// `DELETE /api/voice/channels/:id` (auth; no creator check, as on the C++ server).
+/// `DELETE /api/voice/channels/:id` (auth): only the channel's creator may delete it, and
+/// the seeded channels nobody (403). The C++ server has no creator check; this is what its
+/// `created_by` column intends. A live voice room of a deleted channel goes on until it
+/// empties; nobody new can join it.
 pub async fn delete_channel(
     State(state): State<AppState>,
-    AuthUser(_user): AuthUser,
+    AuthUser(user): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_channel_id(&id)?;
-    if state.channels().delete(id) {
-        Ok(Json(json!({ "message": "Channel deleted" })))
-    } else {
-        Err(ApiError::channel_not_found())
+    let mut store = state.channels();
+    let channel = store.get(id).ok_or_else(ApiError::channel_not_found)?;
+    if !channel.deletable_by(user.id) {
+        return Err(ApiError::Forbidden(
+            "Only the channel's creator may delete it".into(),
+        ));
     }
+    store.delete(id);
+    Ok(Json(json!({ "message": "Channel deleted" })))
 }
 
 #[cfg(test)]

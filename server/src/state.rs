@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 struct Shared {
     config: Config,
     auth: Auth,
-    channels: Mutex<ChannelStore>,
+    channels: Arc<Mutex<ChannelStore>>,
     hub: Arc<Hub>,
     minter: Arc<Minter>,
     token_limiter: RateLimiter,
@@ -41,6 +41,7 @@ impl AppState {
             &config.livekit_api_secret,
             &config.livekit_url,
         ));
+        let channels = Arc::new(Mutex::new(ChannelStore::seeded(unix_secs())));
         let hub = Arc::new(Hub::new(
             HubSettings {
                 policy: config.policy,
@@ -48,15 +49,18 @@ impl AppState {
                 strategy: config.strategy,
                 timing: config.migration,
                 sfu_reachable_at_start: config.sfu_probe_ms == 0,
+                allow_unknown_channels: config.dev_mode,
+                sockets_per_user: config.limits.sockets_per_user,
             },
+            channels.clone(),
             clock,
             metrics.clone(),
             minter.clone(),
         ));
         AppState {
             shared: Arc::new(Shared {
-                auth: Auth::new(&config.jwt_secret),
-                channels: Mutex::new(ChannelStore::seeded(unix_secs())),
+                auth: Auth::new(&config.jwt_secret, config.limits.token_leeway_secs),
+                channels,
                 hub,
                 minter,
                 token_limiter: RateLimiter::new(config.tokens_per_minute),
@@ -97,6 +101,11 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+
+    /// The metrics, shared (the accept loop counts refused connections).
+    pub fn shared_metrics(&self) -> Arc<Metrics> {
+        self.shared.metrics.clone()
     }
 
     /// A fresh user id for the dev login (never reused within this process).

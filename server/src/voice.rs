@@ -14,7 +14,7 @@ use sohbet_rtc::signal::{
 use thiserror::Error;
 
 use crate::auth::UserInfo;
-use crate::hub::{broadcast, send_text_to_user, send_to_conn, ConnId, Hub, HubState};
+use crate::hub::{Conn, ConnId, Hub, HubState, Queued};
 use crate::hub::{Member, Room};
 use crate::migration::FailReason;
 use crate::modes::Effect;
@@ -44,6 +44,14 @@ pub enum VoiceError {
     UnexpectedType(&'static str),
     #[error("binary frames are not supported; send JSON text")]
     BinaryFrame,
+    #[error("channel {0} does not exist")]
+    UnknownChannel(ChannelId),
+    #[error("channel {0} is private; only its creator may join")]
+    Forbidden(ChannelId),
+    #[error("user {0} is not reading its messages; the frame was dropped, send it later")]
+    TargetBusy(UserId),
+    #[error("too many frames; this one was dropped (limit {0} frames per second)")]
+    RateLimited(u32),
 }
 
 impl VoiceError {
@@ -61,6 +69,10 @@ impl VoiceError {
             VoiceError::UnknownType(_) => "unknown-type",
             VoiceError::UnexpectedType(_) => "unexpected-type",
             VoiceError::BinaryFrame => "binary-frame",
+            VoiceError::UnknownChannel(_) => "unknown-channel",
+            VoiceError::Forbidden(_) => "forbidden",
+            VoiceError::TargetBusy(_) => "target-busy",
+            VoiceError::RateLimited(_) => "rate-limited",
         }
     }
 }
@@ -99,35 +111,79 @@ fn is_member(st: &HubState, channel_id: ChannelId, user: UserId) -> bool {
 
 impl Hub {
     /// Handles one decoded message from connection `conn`; refusals go back as voice:error.
+    /// Only the shard of the message's channel is locked.
     pub fn handle(&self, conn: ConnId, msg: Message) {
         let received = Instant::now();
-        let mut st = self.lock();
-        let Some(user) = st.conns.get(&conn).map(|c| c.user.clone()) else {
+        let Some(c) = self.conns.get(conn) else {
             return;
         };
         let result = match &msg {
-            Message::Join(j) => {
-                let joined = self.join(&mut st, conn, &user, j);
-                if joined.is_ok() {
-                    self.metrics.join_handled(received.elapsed());
-                }
-                joined
-            }
-            Message::Leave(l) => self.leave(&mut st, &user, l.channel_id),
-            Message::Offer(_) | Message::Answer(_) | Message::IceCandidate(_) => {
-                relay(&st, &user, &msg)
-            }
-            Message::Mute(m) => set_flag(&mut st, &user, m.channel_id, Flag::Muted(m.muted)),
-            Message::VideoToggle(v) => {
-                set_flag(&mut st, &user, v.channel_id, Flag::Video(v.video_enabled))
-            }
-            Message::ModeChangeAck(ack) => self.record_ack(&mut st, &user, ack),
+            Message::Join(j) => self.join_checked(&c, j, received),
+            Message::Leave(_)
+            | Message::Offer(_)
+            | Message::Answer(_)
+            | Message::IceCandidate(_)
+            | Message::Mute(_)
+            | Message::VideoToggle(_)
+            | Message::ModeChangeAck(_) => match msg.channel_id() {
+                Some(channel_id) => check_channel(channel_id).and_then(|()| {
+                    let mut st = self.shard(channel_id);
+                    self.dispatch(&mut st, &c, &msg)
+                }),
+                None => Err(VoiceError::UnexpectedType(msg.type_name())),
+            },
             other => Err(VoiceError::UnexpectedType(other.type_name())),
         };
         if let Err(e) = result {
-            tracing::debug!(user = user.id, code = e.code(), "refused: {e}");
-            self.refuse_locked(&st, conn, &e);
+            tracing::debug!(user = c.user.id, code = e.code(), "refused: {e}");
+            self.refuse(conn, &e);
         }
+    }
+
+    fn dispatch(&self, st: &mut HubState, c: &Conn, msg: &Message) -> Result<(), VoiceError> {
+        let user = &c.user;
+        match msg {
+            Message::Leave(l) => self.leave(st, user, l.channel_id),
+            Message::Offer(_) | Message::Answer(_) | Message::IceCandidate(_) => {
+                self.relay(st, user, msg)
+            }
+            Message::Mute(m) => self.set_flag(st, user, m.channel_id, Flag::Muted(m.muted)),
+            Message::VideoToggle(v) => {
+                self.set_flag(st, user, v.channel_id, Flag::Video(v.video_enabled))
+            }
+            Message::ModeChangeAck(ack) => self.record_ack(st, user, ack),
+            other => Err(VoiceError::UnexpectedType(other.type_name())),
+        }
+    }
+
+    /// Whether `user` may join `channel_id`: the channel must exist (dev mode: any id in
+    /// range), and a private channel only admits its creator.
+    fn may_join(&self, user: &UserInfo, channel_id: ChannelId) -> Result<(), VoiceError> {
+        let store = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        match store.get(channel_id) {
+            None if self.settings.allow_unknown_channels => Ok(()),
+            None => Err(VoiceError::UnknownChannel(channel_id)),
+            Some(ch) if !ch.admits(user.id) => Err(VoiceError::Forbidden(channel_id)),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// voice:join after the checks; a socket in another room leaves it first (one room
+    /// per socket).
+    fn join_checked(&self, c: &Conn, join: &Join, received: Instant) -> Result<(), VoiceError> {
+        let channel_id = join.channel_id;
+        check_channel(channel_id)?;
+        self.may_join(&c.user, channel_id)?;
+        if let Some(previous) = c.joined().filter(|p| *p != channel_id) {
+            let mut st = self.shard(previous);
+            self.remove_if_joined_through(&mut st, previous, c.user.id, c.id);
+            c.set_joined(None);
+        }
+        let mut st = self.shard(channel_id);
+        self.join(&mut st, c.id, &c.user, join)?;
+        c.set_joined(Some(channel_id));
+        self.metrics.join_handled(received.elapsed());
+        Ok(())
     }
 
     /// voice:join: membership, voice:participants (mode = the channel's mode or the target
@@ -210,7 +266,7 @@ impl Hub {
                 .collect(),
             mode: Some(room.advertised_mode()),
         });
-        send_to_conn(st, conn, &participants);
+        self.send_to_conn(conn, &participants);
         // Old TypeScript clients ignore the extra fields: replay the state as events too.
         for m in &others {
             if m.muted {
@@ -219,7 +275,7 @@ impl Hub {
                     user_id: m.info.id,
                     muted: true,
                 };
-                send_to_conn(st, conn, &Message::UserMuted(muted));
+                self.send_to_conn(conn, &Message::UserMuted(muted));
             }
             if m.video_enabled {
                 let video = UserVideoToggled {
@@ -227,14 +283,14 @@ impl Hub {
                     user_id: m.info.id,
                     video_enabled: true,
                 };
-                send_to_conn(st, conn, &Message::UserVideoToggled(video));
+                self.send_to_conn(conn, &Message::UserVideoToggled(video));
             }
         }
         let joined = Message::UserJoined(UserJoined {
             channel_id,
             user: entry(user, None, None),
         });
-        broadcast(st, channel_id, &joined, Some(user.id));
+        self.broadcast(st, channel_id, &joined, Some(user.id));
         self.emit(st, channel_id, effects);
         Ok(())
     }
@@ -310,71 +366,76 @@ fn entry(u: &UserInfo, muted: Option<bool>, video_enabled: Option<bool>) -> Part
     }
 }
 
-/// Forwards offer/answer/ice-candidate to the target's sockets, re-serialised (well-formed,
-/// type first, payload last) so the receiver never sees the C++ server's trailing brace.
-fn relay(st: &HubState, user: &UserInfo, msg: &Message) -> Result<(), VoiceError> {
-    let (Some(channel_id), Some((from, target))) = (msg.channel_id(), msg.relay_ids()) else {
-        return Err(VoiceError::UnexpectedType(msg.type_name()));
-    };
-    check_channel(channel_id)?;
-    check_user(from)?;
-    check_user(target)?;
-    if from != user.id {
-        return Err(VoiceError::WrongSender {
-            claimed: from,
-            actual: user.id,
-        });
-    }
-    if !is_member(st, channel_id, user.id) {
-        return Err(VoiceError::NotAMember(channel_id));
-    }
-    if !is_member(st, channel_id, target) {
-        return Err(VoiceError::TargetNotInChannel {
-            channel: channel_id,
-            target,
-        });
-    }
-    let text = encode(msg)?;
-    send_text_to_user(st, target, &text);
-    Ok(())
-}
-
 enum Flag {
     Muted(bool),
     Video(bool),
 }
 
-/// voice:mute / voice:video-toggle: remember the state and tell the whole room, sender included.
-fn set_flag(
-    st: &mut HubState,
-    user: &UserInfo,
-    channel_id: ChannelId,
-    flag: Flag,
-) -> Result<(), VoiceError> {
-    check_channel(channel_id)?;
-    let member = st
-        .rooms
-        .get_mut(&channel_id)
-        .and_then(|r| r.members.get_mut(&user.id))
-        .ok_or(VoiceError::NotAMember(channel_id))?;
-    let event = match flag {
-        Flag::Muted(muted) => {
-            member.muted = muted;
-            Message::UserMuted(UserMuted {
-                channel_id,
-                user_id: user.id,
-                muted,
-            })
+impl Hub {
+    /// Forwards offer/answer/ice-candidate to the target's sockets, re-serialised (well-formed,
+    /// type first, payload last) so the receiver never sees the C++ server's trailing brace.
+    fn relay(&self, st: &HubState, user: &UserInfo, msg: &Message) -> Result<(), VoiceError> {
+        let (Some(channel_id), Some((from, target))) = (msg.channel_id(), msg.relay_ids()) else {
+            return Err(VoiceError::UnexpectedType(msg.type_name()));
+        };
+        check_channel(channel_id)?;
+        check_user(from)?;
+        check_user(target)?;
+        if from != user.id {
+            return Err(VoiceError::WrongSender {
+                claimed: from,
+                actual: user.id,
+            });
         }
-        Flag::Video(video_enabled) => {
-            member.video_enabled = video_enabled;
-            Message::UserVideoToggled(UserVideoToggled {
-                channel_id,
-                user_id: user.id,
-                video_enabled,
-            })
+        if !is_member(st, channel_id, user.id) {
+            return Err(VoiceError::NotAMember(channel_id));
         }
-    };
-    broadcast(st, channel_id, &event, None);
-    Ok(())
+        if !is_member(st, channel_id, target) {
+            return Err(VoiceError::TargetNotInChannel {
+                channel: channel_id,
+                target,
+            });
+        }
+        let text = encode(msg)?;
+        match self.relay_to_user(target, &text) {
+            Queued::Busy => Err(VoiceError::TargetBusy(target)),
+            Queued::Yes | Queued::Gone => Ok(()),
+        }
+    }
+
+    /// voice:mute / voice:video-toggle: remember the state and tell the whole room, sender included.
+    fn set_flag(
+        &self,
+        st: &mut HubState,
+        user: &UserInfo,
+        channel_id: ChannelId,
+        flag: Flag,
+    ) -> Result<(), VoiceError> {
+        check_channel(channel_id)?;
+        let member = st
+            .rooms
+            .get_mut(&channel_id)
+            .and_then(|r| r.members.get_mut(&user.id))
+            .ok_or(VoiceError::NotAMember(channel_id))?;
+        let event = match flag {
+            Flag::Muted(muted) => {
+                member.muted = muted;
+                Message::UserMuted(UserMuted {
+                    channel_id,
+                    user_id: user.id,
+                    muted,
+                })
+            }
+            Flag::Video(video_enabled) => {
+                member.video_enabled = video_enabled;
+                Message::UserVideoToggled(UserVideoToggled {
+                    channel_id,
+                    user_id: user.id,
+                    video_enabled,
+                })
+            }
+        };
+        self.broadcast(st, channel_id, &event, None);
+        Ok(())
+    }
 }

@@ -191,8 +191,9 @@ async fn a_per_channel_strategy_override_travels_in_the_mode_change() {
     )
     .await;
     assert_eq!(bad.status(), 400, "thresholds are validated");
+    // Pre-warm at the switch itself, so join_many sees no pre-warm mode-change first.
     let body = json!({"strategy": "opportunistic", "sfu_up_at": 3, "p2p_down_at": 1,
-                      "prewarm_at": 2, "cooldown_ms": 0});
+                      "prewarm_at": 3, "cooldown_ms": 0});
     let ok = put(body.clone(), Some(user.token.clone())).await;
     assert_eq!(ok.status(), 200);
     let settings: Value = ok.json().await.unwrap();

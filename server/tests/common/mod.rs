@@ -25,8 +25,9 @@ pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a test listens to prove that nothing arrives.
 pub const QUIET: Duration = Duration::from_millis(250);
 
-/// A test configuration: ephemeral ports, known secrets, no mode cool-down, fast ticks, and
-/// no SFU probe (livekit-server is assumed reachable; `start_with_sfu` probes a real one).
+/// A test configuration: dev mode (dev login), ephemeral ports, known secrets, no mode
+/// cool-down, fast ticks, and no SFU probe (livekit-server is assumed reachable;
+/// `start_with_sfu` probes a real one). Abuse tests turn dev mode off with [`production`].
 pub fn test_config() -> Config {
     let mut cfg = Config::ephemeral();
     cfg.jwt_secret = TEST_JWT_SECRET.into();
@@ -34,6 +35,7 @@ pub fn test_config() -> Config {
     cfg.policy.cooldown_ms = 0;
     cfg.tick_ms = 50;
     cfg.sfu_probe_ms = 0;
+    cfg.dev_mode = true;
     cfg
 }
 
