@@ -296,3 +296,72 @@ pub async fn metrics_text(srv: &RunningServer) -> String {
         .await
         .unwrap()
 }
+
+/// Production mode for abuse tests: no dev endpoints, no voice rooms for unknown channels,
+/// a non-dev LiveKit secret. Users come from [`forge_user`], not the dev login.
+pub fn production(cfg: &mut sohbet_server::Config) {
+    cfg.dev_mode = false;
+    cfg.livekit_api_secret = "a-production-livekit-secret-0123456789".into();
+}
+
+/// A user with a token signed by the test secret, valid for `ttl_secs` from now.
+pub fn forge_user(id: u64, ttl_secs: u64) -> User {
+    use sohbet_server::auth::{UserClaims, USER_TOKEN_TTL_SECS};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = UserClaims {
+        sub: id.to_string(),
+        username: format!("user{id}"),
+        university: String::new(),
+        iat: now,
+        exp: now + ttl_secs.min(USER_TOKEN_TTL_SECS),
+    };
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    User {
+        id,
+        username: claims.username,
+        university: String::new(),
+        token,
+    }
+}
+
+impl Client {
+    /// Waits for the server's close frame and returns its code (None: dropped without one).
+    pub async fn expect_close_code(&mut self) -> Option<u16> {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(15), self.ws.next())
+                .await
+                .expect("the socket ends in time");
+            match next {
+                Some(Ok(WsMessage::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Reads and discards frames until a voice message of `type_name` arrives.
+    pub async fn skip_until(&mut self, type_name: &str) -> Message {
+        loop {
+            let msg = self.recv().await;
+            if msg.type_name() == type_name {
+                return msg;
+            }
+        }
+    }
+}
+
+/// The value of one unlabelled sample (or the first sample starting with `series`).
+pub fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
