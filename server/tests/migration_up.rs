@@ -192,7 +192,8 @@ async fn a_per_channel_strategy_override_travels_in_the_mode_change() {
     .await;
     assert_eq!(bad.status(), 400, "thresholds are validated");
     // Pre-warm at the switch itself, so join_many sees no pre-warm mode-change first.
-    let body = json!({"strategy": "opportunistic", "sfu_up_at": 3, "p2p_down_at": 1,
+    // (gradual: an opportunistic channel would also pre-warm, see migration_prewarm.rs)
+    let body = json!({"strategy": "gradual", "sfu_up_at": 3, "p2p_down_at": 1,
                       "prewarm_at": 3, "cooldown_ms": 0});
     let ok = put(body.clone(), Some(user.token.clone())).await;
     assert_eq!(ok.status(), 200);
@@ -202,14 +203,14 @@ async fn a_per_channel_strategy_override_travels_in_the_mode_change() {
             settings["strategy"].as_str(),
             settings["sfu_up_at"].as_u64()
         ),
-        (Some("opportunistic"), Some(3))
+        (Some("gradual"), Some(3))
     );
 
     let mut clients = join_many(&srv, 1, 3).await;
     for c in clients.iter_mut() {
         assert_eq!(
             c.expect_mode_change().await.strategy.as_deref(),
-            Some("opportunistic")
+            Some("gradual")
         );
     }
     assert_eq!(
@@ -226,7 +227,7 @@ async fn a_per_channel_strategy_override_travels_in_the_mode_change() {
     );
     assert_eq!(
         channel(&srv, 1).await["strategy"],
-        "opportunistic",
+        "gradual",
         "a 409 changes nothing"
     );
 }
