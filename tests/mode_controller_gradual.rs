@@ -139,10 +139,14 @@ fn a_gradual_failure_routes_back_to_the_mesh_that_never_stopped() {
         200,
     );
     assert!(
-        !out.contains(&Command::BuildMesh),
+        !out.contains(&Command::CloseMesh),
         "the mesh is still up: {out:?}"
     );
-    assert!(out.starts_with(&[Command::CloseSfu, Command::RouteAll(Transport::Mesh)]));
+    assert!(out.starts_with(&[
+        Command::CloseSfu,
+        Command::BuildMesh,
+        Command::RouteAll(Transport::Mesh)
+    ]));
     assert!(matches!(
         out.last(),
         Some(Command::Ack { success: false, .. })
@@ -161,7 +165,7 @@ fn a_gradual_switch_that_does_not_finish_in_time_fails_without_touching_the_mesh
     c.handle(Input::SfuPublished, 100);
     c.handle(tick(&[1], &[1, 2]), 200);
     let out = c.handle(tick(&[1], &[1, 2]), cfg.switch_deadline_ms);
-    assert!(!out.contains(&Command::BuildMesh));
+    assert!(!out.contains(&Command::CloseMesh));
     assert!(out.contains(&Command::RouteAll(Transport::Mesh)));
     assert!(matches!(
         out.last(),
@@ -178,7 +182,7 @@ fn the_sfu_failing_during_the_grace_period_routes_back_without_a_rebuild() {
         },
         2_000,
     );
-    assert!(!out.contains(&Command::BuildMesh), "{out:?}");
+    assert!(!out.contains(&Command::CloseMesh), "{out:?}");
     assert!(out.contains(&Command::RouteAll(Transport::Mesh)));
     assert_eq!(c.mode(), CallMode::P2p);
 }
@@ -219,11 +223,17 @@ fn gradual_down_builds_the_mesh_beside_the_sfu_and_closes_the_sfu_after_its_grac
 }
 
 #[test]
-fn a_return_to_p2p_within_the_grace_period_is_instant() {
+fn a_return_within_the_grace_period_completes_the_mesh_and_crosses_at_the_next_tick() {
     let mut c = gradual_on_sfu();
     let out = c.handle(change(CallMode::P2p, false, "gradual"), 1_500);
-    assert!(!out.contains(&Command::BuildMesh));
-    assert!(out.contains(&Command::RouteAll(Transport::Mesh)) && out.contains(&ack_ok()));
+    assert!(
+        out.contains(&Command::BuildMesh),
+        "joiners on the SFU have no mesh yet"
+    );
+    assert!(!out.contains(&Command::CloseMesh));
+    let done = c.handle(tick(&[1, 2], &[1, 2]), 1_550);
+    assert!(done.contains(&Command::RouteAll(Transport::Mesh)) && done.contains(&ack_ok()));
+    assert_eq!(report(&done).duration_ms, 50);
     assert_eq!(c.mode(), CallMode::P2p);
 }
 
@@ -314,6 +324,6 @@ fn a_rollback_mid_gradual_switch_routes_back_and_reports_it() {
         },
         500,
     );
-    assert!(!out.contains(&Command::BuildMesh));
+    assert!(!out.contains(&Command::CloseMesh));
     assert!(matches!(&report(&out).outcome, Outcome::RolledBack { reason } if reason == "timeout"));
 }

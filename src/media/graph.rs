@@ -140,14 +140,9 @@ impl AudioGraph {
             .ctx
             .create_media_stream_source(stream)
             .map_err(|e| MediaError::AudioNode(describe(&e)))?;
-        let routed = if self.routed_bus(user_id) == bus {
-            1.0
-        } else {
-            0.0
-        };
         let voice = Voice {
             gain: gain_node(&self.ctx, self.effective_gain(user_id))?,
-            route: gain_node(&self.ctx, routed)?,
+            route: gain_node(&self.ctx, 0.0)?,
             analyser: analyser_node(&self.ctx, LEVEL_FFT_SIZE)?,
             element: None,
             source,
@@ -166,6 +161,8 @@ impl AudioGraph {
                         ..voice
                     },
                 );
+                // This copy's route, and the other copy's now that there are two.
+                self.apply_routes(Some(user_id), 0);
                 Ok(())
             }
             Err(err) => {
@@ -180,6 +177,8 @@ impl AudioGraph {
     pub fn detach(&mut self, user_id: u64, bus: Bus) {
         if let Some(voice) = self.voices.remove(&(user_id, bus)) {
             voice.release();
+            // A copy left alone is heard.
+            self.apply_routes(Some(user_id), 0);
         }
     }
 

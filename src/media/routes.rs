@@ -1,7 +1,9 @@
 //! Which bus carries each remote user (H6): the per-voice route gains of the [`AudioGraph`]. A
 //! migration between the mesh and the SFU is a change of routes, never of elements: the whole
 //! call at once (`route_all`), or one voice at a time as its copy on the other bus starts
-//! flowing (`route_user`), each with a short linear cross-fade.
+//! flowing (`route_user`), each with a short linear cross-fade. A user with a copy on one bus
+//! only is heard there whatever the route (a joiner who is on the SFU alone is never muted);
+//! the route chooses between two copies.
 
 use super::graph::{AudioGraph, Bus};
 use super::nodes::mean_level;
@@ -33,17 +35,26 @@ impl AudioGraph {
             .map(|voice| mean_level(&voice.analyser))
     }
 
-    fn apply_routes(&self, only: Option<u64>, ramp_ms: u32) {
+    /// 1 when `user_id`'s copy on `bus` is the one to hear, else 0.
+    pub(super) fn route_gain(&self, user_id: u64, bus: Bus) -> f32 {
+        let other = match bus {
+            Bus::P2p => Bus::Sfu,
+            Bus::Sfu => Bus::P2p,
+        };
+        if self.routed_bus(user_id) == bus || !self.voices.contains_key(&(user_id, other)) {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
+    pub(super) fn apply_routes(&self, only: Option<u64>, ramp_ms: u32) {
         let now = self.ctx.current_time();
         for ((id, bus), voice) in &self.voices {
             if only.is_some_and(|u| u != *id) {
                 continue;
             }
-            let target = if self.routed_bus(*id) == *bus {
-                1.0
-            } else {
-                0.0
-            };
+            let target = self.route_gain(*id, *bus);
             let param = voice.route.gain();
             let _ = param.cancel_scheduled_values(now);
             if ramp_ms == 0 {

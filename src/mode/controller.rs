@@ -163,7 +163,8 @@ pub enum Command {
     Status(&'static str),
     /// Close every mesh connection (and its audio).
     CloseMesh,
-    /// Connect to every listed participant over the mesh.
+    /// Complete the mesh: connect to every listed participant that has no connection yet
+    /// (connections that exist are kept).
     BuildMesh,
     /// Start an SFU session with the microphone (`hold`: published but muted, a pre-warm).
     ConnectSfu {

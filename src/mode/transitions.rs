@@ -62,10 +62,7 @@ impl ModeController {
                 commands.push(ack(true, None));
                 commands
             }
-            (State::Sfu { mesh_up, .. }, CallMode::P2p) => {
-                let mesh_up = *mesh_up;
-                self.downgrade(strategy, mesh_up, now)
-            }
+            (State::Sfu { .. }, CallMode::P2p) => self.downgrade(strategy, now),
             // The server turned round mid-way down: back to the SFU, the mesh stays a while.
             (State::Downgrading { strategy, .. }, CallMode::Sfu) => {
                 let strategy = *strategy;
@@ -139,7 +136,10 @@ impl ModeController {
         commands
     }
 
-    fn downgrade(&mut self, strategy: Strategy, mesh_up: bool, now: u64) -> Vec<Command> {
+    /// Back to the mesh. Gradual and opportunistic go voice by voice even when the mesh is
+    /// still up from the grace period: whoever joined on the SFU has no mesh connection yet,
+    /// and the voices already on the mesh simply cross at the next tick.
+    fn downgrade(&mut self, strategy: Strategy, now: u64) -> Vec<Command> {
         let report = |duration_ms| {
             Command::Report(Migration {
                 strategy,
@@ -150,22 +150,14 @@ impl ModeController {
                 voice_switch_ms: Vec::new(),
             })
         };
-        if strategy == Strategy::Hard || mesh_up {
-            // Hard, or the mesh is still there (grace period): one step.
+        if strategy == Strategy::Hard {
             let mut commands = vec![Command::SetMode(CallMode::Migrating)];
-            if mesh_up {
-                self.state = State::P2p {
-                    warm: None,
-                    close_sfu_at: Some(now + self.cfg.grace_ms),
-                };
-            } else {
-                self.state = State::P2p {
-                    warm: None,
-                    close_sfu_at: None,
-                };
-                commands.push(Command::CloseSfu);
-                commands.push(Command::BuildMesh);
-            }
+            self.state = State::P2p {
+                warm: None,
+                close_sfu_at: None,
+            };
+            commands.push(Command::CloseSfu);
+            commands.push(Command::BuildMesh);
             commands.extend([
                 Command::RouteAll(Transport::Mesh),
                 Command::SetMode(CallMode::P2p),
@@ -417,28 +409,24 @@ impl ModeController {
     /// Leaves any SFU state for the mesh and reports how the migration ended. A mesh that is
     /// still up (gradual) is simply routed back to: nobody hears the difference.
     pub(super) fn back_to_mesh(&mut self, outcome: Outcome, now: u64) -> Vec<Command> {
-        let (strategy, direction, since, attempts, mesh_up) = match &self.state {
+        let (strategy, direction, since, attempts) = match &self.state {
             State::P2p { .. } | State::Downgrading { .. } => return Vec::new(),
             State::Upgrading {
                 strategy,
                 since,
                 attempt,
-                mesh_up,
                 ..
-            } => (*strategy, Direction::ToSfu, *since, *attempt, *mesh_up),
+            } => (*strategy, Direction::ToSfu, *since, *attempt),
             // The SFU failed or was rolled back under a settled call: a move back to the mesh.
-            State::Sfu {
-                strategy, mesh_up, ..
-            } => (*strategy, Direction::ToP2p, now, 0, *mesh_up),
+            State::Sfu { strategy, .. } => (*strategy, Direction::ToP2p, now, 0),
         };
         self.state = State::P2p {
             warm: None,
             close_sfu_at: None,
         };
-        let mut commands = vec![Command::CloseSfu];
-        if !mesh_up {
-            commands.push(Command::BuildMesh);
-        }
+        // The mesh is completed either way: whoever joined on the SFU has no connection yet
+        // (a mesh still up from a gradual switch only gains the missing ones).
+        let mut commands = vec![Command::CloseSfu, Command::BuildMesh];
         commands.extend([
             Command::RouteAll(Transport::Mesh),
             Command::SetMode(CallMode::P2p),

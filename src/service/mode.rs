@@ -169,10 +169,10 @@ fn close_mesh(shared: &Rc<Shared>) {
     shared.emit(ServiceEvent::ParticipantsChanged);
 }
 
-/// Rebuilds the mesh to every listed participant. Everyone rebuilds at once (the server sends
-/// the same mode-change or rollback to all), so only the impolite side of each pair — the
-/// higher user id — offers: no pair starts in glare. The other side answers the offer when it
-/// comes (offers are always answered, whatever the mode).
+/// Completes the mesh: a connection to every listed participant that has none (a mesh kept up
+/// by a gradual switch keeps its connections). Everyone does this at once (the server sends the
+/// same mode-change or rollback to all), so only the impolite side of each pair — the higher
+/// user id — offers: no pair starts in glare. The other side answers the offer when it comes.
 fn build_mesh(shared: &Rc<Shared>) {
     let st = shared.state.borrow();
     let Some(call) = st.call.as_ref() else { return };
@@ -181,9 +181,7 @@ fn build_mesh(shared: &Rc<Shared>) {
     };
     let mut errors = Vec::new();
     for id in call.participants.ids() {
-        // Nothing of an earlier mesh may linger: a fresh connection to everyone.
-        mesh.remove_peer(id);
-        if id > call.user_id {
+        if id > call.user_id || mesh.has_peer(id) {
             continue;
         }
         if let Err(e) = mesh.connect(id) {

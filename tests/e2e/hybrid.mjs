@@ -103,6 +103,17 @@ const LEAVE_ALL = async ({ ch }) => {
   return H.openCounts();
 };
 
+/** Waits until the server's probe sees livekit-server again. */
+async function waitSfuHealthy(env) {
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline) {
+    const h = await (await fetch(`${env.http}/api/voice/sfu-health`)).json().catch(() => ({}));
+    if (h.reachable === true || h.sfu_reachable === true) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('livekit-server not reachable again');
+}
+
 function assertNothingOpen(left, extraSockets = 0) {
   // One AudioContext stays: the page's tone "microphones".
   if (left.peerConnections || left.audioElements || left.sockets > extraSockets || left.audioContexts > 1 || left.intervals) {
@@ -110,19 +121,22 @@ function assertNothingOpen(left, extraSockets = 0) {
   }
 }
 
+/** Per-channel strategy/thresholds through the REST override (before anyone joins). */
+async function channelSettings(page, env, ch, body) {
+  const { token } = await page.evaluate(async (n) => window.H.login(n), `admin${ch}`);
+  const r = await fetch(`${env.http}/api/voice/channels/${ch}/strategy`, {
+    method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`channel settings ${r.status}: ${await r.text()}`);
+}
+
 // One strategy's full round: 7 on the mesh, the 8th joins → everyone on the SFU, 3 leave →
 // everyone back on the mesh; every pair heard before, during and after; a per-participant
 // volume set before the switch still holds after it; the numbers of each direction recorded.
 async function roundTrip(page, env, strategy) {
   const ch = channel();
-  const { token } = await page.evaluate(async (n) => window.H.login(n), `admin${ch}`);
-  if (strategy !== 'hard') {
-    const r = await fetch(`${env.http}/api/voice/channels/${ch}/strategy`, {
-      method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ strategy }),
-    });
-    if (!r.ok) throw new Error(`strategy override ${r.status}: ${await r.text()}`);
-  }
+  if (strategy !== 'hard') await channelSettings(page, env, ch, { strategy });
   await page.evaluate(JOIN, { ch, n: 7, offset: 0, ws: env.ws });
   await page.evaluate(async ({ ch }) => {
     const H = window.H; const c = window.calls[ch];
@@ -368,6 +382,110 @@ const tests = [
     return `${started} migrations finished in ${elapsed} ms of flapping (cool-down ${COOLDOWN_MS} ms)`;
   }],
 
+  ['gradual: livekit-server killed mid-migration — everyone stays on the mesh hearing everyone, no gap for anyone', async (page, env) => {
+    const ch = channel();
+    await channelSettings(page, env, ch, { strategy: 'gradual' });
+    await page.evaluate(JOIN, { ch, n: 7, offset: 0, ws: env.ws });
+    await page.evaluate(async ({ ch }) => { const H = window.H; const c = window.calls[ch]; await H.everyoneHearsEveryone(c, 'the mesh'); await H.resetGaps(c); }, { ch });
+    await page.evaluate(JOIN, { ch, n: 1, offset: 7, ws: env.ws });
+    await page.evaluate(async ({ ch }) => window.H.waitFor('the migration under way', () => window.calls[ch].some((x) => x.mode() === 'migrating'), 10000), { ch });
+    await env.lk.kill();
+    try {
+      const r = await page.evaluate(async ({ ch }) => {
+        const H = window.H; const c = window.calls[ch];
+        await H.waitFor('everyone on the mesh', () => c.every((x) => x.mode() === 'p2p'), 30000)
+          .catch((e) => { throw new Error(`${e.message}: ${c.map((x) => x.mode())}`); });
+        await H.everyoneHearsEveryone(c, 'all 56 pairs on the mesh', 30000);
+        return { gap: await H.maxGap(c.slice(0, 7)), outcomes: c.map((x) => x.log.migrations.at(-1)?.outcome) };
+      }, { ch });
+      const rolled = (await rollbacks(env, ch))[0];
+      if (!rolled) throw new Error('no rollback recorded');
+      assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+      (results.migration_gap_ms_gradual_sfu_killed ??= []).push(r.gap);
+      return `longest silence of a mesh voice: ${r.gap.toFixed(0)} ms; outcomes ${r.outcomes}; rollback ${rolled.reason}`;
+    } finally {
+      await env.lk.start();
+      await waitSfuHealthy(env);
+    }
+  }],
+
+  ['opportunistic: livekit-server killed during the pre-warm — the call never leaves the mesh and nobody hears it', async (page, env) => {
+    const ch = channel();
+    await channelSettings(page, env, ch, { strategy: 'opportunistic' });
+    await page.evaluate(JOIN, { ch, n: 6, offset: 0, ws: env.ws });
+    // Six members: the server pre-warms (mode-change p2p with credentials), nobody migrates.
+    await page.evaluate(async ({ ch }) => {
+      const H = window.H; const c = window.calls[ch];
+      await H.everyoneHearsEveryone(c, 'the 6-person mesh');
+      await H.sleep(1500);
+      await H.resetGaps(c);
+    }, { ch });
+    const warmPcs = await page.evaluate(() => window.H.openCounts().peerConnections);
+    await env.lk.kill();
+    try {
+      const r = await page.evaluate(async ({ ch }) => {
+        const H = window.H; const c = window.calls[ch];
+        await H.sleep(3000);
+        await H.everyoneHearsEveryone(c, 'all 30 pairs still on the mesh');
+        return { gap: await H.maxGap(c), modes: c.map((x) => x.log.modes.length), open: H.openCounts() };
+      }, { ch });
+      if (r.modes.some((n) => n)) throw new Error(`a mode event during a pre-warm: ${r.modes}`);
+      if (r.gap > 50) throw new Error(`a voice went silent for ${r.gap} ms`);
+      if (r.open.peerConnections !== 30) throw new Error(`${r.open.peerConnections} peer connections after the warm SFU died (30 mesh expected; ${warmPcs} while warm)`);
+      assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+      return `warm: ${warmPcs} peer connections (30 mesh + 6 SFU); after the kill: ${r.open.peerConnections}; longest silence ${r.gap.toFixed(0)} ms`;
+    } finally {
+      await env.lk.start();
+      await waitSfuHealthy(env);
+    }
+  }],
+
+  ['gradual: a joiner and a leaver mid-migration are both handled, nobody is lost', async (page, env) => {
+    const ch = channel();
+    await channelSettings(page, env, ch, { strategy: 'gradual' });
+    await page.evaluate(JOIN, { ch, n: 7, offset: 0, ws: env.ws });
+    await page.evaluate(JOIN, { ch, n: 1, offset: 7, ws: env.ws });
+    const r = await page.evaluate(async ({ ch, ws }) => {
+      const H = window.H; const c = window.calls[ch];
+      await H.waitFor('the migration under way', () => c.some((x) => x.mode() === 'migrating'), 10000);
+      await c.splice(3, 1)[0].leave();
+      c.push(await H.voiceClient(`u${ch}_late`, ch, H.VOICES[8], ws));
+      await H.waitFor('everyone on the SFU', () => c.every((x) => x.mode() === 'sfu'), 40000)
+        .catch((e) => { throw new Error(`${e.message}: ${c.map((x) => x.mode())}`); });
+      await H.everyoneHearsEveryone(c, 'all 56 pairs on the SFU', 30000);
+      const lists = c.map((x) => x.participants().length);
+      if (lists.some((n) => n !== 7)) throw new Error(`participant lists ${lists}`);
+      return lists;
+    }, { ch, ws: env.ws });
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    return `8 on the SFU after the join and the leave, lists ${r}`;
+  }],
+
+  ['twenty gradual migrations back and forth leak nothing', async (page, env) => {
+    const ch = channel();
+    // Up at 8, down at 7, no cool-down: every join/leave of the 8th is a migration.
+    await channelSettings(page, env, ch, { strategy: 'gradual', sfu_up_at: 8, p2p_down_at: 7, prewarm_at: 8, cooldown_ms: 0 });
+    await page.evaluate(JOIN, { ch, n: 8, offset: 0, ws: env.ws });
+    const r = await page.evaluate(async ({ ch }) => {
+      const H = window.H; const c = window.calls[ch]; const x = c[7];
+      await H.waitFor('on the SFU', () => c.every((y) => y.mode() === 'sfu'), 40000);
+      await H.sleep(3500); // the mesh's grace period
+      const base = H.openCounts();
+      for (let i = 0; i < 10; i++) {
+        x.leaveCall();
+        await H.waitFor(`back on the mesh (${i})`, () => c.slice(0, 7).every((y) => y.mode() === 'p2p'), 40000);
+        await x.rejoin();
+        await H.waitFor(`on the SFU (${i})`, () => c.every((y) => y.mode() === 'sfu'), 40000);
+      }
+      await H.everyoneHearsEveryone(c.slice(0, 7), 'the 7 after 20 migrations', 30000);
+      await H.sleep(3500); // the last grace period
+      return { base, after: H.openCounts(), migrations: c[0].log.migrations.length };
+    }, { ch });
+    if (JSON.stringify(r.after) !== JSON.stringify(r.base)) throw new Error(`open after 20 migrations ${JSON.stringify(r.after)} vs before ${JSON.stringify(r.base)}`);
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    return `${r.migrations} migrations seen by client 0; open before/after: ${JSON.stringify(r.base)}`;
+  }],
+
   ['livekit-server killed while eight are on the SFU: everyone is back on the mesh hearing everyone and the server records the rollback', async (page, env) => {
     const ch = channel();
     await page.evaluate(JOIN, { ch, n: 8, offset: 0, ws: env.ws });
@@ -389,6 +507,7 @@ const tests = [
       return `every pair hears again ${ms} ms after the kill; rollback reason: ${rolled.reason}`;
     } finally {
       await env.lk.start();
+      await waitSfuHealthy(env);
     }
   }],
 ];
