@@ -14,6 +14,9 @@ wait_http() { # url timeout_s
 
 start_ref_server() { # http_port ws_port log
   local http=$1 ws=$2 log=$3
+  # Development mode: dev login and test endpoints on, channels created on first join, and the
+  # livekit-server --dev key pair accepted (the reference server refuses it otherwise).
+  SOHBET_DEV=1 SOHBET_DEV_ENDPOINTS=1 \
   SOHBET_HTTP_PORT=$http SOHBET_WS_PORT=$ws SOHBET_STATIC_DIR="$PWD" \
   LIVEKIT_URL="ws://127.0.0.1:${SOHBET_LIVEKIT_PORT:-7880}" \
     "$SERVER_BIN" >"$log" 2>&1 &

@@ -38,7 +38,7 @@ class RefServer {
         ...process.env,
         RUST_LOG: 'info',
         SOHBET_HTTP_PORT: String(this.http), SOHBET_WS_PORT: String(this.ws), SOHBET_STATIC_DIR: ROOT,
-        SOHBET_DEV_ENDPOINTS: '1', LIVEKIT_URL: this.livekitUrl,
+        SOHBET_DEV: '1', SOHBET_DEV_ENDPOINTS: '1', LIVEKIT_URL: this.livekitUrl,
         SOHBET_MODE_COOLDOWN_MS: String(COOLDOWN_MS), SOHBET_MIGRATION_TIMEOUT_MS: String(TIMEOUT_MS),
         SOHBET_MODE_CHANGE_RESEND_MS: '1500', SOHBET_MIGRATION_STRATEGY: 'hard',
         SOHBET_SFU_PROBE_MS: '500', SOHBET_TICK_MS: '200',
