@@ -158,17 +158,17 @@ async fn bus_gains_route_p2p_and_sfu_voices_independently() {
 }
 
 #[wasm_bindgen_test]
-async fn crossfade_moves_a_voice_from_the_p2p_bus_to_the_sfu_bus_without_a_gap() {
+async fn routing_a_voice_from_the_p2p_copy_to_the_sfu_copy_leaves_no_gap() {
     let (mut graph, probe) = graph_with_probe();
     let tone = ToneSource::start(A); // the same person, reachable over both transports
     graph.attach(1, Bus::P2p, &tone.stream).expect("attach p2p");
     graph.attach(1, Bus::Sfu, &tone.stream).expect("attach sfu");
-    graph.set_bus_gain(Bus::Sfu, 0.0, 0);
+    assert_eq!(graph.routed_bus(1), Bus::P2p, "two copies: the route picks the P2P one");
     hear(&probe, &[A], "heard over P2P").await;
     probe.settle().await;
 
     let steady = probe.energy_at(A);
-    graph.crossfade(Bus::P2p, Bus::Sfu, 300);
+    graph.route_user(1, Bus::Sfu, 300);
     let (start, mut worst) = (now_ms(), f32::MAX);
     while now_ms() - start < 600.0 {
         loud(&probe, A, "no gap during the cross-fade");
@@ -177,8 +177,7 @@ async fn crossfade_moves_a_voice_from_the_p2p_bus_to_the_sfu_bus_without_a_gap()
     }
     let dip = steady - worst;
     web_sys::console::log_1(&format!("BENCH crossfade_dip_db={dip:.2}").into());
-    let gains = (graph.bus_gain(Bus::P2p), graph.bus_gain(Bus::Sfu));
-    assert_eq!(gains, (0.0, 1.0));
+    assert_eq!(graph.routed_bus(1), Bus::Sfu);
     graph.detach(1, Bus::P2p);
     probe.settle().await;
     loud(&probe, A, "now heard over the SFU bus alone");
