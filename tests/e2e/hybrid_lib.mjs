@@ -165,7 +165,12 @@ async function meter(feed) {
   nativeConnect.call(feed, node);
   nativeConnect.call(node, sink);
   nativeConnect.call(sink, ctx.destination);
-  const ask = (msg) => new Promise((r) => { node.port.onmessage = (e) => r(e.data); node.port.postMessage(msg); });
+  // A meter whose context was closed never answers: fail instead of waiting for ever.
+  const ask = (msg) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the output meter did not answer (its AudioContext is gone)')), 3000);
+    node.port.onmessage = (e) => { clearTimeout(timer); resolve(e.data); };
+    node.port.postMessage(msg);
+  });
   return {
     report: () => ask('report'),
     reset: () => ask('reset'),
@@ -200,8 +205,14 @@ export async function voiceClient(name, channel, freq, wsUrl) {
     name, user, freq, service, socket, mic, out, log, token,
     mode: () => service.state().mode,
     participants: () => participants,
-    /** Leaves and joins the same channel again (the same service, socket and microphone). */
-    rejoin: () => { service.leaveChannel(); return service.joinChannel(channel, user.id, true); },
+    /** Leaves and joins the same channel again (the same service, socket and microphone; a
+     * new call, so a new AudioContext and a new output meter). */
+    async rejoin() {
+      service.leaveChannel();
+      const mark = E.destinationFeedCount();
+      await service.joinChannel(channel, user.id, true);
+      client.out = await meter(E.destinationFeed(mark));
+    },
     leaveCall: () => service.leaveChannel(),
     async leave() {
       service.leaveChannel();
