@@ -163,7 +163,11 @@ async fn routing_a_voice_from_the_p2p_copy_to_the_sfu_copy_leaves_no_gap() {
     let tone = ToneSource::start(A); // the same person, reachable over both transports
     graph.attach(1, Bus::P2p, &tone.stream).expect("attach p2p");
     graph.attach(1, Bus::Sfu, &tone.stream).expect("attach sfu");
-    assert_eq!(graph.routed_bus(1), Bus::P2p, "two copies: the route picks the P2P one");
+    assert_eq!(
+        graph.routed_bus(1),
+        Bus::P2p,
+        "two copies: the route picks the P2P one"
+    );
     hear(&probe, &[A], "heard over P2P").await;
     probe.settle().await;
 
