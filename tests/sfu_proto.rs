@@ -7,6 +7,7 @@ use lk::signal_request::Message as Request;
 use lk::signal_response::Message as Full;
 use proptest::prelude::*;
 use prost::Message as _;
+use sohbet_rtc::error::JsErrorCode;
 use sohbet_rtc::sfu::partial::{
     Description, Joined, Leave, Peer, Published, Reconnected, Track, Update,
 };

@@ -125,8 +125,7 @@ impl WebRtcService {
     /// Over the app's socket object (`{on, off, send}`, e.g. its `websocketService`).
     #[wasm_bindgen(constructor)]
     pub fn new(socket: JsValue, config: JsValue) -> Result<WebRtcService, JsValue> {
-        let transport =
-            AppSocketTransport::new(&socket).map_err(|e| crate::error::js_error_from(&e))?;
+        let transport = AppSocketTransport::new(&socket).map_err(|e| crate::error::js_error(&e))?;
         Ok(WebRtcService::build(transport, &config))
     }
 

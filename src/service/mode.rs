@@ -11,6 +11,7 @@ use super::call::Shared;
 use super::events::ServiceEvent;
 use super::sfu_link::SfuLink;
 use crate::browser::now_ms;
+use crate::error::JsErrorCode;
 use crate::media::quality::Quality;
 use crate::media::Bus;
 use crate::mode::controller::{Command, Input, Transport};

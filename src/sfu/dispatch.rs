@@ -17,7 +17,6 @@ use super::socket::SocketEvent;
 use super::tracks::{unpack_stream_id, user_id_of};
 use super::transport::{PcEvent, PeerTransport};
 use crate::browser::now_ms;
-use crate::error::JsErrorCode;
 use crate::media::Bus;
 
 /// How many times an unresolved remote track is retried (one per roster update or offer).
@@ -280,7 +279,7 @@ impl Engine {
             return;
         };
         if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
-            self.emitter.error(SfuError::Browser(e.message()));
+            self.emitter.error(SfuError::Browser(e.to_string()));
         }
         // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
         self.streams

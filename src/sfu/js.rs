@@ -217,7 +217,7 @@ fn event_object(event: &SfuEvent, shared: &std::rc::Weak<RefCell<Shared>>) -> Op
         SfuEvent::Error(error) => {
             use crate::error::JsErrorCode;
             set("code", error.code().into());
-            set("message", error.message().into());
+            set("message", error.to_string().into());
             "error"
         }
     };

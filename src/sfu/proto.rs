@@ -21,51 +21,30 @@ pub const SDK_VERSION: &str = "2.23.0";
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// Why a signal frame could not be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtoError {
     /// The bytes are not a valid protobuf `SignalResponse`.
+    #[error("malformed protobuf frame: {0}")]
     Malformed(String),
     /// The frame decoded but carried no message we know (a newer server's oneof, or empty).
+    #[error("frame carries no known message")]
     Empty,
     /// The frame is bigger than we are willing to decode.
+    #[error("frame of {0} bytes exceeds the limit")]
     TooLarge(usize),
     /// A text frame arrived where only binary frames are expected.
+    #[error("unexpected text frame")]
     TextFrame,
     /// A well-formed message arrived in a state where it makes no sense.
+    #[error("unexpected {got} while {state}")]
     Unexpected {
         got: &'static str,
         state: &'static str,
     },
 }
 
-/// Written with [`crate::error::push_parts`], like every layer's.
-impl ProtoError {
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use crate::error::{push_parts, Part::*};
-        match self {
-            ProtoError::Malformed(why) => {
-                push_parts(out, &[Text("malformed protobuf frame: "), Text(why)])
-            }
-            ProtoError::Empty => out.push_str("frame carries no known message"),
-            ProtoError::TooLarge(size) => push_parts(
-                out,
-                &[
-                    Text("frame of "),
-                    Num(*size as u64),
-                    Text(" bytes exceeds the limit"),
-                ],
-            ),
-            ProtoError::TextFrame => out.push_str("unexpected text frame"),
-            ProtoError::Unexpected { got, state } => push_parts(
-                out,
-                &[Text("unexpected "), Text(got), Text(" while "), Text(state)],
-            ),
-        }
-    }
-
-    /// A stable machine-readable code for the JS side.
-    pub fn code(&self) -> &'static str {
+impl crate::error::JsErrorCode for ProtoError {
+    fn code(&self) -> &'static str {
         match self {
             ProtoError::Malformed(_) => "sfu/malformed-frame",
             ProtoError::Empty => "sfu/empty-frame",
@@ -75,8 +54,6 @@ impl ProtoError {
         }
     }
 }
-
-crate::layer_error!(ProtoError);
 
 /// A short stable name of a response kind, for logs and error messages.
 pub fn response_name(message: &Response) -> &'static str {

@@ -36,73 +36,29 @@ pub const VOICE_TYPES: &[&str] = &[
     "voice:error",
 ];
 
-/// Why a frame could not be decoded or encoded. The message is written by `describe` with
-/// [`push_parts`](crate::error::push_parts), like every layer's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a frame could not be decoded or encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
-    /// "frame holds no complete JSON object"
+    #[error("frame holds no complete JSON object")]
     NoObject,
-    /// "frame is not valid JSON: {0}"
+    #[error("frame is not valid JSON: {0}")]
     InvalidJson(String),
-    /// "envelope is missing `{0}`"
+    #[error("envelope is missing `{0}`")]
     MissingField(&'static str),
-    /// "envelope `type` is not a string"
+    #[error("envelope `type` is not a string")]
     BadType,
-    /// "unknown voice message type `{0}`"
+    #[error("unknown voice message type `{0}`")]
     UnknownType(String),
-    /// "invalid payload for `{kind}`: {reason}"
+    #[error("invalid payload for `{kind}`: {reason}")]
     InvalidPayload { kind: String, reason: String },
-    /// "frame of {size} bytes exceeds the {limit}-byte limit"
+    #[error("frame of {size} bytes exceeds the {limit}-byte limit")]
     FrameTooLarge { size: usize, limit: usize },
-    /// "could not encode message: {0}"
+    #[error("could not encode message: {0}")]
     Encode(String),
 }
 
-impl CodecError {
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use crate::error::{push_parts, Part::*};
-        match self {
-            CodecError::NoObject => out.push_str("frame holds no complete JSON object"),
-            CodecError::InvalidJson(why) => {
-                push_parts(out, &[Text("frame is not valid JSON: "), Text(why)])
-            }
-            CodecError::MissingField(field) => push_parts(
-                out,
-                &[Text("envelope is missing `"), Text(field), Text("`")],
-            ),
-            CodecError::BadType => out.push_str("envelope `type` is not a string"),
-            CodecError::UnknownType(kind) => push_parts(
-                out,
-                &[Text("unknown voice message type `"), Text(kind), Text("`")],
-            ),
-            CodecError::InvalidPayload { kind, reason } => push_parts(
-                out,
-                &[
-                    Text("invalid payload for `"),
-                    Text(kind),
-                    Text("`: "),
-                    Text(reason),
-                ],
-            ),
-            CodecError::FrameTooLarge { size, limit } => push_parts(
-                out,
-                &[
-                    Text("frame of "),
-                    Num(*size as u64),
-                    Text(" bytes exceeds the "),
-                    Num(*limit as u64),
-                    Text("-byte limit"),
-                ],
-            ),
-            CodecError::Encode(why) => {
-                push_parts(out, &[Text("could not encode message: "), Text(why)])
-            }
-        }
-    }
-
-    /// A stable machine-readable code (surfaced to JS as `error.code`).
-    pub fn code(&self) -> &'static str {
+impl crate::error::JsErrorCode for CodecError {
+    fn code(&self) -> &'static str {
         match self {
             CodecError::NoObject => "signal/no-object",
             CodecError::InvalidJson(_) => "signal/invalid-json",
@@ -115,8 +71,6 @@ impl CodecError {
         }
     }
 }
-
-crate::layer_error!(CodecError);
 
 /// One decoded envelope: a typed voice message, or a non-voice envelope (chat:*, user:*)
 /// handed on untouched (as the JSON text of its payload) for other listeners of the shared

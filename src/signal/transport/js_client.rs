@@ -32,7 +32,6 @@ use super::hub::Subscription;
 use super::ws_client::WsClient;
 use super::{envelope_text, SignalTransport, TransportEvent};
 use crate::browser::object::set;
-use crate::error::JsErrorCode;
 use crate::signal::codec::{decode_payload, Decoded};
 use crate::signal::to_json;
 
@@ -78,7 +77,7 @@ impl SignalingClient {
         crate::browser::promise(async move {
             fut.await
                 .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| crate::error::js_error_from(&e))
+                .map_err(|e| crate::error::js_error(&e))
         })
     }
 
@@ -209,7 +208,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
         }
         TransportEvent::Reconnected => return,
         TransportEvent::DecodeError(e) => {
-            let text = crate::text::concat(&["sohbet-rtc: ", &e.message()]);
+            let text = format!("sohbet-rtc: {e}");
             web_sys::console::warn_1(&JsValue::from_str(&text));
             return;
         }
