@@ -9,7 +9,9 @@
 //! `wasm32`.
 
 /// A layer error with a stable code for JS (`error.code`); its message is its `Display`.
-pub trait JsErrorCode: std::error::Error {
+/// (`Display`, not `std::error::Error`, as the supertrait: a `dyn std::error::Error` would
+/// carry every error's `Debug` formatting into the wasm.)
+pub trait JsErrorCode: std::fmt::Display {
     /// The stable, namespaced code, e.g. `"signal/not-open"` or `"media_permission_denied"`.
     fn code(&self) -> &'static str;
 }
