@@ -8,7 +8,7 @@ use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
 use super::events::SfuEvent;
-use super::partial::{Joined, Leave};
+use super::messages::{JoinResponse, LeaveRequest};
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
 use super::roster::Roster;
@@ -95,7 +95,7 @@ impl Engine {
         }
     }
 
-    fn on_join(&mut self, join: &mut Joined, rejoin: bool) -> Then {
+    fn on_join(&mut self, join: &mut JoinResponse, rejoin: bool) -> Then {
         let me = join.participant.take().unwrap_or_default();
         self.own_sid = me.sid.clone();
         self.roster = Roster::new(&me.identity);
@@ -218,7 +218,7 @@ impl Engine {
     }
 
     /// A server leave: resume, rejoin, or end the session.
-    fn on_leave(&mut self, leave: &Leave) -> Then {
+    fn on_leave(&mut self, leave: &LeaveRequest) -> Then {
         use lk::leave_request::Action;
         match leave.action {
             a if a == Action::Resume as i32 => Then::Recover(ReconnectReason::SignalDisconnected),

@@ -2,14 +2,11 @@
 //! browser) the signal client and the publisher/subscriber transports.
 
 pub mod error;
-pub mod join;
-pub mod partial;
-pub mod pb;
+pub mod messages;
 pub mod ping;
 pub mod proto;
 pub mod roster;
 pub mod tracks;
-pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod dispatch;

@@ -14,7 +14,7 @@ use web_sys::{
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
-use livekit_protocol::IceServer;
+use super::messages::IceServer;
 
 use super::error::SfuError;
 use super::session::{Inbox, Input};
