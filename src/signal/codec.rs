@@ -4,37 +4,15 @@
 //! [`CodecError`]; nothing here panics on any input. Encoding writes `type` first and
 //! `payload` last and refuses frames over [`MAX_FRAME_BYTES`] (the server's single-read limit).
 
-use super::from_json::message_from_json;
 use super::json::{self, Json};
+use super::mapping::{payload_json, to_json};
 use super::messages::Message;
-use super::to_json::{payload_json, to_json};
+pub use super::messages::VOICE_TYPES;
 
 /// The C++ server decodes each `recv()` of at most 4096 bytes as one frame (2.2d).
 pub const MAX_FRAME_BYTES: usize = 4096;
 /// Inbound frames larger than this are refused outright (bounded work per frame).
 pub const MAX_INBOUND_BYTES: usize = 1 << 20;
-
-/// All `voice:*` type names this codec understands.
-pub const VOICE_TYPES: &[&str] = &[
-    "voice:join",
-    "voice:leave",
-    "voice:offer",
-    "voice:answer",
-    "voice:ice-candidate",
-    "voice:mute",
-    "voice:video-toggle",
-    "voice:user-joined",
-    "voice:participants",
-    "voice:user-left",
-    "voice:user-muted",
-    "voice:user-video-toggled",
-    "voice:mode-change",
-    "voice:mode-change-ack",
-    "voice:rollback",
-    "voice:join-ready",
-    "voice:degraded-mode",
-    "voice:error",
-];
 
 /// Why a frame could not be decoded or encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -182,9 +160,9 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
             payload: raw.trim_ascii().to_owned(),
         });
     }
-    let Some(index) = VOICE_TYPES.iter().position(|t| *t == kind) else {
+    if !VOICE_TYPES.contains(&kind) {
         return Err(CodecError::UnknownType(first_chars(kind, 64).to_owned()));
-    };
+    }
     let parsed;
     let payload = match payload {
         Json::Str(s) => {
@@ -193,7 +171,7 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
         }
         other => other,
     };
-    message_from_json(index, payload).map(Decoded::Voice)
+    Message::read_payload(kind, payload).map(Decoded::Voice)
 }
 
 fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
