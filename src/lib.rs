@@ -21,7 +21,6 @@ pub mod p2p;
 pub mod service;
 pub mod sfu;
 pub mod signal;
-pub mod text;
 pub mod vec_map;
 
 #[cfg(target_arch = "wasm32")]

@@ -16,7 +16,7 @@ pub struct TrackOwner {
 
 /// Splits a packed stream id at the first `|` into (participant sid, rest).
 pub fn unpack_stream_id(stream_id: &str) -> (&str, Option<&str>) {
-    match crate::text::split_once_byte(stream_id, b'|') {
+    match stream_id.split_once('|') {
         Some((participant, rest)) => (participant, Some(rest)),
         None => (stream_id, None),
     }

@@ -183,10 +183,7 @@ fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
         Ok(v) => Ok(v),
         Err(e) => match split_objects(s).first() {
             Some(obj) => json::parse(obj).map_err(invalid),
-            None => Err(invalid(crate::text::concat(&[
-                "payload string is not JSON: ",
-                &e,
-            ]))),
+            None => Err(invalid(format!("payload string is not JSON: {e}"))),
         },
     }
 }

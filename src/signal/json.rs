@@ -76,11 +76,7 @@ struct Parser<'a> {
 impl Parser<'_> {
     #[inline(never)]
     fn fail(&self, what: &str) -> String {
-        let mut s = String::with_capacity(what.len() + 16);
-        s.push_str(what);
-        s.push_str(" at byte ");
-        crate::text::push_u64(&mut s, self.pos as u64);
-        s
+        format!("{what} at byte {}", self.pos)
     }
 
     fn peek(&self) -> Option<u8> {

@@ -231,7 +231,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
 fn call_all(list: &JsValue, arg: &JsValue, what: &str, kind: &str) {
     for f in Array::from(list).iter() {
         if let Err(e) = f.unchecked_ref::<Function>().call1(&JsValue::NULL, arg) {
-            let text = crate::text::concat(&["sohbet-rtc: error in ", what, kind]);
+            let text = format!("sohbet-rtc: error in {what}{kind}");
             web_sys::console::error_2(&JsValue::from_str(&text), &e);
         }
     }

@@ -157,7 +157,7 @@ impl WsClient {
     /// The socket URL for a server base URL and a login JWT (`<url>/?token=<encoded>`).
     pub fn socket_url(base: &str, token: &str) -> String {
         let token = String::from(js_sys::encode_uri_component(token));
-        crate::text::concat(&[crate::text::trim_end_byte(base, b'/'), "/?token=", &token])
+        format!("{}/?token={token}", base.trim_end_matches('/'))
     }
 
     /// Connects (or joins the attempt in flight). Resolves when the socket is open; rejects
