@@ -10,6 +10,12 @@
 //! default when missing (but not when `null`); `= Nullable` writes `None` as `null`; and
 //! `= Flatten` reads and writes a nested struct's fields in the enclosing object. Integers
 //! must be non-negative and fit their Rust type. Writing keeps the declaration order.
+//!
+//! Reading never stops early: a bad field is recorded (the first one wins) and read as its
+//! default, so every generated reader is straight-line code; `Message::read_payload` turns a
+//! recorded problem into the error.
+
+use std::cell::Cell;
 
 use super::codec::CodecError;
 use super::json::{push_str, Json};
@@ -17,43 +23,48 @@ use super::messages::CallMode;
 
 /// Field access on one payload object of the message `kind`.
 pub(crate) struct Reader<'a> {
-    pub(crate) kind: &'a str,
-    pub(crate) obj: &'a Json,
+    kind: &'a str,
+    obj: &'a Json,
+    error: &'a Cell<Option<CodecError>>,
 }
 
 impl<'a> Reader<'a> {
-    /// The error for `key`: `what` it was, e.g. "missing field".
-    pub(crate) fn fail(&self, what: &str, key: &str) -> CodecError {
-        CodecError::InvalidPayload {
-            kind: self.kind.to_owned(),
-            reason: format!("{what} `{key}`"),
-        }
+    pub(crate) fn new(kind: &'a str, obj: &'a Json, error: &'a Cell<Option<CodecError>>) -> Self {
+        Reader { kind, obj, error }
+    }
+
+    /// Records that `key` was `what`, e.g. "missing field" (unless an earlier field failed).
+    pub(crate) fn fail(&self, what: &str, key: &str) {
+        let first = self
+            .error
+            .take()
+            .unwrap_or_else(|| CodecError::InvalidPayload {
+                kind: self.kind.to_owned(),
+                reason: format!("{what} `{key}`"),
+            });
+        self.error.set(Some(first));
     }
 
     /// A reader over another object of the same message.
     fn nested(&self, obj: &'a Json) -> Reader<'a> {
-        Reader {
-            kind: self.kind,
-            obj,
-        }
+        Reader { obj, ..*self }
     }
 
     /// The field `key`: missing or `null` only where `T` allows it.
-    pub(crate) fn field<T: JsonValue>(&self, key: &str) -> Result<T, CodecError> {
+    pub(crate) fn field<T: JsonValue>(&self, key: &str) -> T {
         match self.obj.get(key) {
-            None => T::absent().ok_or_else(|| self.fail("missing field", key)),
-            Some(Json::Null) => T::absent().ok_or_else(|| self.fail("null for", key)),
-            Some(value) => T::read(value, self, key),
+            None | Some(Json::Null) if T::OPTIONAL => {}
+            None => self.fail("missing field", key),
+            Some(Json::Null) => self.fail("null for", key),
+            Some(value) => return T::read(value, self, key),
         }
+        T::default()
     }
 
     /// The field `key`, or `T`'s default when it is missing (`null` is still refused).
-    pub(crate) fn field_or_default<T: JsonValue + Default>(
-        &self,
-        key: &str,
-    ) -> Result<T, CodecError> {
+    pub(crate) fn field_or_default<T: JsonValue>(&self, key: &str) -> T {
         match self.obj.get(key) {
-            None => Ok(T::default()),
+            None => T::default(),
             Some(_) => self.field(key),
         }
     }
@@ -94,15 +105,14 @@ impl<'a> Writer<'a> {
 }
 
 /// A value of a payload field.
-pub(crate) trait JsonValue: Sized {
-    /// Reads a present, non-null value of the field `key`.
-    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Result<Self, CodecError>;
+pub(crate) trait JsonValue: Default {
+    /// Whether the field may be missing or `null` (then it reads as the default).
+    const OPTIONAL: bool = false;
+    /// Reads a present, non-null value of the field `key` (its default after recording a
+    /// problem with `at.fail`).
+    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Self;
     /// Appends the value as JSON.
     fn write(&self, out: &mut String);
-    /// The value of a missing or `null` field; `None` when that is an error.
-    fn absent() -> Option<Self> {
-        None
-    }
     /// Whether writing leaves the field out.
     fn omitted(&self) -> bool {
         false
@@ -110,25 +120,31 @@ pub(crate) trait JsonValue: Sized {
 }
 
 /// A struct whose fields are members of a JSON object (implemented by [`json_struct!`]).
-pub(crate) trait JsonObject: Sized {
-    fn read_fields(at: &Reader<'_>) -> Result<Self, CodecError>;
+pub(crate) trait JsonObject: Default {
+    fn read_fields(at: &Reader<'_>) -> Self;
     fn write_fields(&self, out: &mut Writer<'_>);
+}
+
+/// Records `what` for `key` and gives the default.
+fn invalid<T: Default>(at: &Reader<'_>, what: &str, key: &str) -> T {
+    at.fail(what, key);
+    T::default()
 }
 
 /// Unsigned integers: a JSON number without sign, fraction or exponent that fits the type.
 macro_rules! json_unsigned {
     ($($ty:ty),*) => {$(
         impl JsonValue for $ty {
-            fn read(value: &Json, at: &Reader<'_>, key: &str) -> Result<Self, CodecError> {
+            fn read(value: &Json, at: &Reader<'_>, key: &str) -> Self {
                 match value {
                     Json::Uint(n) => <$ty>::try_from(*n).ok(),
                     _ => None,
                 }
-                .ok_or_else(|| at.fail("expected an unsigned integer in range for", key))
+                .unwrap_or_else(|| invalid(at, "expected an unsigned integer in range for", key))
             }
 
             fn write(&self, out: &mut String) {
-                out.push_str(&self.to_string());
+                write_u64(out, u64::from(*self));
             }
         }
     )*};
@@ -136,11 +152,15 @@ macro_rules! json_unsigned {
 
 json_unsigned!(u16, u32, u64);
 
+fn write_u64(out: &mut String, n: u64) {
+    out.push_str(&n.to_string());
+}
+
 impl JsonValue for bool {
-    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Result<Self, CodecError> {
+    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Self {
         match value {
-            Json::Bool(b) => Ok(*b),
-            _ => Err(at.fail("expected a boolean for", key)),
+            Json::Bool(b) => *b,
+            _ => invalid(at, "expected a boolean for", key),
         }
     }
 
@@ -150,10 +170,10 @@ impl JsonValue for bool {
 }
 
 impl JsonValue for String {
-    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Result<Self, CodecError> {
+    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Self {
         match value {
-            Json::Str(s) => Ok(s.clone()),
-            _ => Err(at.fail("expected a string for", key)),
+            Json::Str(s) => s.clone(),
+            _ => invalid(at, "expected a string for", key),
         }
     }
 
@@ -163,15 +183,15 @@ impl JsonValue for String {
 }
 
 impl JsonValue for CallMode {
-    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Result<Self, CodecError> {
+    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Self {
         match value {
             Json::Str(s) => match s.as_str() {
-                "p2p" => Ok(CallMode::P2p),
-                "sfu" => Ok(CallMode::Sfu),
-                "migrating" => Ok(CallMode::Migrating),
-                _ => Err(at.fail("unknown mode in", key)),
+                "p2p" => CallMode::P2p,
+                "sfu" => CallMode::Sfu,
+                "migrating" => CallMode::Migrating,
+                _ => invalid(at, "unknown mode in", key),
             },
-            _ => Err(at.fail("expected a string for", key)),
+            _ => invalid(at, "expected a string for", key),
         }
     }
 
@@ -181,8 +201,10 @@ impl JsonValue for CallMode {
 }
 
 impl<T: JsonValue> JsonValue for Option<T> {
-    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Result<Self, CodecError> {
-        T::read(value, at, key).map(Some)
+    const OPTIONAL: bool = true;
+
+    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Self {
+        Some(T::read(value, at, key))
     }
 
     fn write(&self, out: &mut String) {
@@ -192,10 +214,6 @@ impl<T: JsonValue> JsonValue for Option<T> {
         }
     }
 
-    fn absent() -> Option<Self> {
-        Some(None)
-    }
-
     fn omitted(&self) -> bool {
         self.is_none()
     }
@@ -203,17 +221,18 @@ impl<T: JsonValue> JsonValue for Option<T> {
 
 /// A list of objects.
 impl<T: JsonObject> JsonValue for Vec<T> {
-    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Result<Self, CodecError> {
+    fn read(value: &Json, at: &Reader<'_>, key: &str) -> Self {
         let Json::Array(items) = value else {
-            return Err(at.fail("expected an array for", key));
+            return invalid(at, "expected an array for", key);
         };
-        items
-            .iter()
-            .map(|item| match item {
-                Json::Object(_) => T::read_fields(&at.nested(item)),
-                _ => Err(at.fail("expected objects in", key)),
-            })
-            .collect()
+        let mut list = Vec::with_capacity(items.len());
+        for item in items {
+            if !matches!(item, Json::Object(_)) {
+                at.fail("expected objects in", key);
+            }
+            list.push(T::read_fields(&at.nested(item)));
+        }
+        list
     }
 
     fn write(&self, out: &mut String) {
@@ -229,14 +248,10 @@ impl<T: JsonObject> JsonValue for Vec<T> {
 }
 
 /// Reads a nested object (the `JsonValue` of every [`json_struct!`] struct).
-pub(crate) fn read_object<T: JsonObject>(
-    value: &Json,
-    at: &Reader<'_>,
-    key: &str,
-) -> Result<T, CodecError> {
+pub(crate) fn read_object<T: JsonObject>(value: &Json, at: &Reader<'_>, key: &str) -> T {
     match value {
         Json::Object(_) => T::read_fields(&at.nested(value)),
-        _ => Err(at.fail("expected an object for", key)),
+        _ => invalid(at, "expected an object for", key),
     }
 }
 
@@ -254,18 +269,16 @@ macro_rules! json_struct {
         }
     )*) => {$(
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
         pub struct $name {
             $( $(#[$field_meta])* pub $field: $ty, )*
         }
 
         impl $crate::signal::mapping::JsonObject for $name {
-            fn read_fields(
-                at: &$crate::signal::mapping::Reader<'_>,
-            ) -> Result<Self, $crate::signal::codec::CodecError> {
-                Ok($name {
-                    $( $field: json_struct!(@read at, json_struct!(@key $field $($key)?) $(, $rule)?)?, )*
-                })
+            fn read_fields(at: &$crate::signal::mapping::Reader<'_>) -> Self {
+                $name {
+                    $( $field: json_struct!(@read at, json_struct!(@key $field $($key)?) $(, $rule)?), )*
+                }
             }
 
             fn write_fields(&self, out: &mut $crate::signal::mapping::Writer<'_>) {
@@ -278,7 +291,7 @@ macro_rules! json_struct {
                 value: &$crate::signal::json::Json,
                 at: &$crate::signal::mapping::Reader<'_>,
                 key: &str,
-            ) -> Result<Self, $crate::signal::codec::CodecError> {
+            ) -> Self {
                 $crate::signal::mapping::read_object(value, at, key)
             }
 
@@ -334,13 +347,18 @@ macro_rules! voice_messages {
                 payload: &$crate::signal::json::Json,
             ) -> Result<Message, $crate::signal::codec::CodecError> {
                 use $crate::signal::mapping::{JsonObject, Reader};
-                let at = Reader { kind, obj: payload };
+                let error = ::std::cell::Cell::new(None);
+                let at = Reader::new(kind, payload, &error);
                 if !matches!(payload, $crate::signal::json::Json::Object(_)) {
-                    return Err(at.fail("expected an object as", "payload"));
+                    at.fail("expected an object as", "payload");
                 }
-                match kind {
-                    $( $wire => JsonObject::read_fields(&at).map(Message::$variant), )*
-                    _ => Err($crate::signal::codec::CodecError::UnknownType(kind.to_owned())),
+                let message = match kind {
+                    $( $wire => Message::$variant(JsonObject::read_fields(&at)), )*
+                    _ => return Err($crate::signal::codec::CodecError::UnknownType(kind.to_owned())),
+                };
+                match error.take() {
+                    Some(e) => Err(e),
+                    None => Ok(message),
                 }
             }
 

@@ -17,8 +17,9 @@ pub const MAX_CHANNEL_ID: ChannelId = 1_000_000;
 pub const MAX_USER_ID: UserId = 100_000_000;
 
 /// The transport a call runs on (compat-spec §6: 'p2p' | 'sfu' | 'migrating').
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum CallMode {
+    #[default]
     P2p,
     Sfu,
     Migrating,
