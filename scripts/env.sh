@@ -10,8 +10,11 @@ export PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/node_modules/.bin:
 # (build-std, optimize_for_size, immediate-abort panics); see scripts/build_pkg.sh. Tests and
 # clippy use stable. Set SOHBET_SIZE_TOOLCHAIN= (empty) to build the package with stable.
 export SOHBET_SIZE_TOOLCHAIN="${SOHBET_SIZE_TOOLCHAIN-nightly-2026-10-30}"
-# Its rustc flags: immediate-abort panics (no panic-message formatting) and no panic locations.
-export SOHBET_SIZE_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+# Its rustc flags: immediate-abort panics (no panic-message formatting), no panic locations, and
+# MIR optimisation level 3 with the MIR inliner's thresholds at 100 (calls) / 50 (#[inline]
+# hints): together about 2.5 KB less gzip.
+export SOHBET_SIZE_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zmir-opt-level=3 \
+  -Zinline-mir-threshold=100 -Zinline-mir-hint-threshold=50"
 # wasm-opt for the shipped wasm: -Oz to a fixed point, plus assumptions that hold for Rust's wasm
 # (no implicit traps: safe Rust never loads out of bounds or divides unchecked; the module's own
 # memory starts zero-filled and its low 1 KiB is never addressed: the stack sits below 1 MiB, data
