@@ -30,7 +30,7 @@ pub struct SfuClient {
     emitter: Emitter,
     shared: Rc<RefCell<Shared>>,
     /// The running session's input queue (`None` before connect and after leave). A cell,
-    /// so every method takes `&self` (one borrow path in the wasm-bindgen glue, not two).
+    /// so every method takes `&self`.
     commands: RefCell<Option<Inbox>>,
     use_server_ice: bool,
     single_pc: bool,

@@ -156,7 +156,7 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
     if !kind.starts_with("voice:") {
         return Ok(Decoded::Other {
             kind: kind.to_owned(),
-            // JSON whitespace is ASCII; `trim_ascii` links no Unicode whitespace table.
+            // JSON whitespace is ASCII.
             payload: raw.trim_ascii().to_owned(),
         });
     }
@@ -188,19 +188,9 @@ fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
     }
 }
 
-/// The first `max` characters of `s` (a byte loop: no `Chars` iterator adaptors in the wasm).
+/// The first `max` characters of `s`.
 fn first_chars(s: &str, max: usize) -> &str {
-    let mut chars = 0;
-    for (i, b) in s.bytes().enumerate() {
-        // Every byte but a UTF-8 continuation byte starts a character.
-        if b & 0xC0 != 0x80 {
-            if chars == max {
-                return &s[..i];
-            }
-            chars += 1;
-        }
-    }
-    s
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
 }
 
 /// Encodes a message as `{"type":…,"payload":{…}}`, refusing frames over 4096 bytes.

@@ -17,10 +17,9 @@
 //! prototype over `send` (a line of JS each instead of two more wasm exports). `free()` (or
 //! `disconnect()`) releases every listener and closes the socket.
 //!
-//! Shaped for code size: the listeners live in JS `Map`/`Set` objects, not Rust collections.
-//! Identity comparison, insertion order and snapshots (`Array.from`) come from the browser,
-//! and an unsubscribe function is `Map.prototype.delete` bound to the listener's id, so the
-//! wasm holds no map/retain instantiations and no per-listener `Closure`.
+//! The listeners live in JS `Map`/`Set` objects: identity comparison, insertion order and
+//! snapshots (`Array.from`) come from the browser, and an unsubscribe function is
+//! `Map.prototype.delete` bound to the listener's id (no per-listener `Closure`).
 
 use std::cell::Cell;
 

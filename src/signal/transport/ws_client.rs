@@ -61,8 +61,7 @@ pub(super) struct Inner {
 }
 
 /// The outcome slot of one pending `connect`, settled exactly once ([`settle`]): `Ok` on
-/// open, `ConnectFailed`, or `Closed` on disconnect and when the client is dropped. A
-/// minimal one-shot channel: `futures`' oneshot costs about 1 KB of wasm per payload type.
+/// open, `ConnectFailed`, or `Closed` on disconnect and when the client is dropped.
 pub(super) type Waiter = Rc<RefCell<Slot>>;
 
 #[derive(Default)]
