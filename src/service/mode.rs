@@ -273,7 +273,7 @@ fn on_sfu_event(shared: &Rc<Shared>, event: SfuEvent) {
     }
     match event {
         SfuEvent::Connected => drive(shared, Input::SfuConnected),
-        SfuEvent::Published { .. } => drive(shared, Input::SfuPublished),
+        SfuEvent::Published => drive(shared, Input::SfuPublished),
         SfuEvent::Track { user_id, stream } => {
             let known = {
                 let mut st = shared.state.borrow_mut();

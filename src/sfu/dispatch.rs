@@ -177,7 +177,7 @@ impl Engine {
                     if let Some((_, waiter)) = mic.waiter.take() {
                         waiter.resolve(&JsValue::from_str(&sid));
                     }
-                    self.emitter.emit(SfuEvent::Published { track_sid: sid });
+                    self.emitter.emit(SfuEvent::Published);
                 }
             }
             Response::Mute(mute)

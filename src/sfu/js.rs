@@ -180,7 +180,7 @@ fn event_object(event: &SfuEvent, shared: &std::rc::Weak<RefCell<Shared>>) -> Op
     let object = js_sys::Object::new();
     let set = |key: &str, value: JsValue| crate::browser::object::set(&object, key, &value);
     let kind = match event {
-        SfuEvent::Connected | SfuEvent::Published { .. } => return None,
+        SfuEvent::Connected | SfuEvent::Published => return None,
         SfuEvent::Participants => {
             let list = shared.upgrade()?.borrow().participants_js();
             set("participants", list);
