@@ -371,6 +371,22 @@ fn read_leave(m: lk::LeaveRequest) -> ours::LeaveRequest {
     }
 }
 
+fn read_speaker(s: lk::SpeakerInfo) -> ours::SpeakerInfo {
+    ours::SpeakerInfo {
+        sid: s.sid,
+        level: s.level,
+        active: s.active,
+    }
+}
+
+fn read_quality(q: lk::ConnectionQualityInfo) -> ours::ConnectionQualityInfo {
+    ours::ConnectionQualityInfo {
+        participant_sid: q.participant_sid,
+        quality: q.quality,
+        score: q.score,
+    }
+}
+
 /// The full codec's oneof as the client's `Response` (what `decode_response` must give:
 /// the same message, with only the fields the client declares).
 fn lean(full: Full) -> Response {
@@ -400,26 +416,10 @@ fn lean(full: Full) -> Response {
         Full::Leave(m) => Response::Leave(read_leave(m)),
         Full::Mute(m) => Response::Mute(read_mute(m)),
         Full::SpeakersChanged(m) => Response::SpeakersChanged(ours::SpeakersChanged {
-            speakers: m
-                .speakers
-                .into_iter()
-                .map(|s| ours::SpeakerInfo {
-                    sid: s.sid,
-                    level: s.level,
-                    active: s.active,
-                })
-                .collect(),
+            speakers: m.speakers.into_iter().map(read_speaker).collect(),
         }),
         Full::ConnectionQuality(m) => Response::ConnectionQuality(ours::ConnectionQualityUpdate {
-            updates: m
-                .updates
-                .into_iter()
-                .map(|q| ours::ConnectionQualityInfo {
-                    participant_sid: q.participant_sid,
-                    quality: q.quality,
-                    score: q.score,
-                })
-                .collect(),
+            updates: m.updates.into_iter().map(read_quality).collect(),
         }),
         Full::RefreshToken(m) => Response::RefreshToken(m),
         Full::Reconnect(_) => Response::Reconnect(()),
