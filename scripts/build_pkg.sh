@@ -2,9 +2,10 @@
 # Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
 # import time — compat-spec P19), wasm-opt -Oz (binaryen), short import/export names
 # (minify_names), then the hand-written JS entry (js/index.js: the drop-in `webrtcService` /
-# `websocketService` singletons with lazy wasm init, importing wasm-bindgen's glue), its
-# TypeScript types, and terser on the shipped JavaScript (like any published bundle; the types and
-# README stay readable). docs/ARCHITECTURE.md ("Size budget") explains each step.
+# `websocketService` singletons with lazy wasm init) bundled with wasm-bindgen's glue into one
+# module by esbuild, its TypeScript types, and terser on the shipped JavaScript (like any
+# published bundle; the types and README stay readable). docs/ARCHITECTURE.md ("Size budget")
+# explains each step.
 # Skips the work when pkg/ is newer than every source file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,9 +43,13 @@ echo "[build_pkg] wasm-opt: $before -> $(stat -c %s "$WASM") bytes"
 # incompressible entropy); the raw-export typings no longer match, so they are not shipped.
 node scripts/minify_names.mjs "$WASM" pkg/sohbet_rtc.js pkg/sohbet_rtc.d.ts
 rm -f pkg/sohbet_rtc_bg.wasm.d.ts
-# The entry (index.js) imports the glue (sohbet_rtc.js).
+# The entry and the glue it imports ship as one ES module, index.js (esbuild; the glue's exports
+# nothing imports, such as initSync, are left out); sohbet_rtc.d.ts stays for the classes' types.
 if [[ -d js ]]; then
   cp js/* pkg/
+  esbuild pkg/index.js --bundle --format=esm --target=es2020 --log-level=warning \
+    --outfile=pkg/index.js --allow-overwrite
+  rm pkg/sohbet_rtc.js
 fi
 for f in pkg/sohbet_rtc.js pkg/index.js; do
   [[ -f $f ]] || continue
