@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
-# import time — compat-spec P19), wasm-opt -Oz (binaryen), short import/export names
-# (minify_names), then the hand-written JS entry (js/index.js: the drop-in `webrtcService` /
+# import time — compat-spec P19), wasm-opt -Oz (binaryen), functions ordered for the compressor
+# (order_functions), short import/export names (minify_names), then the hand-written JS entry (js/index.js: the drop-in `webrtcService` /
 # `websocketService` singletons with lazy wasm init) bundled with wasm-bindgen's glue into one
 # module by esbuild, its TypeScript types, and terser on the shipped JavaScript (like any
 # published bundle; the types and README stay readable). docs/ARCHITECTURE.md ("Size budget")
@@ -39,6 +39,8 @@ before=$(stat -c %s "$WASM")
 # shellcheck disable=SC2086 # the flags are a word list
 wasm-opt $SOHBET_WASM_OPT_FLAGS "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
 echo "[build_pkg] wasm-opt: $before -> $(stat -c %s "$WASM") bytes"
+# Similar functions side by side, for the compressor's window (same code; wasm-opt moves them).
+node scripts/order_functions.mjs "$WASM"
 # Short import/export names in the wasm and the glue (the hashed wasm-bindgen names are ~5 KB of
 # incompressible entropy); the raw-export typings no longer match, so they are not shipped.
 node scripts/minify_names.mjs "$WASM" pkg/sohbet_rtc.js pkg/sohbet_rtc.d.ts

@@ -19,7 +19,8 @@ export SOHBET_SIZE_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocat
 # (no implicit traps: safe Rust never loads out of bounds or divides unchecked; the module's own
 # memory starts zero-filled and its low 1 KiB is never addressed: the stack sits below 1 MiB, data
 # above), and the producers/target-features custom sections stripped.
-# The wasm features the build uses.
+# The wasm features the build uses (also given to the later wasm-opt runs of order_functions.mjs,
+# after the target-features section is gone).
 export SOHBET_WASM_FEATURES="--enable-bulk-memory --enable-bulk-memory-opt --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-call-indirect-overlong"
 # A function with a single caller is inlined only when it is tiny (10 instructions): by default -Oz

@@ -24,6 +24,7 @@ wasm-bindgen --target web --out-dir "$out" --keep-debug "$CARGO_TARGET_DIR/wasm3
 cp "$out/sohbet_rtc_bg.wasm" "$out/named.wasm"
 # shellcheck disable=SC2086 # the flags are a word list
 wasm-opt $SOHBET_WASM_OPT_FLAGS "$out/sohbet_rtc_bg.wasm" -o "$out/opt.wasm"
+node scripts/order_functions.mjs "$out/opt.wasm" >/dev/null
 node scripts/minify_names.mjs "$out/opt.wasm" "$out/sohbet_rtc.js" >/dev/null
 # shellcheck disable=SC2086 # the flags are a word list
 terser "$out/sohbet_rtc.js" $SOHBET_TERSER_FLAGS -o "$out/glue.min.js"
