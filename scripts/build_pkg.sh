@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
 # import time — compat-spec P19), wasm-opt -Oz (binaryen), functions ordered for the compressor
-# (order_functions), short import/export names (minify_names), then the hand-written JS entry (js/index.js: the drop-in `webrtcService` /
-# `websocketService` singletons with lazy wasm init) bundled with wasm-bindgen's glue into one
-# module by esbuild, its TypeScript types, and terser on the shipped JavaScript (like any
-# published bundle; the types and README stay readable). docs/ARCHITECTURE.md ("Size budget")
-# explains each step.
+# (order_functions), short import/export names (minify_names), then the hand-written JS entry
+# (js/index.js: the drop-in `webrtcService` / `websocketService` singletons with lazy wasm init)
+# bundled with wasm-bindgen's glue into one module by esbuild, its TypeScript types, and terser on
+# the shipped JavaScript (like any published bundle; the types and README stay readable).
+# docs/ARCHITECTURE.md ("Size budget") explains each step.
 # Skips the work when pkg/ is newer than every source file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
