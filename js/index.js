@@ -103,19 +103,18 @@ function createSocketCore(core) {
     }
   };
 
-  const dropClient = () => {
-    if (!client) return;
-    const old = client;
-    client = null;
-    clientPromise = null;
-    try { old.disconnect(); } catch { /* already closed */ }
-    try { old.free(); } catch { /* already freed */ }
+  // One client for the core's lifetime (a call made over it keeps working after a URL change):
+  // a new URL closes the socket and applies from the next connect().
+  const moveClient = (url) => {
+    try { client.disconnect(); } catch (e) { warn('disconnect failed', e); }
+    client.setUrl(url);
+    clientUrl = url;
   };
 
   const ensureClient = () => {
     const url = resolveWsUrl(core.options.wsUrl);
-    if (client && clientUrl === url) return Promise.resolve(client);
-    if (client) dropClient();
+    if (client && clientUrl !== url) moveClient(url);
+    if (client) return Promise.resolve(client);
     if (!clientPromise) {
       clientPromise = ready().then(() => {
         if (client) return client;
@@ -186,10 +185,15 @@ function createSocketCore(core) {
     _hasToken() {
       return Boolean(token || core.options.token);
     },
+    /** Internal: the wasm SignalingClient (created on first need; wasm loaded). */
+    _client() {
+      return ensureClient();
+    },
     /** Internal: the URL change hook used by configure(). */
     _urlChanged() {
-      if (client && clientUrl !== resolveWsUrl(core.options.wsUrl)) {
-        dropClient();
+      const url = resolveWsUrl(core.options.wsUrl);
+      if (client && clientUrl !== url) {
+        moveClient(url);
         notifyConnection(false);
       }
     },
@@ -244,9 +248,12 @@ function createVoiceCore(core) {
     if (service && serviceSocket === socket) return Promise.resolve(service);
     if (service) dropService();
     if (!servicePromise) {
-      servicePromise = ready().then(() => {
+      // Over the package's own socket the call is made on its client directly (typed messages,
+      // no JSON in between); over the app's socket, through that socket's on/off/send.
+      const client = socket === core.websocket ? core.websocket._client() : null;
+      servicePromise = ready().then(() => client).then((c) => {
         if (service) return service;
-        const s = new WebRtcService(socket, wasmConfig());
+        const s = c ? WebRtcService.overClient(c, wasmConfig()) : new WebRtcService(socket, wasmConfig());
         // One listener for every event: (type, ...args) goes to the slot of that type.
         s.onEvent(call);
         if (localStream !== undefined) s.setLocalStream(localStream);

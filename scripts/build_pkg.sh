@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: wasm-pack (release, --target web, so nothing is instantiated at
-# import time — compat-spec P19), then the wasm steps (prune_table, wasm-opt -Oz from binaryen,
-# order_functions, minify_names), then the hand-written JS entry (js/index.js: the drop-in
-# `webrtcService` / `websocketService` singletons with lazy wasm init) joined with wasm-bindgen's
-# glue into one module, its TypeScript types, and terser on the shipped JavaScript (like any
-# published bundle; the types and README stay readable). docs/ARCHITECTURE.md explains each step.
+# import time — compat-spec P19), wasm-opt -Oz (binaryen), functions ordered for the compressor
+# (order_functions), short import/export names (minify_names), then the hand-written JS entry
+# (js/index.js: the drop-in `webrtcService` / `websocketService` singletons with lazy wasm init)
+# bundled with wasm-bindgen's glue into one module by esbuild, its TypeScript types, and terser on
+# the shipped JavaScript (like any published bundle; the types and README stay readable).
+# docs/ARCHITECTURE.md ("Size budget") explains each step.
 # Skips the work when pkg/ is newer than every source file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,21 +36,22 @@ else
 fi
 WASM=pkg/sohbet_rtc_bg.wasm
 before=$(stat -c %s "$WASM")
-# Table entries nothing can call (unused closure shims of js-sys imports) go before -Oz runs.
-node scripts/prune_table.mjs "$WASM"
 # shellcheck disable=SC2086 # the flags are a word list
 wasm-opt $SOHBET_WASM_OPT_FLAGS "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
 echo "[build_pkg] wasm-opt: $before -> $(stat -c %s "$WASM") bytes"
-# Similar functions side by side, for the compressor's window (same code, ~0.8 KB less gzip).
+# Similar functions side by side, for the compressor's window (same code; wasm-opt moves them).
 node scripts/order_functions.mjs "$WASM"
 # Short import/export names in the wasm and the glue (the hashed wasm-bindgen names are ~5 KB of
 # incompressible entropy); the raw-export typings no longer match, so they are not shipped.
 node scripts/minify_names.mjs "$WASM" pkg/sohbet_rtc.js pkg/sohbet_rtc.d.ts
 rm -f pkg/sohbet_rtc_bg.wasm.d.ts
-# The entry and the glue ship as one module (index.js); sohbet_rtc.d.ts stays for the types.
+# The entry and the glue it imports ship as one ES module, index.js (esbuild; the glue's exports
+# nothing imports, such as initSync, are left out); sohbet_rtc.d.ts stays for the classes' types.
 if [[ -d js ]]; then
   cp js/* pkg/
-  node scripts/bundle_js.mjs pkg/sohbet_rtc.js pkg/index.js
+  esbuild pkg/index.js --bundle --format=esm --target=es2020 --log-level=warning \
+    --outfile=pkg/index.js --allow-overwrite
+  rm pkg/sohbet_rtc.js
 fi
 for f in pkg/sohbet_rtc.js pkg/index.js; do
   [[ -f $f ]] || continue

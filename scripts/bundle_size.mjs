@@ -3,7 +3,10 @@
 // scripts/build_pkg.sh, exactly as `npm pack` would ship them, compresses each with gzip -9 and
 // brotli (q 11) via node:zlib, and does the same for livekit-client's minified bundle. Prints
 // `BENCH name=value` lines and merges them into bench/results.json.
-// Usage: node scripts/bundle_size.mjs [pkg-dir]   (default: pkg)
+// With `--budget BYTES` it is the size gate of scripts/test.sh instead: it fails when the
+// package's gzip size exceeds BYTES and then prints where the bytes go (scripts/wasm_breakdown.sh);
+// bench/results.json is left alone.
+// Usage: node scripts/bundle_size.mjs [--budget BYTES] [pkg-dir]   (default: pkg)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +14,10 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const candidates = [process.argv[2], 'pkg'].filter(Boolean);
+const args = process.argv.slice(2);
+const budgetAt = args.indexOf('--budget');
+const budget = budgetAt >= 0 ? Number(args.splice(budgetAt, 2)[1]) : null;
+const candidates = [args[0], 'pkg'].filter(Boolean);
 const dir = candidates.map((d) => path.resolve(ROOT, d)).find((d) => fs.existsSync(path.join(d, 'sohbet_rtc_bg.wasm')));
 if (!dir) {
   console.error(`no release build found in ${candidates.join(', ')}; run scripts/build_pkg.sh first`);
@@ -32,6 +38,17 @@ const js = jsFiles.map((f) => fs.readFileSync(path.join(dir, f)));
 const sum = (f) => js.reduce((a, b) => a + f(b), 0);
 const glue = { length: sum((b) => b.length), gzip: sum(gzip) };
 const ours = { raw: wasm.length + glue.length, gzip: gzip(wasm) + glue.gzip, brotli: brotli(wasm) + sum(brotli) };
+
+if (budget !== null) {
+  const verdict = ours.gzip <= budget ? 'within' : 'OVER';
+  console.log(`size gate: the package is ${ours.gzip} B gzip, ${verdict} the budget of ${budget} B`);
+  if (ours.gzip > budget) {
+    console.log('largest contributors (scripts/wasm_breakdown.sh):');
+    spawnSync('bash', [path.join(ROOT, 'scripts/wasm_breakdown.sh')], { stdio: 'inherit' });
+    process.exit(1);
+  }
+  process.exit(0);
+}
 
 const lkDir = path.join(ROOT, 'node_modules/livekit-client/dist');
 const lkMin = fs.readFileSync(path.join(lkDir, 'livekit-client.umd.js'));

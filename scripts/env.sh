@@ -11,10 +11,8 @@ export PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/node_modules/.bin:
 # clippy use stable. Set SOHBET_SIZE_TOOLCHAIN= (empty) to build the package with stable.
 export SOHBET_SIZE_TOOLCHAIN="${SOHBET_SIZE_TOOLCHAIN-nightly-2026-10-30}"
 # Its rustc flags: immediate-abort panics (no panic-message formatting), no panic locations, and
-# MIR optimisation level 3 (the sound passes rustc leaves off by default for compile time only,
-# e.g. dataflow constant propagation; ~0.9 KB less gzip). Level 4 adds little; VFE fails in core.
-# The MIR inliner's call threshold raised 50 -> 100 and its #[inline]-hint threshold lowered 100 -> 50:
-# measured 0.4-1.2 KB less gzip for settings around there (100/50 is the best measured).
+# MIR optimisation level 3 with the MIR inliner's thresholds at 100 (calls) / 50 (#[inline]
+# hints): together about 2.5 KB less gzip.
 export SOHBET_SIZE_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zmir-opt-level=3 \
   -Zinline-mir-threshold=100 -Zinline-mir-hint-threshold=50"
 # wasm-opt for the shipped wasm: -Oz to a fixed point, plus assumptions that hold for Rust's wasm
@@ -30,14 +28,12 @@ export SOHBET_WASM_FEATURES="--enable-bulk-memory --enable-bulk-memory-opt --ena
 # separate functions keep their small local indices and repeat each other's byte patterns
 # (-1.8 KB gzip, -1.3 KB brotli; any limit from 5 to 20 gives about the same). For the same reason
 # local-cse is skipped: the locals it adds for repeated subexpressions save 1 KB raw but cost
-# 0.45 KB gzip and 0.3 KB brotli.
+# 0.45 KB gzip.
 export SOHBET_WASM_OPT_FLAGS="-Oz --converge --one-caller-inline-max-function-size=10 --skip-pass=local-cse \
   --ignore-implicit-traps --low-memory-unused --zero-filled-memory \
   --strip-debug --strip-producers --strip-target-features $SOHBET_WASM_FEATURES"
-# terser for the shipped JS (ES modules: top-level names are private; three compress passes).
-# unsafe_methods writes the import object's `k: function () {…}` entries as methods (`k() {…}`):
-# nothing constructs them with `new`. The instance properties wasm-bindgen's glue keeps for itself
-# (`__wbg_ptr`, `__destroy_into_raw`, `_wbg_cb_unref`) get short names: the glue and the entry are
-# one module, and nothing outside it reads them. 75 B less gzip together.
+# terser for the shipped JS (an ES module: top-level names are private; three compress passes).
+# unsafe_methods writes the import object's `k: function () {…}` entries as methods (nothing
+# constructs them with `new`); the instance properties the glue keeps for itself get short names.
 export SOHBET_TERSER_FLAGS="--module --ecma 2020 --compress passes=3,unsafe_arrows=true,unsafe_methods=true --mangle \
   --mangle-props regex=/^(__wbg_ptr|__destroy_into_raw|_wbg_cb_unref)\$/"

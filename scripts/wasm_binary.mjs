@@ -1,6 +1,5 @@
 // The bits of the wasm binary format the build scripts read and write (minify_names.mjs,
-// order_functions.mjs, prune_table.mjs, wasm_breakdown.mjs): LEB128 numbers, names, the section
-// list and the import descriptors.
+// order_functions.mjs, wasm_breakdown.mjs): LEB128 numbers, names, the section list and the import descriptors.
 
 /** A read cursor over `buf` from byte `p` (8: just after the magic and version). */
 export function reader(buf, p = 8) {

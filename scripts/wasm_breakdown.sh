@@ -22,7 +22,6 @@ fi
 out="$CARGO_TARGET_DIR/breakdown"; rm -rf "$out"; mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --keep-debug "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/sohbet_rtc.wasm"
 cp "$out/sohbet_rtc_bg.wasm" "$out/named.wasm"
-node scripts/prune_table.mjs "$out/sohbet_rtc_bg.wasm" >/dev/null
 # shellcheck disable=SC2086 # the flags are a word list
 wasm-opt $SOHBET_WASM_OPT_FLAGS "$out/sohbet_rtc_bg.wasm" -o "$out/opt.wasm"
 node scripts/order_functions.mjs "$out/opt.wasm" >/dev/null

@@ -1,150 +1,19 @@
-//! The JS error mapping shared by every layer. Each layer keeps its own small error
-//! enum (`TransportError`, `MediaError`, `P2pError`, `SfuError`, …) with a stable
-//! machine-readable code such as `"signal/not-open"`; at the wasm-bindgen boundary those
-//! become a plain JS `Error` whose `message` is the layer's message and whose `code` property
-//! is the stable code, so apps can branch on `err.code` and still show `err.message`.
+//! The JS error mapping shared by every layer. Each layer keeps its own small `thiserror`
+//! enum (`TransportError`, `MediaError`, `P2pError`, `SfuError`, …) and implements
+//! [`JsErrorCode`] for it: a stable machine-readable code such as `"signal/not-open"`. At the
+//! wasm-bindgen boundary an error becomes a plain JS `Error` whose `message` is the error's
+//! `Display` text and whose `code` property is the stable code, so apps can branch on
+//! `err.code` and still show `err.message`.
 //!
-//! How a layer plugs in:
-//! ```ignore
-//! impl MediaError { pub fn code(&self) -> &'static str { … } pub fn describe(&self, out: &mut String) { … } }
-//! crate::layer_error!(MediaError); // Display, Error, JsErrorCode; wasm32: From<MediaError> for JsValue
-//! ```
-//! The trait and [`CodedError`] are pure and build natively; the conversions into `JsValue`
-//! exist only on `wasm32`.
+//! The trait is pure and builds natively; the conversions into `JsValue` exist only on
+//! `wasm32`.
 
-/// A layer error with a stable code for JS (`error.code`) and its message.
-pub trait JsErrorCode {
-    /// The stable, namespaced code, e.g. `"signal/not-open"` or `"media/permission-denied"`.
+/// A layer error with a stable code for JS (`error.code`); its message is its `Display`.
+/// (`Display`, not `std::error::Error`, as the supertrait: a `dyn std::error::Error` would
+/// carry every error's `Debug` formatting into the wasm.)
+pub trait JsErrorCode: std::fmt::Display {
+    /// The stable, namespaced code, e.g. `"signal/not-open"` or `"media_permission_denied"`.
     fn code(&self) -> &'static str;
-
-    /// Appends the message to `out` (the layer's `describe`).
-    fn describe(&self, out: &mut String);
-
-    /// The message, as `Display` shows it (see [`impl_display!`] for why not `to_string()`).
-    fn message(&self) -> String {
-        let mut message = String::new();
-        self.describe(&mut message);
-        message
-    }
-}
-
-/// Completes a layer error from its inherent `code()` and `describe()`: `Display` (the
-/// message, see [`impl_display!`]), `std::error::Error`, [`JsErrorCode`], and on wasm32
-/// `From<$ty> for JsValue`, so `?` works in `#[wasm_bindgen]` functions returning
-/// `Result<_, JsValue>`.
-#[macro_export]
-macro_rules! layer_error {
-    ($ty:ty) => {
-        $crate::impl_display!($ty);
-
-        impl ::std::error::Error for $ty {}
-
-        impl $crate::error::JsErrorCode for $ty {
-            fn code(&self) -> &'static str {
-                <$ty>::code(self)
-            }
-
-            fn describe(&self, out: &mut String) {
-                <$ty>::describe(self, out)
-            }
-        }
-
-        #[cfg(target_arch = "wasm32")]
-        impl From<$ty> for wasm_bindgen::JsValue {
-            fn from(e: $ty) -> Self {
-                $crate::error::js_error_from(&e)
-            }
-        }
-    };
-}
-
-/// A code and a message, detached from the layer type that produced them. Any
-/// [`JsErrorCode`] converts into it with `?` or `.into()`, which lets code that mixes
-/// several layers return one error type to JS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodedError {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl CodedError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use Part::Text;
-        push_parts(
-            out,
-            &[Text(&self.message), Text(" ("), Text(self.code), Text(")")],
-        )
-    }
-}
-
-crate::impl_display!(CodedError);
-
-/// One piece of an error message written by [`push_parts`].
-#[derive(Clone, Copy)]
-pub enum Part<'a> {
-    Text(&'a str),
-    Num(u64),
-    Signed(i64),
-}
-
-/// Appends an error message from its pieces: how every layer's `describe` writes. A
-/// `#[error("… {user_id} …")]` or `write!` per message costs `core::fmt`'s argument,
-/// padding and integer machinery in the wasm; this is one loop over `push_str`.
-pub fn push_parts(out: &mut String, parts: &[Part<'_>]) {
-    for part in parts {
-        match *part {
-            Part::Text(text) => out.push_str(text),
-            Part::Num(n) => crate::text::push_u64(out, n),
-            Part::Signed(n) => crate::text::push_i64(out, n),
-        }
-    }
-}
-
-/// Implements `Display` over `describe(&self, &mut String)` (every layer error, through
-/// [`layer_error!`], and [`CodedError`]).
-///
-/// Every layer writes its message with `describe` into a `String`, and the crate reads
-/// messages with [`JsErrorCode::message`], never with `to_string()`: a `Formatter` needs
-/// `String`'s `fmt::Write` vtable, which links `core::fmt::write` and its argument machinery
-/// (about 1 KB of wasm) even when no `format!` is ever run. `Display` stays for Rust callers
-/// (`std::error::Error`, `{}` in tests and the server) and shows the same text.
-#[macro_export]
-macro_rules! impl_display {
-    ($ty:ty) => {
-        impl ::std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                let mut message = String::new();
-                self.describe(&mut message);
-                f.write_str(&message)
-            }
-        }
-    };
-}
-
-impl std::error::Error for CodedError {}
-
-impl<E: JsErrorCode> From<E> for CodedError {
-    fn from(e: E) -> Self {
-        Self {
-            code: e.code(),
-            message: e.message(),
-        }
-    }
-}
-
-#[cfg(target_arch = "wasm32")]
-impl From<CodedError> for wasm_bindgen::JsValue {
-    fn from(e: CodedError) -> Self {
-        to_js_error(e.code, &e.message)
-    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -161,10 +30,9 @@ mod js {
         err.into()
     }
 
-    /// Converts any layer error into a JS `Error` carrying its stable code. Takes a trait
-    /// object, so every error type shares this one function (and one `message`).
-    pub fn js_error_from(e: &dyn JsErrorCode) -> JsValue {
-        to_js_error(e.code(), &e.message())
+    /// Converts any layer error into a JS `Error` carrying its stable code.
+    pub fn js_error(e: &dyn JsErrorCode) -> JsValue {
+        to_js_error(e.code(), &e.to_string())
     }
 
     #[wasm_bindgen::prelude::wasm_bindgen]
@@ -201,7 +69,7 @@ mod js {
         match name_and_message(value) {
             (n, m) if n.is_empty() => m,
             (n, m) if m.is_empty() => n,
-            (n, m) => n + ": " + &m,
+            (n, m) => format!("{n}: {m}"),
         }
     }
 
@@ -213,23 +81,28 @@ mod js {
     }
 }
 
+/// `From<$ty> for JsValue` (a JS `Error` with `code`) for each layer error, so `?` works in
+/// `#[wasm_bindgen]` functions returning `Result<_, JsValue>`.
 #[cfg(target_arch = "wasm32")]
-pub use js::{describe_js, js_error_code, js_error_from, name_and_message, to_js_error};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::signal::codec::CodecError;
-
-    #[test]
-    fn codec_errors_keep_their_stable_code_when_detached() {
-        let e = CodecError::FrameTooLarge {
-            size: 5000,
-            limit: 4096,
-        };
-        let coded: CodedError = e.clone().into();
-        assert_eq!(coded.code, "signal/frame-too-large");
-        assert_eq!(coded.message, e.to_string());
-        assert!(coded.to_string().contains("signal/frame-too-large"));
-    }
+macro_rules! into_js_error {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for wasm_bindgen::JsValue {
+            fn from(e: $ty) -> Self {
+                js_error(&e)
+            }
+        }
+    )*};
 }
+
+#[cfg(target_arch = "wasm32")]
+into_js_error!(
+    crate::media::MediaError,
+    crate::p2p::P2pError,
+    crate::service::ServiceError,
+    crate::sfu::SfuError,
+    crate::signal::codec::CodecError,
+    crate::signal::transport::TransportError
+);
+
+#[cfg(target_arch = "wasm32")]
+pub use js::{describe_js, js_error, js_error_code, name_and_message, to_js_error};

@@ -13,16 +13,17 @@
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 #[cfg(target_arch = "wasm32")]
-pub mod browser;
+pub(crate) mod browser;
 pub mod error;
 pub mod media;
 pub mod mode;
-pub mod p2p;
+// Natively only the pure parts are built (for their tests); the wasm build uses all of it.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, unused_imports))]
+pub(crate) mod p2p;
 pub mod service;
 pub mod sfu;
 pub mod signal;
-pub mod text;
-pub mod vec_map;
+pub(crate) mod vec_map;
 
 #[cfg(target_arch = "wasm32")]
 pub mod facade;

@@ -1,10 +1,9 @@
 //! `VecMap`: a small ordered map kept as a sorted `Vec<(K, V)>`.
 //!
 //! A call holds a handful of entries per map (peers, streams, volumes, detectors), so binary
-//! search over a vector is as fast as a tree or a hash table there, and it costs a fraction of
-//! the WebAssembly code: every `BTreeMap<K, V>` / `HashMap<K, V>` instantiation pulls in several
-//! kilobytes of node-balancing or probing code, a `VecMap` only `Vec` operations. Iteration is
-//! in key order, like `BTreeMap`. Pure; tested natively.
+//! search over a vector is as fast as a tree or a hash table there, with much less code per
+//! key/value type. The API follows `BTreeMap`'s, and iteration is in key order. Pure; tested
+//! natively.
 
 use std::borrow::Borrow;
 

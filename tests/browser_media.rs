@@ -6,6 +6,7 @@
 
 mod common;
 
+use sohbet_rtc::error::JsErrorCode;
 use std::cell::RefCell;
 use std::rc::Rc;
 

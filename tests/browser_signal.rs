@@ -5,6 +5,7 @@
 //! frame, drop closes the socket. Reconnects are in browser_signal_reconnect.rs; the
 //! app-facing pieces (`AppSocketTransport`, the JS `SignalingClient`) in browser_signal_app.rs.
 
+use sohbet_rtc::error::JsErrorCode;
 use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 

@@ -5,6 +5,7 @@
 //! and a plain JS object standing in for the app's socket, to feed it the payload shapes the
 //! deployed C++ server and old clients produce), and `SignalingClient`'s JS API itself.
 
+use sohbet_rtc::error::JsErrorCode;
 use wasm_bindgen_test::*;
 wasm_bindgen_test_configure!(run_in_browser);
 

@@ -1,15 +1,15 @@
 #![cfg(not(target_arch = "wasm32"))]
 //! Native tests of the LiveKit protobuf codec: bad bytes give typed errors (never a panic),
-//! valid frames round-trip, and the `/rtc` URL carries what the server needs.
+//! valid frames round-trip, every message the client reads or writes agrees with the full
+//! `livekit-protocol` types in both directions, and the `/rtc` URL carries what the server needs.
 
 use livekit_protocol as lk;
 use lk::signal_request::Message as Request;
 use lk::signal_response::Message as Full;
 use proptest::prelude::*;
 use prost::Message as _;
-use sohbet_rtc::sfu::partial::{
-    Description, Joined, Leave, Peer, Published, Reconnected, Track, Update,
-};
+use sohbet_rtc::error::JsErrorCode;
+use sohbet_rtc::sfu::messages as ours;
 use sohbet_rtc::sfu::proto::{self, ProtoError, ReconnectReason, Response};
 
 /// Encodes a server frame with the full prost codec (the library has no encoder for these).
@@ -309,9 +309,9 @@ proptest! {
     }
 }
 
-/// A participant with only the fields the client decodes (see `sfu/partial.rs`).
-fn read_participant(p: lk::ParticipantInfo) -> Peer {
-    Peer {
+/// A participant with only the fields the client decodes (see `sfu/messages.rs`).
+fn read_participant(p: lk::ParticipantInfo) -> ours::ParticipantInfo {
+    ours::ParticipantInfo {
         sid: p.sid,
         identity: p.identity,
         state: p.state,
@@ -322,8 +322,8 @@ fn read_participant(p: lk::ParticipantInfo) -> Peer {
 }
 
 /// A track with only the fields the client decodes.
-fn read_track(t: lk::TrackInfo) -> Track {
-    Track {
+fn read_track(t: lk::TrackInfo) -> ours::TrackInfo {
+    ours::TrackInfo {
         sid: t.sid,
         r#type: t.r#type,
         muted: t.muted,
@@ -332,67 +332,123 @@ fn read_track(t: lk::TrackInfo) -> Track {
 }
 
 /// The read fields of a SessionDescription (its `mid_to_track_id` map is skipped).
-fn read_description(m: lk::SessionDescription) -> Description {
-    Description {
+fn read_description(m: lk::SessionDescription) -> ours::SessionDescription {
+    ours::SessionDescription {
+        r#type: m.r#type,
         sdp: m.sdp,
         id: m.id,
     }
 }
 
-/// The full codec's oneof as the client's lean `Response` (what `decode_response` must give:
-/// the same message, with only the read fields of the partially decoded ones).
+fn read_ice_server(m: lk::IceServer) -> ours::IceServer {
+    ours::IceServer {
+        urls: m.urls,
+        username: m.username,
+        credential: m.credential,
+    }
+}
+
+fn read_trickle(m: lk::TrickleRequest) -> ours::TrickleRequest {
+    ours::TrickleRequest {
+        candidate_init: m.candidate_init,
+        target: m.target,
+        r#final: m.r#final,
+    }
+}
+
+fn read_mute(m: lk::MuteTrackRequest) -> ours::MuteTrackRequest {
+    ours::MuteTrackRequest {
+        sid: m.sid,
+        muted: m.muted,
+    }
+}
+
+fn read_leave(m: lk::LeaveRequest) -> ours::LeaveRequest {
+    ours::LeaveRequest {
+        can_reconnect: m.can_reconnect,
+        reason: m.reason,
+        action: m.action,
+    }
+}
+
+fn read_speaker(s: lk::SpeakerInfo) -> ours::SpeakerInfo {
+    ours::SpeakerInfo {
+        sid: s.sid,
+        level: s.level,
+        active: s.active,
+    }
+}
+
+fn read_quality(q: lk::ConnectionQualityInfo) -> ours::ConnectionQualityInfo {
+    ours::ConnectionQualityInfo {
+        participant_sid: q.participant_sid,
+        quality: q.quality,
+        score: q.score,
+    }
+}
+
+/// The full codec's oneof as the client's `Response` (what `decode_response` must give:
+/// the same message, with only the fields the client declares).
 fn lean(full: Full) -> Response {
     match full {
-        Full::Join(m) => Response::Join(Box::new(Joined {
+        Full::Join(m) => Response::Join(Box::new(ours::JoinResponse {
             participant: m.participant.map(read_participant),
             other_participants: m
                 .other_participants
                 .into_iter()
                 .map(read_participant)
                 .collect(),
-            ice_servers: m.ice_servers,
+            ice_servers: m.ice_servers.into_iter().map(read_ice_server).collect(),
             subscriber_primary: m.subscriber_primary,
             ping_timeout: m.ping_timeout,
             ping_interval: m.ping_interval,
         })),
         Full::Answer(m) => Response::Answer(read_description(m)),
         Full::Offer(m) => Response::Offer(read_description(m)),
-        Full::Trickle(m) => Response::Trickle(m),
-        Full::Update(m) => Response::Update(Update {
+        Full::Trickle(m) => Response::Trickle(read_trickle(m)),
+        Full::Update(m) => Response::Update(ours::ParticipantUpdate {
             participants: m.participants.into_iter().map(read_participant).collect(),
         }),
-        Full::TrackPublished(m) => Response::TrackPublished(Published {
+        Full::TrackPublished(m) => Response::TrackPublished(ours::TrackPublishedResponse {
             cid: m.cid,
             track: m.track.map(read_track),
         }),
-        Full::Leave(m) => Response::Leave(Leave {
-            can_reconnect: m.can_reconnect,
-            reason: m.reason,
-            action: m.action,
+        Full::Leave(m) => Response::Leave(read_leave(m)),
+        Full::Mute(m) => Response::Mute(read_mute(m)),
+        Full::SpeakersChanged(m) => Response::SpeakersChanged(ours::SpeakersChanged {
+            speakers: m.speakers.into_iter().map(read_speaker).collect(),
         }),
-        Full::Mute(m) => Response::Mute(m),
-        Full::SpeakersChanged(m) => Response::SpeakersChanged(m),
-        Full::ConnectionQuality(m) => Response::ConnectionQuality(m),
+        Full::ConnectionQuality(m) => Response::ConnectionQuality(ours::ConnectionQualityUpdate {
+            updates: m.updates.into_iter().map(read_quality).collect(),
+        }),
         Full::RefreshToken(m) => Response::RefreshToken(m),
-        Full::Reconnect(_) => Response::Reconnect(Reconnected),
-        Full::PongResp(m) => Response::PongResp(m),
-        Full::MediaSectionsRequirement(m) => Response::MediaSectionsRequirement(m),
-        Full::Pong(_) => Response::Ignored(18),
-        Full::RoomUpdate(_) => Response::Ignored(11),
-        Full::StreamStateUpdate(_) => Response::Ignored(13),
-        Full::SubscribedQualityUpdate(_) => Response::Ignored(14),
-        Full::SubscriptionPermissionUpdate(_) => Response::Ignored(15),
-        Full::TrackUnpublished(_) => Response::Ignored(17),
-        Full::SubscriptionResponse(_) => Response::Ignored(21),
-        Full::RequestResponse(_) => Response::Ignored(22),
-        Full::TrackSubscribed(_) => Response::Ignored(23),
-        Full::RoomMoved(_) => Response::Ignored(24),
-        Full::SubscribedAudioCodecUpdate(_) => Response::Ignored(26),
-        Full::PublishDataTrackResponse(_) => Response::Ignored(27),
-        Full::UnpublishDataTrackResponse(_) => Response::Ignored(28),
-        Full::DataTrackSubscriberHandles(_) => Response::Ignored(29),
-        Full::StoreDataBlobResponse(_) => Response::Ignored(30),
-        Full::GetDataBlobResponse(_) => Response::Ignored(31),
+        Full::Reconnect(_) => Response::Reconnect(()),
+        Full::PongResp(m) => Response::PongResp(ours::Pong {
+            last_ping_timestamp: m.last_ping_timestamp,
+            timestamp: m.timestamp,
+        }),
+        Full::MediaSectionsRequirement(m) => {
+            Response::MediaSectionsRequirement(ours::MediaSectionsRequirement {
+                num_audios: m.num_audios,
+                num_videos: m.num_videos,
+            })
+        }
+        Full::Pong(m) => Response::Pong(m),
+        Full::RoomUpdate(_) => Response::RoomUpdate(()),
+        Full::StreamStateUpdate(_) => Response::StreamStateUpdate(()),
+        Full::SubscribedQualityUpdate(_) => Response::SubscribedQualityUpdate(()),
+        Full::SubscriptionPermissionUpdate(_) => Response::SubscriptionPermissionUpdate(()),
+        Full::TrackUnpublished(_) => Response::TrackUnpublished(()),
+        Full::SubscriptionResponse(_) => Response::SubscriptionResponse(()),
+        Full::RequestResponse(_) => Response::RequestResponse(()),
+        Full::TrackSubscribed(_) => Response::TrackSubscribed(()),
+        Full::RoomMoved(_) => Response::RoomMoved(()),
+        Full::SubscribedAudioCodecUpdate(_) => Response::SubscribedAudioCodecUpdate(()),
+        Full::PublishDataTrackResponse(_) => Response::PublishDataTrackResponse(()),
+        Full::UnpublishDataTrackResponse(_) => Response::UnpublishDataTrackResponse(()),
+        Full::DataTrackSubscriberHandles(_) => Response::DataTrackSubscriberHandles(()),
+        Full::StoreDataBlobResponse(_) => Response::StoreDataBlobResponse(()),
+        Full::GetDataBlobResponse(_) => Response::GetDataBlobResponse(()),
     }
 }
 
@@ -681,7 +737,6 @@ fn full_join_request(
 
 #[test]
 fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
-    use sohbet_rtc::sfu::join;
     let offer = lk::SessionDescription {
         r#type: "offer".into(),
         sdp: "v=0\r\n".repeat(50),
@@ -699,15 +754,18 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
         for resume in resumes {
             let full = full_join_request(&offer, add_track, resume);
             let ours = add_track.map(|t| (t.cid.as_str(), t.muted));
-            assert_eq!(join::join_request(&offer.sdp, offer.id, ours, resume), full);
-            let wrapped = lk::WrappedJoinRequest {
+            assert_eq!(
+                proto::join_request(&offer.sdp, offer.id, ours, resume).encode_to_vec(),
+                full
+            );
+            let wrapped = ours::WrappedJoinRequest {
+                join_request: full.clone(),
+            };
+            let full_wrapped = lk::WrappedJoinRequest {
                 compression: 0,
                 join_request: full,
             };
-            assert_eq!(
-                join::wrapped_join_request(&offer.sdp, offer.id, ours, resume),
-                wrapped.encode_to_vec()
-            );
+            assert_eq!(wrapped.encode_to_vec(), full_wrapped.encode_to_vec());
         }
     }
 }
@@ -835,147 +893,25 @@ fn every_error_message_and_code_is_the_documented_one() {
     }
 }
 
-/// The hand-written wire-format readers (`pb.rs`) against `prost::encoding`: same values, same
-/// bytes consumed, the same error texts.
-mod wire_format {
-    use proptest::prelude::*;
-    use prost::encoding::{self, DecodeContext, WireType};
-    use sohbet_rtc::sfu::pb;
-
-    fn wire_of(wire: WireType) -> pb::WireType {
-        [
-            pb::WireType::Varint,
-            pb::WireType::SixtyFourBit,
-            pb::WireType::LengthDelimited,
-            pb::WireType::StartGroup,
-            pb::WireType::EndGroup,
-            pb::WireType::ThirtyTwoBit,
-        ][wire as usize]
-    }
-
-    fn same<T: PartialEq<U> + std::fmt::Debug, U: std::fmt::Debug>(
-        ours: (Result<T, pb::DecodeError>, &[u8]),
-        theirs: (Result<U, prost::DecodeError>, &[u8]),
-    ) -> Result<(), TestCaseError> {
-        match (ours.0, theirs.0) {
-            (Ok(a), Ok(b)) => {
-                prop_assert_eq!(&a, &b);
-                prop_assert_eq!(ours.1, theirs.1);
-            }
-            (Err(a), Err(b)) => prop_assert_eq!(a.message(), b.to_string()),
-            (a, b) => prop_assert!(false, "ours {:?}, prost {:?}", a, b),
-        }
-        Ok(())
-    }
-
-    proptest! {
-        #[test]
-        fn varints_keys_and_skips_read_as_prost_reads_them(
-            bytes in proptest::collection::vec(any::<u8>(), 0..24),
-            tail in proptest::collection::vec(prop_oneof![Just(0xffu8), Just(0x80), Just(0x01), Just(0x00)], 0..12),
-        ) {
-            let bytes: Vec<u8> = bytes.into_iter().chain(tail).collect();
-            let (mut a, mut b) = (bytes.as_slice(), bytes.as_slice());
-            same((pb::varint(&mut a), a), (encoding::decode_varint(&mut b), b))?;
-            let (mut a, mut b) = (bytes.as_slice(), bytes.as_slice());
-            let ours = pb::key(&mut a);
-            let theirs = encoding::decode_key(&mut b);
-            same((ours, a), (theirs.clone().map(|(t, w)| (t, wire_of(w))), b))?;
-            if let (Ok((tag, wire)), Ok(_)) = (ours, theirs) {
-                same(
-                    (pb::skip(wire, tag, &mut a), a),
-                    (encoding::skip_field(encoding::WireType::try_from(wire as u64).unwrap(), tag, &mut b, DecodeContext::default()), b),
-                )?;
-                let (mut a2, mut b2) = (a, b);
-                let mut theirs = String::new();
-                let r = encoding::string::merge(encoding::WireType::try_from(wire as u64).unwrap(), &mut theirs, &mut b2, DecodeContext::default());
-                let mut ours = String::new();
-                same((pb::string(wire, &mut ours, &mut a2).map(|_| ours), a2), (r.map(|_| theirs), b2))?;
-                let (mut a2, mut b2) = (a, b);
-                let mut theirs = 0f32;
-                let r = encoding::float::merge(encoding::WireType::try_from(wire as u64).unwrap(), &mut theirs, &mut b2, DecodeContext::default());
-                same((pb::float(wire, &mut a2).map(f32::to_bits), a2), (r.map(|_| theirs.to_bits()), b2))?;
-            }
-        }
-
-        #[test]
-        fn varints_are_written_as_prost_writes_them(value in any::<u64>(), tag in 1u32..(1 << 29)) {
-            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-            pb::put_varint(&mut ours, value);
-            encoding::encode_varint(value, &mut theirs);
-            pb::put_key(&mut ours, tag, pb::WireType::LengthDelimited);
-            encoding::encode_key(tag, WireType::LengthDelimited, &mut theirs);
-            prop_assert_eq!(ours, theirs);
-        }
-    }
-
-    #[test]
-    fn deep_groups_and_wire_type_errors_read_as_prost_reads_them() {
-        // 101 nested start groups (field 1), then their ends.
-        let mut deep = vec![0x0b; 101];
-        deep.extend([0x0c; 101]);
-        for bytes in [
-            deep,
-            vec![0x0b, 0x14],
-            vec![0x0c],
-            vec![0x0e],
-            vec![0x00],
-            vec![0x0d, 1, 2],
-        ] {
-            let (mut a, mut b) = (bytes.as_slice(), bytes.as_slice());
-            let ours = pb::key(&mut a).and_then(|(tag, wire)| pb::skip(wire, tag, &mut a));
-            let theirs = encoding::decode_key(&mut b).and_then(|(tag, wire)| {
-                encoding::skip_field(wire, tag, &mut b, DecodeContext::default())
-            });
-            same((ours, a), (theirs, b)).unwrap();
-        }
-        let mut buf: &[u8] = &[1];
-        let ours = pb::string(pb::WireType::Varint, &mut String::new(), &mut buf).unwrap_err();
-        let theirs = encoding::string::merge(
-            WireType::Varint,
-            &mut String::new(),
-            &mut &[1u8][..],
-            DecodeContext::default(),
-        )
-        .unwrap_err();
-        assert_eq!(ours.message(), theirs.to_string());
-        let bad_utf8: &[u8] = &[2, 0xff, 0xfe];
-        let ours = pb::string(
-            pb::WireType::LengthDelimited,
-            &mut String::new(),
-            &mut &bad_utf8[..],
-        )
-        .unwrap_err();
-        let theirs = encoding::string::merge(
-            WireType::LengthDelimited,
-            &mut String::new(),
-            &mut &bad_utf8[..],
-            DecodeContext::default(),
-        )
-        .unwrap_err();
-        assert_eq!(ours.message(), theirs.to_string());
-    }
-}
-
 #[test]
-fn envelope_errors_carry_their_messages() {
-    let cases: [(&[u8], &str); 4] = [
+fn malformed_frames_carry_the_full_codecs_error_text() {
+    let frames: [&[u8]; 5] = [
         // An offer (field 3) whose length runs past the frame.
-        (&[0x1a, 5, 1], "length exceeds the frame"),
+        &[0x1a, 5, 1],
         // A refresh token (field 16) that is not UTF-8.
-        (&[0x82, 0x01, 1, 0xff], "refresh_token is not valid UTF-8"),
+        &[0x82, 0x01, 1, 0xff],
         // A join (field 1) sent as a varint.
-        (
-            &[0x08, 1],
-            "failed to decode Protobuf message: invalid wire type: Varint (expected LengthDelimited)",
-        ),
+        &[0x08, 1],
         // Wire type 7 does not exist.
-        (&[0x0f], "failed to decode Protobuf message: invalid wire type value: 7"),
+        &[0x0f],
+        // A join whose participant's identity is not UTF-8.
+        &[0x0a, 0x05, 0x12, 0x03, 0x12, 0x01, 0xff],
     ];
-    for (frame, text) in cases {
+    for frame in frames {
+        let full = lk::SignalResponse::decode(frame).expect_err("the full codec refuses it");
         assert_eq!(
             proto::decode_response(frame),
-            Err(ProtoError::Malformed(text.into())),
+            Err(ProtoError::Malformed(full.to_string())),
             "{frame:?}"
         );
     }

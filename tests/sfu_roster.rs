@@ -3,13 +3,13 @@
 //! LiveKit reports people joining, muting, speaking and leaving.
 
 use livekit_protocol as lk;
-use sohbet_rtc::sfu::partial::{Peer, Track};
+use sohbet_rtc::sfu::messages::{ParticipantInfo, SpeakerInfo, TrackInfo};
 use sohbet_rtc::sfu::ping::{PingAction, PingClock};
 use sohbet_rtc::sfu::roster::Roster;
 use sohbet_rtc::sfu::tracks::{user_id_of, TrackMap};
 
-fn person(sid: &str, identity: &str, version: u32, mic_muted: Option<bool>) -> Peer {
-    Peer {
+fn person(sid: &str, identity: &str, version: u32, mic_muted: Option<bool>) -> ParticipantInfo {
+    ParticipantInfo {
         sid: sid.into(),
         identity: identity.into(),
         name: format!("user{identity}"),
@@ -17,7 +17,7 @@ fn person(sid: &str, identity: &str, version: u32, mic_muted: Option<bool>) -> P
         state: lk::participant_info::State::Active as i32,
         tracks: mic_muted
             .map(|muted| {
-                vec![Track {
+                vec![TrackInfo {
                     sid: format!("TR_{sid}"),
                     r#type: lk::TrackType::Audio as i32,
                     source: lk::TrackSource::Microphone as i32,
@@ -98,7 +98,7 @@ fn a_rejoin_with_a_new_sid_replaces_the_old_session_even_with_a_lower_version() 
 fn speakers_changed_marks_speaking_and_level() {
     let mut roster = Roster::new("1");
     roster.apply(&[person("PA_a", "2", 1, Some(false))]);
-    assert!(roster.apply_speakers(&[lk::SpeakerInfo {
+    assert!(roster.apply_speakers(&[SpeakerInfo {
         sid: "PA_a".into(),
         level: 0.6,
         active: true
@@ -161,7 +161,7 @@ fn any_message_resets_the_ping_timeout() {
 fn a_muted_participant_stops_speaking_and_late_speaker_updates_do_not_revive_it() {
     let mut roster = Roster::new("1");
     roster.apply(&[person("PA_a", "2", 1, Some(false))]);
-    roster.apply_speakers(&[lk::SpeakerInfo {
+    roster.apply_speakers(&[SpeakerInfo {
         sid: "PA_a".into(),
         level: 0.8,
         active: true,
@@ -170,7 +170,7 @@ fn a_muted_participant_stops_speaking_and_late_speaker_updates_do_not_revive_it(
     let p = &roster.voice_participants()[0];
     assert!(p.is_muted && !p.is_speaking);
     assert_eq!(p.audio_level, 0.0);
-    roster.apply_speakers(&[lk::SpeakerInfo {
+    roster.apply_speakers(&[SpeakerInfo {
         sid: "PA_a".into(),
         level: 0.8,
         active: true,

@@ -5,6 +5,7 @@
 //! relay's extra trailing `}`, coalesced frames, stray text, string payloads, non-voice
 //! envelopes, every error variant with its code, and the 4096-byte send limit.
 
+use sohbet_rtc::error::JsErrorCode;
 use sohbet_rtc::signal::codec::VOICE_TYPES;
 use sohbet_rtc::signal::messages::*;
 use sohbet_rtc::signal::{decode_frame, encode, split_objects, CodecError, Decoded};

@@ -1,6 +1,5 @@
 //! Spawning futures on the browser's microtask queue, boxed: every caller shares one
-//! instantiation of `wasm_bindgen_futures`' task and promise machinery (about 200 bytes of wasm
-//! each) instead of one per future type.
+//! instantiation of `wasm_bindgen_futures`' task and promise machinery.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -63,11 +63,6 @@ impl Timeout {
             _closure: closure,
         })
     }
-
-    /// Whether the callback has already run.
-    pub fn has_fired(&self) -> bool {
-        self.fired.get()
-    }
 }
 
 impl Drop for Timeout {
@@ -128,14 +123,4 @@ pub fn now_ms() -> f64 {
         .filter(JsValue::is_object)
         .map(|p| p.unchecked_into::<web_sys::Performance>().now())
         .unwrap_or_else(js_sys::Date::now)
-}
-
-/// Resolves after `ms` milliseconds (the timer is released when it fires or when the future is
-/// dropped). Resolves at once if timers are unavailable.
-pub async fn sleep(ms: u32) {
-    let (tx, rx) = futures::channel::oneshot::channel::<()>();
-    let _timer = Timeout::new(ms, move || {
-        let _ = tx.send(());
-    });
-    let _ = rx.await;
 }

@@ -97,8 +97,7 @@ fn whole(value: f64, max: u64, message: &str) -> Result<u64, ServiceError> {
     if value.is_finite() && value.fract() == 0.0 && value >= 1.0 && value <= max as f64 {
         Ok(value as u64)
     } else {
-        // The number is shown the way JS prints it (String(value)); formatting an f64 in Rust
-        // would link core's float printing (~17 KB of wasm) for this one message.
+        // The number is shown the way JS prints it (String(value)).
         let shown = js_sys::Number::from(value)
             .to_string_with_radix(10)
             .map(String::from)

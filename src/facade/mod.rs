@@ -3,10 +3,11 @@
 //! §1.2, plus the hybrid extras (`getCurrentMode`, `onStatus`), `onError({code, message})`,
 //! `setLocalStream(stream)` (tests and apps may bring their own microphone) and `setConfig`.
 //!
-//! Construct it over a socket object (`new WebRtcService(websocketService, config)`): the app's
-//! own or the package's built-in `SignalingClient` (P17: one socket per tab). Construction
-//! touches no `window`, `navigator` or `AudioContext` (P19); all of that happens in
-//! `joinChannel`.
+//! Construct it over a socket object (`new WebRtcService(websocketService, config)`), the app's
+//! own (P17: one socket per tab), or over the package's `SignalingClient`
+//! (`WebRtcService.overClient(client, config)`: the call then takes the client's decoded
+//! messages directly). Construction touches no `window`, `navigator` or `AudioContext` (P19);
+//! all of that happens in `joinChannel`.
 //!
 //! Events reach one listener, `onEvent((type, ...args) => …)`: `('participants', list)`,
 //! `('remoteStream', userId, stream)`, `('quality', quality)`, `('status', text)` and
@@ -14,7 +15,7 @@
 //! (`onParticipantUpdate`, `onRemoteStream`, `onConnectionQuality`) and the extras (`onStatus`,
 //! `onError`) are single-slot setters (a new registration replaces the old one; StrictMode
 //! registers twice) on the `webrtcService` singleton of js/index.js, which routes this one
-//! listener to them: one wasm export instead of five.
+//! listener to them.
 
 mod convert;
 
@@ -28,7 +29,7 @@ use web_sys::MediaStream;
 
 use crate::browser::object::set;
 use crate::service::{CallService, ServiceConfig, ServiceEvent};
-use crate::signal::transport::AppSocketTransport;
+use crate::signal::transport::{AppSocketTransport, SharedTransport, SignalingClient};
 
 /// The event listener and the participant-notification coalescing flag.
 #[derive(Default)]
@@ -103,11 +104,8 @@ fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent)
 }
 
 impl WebRtcService {
-    fn build(transport: AppSocketTransport, config: &JsValue) -> WebRtcService {
-        let service = Rc::new(CallService::new(
-            Rc::new(transport),
-            ServiceConfig::from_js(config),
-        ));
+    fn build(transport: SharedTransport, config: &JsValue) -> WebRtcService {
+        let service = Rc::new(CallService::new(transport, ServiceConfig::from_js(config)));
         let slots = Rc::new(Slots::default());
         let (weak, sink_slots) = (Rc::downgrade(&service), slots.clone());
         service.set_sink(Rc::new(move |event| dispatch(&weak, &sink_slots, event)));
@@ -125,9 +123,15 @@ impl WebRtcService {
     /// Over the app's socket object (`{on, off, send}`, e.g. its `websocketService`).
     #[wasm_bindgen(constructor)]
     pub fn new(socket: JsValue, config: JsValue) -> Result<WebRtcService, JsValue> {
-        let transport =
-            AppSocketTransport::new(&socket).map_err(|e| crate::error::js_error_from(&e))?;
-        Ok(WebRtcService::build(transport, &config))
+        let transport = AppSocketTransport::new(&socket).map_err(|e| crate::error::js_error(&e))?;
+        Ok(WebRtcService::build(Rc::new(transport), &config))
+    }
+
+    /// Over the package's own `SignalingClient`: the call shares its connection and receives
+    /// the messages it decodes as they are (no JSON between them).
+    #[wasm_bindgen(js_name = overClient)]
+    pub fn over_client(client: &SignalingClient, config: JsValue) -> WebRtcService {
+        WebRtcService::build(Rc::new(client.transport()), &config)
     }
 
     /// Replaces the ICE configuration (`{ iceServers }`) for later joins.

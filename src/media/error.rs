@@ -15,33 +15,43 @@ pub const CAPTURE_FAILED_MESSAGE: &str =
 pub const CAMERA_FAILED_MESSAGE: &str = "Failed to access camera. Please grant camera permissions.";
 
 /// Everything that can go wrong in the media layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MediaError {
     /// The user or the browser refused access (`NotAllowedError`, `SecurityError`).
+    #[error("media permission denied: {0}")]
     PermissionDenied(String),
     /// No device matches (`NotFoundError`, `OverconstrainedError`).
+    #[error("no matching media device: {0}")]
     NotFound(String),
     /// The device exists but cannot be opened (`NotReadableError`, `AbortError`).
+    #[error("media device busy or unreadable: {0}")]
     DeviceBusy(String),
     /// `navigator.mediaDevices` is missing (insecure context, server-side rendering, old browser).
+    #[error("media capture is not available in this context")]
     Unsupported,
     /// Any other capture failure, with the browser's error name or message.
+    #[error("media capture failed: {0}")]
     Capture(String),
     /// The `AudioContext` could not be created.
+    #[error("no audio context: {0}")]
     NoAudioContext(String),
     /// The audio graph was already closed.
+    #[error("the audio graph is closed")]
     Closed,
     /// Creating or connecting a Web Audio node failed.
+    #[error("audio node error: {0}")]
     AudioNode(String),
     /// A DOM operation (creating or inserting the hidden `<audio>` element, timers) failed.
+    #[error("DOM error: {0}")]
     Dom(String),
     /// `getStats()` failed or returned something unreadable.
+    #[error("stats error: {0}")]
     Stats(String),
 }
 
-impl MediaError {
+impl crate::error::JsErrorCode for MediaError {
     /// A stable machine-readable code for the JS boundary and logs.
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             MediaError::PermissionDenied(_) => "media_permission_denied",
             MediaError::NotFound(_) => "media_not_found",
@@ -55,7 +65,9 @@ impl MediaError {
             MediaError::Stats(_) => "media_stats",
         }
     }
+}
 
+impl MediaError {
     /// True for the errors that come from `getUserMedia` (the app shows a capture message).
     pub fn is_capture_error(&self) -> bool {
         matches!(
@@ -73,7 +85,7 @@ impl MediaError {
         let detail = if message.is_empty() {
             name.to_string()
         } else {
-            name.to_string() + ": " + message
+            format!("{name}: {message}")
         };
         match name {
             "NotAllowedError" | "SecurityError" | "PermissionDeniedError" => {
@@ -83,34 +95,11 @@ impl MediaError {
                 MediaError::NotFound(detail)
             }
             "NotReadableError" | "AbortError" | "TrackStartError" => MediaError::DeviceBusy(detail),
-            "TypeError" if crate::text::contains(message, "mediaDevices") => {
-                MediaError::Unsupported
-            }
+            "TypeError" if message.contains("mediaDevices") => MediaError::Unsupported,
             _ => MediaError::Capture(detail),
         }
     }
-
-    /// Appends the message (what `Display` shows) to `out`: a fixed head and the detail
-    /// text, if any.
-    pub fn describe(&self, out: &mut String) {
-        let (head, detail) = match self {
-            MediaError::PermissionDenied(d) => ("media permission denied: ", d.as_str()),
-            MediaError::NotFound(d) => ("no matching media device: ", d.as_str()),
-            MediaError::DeviceBusy(d) => ("media device busy or unreadable: ", d.as_str()),
-            MediaError::Unsupported => ("media capture is not available in this context", ""),
-            MediaError::Capture(d) => ("media capture failed: ", d.as_str()),
-            MediaError::NoAudioContext(d) => ("no audio context: ", d.as_str()),
-            MediaError::Closed => ("the audio graph is closed", ""),
-            MediaError::AudioNode(d) => ("audio node error: ", d.as_str()),
-            MediaError::Dom(d) => ("DOM error: ", d.as_str()),
-            MediaError::Stats(d) => ("stats error: ", d.as_str()),
-        };
-        out.push_str(head);
-        out.push_str(detail);
-    }
 }
-
-crate::layer_error!(MediaError);
 
 #[cfg(target_arch = "wasm32")]
 impl MediaError {
@@ -127,6 +116,7 @@ pub(crate) use crate::error::describe_js as describe;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::JsErrorCode;
 
     #[test]
     fn permission_refusals_map_to_permission_denied() {

@@ -85,9 +85,8 @@ impl State {
     }
 }
 
-/// Stable insertion sort by user id. A report holds a handful of entries (usually sorted
-/// already: [`AudioGraph::levels`] is), and std's stable sort would link ~700 bytes of merge
-/// sort for this one element type.
+/// Stable insertion sort by user id (a report holds a handful of entries, usually sorted
+/// already: [`AudioGraph::levels`] is).
 fn sort_by_id(report: &mut [LevelEntry]) {
     for i in 1..report.len() {
         let mut j = i;

@@ -24,9 +24,9 @@ pub(crate) fn analyser_node(ctx: &AudioContext, fft_size: u32) -> Result<Analyse
         .map_err(|e| MediaError::AudioNode(describe(&e)))?;
     node.set_fft_size(fft_size);
     if node.fft_size() != fft_size {
-        let mut why = String::from("unsupported fftSize ");
-        crate::text::push_u64(&mut why, fft_size.into());
-        return Err(MediaError::AudioNode(why));
+        return Err(MediaError::AudioNode(format!(
+            "unsupported fftSize {fft_size}"
+        )));
     }
     Ok(node)
 }

@@ -121,8 +121,7 @@ fn spawn_poll(shared: &Rc<Shared>) {
     shared.busy.set(true);
     let shared = Rc::clone(shared);
     // One await per poll: the getStats() of every connected peer at once, through
-    // Promise.allSettled (which never rejects); everything else is synchronous. This keeps the
-    // poll future small (a loop awaiting each peer in turn compiled to ~2.3 KB of wasm).
+    // Promise.allSettled (which never rejects); everything else is synchronous.
     let (peers, all_stats) = begin_poll(&shared);
     crate::browser::spawn(async move {
         let settled = JsFuture::from(all_stats).await.unwrap_or_default();

@@ -6,49 +6,48 @@
 use crate::signal::{ChannelId, UserId};
 
 /// Everything that can go wrong in the mesh.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum P2pError {
     /// An answer or ICE candidate arrived from a user we have no peer connection with.
-    /// "{kind} from user {user_id}, who has no peer connection"
+    #[error("{kind} from user {user_id}, who has no peer connection")]
     UnknownPeer { user_id: UserId, kind: &'static str },
     /// An answer arrived while we had no offer outstanding to that user.
-    /// "answer from user {user_id} while no offer was outstanding"
+    #[error("answer from user {user_id} while no offer was outstanding")]
     UnexpectedAnswer { user_id: UserId },
     /// The browser refused a remote session description.
-    /// "bad session description from user {user_id}: {reason}"
+    #[error("bad session description from user {user_id}: {reason}")]
     BadSdp { user_id: UserId, reason: String },
     /// The browser refused a remote ICE candidate.
-    /// "bad ICE candidate from user {user_id}: {reason}"
+    #[error("bad ICE candidate from user {user_id}: {reason}")]
     BadCandidate { user_id: UserId, reason: String },
     /// A relayed frame named a channel other than the current call's.
-    /// "signalling from user {user_id} for channel {channel_id}, not the current call"
+    #[error("signalling from user {user_id} for channel {channel_id}, not the current call")]
     WrongChannel {
         user_id: UserId,
         channel_id: ChannelId,
     },
     /// A relayed frame was addressed to someone else.
-    /// "signalling from user {user_id} addressed to user {target}, not to us"
+    #[error("signalling from user {user_id} addressed to user {target}, not to us")]
     WrongTarget { user_id: UserId, target: UserId },
     /// A frame stayed above the server's 4096-byte limit even after trimming the SDP.
-    /// "signalling frame for user {user_id} is {size} bytes, over the 4096-byte limit"
+    #[error("signalling frame for user {user_id} is {size} bytes, over the 4096-byte limit")]
     FrameTooLarge { user_id: UserId, size: usize },
     /// The browser could not create a peer connection.
-    /// "could not create a peer connection: {0}"
+    #[error("could not create a peer connection: {0}")]
     PeerConnection(String),
     /// createOffer / createAnswer / setLocalDescription failed.
-    /// "negotiation with user {user_id} failed: {reason}"
+    #[error("negotiation with user {user_id} failed: {reason}")]
     Negotiation { user_id: UserId, reason: String },
     /// Our offer went unanswered for too long, every retry included (P5).
-    /// "user {user_id} never answered our offer"
+    #[error("user {user_id} never answered our offer")]
     OfferTimeout { user_id: UserId },
     /// ICE failed and the restarts did not help; the peer connection is being rebuilt (P4).
-    /// "ICE with user {user_id} failed after {restarts} restarts; rebuilding the connection"
+    #[error("ICE with user {user_id} failed after {restarts} restarts; rebuilding the connection")]
     IceFailed { user_id: UserId, restarts: u32 },
 }
 
-impl P2pError {
-    /// A stable machine-readable code (surfaced to JS as `error.code`).
-    pub fn code(&self) -> &'static str {
+impl crate::error::JsErrorCode for P2pError {
+    fn code(&self) -> &'static str {
         match self {
             P2pError::UnknownPeer { .. } => "p2p/unknown-peer",
             P2pError::UnexpectedAnswer { .. } => "p2p/unexpected-answer",
@@ -63,7 +62,9 @@ impl P2pError {
             P2pError::IceFailed { .. } => "p2p/ice-failed",
         }
     }
+}
 
+impl P2pError {
     /// The remote user the error is about, when there is one.
     pub fn user_id(&self) -> Option<UserId> {
         match self {
@@ -80,125 +81,12 @@ impl P2pError {
             P2pError::PeerConnection(_) => None,
         }
     }
-
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use crate::error::{push_parts, Part::*};
-        const FROM_USER: &str = " from user ";
-        match self {
-            P2pError::UnknownPeer { user_id, kind } => push_parts(
-                out,
-                &[
-                    Text(kind),
-                    Text(FROM_USER),
-                    Num(*user_id),
-                    Text(", who has no peer connection"),
-                ],
-            ),
-            P2pError::UnexpectedAnswer { user_id } => push_parts(
-                out,
-                &[
-                    Text("answer"),
-                    Text(FROM_USER),
-                    Num(*user_id),
-                    Text(" while no offer was outstanding"),
-                ],
-            ),
-            P2pError::BadSdp { user_id, reason } => push_parts(
-                out,
-                &[
-                    Text("bad session description"),
-                    Text(FROM_USER),
-                    Num(*user_id),
-                    Text(": "),
-                    Text(reason),
-                ],
-            ),
-            P2pError::BadCandidate { user_id, reason } => push_parts(
-                out,
-                &[
-                    Text("bad ICE candidate"),
-                    Text(FROM_USER),
-                    Num(*user_id),
-                    Text(": "),
-                    Text(reason),
-                ],
-            ),
-            P2pError::WrongChannel {
-                user_id,
-                channel_id,
-            } => push_parts(
-                out,
-                &[
-                    Text("signalling"),
-                    Text(FROM_USER),
-                    Num(*user_id),
-                    Text(" for channel "),
-                    Num(*channel_id),
-                    Text(", not the current call"),
-                ],
-            ),
-            P2pError::WrongTarget { user_id, target } => push_parts(
-                out,
-                &[
-                    Text("signalling"),
-                    Text(FROM_USER),
-                    Num(*user_id),
-                    Text(" addressed to user "),
-                    Num(*target),
-                    Text(", not to us"),
-                ],
-            ),
-            P2pError::FrameTooLarge { user_id, size } => push_parts(
-                out,
-                &[
-                    Text("signalling frame for user "),
-                    Num(*user_id),
-                    Text(" is "),
-                    Num(*size as u64),
-                    Text(" bytes, over the 4096-byte limit"),
-                ],
-            ),
-            P2pError::PeerConnection(why) => push_parts(
-                out,
-                &[Text("could not create a peer connection: "), Text(why)],
-            ),
-            P2pError::Negotiation { user_id, reason } => push_parts(
-                out,
-                &[
-                    Text("negotiation with user "),
-                    Num(*user_id),
-                    Text(" failed: "),
-                    Text(reason),
-                ],
-            ),
-            P2pError::OfferTimeout { user_id } => push_parts(
-                out,
-                &[
-                    Text("user "),
-                    Num(*user_id),
-                    Text(" never answered our offer"),
-                ],
-            ),
-            P2pError::IceFailed { user_id, restarts } => push_parts(
-                out,
-                &[
-                    Text("ICE with user "),
-                    Num(*user_id),
-                    Text(" failed after "),
-                    Num((*restarts).into()),
-                    Text(" restarts; rebuilding the connection"),
-                ],
-            ),
-        }
-    }
 }
-
-crate::layer_error!(P2pError);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::JsErrorCode;
 
     #[test]
     fn every_variant_has_a_distinct_p2p_code() {
@@ -239,7 +127,7 @@ mod tests {
                 restarts: 3,
             },
         ];
-        let mut codes: Vec<_> = all.iter().map(P2pError::code).collect();
+        let mut codes: Vec<_> = all.iter().map(JsErrorCode::code).collect();
         assert!(codes.iter().all(|c| c.starts_with("p2p/")));
         codes.sort_unstable();
         codes.dedup();

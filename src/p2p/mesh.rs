@@ -33,12 +33,9 @@ pub enum MeshEvent {
         track: MediaStreamTrack,
     },
     /// A peer connection's `connectionState` changed.
-    PeerState {
-        user_id: UserId,
-        state: RtcPeerConnectionState,
-    },
+    PeerState { state: RtcPeerConnectionState },
     /// A peer connection was closed and replaced by a fresh one (or awaits the remote's offer).
-    PeerRebuilt { user_id: UserId },
+    PeerRebuilt,
     /// Something went wrong; the call continues.
     Error(P2pError),
 }
@@ -202,10 +199,6 @@ impl Mesh {
         self.shared.peers.borrow().contains_key(&user_id)
     }
 
-    pub fn peer_count(&self) -> usize {
-        self.shared.peers.borrow().len()
-    }
-
     pub fn peer_ids(&self) -> Vec<UserId> {
         self.shared.peers.borrow().keys().copied().collect()
     }
@@ -285,6 +278,6 @@ impl MeshShared {
                 Err(e) => self.emit(MeshEvent::Error(e)),
             }
         }
-        self.emit(MeshEvent::PeerRebuilt { user_id });
+        self.emit(MeshEvent::PeerRebuilt);
     }
 }

@@ -18,4 +18,3 @@ pub mod ops;
 pub mod peer;
 
 pub use error::P2pError;
-pub use negotiation::{is_polite, OfferDecision, RestartDecision};

@@ -7,11 +7,9 @@
 //! flushed once one is set. Every outgoing SDP goes through `sdp::shrink_to_fit` so frames stay
 //! under 4096 bytes; one that cannot fit is reported as an error event, never a panic (P2).
 //!
-//! Shaped for code size: every step of an operation is a plain function that either finishes or
-//! returns the browser promise it waits for together with a [`Then`] saying where it continues
-//! ([`start`] and [`resume`]). The queue runner awaits those promises in ONE place, so the wasm
-//! holds one small async state machine instead of one per operation and per await (the
-//! `async fn` version of this file compiled to about 6 KB of futures and drop paths).
+//! Every step of an operation is a plain function that either finishes or returns the browser
+//! promise it waits for together with a [`Then`] saying where it continues ([`start`] and
+//! [`resume`]). The queue runner awaits those promises in one place.
 
 use std::rc::Rc;
 

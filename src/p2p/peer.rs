@@ -213,10 +213,7 @@ impl Peer {
         let on_ice_state = self.handler(|inner, _| on_ice_state_change(inner));
         let on_state = self.handler(|inner, _| {
             let state = inner.pc.connection_state();
-            inner.emit(MeshEvent::PeerState {
-                user_id: inner.settings.remote_id,
-                state,
-            });
+            inner.emit(MeshEvent::PeerState { state });
         });
         let pc = &self.inner.pc;
         pc.set_onnegotiationneeded(Some(&on_negotiation));
@@ -229,10 +226,6 @@ impl Peer {
     /// The browser connection (for stats polling and tests).
     pub fn connection(&self) -> &RtcPeerConnection {
         &self.inner.pc
-    }
-
-    pub fn remote_id(&self) -> UserId {
-        self.inner.settings.remote_id
     }
 
     /// Queues an operation (remote offer/answer/candidate) for this peer.

@@ -5,10 +5,6 @@
 //! PCMU and telephone-event; video keeps VP8 and H.264 with their RTX), then RTX/FEC/RED and
 //! every video codec but VP8, then header extensions other than the essential ones. Pure string
 //! work: no browser, never panics.
-//!
-//! Shaped for code size: lines and fields are split at ASCII bytes
-//! ([`crate::text::split_once_byte`], [`Pieces`]) instead of `lines()`/`split(char)`/
-//! `split_once(char)`, whose char-pattern searchers and adapters were most of this module's wasm.
 
 /// How hard to trim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,34 +63,6 @@ fn keep_codec(kind: &str, name: &str, level: TrimLevel) -> bool {
     kept_codecs(kind, level).is_none_or(|kept| kept.iter().any(|k| k.eq_ignore_ascii_case(name)))
 }
 
-/// The pieces of a string between `sep` bytes, like `split(char)`.
-struct Pieces<'a> {
-    rest: Option<&'a str>,
-    sep: u8,
-}
-
-fn pieces(s: &str, sep: u8) -> Pieces<'_> {
-    Pieces { rest: Some(s), sep }
-}
-
-impl<'a> Iterator for Pieces<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        let rest = self.rest?;
-        Some(match crate::text::split_once_byte(rest, self.sep) {
-            Some((piece, tail)) => {
-                self.rest = Some(tail);
-                piece
-            }
-            None => {
-                self.rest = None;
-                rest
-            }
-        })
-    }
-}
-
 /// The payload types of one m-section that survive `level`: the kept codecs of its
 /// `a=rtpmap` lines, then (when RTX is kept) the RTX payload types whose `apt` is one of them.
 /// Everything borrows from `lines`: no per-codec allocation.
@@ -103,9 +71,9 @@ fn kept_payload_types<'a>(kind: &str, lines: &[&'a str], level: TrimLevel) -> Ve
     for line in lines {
         if let Some((pt, enc)) = line
             .strip_prefix("a=rtpmap:")
-            .and_then(|r| crate::text::split_once_byte(r, b' '))
+            .and_then(|r| r.split_once(' '))
         {
-            let name = crate::text::split_once_byte(enc, b'/').map_or(enc, |(name, _)| name);
+            let name = enc.split_once('/').map_or(enc, |(name, _)| name);
             if !name.eq_ignore_ascii_case("rtx") && keep_codec(kind, name, level) {
                 kept.push(pt);
             }
@@ -114,13 +82,13 @@ fn kept_payload_types<'a>(kind: &str, lines: &[&'a str], level: TrimLevel) -> Ve
     if keep_codec(kind, "rtx", level) {
         let primary = kept.len();
         for line in lines {
-            let Some((pt, params)) = line
-                .strip_prefix("a=fmtp:")
-                .and_then(|r| crate::text::split_once_byte(r, b' '))
+            let Some((pt, params)) = line.strip_prefix("a=fmtp:").and_then(|r| r.split_once(' '))
             else {
                 continue;
             };
-            let apt = pieces(params, b';').find_map(|p| p.trim_ascii().strip_prefix("apt="));
+            let apt = params
+                .split(';')
+                .find_map(|p| p.trim_ascii().strip_prefix("apt="));
             if apt.is_some_and(|apt| kept[..primary].contains(&apt)) {
                 kept.push(pt);
             }
@@ -163,7 +131,8 @@ fn trim_section(lines: &[&str], level: TrimLevel, out: &mut String) -> bool {
         return false;
     }
     let kept = kept_payload_types(kind, lines, level);
-    let listed: Vec<&str> = pieces(&m_line[header_end + 1..], b' ')
+    let listed: Vec<&str> = m_line[header_end + 1..]
+        .split(' ')
         .filter(|pt| kept.contains(pt))
         .collect();
     if listed.is_empty() {
@@ -184,9 +153,7 @@ fn trim_section(lines: &[&str], level: TrimLevel, out: &mut String) -> bool {
         }
         if level >= TrimLevel::Bare
             && line.starts_with("a=extmap:")
-            && !KEPT_EXTENSIONS
-                .iter()
-                .any(|uri| crate::text::contains(line, uri))
+            && !KEPT_EXTENSIONS.iter().any(|uri| line.contains(uri))
         {
             continue;
         }
@@ -196,26 +163,11 @@ fn trim_section(lines: &[&str], level: TrimLevel, out: &mut String) -> bool {
 }
 
 /// Trims `sdp` at `level`, keeping the session part and the line ending style (`\r\n`).
-/// Built by pushing lines into one `String` (no per-line `String`s, no `join`, no `format!`).
 pub fn trim(sdp: &str, level: TrimLevel) -> String {
     if level == TrimLevel::None {
         return sdp.to_string();
     }
-    // `lines()`: split at '\n', and a '\r' before a '\n' belongs to the line ending.
-    let mut lines: Vec<&str> = Vec::new();
-    let mut rest = sdp;
-    while !rest.is_empty() {
-        let line = match crate::text::split_once_byte(rest, b'\n') {
-            Some((line, tail)) => {
-                rest = tail;
-                line.strip_suffix("\r").unwrap_or(line)
-            }
-            None => std::mem::take(&mut rest),
-        };
-        if !line.is_empty() {
-            lines.push(line);
-        }
-    }
+    let lines: Vec<&str> = sdp.lines().filter(|line| !line.is_empty()).collect();
     let mut out = String::with_capacity(sdp.len() + 2);
     let mut start = 0;
     while start < lines.len() {

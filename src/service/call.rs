@@ -134,11 +134,8 @@ impl CallService {
 
     /// joinChannel: leaves any current call, captures, waits for the socket, sends voice:join.
     ///
-    /// Shaped for code size: every await is a plain `JsFuture` over a browser promise (the
-    /// microphone, the socket wait, the certificate) and the work between them is synchronous,
-    /// so the future stays one small state machine (awaiting nested `async fn`s compiled to
-    /// about 3 KB of states and drop paths). A chain of `then` steps instead of the `async fn`
-    /// measured larger (each step converting its own errors).
+    /// Every await is a plain `JsFuture` over a browser promise (the microphone, the socket
+    /// wait, the certificate) and the work between them is synchronous.
     pub async fn join(
         &self,
         channel_id: ChannelId,

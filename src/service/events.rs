@@ -47,7 +47,7 @@ impl ServiceEvent {
 
     /// The error event of any layer error (one function for every error type).
     pub fn coded(error: &dyn JsErrorCode) -> ServiceEvent {
-        ServiceEvent::error(error.code(), error.message())
+        ServiceEvent::error(error.code(), error.to_string())
     }
 
     pub fn from_p2p(error: &P2pError) -> ServiceEvent {
@@ -56,60 +56,33 @@ impl ServiceEvent {
 }
 
 /// Why a command failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// getUserMedia (or the app's stream) failed: the message is the original client's.
-    /// Message: [`CAPTURE_FAILED_MESSAGE`]
+    #[error("{}", CAPTURE_FAILED_MESSAGE)]
     Capture(MediaError),
     /// The camera could not be opened (toggleVideo).
-    /// Message: [`CAMERA_FAILED_MESSAGE`]
+    #[error("{}", CAMERA_FAILED_MESSAGE)]
     Camera(MediaError),
     /// The AudioContext could not be created.
-    /// Message: "could not set up audio playback: {0}"
+    #[error("could not set up audio playback: {0}")]
     Audio(MediaError),
     /// The signalling socket did not open in time (P18).
-    /// Message: "the signalling connection is not open; could not join the voice channel"
+    #[error("the signalling connection is not open; could not join the voice channel")]
     NotConnected,
     /// Sending voice:join failed.
-    /// Message: "could not send voice:join: {0}"
-    Transport(TransportError),
+    #[error("could not send voice:join: {0}")]
+    Transport(#[from] TransportError),
     /// leaveChannel() (or a newer joinChannel()) was called while this join was pending (P11).
-    /// Message: "the join was cancelled by leaveChannel() or a newer joinChannel()"
+    #[error("the join was cancelled by leaveChannel() or a newer joinChannel()")]
     Aborted,
     /// Bad arguments (ids out of range, H-T2).
-    /// Message: "invalid argument: {0}"
+    #[error("invalid argument: {0}")]
     InvalidArgument(String),
 }
 
-impl ServiceError {
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use crate::error::{push_parts, Part::Text};
-        let (head, cause): (&str, Option<&dyn JsErrorCode>) = match self {
-            ServiceError::Capture(_) => (CAPTURE_FAILED_MESSAGE, None),
-            ServiceError::Camera(_) => (CAMERA_FAILED_MESSAGE, None),
-            ServiceError::Audio(e) => ("could not set up audio playback: ", Some(e)),
-            ServiceError::NotConnected => (
-                "the signalling connection is not open; could not join the voice channel",
-                None,
-            ),
-            ServiceError::Transport(e) => ("could not send voice:join: ", Some(e)),
-            ServiceError::Aborted => (
-                "the join was cancelled by leaveChannel() or a newer joinChannel()",
-                None,
-            ),
-            ServiceError::InvalidArgument(why) => {
-                return push_parts(out, &[Text("invalid argument: "), Text(why)]);
-            }
-        };
-        out.push_str(head);
-        if let Some(cause) = cause {
-            cause.describe(out);
-        }
-    }
-
-    /// A stable machine-readable code (surfaced to JS as `error.code`).
-    pub fn code(&self) -> &'static str {
+impl JsErrorCode for ServiceError {
+    fn code(&self) -> &'static str {
         match self {
             ServiceError::Capture(e) | ServiceError::Camera(e) | ServiceError::Audio(e) => e.code(),
             ServiceError::NotConnected => "service/not-connected",
@@ -118,14 +91,14 @@ impl ServiceError {
             ServiceError::InvalidArgument(_) => "service/invalid-argument",
         }
     }
-
-    /// The JS `Error` (message + `code`).
-    pub fn to_js(&self) -> JsValue {
-        crate::error::js_error_from(self)
-    }
 }
 
-crate::layer_error!(ServiceError);
+impl ServiceError {
+    /// The JS `Error` (message + `code`).
+    pub fn to_js(&self) -> JsValue {
+        crate::error::js_error(self)
+    }
+}
 
 /// How a call is set up.
 #[derive(Clone)]

@@ -316,7 +316,7 @@ fn on_mesh_event(shared: &Rc<Shared>, event: MeshEvent) {
                 }
             }
         }
-        MeshEvent::PeerRebuilt { .. } => {}
+        MeshEvent::PeerRebuilt => {}
         MeshEvent::Error(e) => shared.emit(ServiceEvent::from_p2p(&e)),
     }
 }

@@ -11,6 +11,7 @@ use super::call::Shared;
 use super::events::ServiceEvent;
 use super::sfu_link::SfuLink;
 use crate::browser::now_ms;
+use crate::error::JsErrorCode;
 use crate::media::quality::Quality;
 use crate::media::Bus;
 use crate::mode::controller::{Command, Input, Transport};
@@ -272,7 +273,7 @@ fn on_sfu_event(shared: &Rc<Shared>, event: SfuEvent) {
     }
     match event {
         SfuEvent::Connected => drive(shared, Input::SfuConnected),
-        SfuEvent::Published { .. } => drive(shared, Input::SfuPublished),
+        SfuEvent::Published => drive(shared, Input::SfuPublished),
         SfuEvent::Track { user_id, stream } => {
             let known = {
                 let mut st = shared.state.borrow_mut();

@@ -8,7 +8,7 @@ use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
 use super::events::SfuEvent;
-use super::partial::{Joined, Leave};
+use super::messages::{JoinResponse, LeaveRequest};
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
 use super::roster::Roster;
@@ -17,7 +17,6 @@ use super::socket::SocketEvent;
 use super::tracks::{unpack_stream_id, user_id_of};
 use super::transport::{PcEvent, PeerTransport};
 use crate::browser::now_ms;
-use crate::error::JsErrorCode;
 use crate::media::Bus;
 
 /// How many times an unresolved remote track is retried (one per roster update or offer).
@@ -96,7 +95,7 @@ impl Engine {
         }
     }
 
-    fn on_join(&mut self, join: &mut Joined, rejoin: bool) -> Then {
+    fn on_join(&mut self, join: &mut JoinResponse, rejoin: bool) -> Then {
         let me = join.participant.take().unwrap_or_default();
         self.own_sid = me.sid.clone();
         self.roster = Roster::new(&me.identity);
@@ -178,7 +177,7 @@ impl Engine {
                     if let Some((_, waiter)) = mic.waiter.take() {
                         waiter.resolve(&JsValue::from_str(&sid));
                     }
-                    self.emitter.emit(SfuEvent::Published { track_sid: sid });
+                    self.emitter.emit(SfuEvent::Published);
                 }
             }
             Response::Mute(mute)
@@ -219,7 +218,7 @@ impl Engine {
     }
 
     /// A server leave: resume, rejoin, or end the session.
-    fn on_leave(&mut self, leave: &Leave) -> Then {
+    fn on_leave(&mut self, leave: &LeaveRequest) -> Then {
         use lk::leave_request::Action;
         match leave.action {
             a if a == Action::Resume as i32 => Then::Recover(ReconnectReason::SignalDisconnected),
@@ -280,7 +279,7 @@ impl Engine {
             return;
         };
         if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
-            self.emitter.error(SfuError::Browser(e.message()));
+            self.emitter.error(SfuError::Browser(e.to_string()));
         }
         // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
         self.streams

@@ -2,76 +2,42 @@
 //! (`"sfu/…"`) for JS. Pure, so it builds natively.
 
 use super::proto::ProtoError;
+use crate::error::JsErrorCode;
 
-/// Errors of the SFU layer. The message is written with [`crate::error::push_parts`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Errors of the SFU layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SfuError {
     /// A signal frame could not be decoded or was out of place.
-    Proto(ProtoError),
+    #[error(transparent)]
+    Proto(#[from] ProtoError),
     /// No JoinResponse (or ReconnectResponse) arrived in time.
+    #[error("the SFU did not answer the join within {0} ms")]
     JoinTimeout(u32),
     /// The signal socket closed before the session was established.
+    #[error("the SFU signal socket closed (code {0})")]
     SignalClosed(u16),
     /// The server told us to leave for good (reason = LiveKit DisconnectReason).
+    #[error("the SFU ended the session (reason {0})")]
     Disconnected(i32),
     /// A browser API threw.
+    #[error("browser error: {0}")]
     Browser(String),
     /// An operation that needs a live session was called without one.
+    #[error("not connected to the SFU")]
     NotConnected,
     /// The client was left; nothing more can be done with it.
+    #[error("the SFU client is closed")]
     Closed,
     /// The server did not confirm a published track in time.
+    #[error("the SFU did not confirm the published track")]
     PublishTimeout,
     /// Resume and rejoin both failed.
+    #[error("could not reconnect to the SFU after {0} attempts")]
     ReconnectFailed(u32),
 }
 
-impl From<ProtoError> for SfuError {
-    fn from(e: ProtoError) -> Self {
-        SfuError::Proto(e)
-    }
-}
-
-impl SfuError {
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use SfuError as E;
-        let (head, number, tail): (&str, Option<i64>, &str) = match self {
-            E::Proto(e) => return e.describe(out),
-            E::JoinTimeout(ms) => (
-                "the SFU did not answer the join within ",
-                Some((*ms).into()),
-                " ms",
-            ),
-            E::SignalClosed(code) => (
-                "the SFU signal socket closed (code ",
-                Some((*code).into()),
-                ")",
-            ),
-            E::Disconnected(reason) => (
-                "the SFU ended the session (reason ",
-                Some((*reason).into()),
-                ")",
-            ),
-            E::Browser(message) => ("browser error: ", None, message),
-            E::NotConnected => ("not connected to the SFU", None, ""),
-            E::Closed => ("the SFU client is closed", None, ""),
-            E::PublishTimeout => ("the SFU did not confirm the published track", None, ""),
-            E::ReconnectFailed(attempts) => (
-                "could not reconnect to the SFU after ",
-                Some((*attempts).into()),
-                " attempts",
-            ),
-        };
-        use crate::error::{push_parts, Part::*};
-        match number {
-            Some(number) => push_parts(out, &[Text(head), Signed(number), Text(tail)]),
-            None => push_parts(out, &[Text(head), Text(tail)]),
-        }
-    }
-
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+impl JsErrorCode for SfuError {
+    fn code(&self) -> &'static str {
         match self {
             SfuError::Proto(e) => e.code(),
             SfuError::JoinTimeout(_) => "sfu/join-timeout",
@@ -85,8 +51,6 @@ impl SfuError {
         }
     }
 }
-
-crate::layer_error!(SfuError);
 
 #[cfg(target_arch = "wasm32")]
 impl SfuError {

@@ -20,8 +20,8 @@ use crate::media::AudioGraph;
 pub enum SfuEvent {
     /// The JoinResponse arrived: the session is up.
     Connected,
-    /// The server confirmed our microphone track (its sid).
-    Published { track_sid: String },
+    /// The server confirmed our microphone track.
+    Published,
     /// The remote roster changed (read it from [`Shared`]).
     Participants,
     /// A remote audio track is playing on the SFU bus of the audio graph.

@@ -30,7 +30,7 @@ pub struct SfuClient {
     emitter: Emitter,
     shared: Rc<RefCell<Shared>>,
     /// The running session's input queue (`None` before connect and after leave). A cell,
-    /// so every method takes `&self` (one borrow path in the wasm-bindgen glue, not two).
+    /// so every method takes `&self`.
     commands: RefCell<Option<Inbox>>,
     use_server_ice: bool,
     single_pc: bool,
@@ -180,7 +180,7 @@ fn event_object(event: &SfuEvent, shared: &std::rc::Weak<RefCell<Shared>>) -> Op
     let object = js_sys::Object::new();
     let set = |key: &str, value: JsValue| crate::browser::object::set(&object, key, &value);
     let kind = match event {
-        SfuEvent::Connected | SfuEvent::Published { .. } => return None,
+        SfuEvent::Connected | SfuEvent::Published => return None,
         SfuEvent::Participants => {
             let list = shared.upgrade()?.borrow().participants_js();
             set("participants", list);
@@ -217,7 +217,7 @@ fn event_object(event: &SfuEvent, shared: &std::rc::Weak<RefCell<Shared>>) -> Op
         SfuEvent::Error(error) => {
             use crate::error::JsErrorCode;
             set("code", error.code().into());
-            set("message", error.message().into());
+            set("message", error.to_string().into());
             "error"
         }
     };

@@ -2,19 +2,16 @@
 //! browser) the signal client and the publisher/subscriber transports.
 
 pub mod error;
-pub mod join;
-pub mod partial;
-pub mod pb;
+pub mod messages;
 pub mod ping;
 pub mod proto;
 pub mod roster;
 pub mod tracks;
-pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod dispatch;
 #[cfg(target_arch = "wasm32")]
-pub mod events;
+pub(crate) mod events;
 #[cfg(target_arch = "wasm32")]
 mod inbox;
 #[cfg(target_arch = "wasm32")]
@@ -22,13 +19,13 @@ pub mod js;
 #[cfg(target_arch = "wasm32")]
 mod negotiate;
 #[cfg(target_arch = "wasm32")]
-pub mod session;
+pub(crate) mod session;
 #[cfg(target_arch = "wasm32")]
-pub mod socket;
+pub(crate) mod socket;
 #[cfg(target_arch = "wasm32")]
 mod steps;
 #[cfg(target_arch = "wasm32")]
-pub mod transport;
+pub(crate) mod transport;
 
 pub use error::SfuError;
 #[cfg(target_arch = "wasm32")]

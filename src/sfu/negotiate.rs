@@ -4,10 +4,10 @@
 //! restarts, receive slots for `MediaSectionsRequirement`, mute, and the creation and
 //! release of the peer connections.
 
-use livekit_protocol as lk;
 use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
+use super::messages::{IceServer, MediaSectionsRequirement};
 use super::proto::{self, ReconnectReason};
 use super::session::{Cont, Engine, Mic, Pending, Phase, Purpose, Reply, Then};
 use super::socket::SignalSocket;
@@ -194,7 +194,7 @@ impl Engine {
     }
 
     /// The server needs more receive slots (single-PC): add them, then renegotiate.
-    pub(super) fn add_media_sections(&mut self, need: &lk::MediaSectionsRequirement) -> Then {
+    pub(super) fn add_media_sections(&mut self, need: &MediaSectionsRequirement) -> Then {
         let Some(publisher) = self.publisher.as_mut() else {
             return Then::Nothing;
         };
@@ -218,7 +218,7 @@ impl Engine {
     }
 
     /// Builds both PCs (with the JoinResponse's ICE servers when configured to use them).
-    pub(super) fn create_transports(&mut self, ice: &[lk::IceServer]) -> Result<(), SfuError> {
+    pub(super) fn create_transports(&mut self, ice: &[IceServer]) -> Result<(), SfuError> {
         let servers = if self.config.use_server_ice { ice } else { &[] };
         self.subscriber = Some(PeerTransport::new(true, servers, &self.inbox)?);
         self.publisher = Some(PeerTransport::new(false, servers, &self.inbox)?);

@@ -1,16 +1,18 @@
-//! Pure LiveKit protobuf codec: binary `SignalResponse` frames in, `SignalRequest` frames out,
-//! with a typed error for every way a frame can be bad, plus the `/rtc` URL builder. Request
-//! bodies are written with the small field writer of `join.rs` (no prost encoder is linked);
-//! `tests/sfu_proto.rs` pins every request byte-for-byte against the full codec.
+//! The LiveKit signal codec: binary `SignalResponse` frames in, `SignalRequest` frames out
+//! (the prost messages of `messages.rs`), with a typed error for every way a frame can be bad,
+//! plus the `/rtc` and `/rtc/v1` URL builders.
 //!
 //! Nothing here touches the browser; it builds and is tested natively.
 
 use livekit_protocol as lk;
+use prost::Message as _;
 
-use super::join::Fields;
-pub use super::wire::{decode_response, Response};
-use super::wire::{request_body, request_tag as tag};
-use crate::text::push_u64;
+pub use super::messages::Response;
+use super::messages::{
+    AddTrackRequest, ClientInfo, ConnectionSettings, JoinRequest, LeaveRequest, MuteTrackRequest,
+    Ping, Request, SessionDescription, SignalRequest, SignalResponse, TrickleRequest,
+    WrappedJoinRequest,
+};
 
 /// The signalling protocol version we speak (server `CurrentProtocol` in v1.11+).
 pub const PROTOCOL_VERSION: u32 = 17;
@@ -21,51 +23,30 @@ pub const SDK_VERSION: &str = "2.23.0";
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// Why a signal frame could not be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtoError {
     /// The bytes are not a valid protobuf `SignalResponse`.
+    #[error("malformed protobuf frame: {0}")]
     Malformed(String),
     /// The frame decoded but carried no message we know (a newer server's oneof, or empty).
+    #[error("frame carries no known message")]
     Empty,
     /// The frame is bigger than we are willing to decode.
+    #[error("frame of {0} bytes exceeds the limit")]
     TooLarge(usize),
     /// A text frame arrived where only binary frames are expected.
+    #[error("unexpected text frame")]
     TextFrame,
     /// A well-formed message arrived in a state where it makes no sense.
+    #[error("unexpected {got} while {state}")]
     Unexpected {
         got: &'static str,
         state: &'static str,
     },
 }
 
-/// Written with [`crate::error::push_parts`], like every layer's.
-impl ProtoError {
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use crate::error::{push_parts, Part::*};
-        match self {
-            ProtoError::Malformed(why) => {
-                push_parts(out, &[Text("malformed protobuf frame: "), Text(why)])
-            }
-            ProtoError::Empty => out.push_str("frame carries no known message"),
-            ProtoError::TooLarge(size) => push_parts(
-                out,
-                &[
-                    Text("frame of "),
-                    Num(*size as u64),
-                    Text(" bytes exceeds the limit"),
-                ],
-            ),
-            ProtoError::TextFrame => out.push_str("unexpected text frame"),
-            ProtoError::Unexpected { got, state } => push_parts(
-                out,
-                &[Text("unexpected "), Text(got), Text(" while "), Text(state)],
-            ),
-        }
-    }
-
-    /// A stable machine-readable code for the JS side.
-    pub fn code(&self) -> &'static str {
+impl crate::error::JsErrorCode for ProtoError {
+    fn code(&self) -> &'static str {
         match self {
             ProtoError::Malformed(_) => "sfu/malformed-frame",
             ProtoError::Empty => "sfu/empty-frame",
@@ -75,8 +56,6 @@ impl ProtoError {
         }
     }
 }
-
-crate::layer_error!(ProtoError);
 
 /// A short stable name of a response kind, for logs and error messages.
 pub fn response_name(message: &Response) -> &'static str {
@@ -93,7 +72,7 @@ pub fn response_name(message: &Response) -> &'static str {
         Response::ConnectionQuality(_) => "connection_quality",
         Response::RefreshToken(_) => "refresh_token",
         Response::Reconnect(_) => "reconnect",
-        Response::PongResp(_) | Response::Ignored(18) => "pong",
+        Response::PongResp(_) | Response::Pong(_) => "pong",
         _ => "other",
     }
 }
@@ -106,127 +85,199 @@ pub enum ReconnectReason {
     SubscriberFailed = 3,
 }
 
+/// Decodes one binary frame from the server. Unknown fields and oneof variants are skipped; a
+/// frame with no variant this protocol version knows is [`ProtoError::Empty`].
+pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(ProtoError::TooLarge(bytes.len()));
+    }
+    SignalResponse::decode(bytes)
+        .map_err(|e| ProtoError::Malformed(e.to_string()))?
+        .message
+        .ok_or(ProtoError::Empty)
+}
+
+/// One `SignalRequest` frame.
+fn request(message: Request) -> Vec<u8> {
+    SignalRequest {
+        message: Some(message),
+    }
+    .encode_to_vec()
+}
+
 /// Builds the classic dual-PC `/rtc` WebSocket URL. `resume` = (own participant sid, reason).
-/// Written with `push_str` and a small number writer rather than `format!` (each `format!` site
-/// costs wasm code; the padded hex of `{:02X}` pulls in the padding machinery).
 pub fn rtc_url(base: &str, token: &str, resume: Option<(&str, ReconnectReason)>) -> String {
-    let mut url = signal_url(base, "/rtc?access_token=", token);
-    url.push_str("&auto_subscribe=1&sdk=js&version=");
-    url.push_str(SDK_VERSION);
-    url.push_str("&protocol=");
-    push_u64(&mut url, PROTOCOL_VERSION.into());
+    let mut url = format!(
+        "{}&auto_subscribe=1&sdk=js&version={SDK_VERSION}&protocol={PROTOCOL_VERSION}",
+        signal_url(base, "/rtc", token)
+    );
     if let Some((sid, reason)) = resume {
-        url.push_str("&reconnect=1&sid=");
-        url.push_str(&percent_encode(sid));
-        url.push_str("&reconnect_reason=");
-        push_u64(&mut url, reason as u64);
+        url += &format!(
+            "&reconnect=1&sid={}&reconnect_reason={}",
+            percent_encode(sid),
+            reason as u32
+        );
     }
     url
 }
 
 /// `base` as a WebSocket URL (`http(s)://` → `ws(s)://`, trailing `/` removed), then `path`
-/// and the percent-encoded `token`.
+/// and the percent-encoded `token` as `access_token`.
 fn signal_url(base: &str, path: &str, token: &str) -> String {
-    let base = crate::text::trim_end_byte(base, b'/');
-    let (scheme, rest) = if let Some(rest) = base.strip_prefix("http://") {
-        ("ws://", rest)
+    let base = base.trim_end_matches('/');
+    let base = if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
     } else if let Some(rest) = base.strip_prefix("https://") {
-        ("wss://", rest)
+        format!("wss://{rest}")
     } else {
-        ("", base)
+        base.to_string()
     };
-    let mut url = String::with_capacity(base.len() + token.len() + 96);
-    url.push_str(scheme);
-    url.push_str(rest);
-    url.push_str(path);
-    url.push_str(&percent_encode(token));
-    url
+    format!("{base}{path}?access_token={}", percent_encode(token))
 }
 
 /// Percent-encodes everything outside the URL-unreserved set.
 pub fn percent_encode(value: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(byte as char);
         } else {
-            out.push('%');
-            out.push(HEX[usize::from(byte >> 4)] as char);
-            out.push(HEX[usize::from(byte & 15)] as char);
+            out += &format!("%{byte:02X}");
         }
     }
     out
 }
 
-/// Builds the client's ping pair (`ping` then `ping_req` {timestamp 1, rtt 2}) for one
-/// interval tick.
+/// The client's ping pair (`ping` then `ping_req`) for one interval tick.
 pub fn ping_requests(now_ms: i64, rtt_ms: i64) -> [Vec<u8>; 2] {
-    let mut ping = Fields::default();
-    ping.varint(1, now_ms as u64).varint(2, rtt_ms as u64);
     [
-        super::wire::request_varint(tag::PING, now_ms),
-        request_body(tag::PING_REQ, &ping.0),
+        request(Request::Ping(now_ms)),
+        request(Request::PingReq(Ping {
+            timestamp: now_ms,
+            rtt: rtt_ms,
+        })),
     ]
 }
 
-/// A client-initiated leave (reason CLIENT_INITIATED, action DISCONNECT). Written by hand:
-/// only `reason` (field 2) is non-default, and prost's LeaveRequest encoder would link the
-/// region-settings encoders too. `tests/sfu_proto.rs` pins the bytes.
+/// A client-initiated leave (reason CLIENT_INITIATED, action DISCONNECT).
 pub fn leave_request() -> Vec<u8> {
-    let reason = lk::DisconnectReason::ClientInitiated as u8;
-    request_body(tag::LEAVE, &[0x10, reason])
+    request(Request::Leave(LeaveRequest {
+        can_reconnect: false,
+        reason: lk::DisconnectReason::ClientInitiated as i32,
+        action: lk::leave_request::Action::Disconnect as i32,
+    }))
 }
 
 /// The AddTrackRequest for a microphone track whose browser id is `cid`.
+fn mic_track(cid: &str, muted: bool) -> AddTrackRequest {
+    AddTrackRequest {
+        cid: cid.to_string(),
+        name: "microphone".to_string(),
+        r#type: lk::TrackType::Audio as i32,
+        muted,
+        source: lk::TrackSource::Microphone as i32,
+    }
+}
+
+/// The AddTrackRequest frame for a microphone track whose browser id is `cid`.
 pub fn add_mic_track(cid: &str, muted: bool) -> Vec<u8> {
-    request_body(tag::ADD_TRACK, &super::join::add_track(cid, muted))
+    request(Request::AddTrack(mic_track(cid, muted)))
+}
+
+fn description(kind: &str, sdp: &str, id: u32) -> SessionDescription {
+    SessionDescription {
+        r#type: kind.to_string(),
+        sdp: sdp.to_string(),
+        id,
+    }
 }
 
 /// A session description frame (`offer` or `answer`) with the given id.
 pub fn session_description(kind: &str, sdp: &str, id: u32) -> Vec<u8> {
-    let tag = if kind == "offer" {
-        tag::OFFER
+    let description = description(kind, sdp, id);
+    request(if kind == "offer" {
+        Request::Offer(description)
     } else {
-        tag::ANSWER
-    };
-    request_body(tag, &super::join::session_description(kind, sdp, id))
+        Request::Answer(description)
+    })
 }
 
-/// A trickle frame (`TrickleRequest` candidate_init 1, target 2); `subscriber` picks the
-/// target transport (`SignalTarget`: publisher 0, subscriber 1).
+/// A trickle frame; `subscriber` picks the target transport.
 pub fn trickle(candidate_json: String, subscriber: bool) -> Vec<u8> {
-    let mut f = Fields::default();
-    f.string(1, &candidate_json)
-        .varint(2, u64::from(subscriber));
-    request_body(tag::TRICKLE, &f.0)
+    let target = if subscriber {
+        lk::SignalTarget::Subscriber
+    } else {
+        lk::SignalTarget::Publisher
+    };
+    request(Request::Trickle(TrickleRequest {
+        candidate_init: candidate_json,
+        target: target as i32,
+        r#final: false,
+    }))
 }
 
-/// A mute/unmute frame (`MuteTrackRequest` sid 1, muted 2) for the server track sid.
+/// A mute/unmute frame for the server track sid.
 pub fn mute(track_sid: &str, muted: bool) -> Vec<u8> {
-    let mut f = Fields::default();
-    f.string(1, track_sid).varint(2, u64::from(muted));
-    request_body(tag::MUTE, &f.0)
+    request(Request::Mute(MuteTrackRequest {
+        sid: track_sid.to_string(),
+        muted,
+    }))
 }
 
-/// Builds the single-PC `/rtc/v1` URL: the JoinRequest (client info, auto-subscribe, our
-/// offer with `offer_id`, the optional mic (browser track id, muted) as an AddTrackRequest,
-/// optional resume fields) travels in `join_request` as padded URL-safe base64 of a
-/// `WrappedJoinRequest`, so the server answers our offer together with the JoinResponse — no
-/// server offer round, no offer debounce.
+/// The microphone of a join request: (browser track id, muted).
+pub type Mic<'a> = Option<(&'a str, bool)>;
+
+/// The single-PC `JoinRequest`: JS SDK client info, auto-subscribe, the optional mic track,
+/// our offer, and for a resume the reconnect flag, reason and our participant sid.
+pub fn join_request(
+    offer_sdp: &str,
+    offer_id: u32,
+    mic: Mic,
+    resume: Option<(&str, ReconnectReason)>,
+) -> JoinRequest {
+    let (reconnect, reconnect_reason, participant_sid) = match resume {
+        Some((sid, reason)) => (true, reason as i32, sid.to_string()),
+        None => (false, 0, String::new()),
+    };
+    JoinRequest {
+        client_info: Some(ClientInfo {
+            sdk: lk::client_info::Sdk::Js as i32,
+            version: SDK_VERSION.to_string(),
+            protocol: PROTOCOL_VERSION as i32,
+        }),
+        connection_settings: Some(ConnectionSettings {
+            auto_subscribe: true,
+        }),
+        add_track_requests: mic
+            .map(|(cid, muted)| mic_track(cid, muted))
+            .into_iter()
+            .collect(),
+        publisher_offer: Some(description("offer", offer_sdp, offer_id)),
+        reconnect,
+        reconnect_reason,
+        participant_sid,
+    }
+}
+
+/// Builds the single-PC `/rtc/v1` URL: the [`join_request`] travels in `join_request` as padded
+/// URL-safe base64 of a `WrappedJoinRequest`, so the server answers our offer together with
+/// the JoinResponse — no server offer round, no offer debounce.
 pub fn rtc_v1_url(
     base: &str,
     token: &str,
     offer_sdp: &str,
     offer_id: u32,
-    mic: super::join::Mic,
+    mic: Mic,
     resume: Option<(&str, ReconnectReason)>,
 ) -> String {
-    let wrapped = super::join::wrapped_join_request(offer_sdp, offer_id, mic, resume);
-    let mut url = signal_url(base, "/rtc/v1?access_token=", token);
-    url.push_str("&join_request=");
-    url.push_str(&base64_url(&wrapped));
-    url
+    let wrapped = WrappedJoinRequest {
+        join_request: join_request(offer_sdp, offer_id, mic, resume).encode_to_vec(),
+    };
+    format!(
+        "{}&join_request={}",
+        signal_url(base, "/rtc/v1", token),
+        base64_url(&wrapped.encode_to_vec())
+    )
 }
 
 /// URL-safe base64 with `=` padding (Go's `base64.URLEncoding`, which the server uses).
@@ -236,8 +287,8 @@ pub fn base64_url(bytes: &[u8]) -> String {
     for chunk in bytes.chunks(3) {
         let b = [
             chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
         ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {

@@ -7,7 +7,7 @@
 
 use livekit_protocol as lk;
 
-use super::partial::Peer;
+use super::messages::{ConnectionQualityInfo, ParticipantInfo, SpeakerInfo};
 use super::tracks::user_id_of;
 use crate::vec_map::VecMap;
 
@@ -59,7 +59,7 @@ impl Roster {
 
     /// Applies full participant snapshots (JoinResponse.other_participants or an update).
     /// True when anyone joined, left or changed.
-    pub fn apply(&mut self, infos: &[Peer]) -> bool {
+    pub fn apply(&mut self, infos: &[ParticipantInfo]) -> bool {
         let mut changed = false;
         for info in infos {
             if info.identity == self.own_identity || info.identity.is_empty() {
@@ -121,7 +121,7 @@ impl Roster {
     }
 
     /// Applies a SpeakersChanged delta (by participant sid). Returns true if anything changed.
-    pub fn apply_speakers(&mut self, speakers: &[lk::SpeakerInfo]) -> bool {
+    pub fn apply_speakers(&mut self, speakers: &[SpeakerInfo]) -> bool {
         let mut changed = false;
         for speaker in speakers {
             if let Some(entry) = self.by_identity.values_mut().find(|e| e.sid == speaker.sid) {
@@ -142,7 +142,7 @@ impl Roster {
     }
 
     /// Applies a ConnectionQualityUpdate; returns true if anything changed.
-    pub fn apply_quality(&mut self, updates: &[lk::ConnectionQualityInfo]) -> bool {
+    pub fn apply_quality(&mut self, updates: &[ConnectionQualityInfo]) -> bool {
         let mut changed = false;
         for update in updates {
             if let Some(entry) = self

@@ -20,6 +20,7 @@ use super::roster::Roster;
 use super::socket::SignalSocket;
 use super::transport::PeerTransport;
 use crate::browser::{now_ms, Interval};
+use crate::error::JsErrorCode;
 use crate::media::AudioGraph;
 use crate::signal::backoff::Backoff;
 use crate::vec_map::VecMap;

@@ -15,7 +15,6 @@ use super::session::{Inbox, Input};
 /// What the socket reports, tagged with the generation of the socket that produced it.
 #[derive(Debug)]
 pub enum SocketEvent {
-    Open(u32),
     Frame(u32, Vec<u8>),
     Text(u32),
     Closed(u32, u16),
@@ -24,8 +23,6 @@ pub enum SocketEvent {
 /// One signal connection attempt.
 pub struct SignalSocket {
     ws: WebSocket,
-    generation: u32,
-    _on_open: Closure<dyn FnMut(JsValue)>,
     _on_message: Closure<dyn FnMut(JsValue)>,
     _on_close: Closure<dyn FnMut(JsValue)>,
     closed: bool,
@@ -36,10 +33,6 @@ impl SignalSocket {
     pub fn open(url: &str, generation: u32, inbox: &Inbox) -> Result<SignalSocket, SfuError> {
         let ws = WebSocket::new(url).map_err(|e| SfuError::js(&e))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
-        let tx = inbox.clone();
-        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-            let _ = tx.send(Input::Socket(SocketEvent::Open(generation)));
-        });
         let tx = inbox.clone();
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
             let data = ev.unchecked_into::<MessageEvent>().data();
@@ -55,22 +48,14 @@ impl SignalSocket {
             let _ = tx.send(Input::Socket(SocketEvent::Closed(generation, code)));
         });
         // No `onerror` listener: an error is always followed by a close event.
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         Ok(SignalSocket {
             ws,
-            generation,
-            _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
             closed: false,
         })
-    }
-
-    /// The generation this socket reports with.
-    pub fn generation(&self) -> u32 {
-        self.generation
     }
 
     /// True while the socket is open.
@@ -89,7 +74,6 @@ impl SignalSocket {
             return;
         }
         self.closed = true;
-        self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);
         let _ = self.ws.close_with_code(code);

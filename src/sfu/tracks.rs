@@ -16,7 +16,7 @@ pub struct TrackOwner {
 
 /// Splits a packed stream id at the first `|` into (participant sid, rest).
 pub fn unpack_stream_id(stream_id: &str) -> (&str, Option<&str>) {
-    match crate::text::split_once_byte(stream_id, b'|') {
+    match stream_id.split_once('|') {
         Some((participant, rest)) => (participant, Some(rest)),
         None => (stream_id, None),
     }
@@ -79,14 +79,12 @@ impl TrackMap {
 /// Parses a LiveKit identity into the app's numeric user id (`Number(identity)`).
 /// Identities that are not plain integers give `None`.
 pub fn user_id_of(identity: &str) -> Option<i64> {
-    // Our tokens carry `String(user id)`; ASCII whitespace is all that is trimmed (`trim()`
-    // would link the Unicode whitespace table for identities no server of ours mints).
+    // Our tokens carry `String(user id)`; ASCII whitespace is all that is trimmed.
     let trimmed = identity.trim_ascii();
     if trimmed.is_empty() || trimmed.len() > 18 {
         return None;
     }
-    // As `str::parse::<i64>` (optional sign, decimal digits) in a few bytes of wasm instead
-    // of the generic integer parser; at most 18 characters cannot overflow an i64.
+    // An optional sign and decimal digits; at most 18 characters cannot overflow an i64.
     let (negative, digits) = match trimmed.as_bytes() {
         [b'-', rest @ ..] => (true, rest),
         [b'+', rest @ ..] => (false, rest),

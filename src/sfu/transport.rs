@@ -14,7 +14,7 @@ use web_sys::{
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
-use livekit_protocol::IceServer;
+use super::messages::IceServer;
 
 use super::error::SfuError;
 use super::session::{Inbox, Input};
@@ -35,7 +35,6 @@ pub enum PcEvent {
 /// One peer connection and everything attached to it.
 pub struct PeerTransport {
     pc: RtcPeerConnection,
-    subscriber: bool,
     pending: Vec<RtcIceCandidateInit>,
     /// `FnMut(JsValue)`, the crate's one listener type (see `socket.rs`).
     _on_candidate: Closure<dyn FnMut(JsValue)>,
@@ -84,18 +83,12 @@ impl PeerTransport {
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
         Ok(PeerTransport {
             pc,
-            subscriber,
             pending: Vec::new(),
             _on_candidate: on_candidate,
             _on_track: on_track,
             _on_state: on_state,
             closed: false,
         })
-    }
-
-    /// True for the subscriber PC.
-    pub fn is_subscriber(&self) -> bool {
-        self.subscriber
     }
 
     /// The current connection state.

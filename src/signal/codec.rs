@@ -4,105 +4,39 @@
 //! [`CodecError`]; nothing here panics on any input. Encoding writes `type` first and
 //! `payload` last and refuses frames over [`MAX_FRAME_BYTES`] (the server's single-read limit).
 
-use super::from_json::message_from_json;
 use super::json::{self, Json};
+use super::mapping::{payload_json, to_json};
 use super::messages::Message;
-use super::to_json::{payload_json, to_json};
+pub use super::messages::VOICE_TYPES;
 
 /// The C++ server decodes each `recv()` of at most 4096 bytes as one frame (2.2d).
 pub const MAX_FRAME_BYTES: usize = 4096;
 /// Inbound frames larger than this are refused outright (bounded work per frame).
 pub const MAX_INBOUND_BYTES: usize = 1 << 20;
 
-/// All `voice:*` type names this codec understands.
-pub const VOICE_TYPES: &[&str] = &[
-    "voice:join",
-    "voice:leave",
-    "voice:offer",
-    "voice:answer",
-    "voice:ice-candidate",
-    "voice:mute",
-    "voice:video-toggle",
-    "voice:user-joined",
-    "voice:participants",
-    "voice:user-left",
-    "voice:user-muted",
-    "voice:user-video-toggled",
-    "voice:mode-change",
-    "voice:mode-change-ack",
-    "voice:rollback",
-    "voice:join-ready",
-    "voice:degraded-mode",
-    "voice:error",
-];
-
-/// Why a frame could not be decoded or encoded. The message is written by `describe` with
-/// [`push_parts`](crate::error::push_parts), like every layer's.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a frame could not be decoded or encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
-    /// "frame holds no complete JSON object"
+    #[error("frame holds no complete JSON object")]
     NoObject,
-    /// "frame is not valid JSON: {0}"
+    #[error("frame is not valid JSON: {0}")]
     InvalidJson(String),
-    /// "envelope is missing `{0}`"
+    #[error("envelope is missing `{0}`")]
     MissingField(&'static str),
-    /// "envelope `type` is not a string"
+    #[error("envelope `type` is not a string")]
     BadType,
-    /// "unknown voice message type `{0}`"
+    #[error("unknown voice message type `{0}`")]
     UnknownType(String),
-    /// "invalid payload for `{kind}`: {reason}"
+    #[error("invalid payload for `{kind}`: {reason}")]
     InvalidPayload { kind: String, reason: String },
-    /// "frame of {size} bytes exceeds the {limit}-byte limit"
+    #[error("frame of {size} bytes exceeds the {limit}-byte limit")]
     FrameTooLarge { size: usize, limit: usize },
-    /// "could not encode message: {0}"
+    #[error("could not encode message: {0}")]
     Encode(String),
 }
 
-impl CodecError {
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use crate::error::{push_parts, Part::*};
-        match self {
-            CodecError::NoObject => out.push_str("frame holds no complete JSON object"),
-            CodecError::InvalidJson(why) => {
-                push_parts(out, &[Text("frame is not valid JSON: "), Text(why)])
-            }
-            CodecError::MissingField(field) => push_parts(
-                out,
-                &[Text("envelope is missing `"), Text(field), Text("`")],
-            ),
-            CodecError::BadType => out.push_str("envelope `type` is not a string"),
-            CodecError::UnknownType(kind) => push_parts(
-                out,
-                &[Text("unknown voice message type `"), Text(kind), Text("`")],
-            ),
-            CodecError::InvalidPayload { kind, reason } => push_parts(
-                out,
-                &[
-                    Text("invalid payload for `"),
-                    Text(kind),
-                    Text("`: "),
-                    Text(reason),
-                ],
-            ),
-            CodecError::FrameTooLarge { size, limit } => push_parts(
-                out,
-                &[
-                    Text("frame of "),
-                    Num(*size as u64),
-                    Text(" bytes exceeds the "),
-                    Num(*limit as u64),
-                    Text("-byte limit"),
-                ],
-            ),
-            CodecError::Encode(why) => {
-                push_parts(out, &[Text("could not encode message: "), Text(why)])
-            }
-        }
-    }
-
-    /// A stable machine-readable code (surfaced to JS as `error.code`).
-    pub fn code(&self) -> &'static str {
+impl crate::error::JsErrorCode for CodecError {
+    fn code(&self) -> &'static str {
         match self {
             CodecError::NoObject => "signal/no-object",
             CodecError::InvalidJson(_) => "signal/invalid-json",
@@ -115,8 +49,6 @@ impl CodecError {
         }
     }
 }
-
-crate::layer_error!(CodecError);
 
 /// One decoded envelope: a typed voice message, or a non-voice envelope (chat:*, user:*)
 /// handed on untouched (as the JSON text of its payload) for other listeners of the shared
@@ -224,13 +156,13 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
     if !kind.starts_with("voice:") {
         return Ok(Decoded::Other {
             kind: kind.to_owned(),
-            // JSON whitespace is ASCII; `trim_ascii` links no Unicode whitespace table.
+            // JSON whitespace is ASCII.
             payload: raw.trim_ascii().to_owned(),
         });
     }
-    let Some(index) = VOICE_TYPES.iter().position(|t| *t == kind) else {
+    if !VOICE_TYPES.contains(&kind) {
         return Err(CodecError::UnknownType(first_chars(kind, 64).to_owned()));
-    };
+    }
     let parsed;
     let payload = match payload {
         Json::Str(s) => {
@@ -239,7 +171,7 @@ fn decode_parsed(kind: &str, payload: &Json, raw: &str) -> Result<Decoded, Codec
         }
         other => other,
     };
-    message_from_json(index, payload).map(Decoded::Voice)
+    Message::read_payload(kind, payload).map(Decoded::Voice)
 }
 
 fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
@@ -251,27 +183,14 @@ fn parse_string_payload(kind: &str, s: &str) -> Result<Json, CodecError> {
         Ok(v) => Ok(v),
         Err(e) => match split_objects(s).first() {
             Some(obj) => json::parse(obj).map_err(invalid),
-            None => Err(invalid(crate::text::concat(&[
-                "payload string is not JSON: ",
-                &e,
-            ]))),
+            None => Err(invalid(format!("payload string is not JSON: {e}"))),
         },
     }
 }
 
-/// The first `max` characters of `s` (a byte loop: no `Chars` iterator adaptors in the wasm).
+/// The first `max` characters of `s`.
 fn first_chars(s: &str, max: usize) -> &str {
-    let mut chars = 0;
-    for (i, b) in s.bytes().enumerate() {
-        // Every byte but a UTF-8 continuation byte starts a character.
-        if b & 0xC0 != 0x80 {
-            if chars == max {
-                return &s[..i];
-            }
-            chars += 1;
-        }
-    }
-    s
+    s.char_indices().nth(max).map_or(s, |(i, _)| &s[..i])
 }
 
 /// Encodes a message as `{"type":…,"payload":{…}}`, refusing frames over 4096 bytes.

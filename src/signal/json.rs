@@ -1,8 +1,6 @@
-//! A compact JSON reader and writer for the `voice:*` codec, written in-crate for wasm code
-//! size: serde + serde_json cost the package ~100 KB of code (derived enum deserialisers,
-//! float parsing, `serde_json::Map`'s B-tree), and even `miniserde` brings its own trait
-//! machinery and float parsing. The codec needs only a strict RFC 8259 parser into a small
-//! value tree and string escaping, so this file is ~250 lines.
+//! A compact JSON reader and writer for the `voice:*` codec: a strict RFC 8259 parser into a
+//! small value tree, and string escaping. (serde + serde_json would add about 100 KB of code
+//! to the package for the same job.)
 //!
 //! Semantics follow serde_json where the codec's behaviour depends on them: strict grammar,
 //! nesting limited to [`MAX_DEPTH`], raw control characters in strings refused, lone
@@ -76,11 +74,7 @@ struct Parser<'a> {
 impl Parser<'_> {
     #[inline(never)]
     fn fail(&self, what: &str) -> String {
-        let mut s = String::with_capacity(what.len() + 16);
-        s.push_str(what);
-        s.push_str(" at byte ");
-        crate::text::push_u64(&mut s, self.pos as u64);
-        s
+        format!("{what} at byte {}", self.pos)
     }
 
     fn peek(&self) -> Option<u8> {
@@ -219,8 +213,7 @@ impl Parser<'_> {
         let mut v: u64 = 0;
         for &d in &self.bytes[int_start..int_end] {
             let d = u64::from(d - b'0');
-            // `v * 10 + d` would overflow. (Compared, not `checked_mul`: that links a 128-bit
-            // multiply into the wasm just for this.)
+            // `v * 10 + d` would overflow.
             if v > (u64::MAX - d) / 10 {
                 return Ok(Json::OtherNumber);
             }

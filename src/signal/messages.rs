@@ -1,8 +1,10 @@
 //! Typed `voice:*` messages: every message of compat-spec §3 (the deployed C++ server's
 //! protocol) and the hybrid messages of §6, with the exact JSON keys the server and the old
-//! TypeScript clients use. Plain data, no I/O: the JSON mapping is hand-written in
-//! `from_json`/`to_json`. The envelope is `{"type": <name>, "payload": {...}}` with `type`
-//! first and `payload` last (compat-spec 2.2a).
+//! TypeScript clients use. Each payload struct is declared once with its JSON mapping
+//! ([`json_struct!`](super::mapping)), and the table at the end ([`voice_messages!`]) makes the
+//! `Message` enum, the wire names and both JSON directions. The envelope is
+//! `{"type": <name>, "payload": {...}}` with `type` first and `payload` last (compat-spec 2.2a).
+//! Adding a message: declare its struct, add one line to the table.
 
 /// A voice channel id (compat-spec H-T2 bounds it to 1..=1_000_000 on the server).
 pub type ChannelId = u64;
@@ -14,131 +16,10 @@ pub const MAX_CHANNEL_ID: ChannelId = 1_000_000;
 /// Largest user id the reference server accepts (compat-spec §6.2 H-T2).
 pub const MAX_USER_ID: UserId = 100_000_000;
 
-/// `{channel_id}` — used by voice:join's base form and voice:leave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelRef {
-    pub channel_id: ChannelId,
-}
-
-/// voice:join. The extra keys advertise hybrid capability (H9); the C++ server ignores them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Join {
-    pub channel_id: ChannelId,
-    pub supports_sfu: Option<bool>,
-    pub client_version: Option<String>,
-}
-
-/// `{type, sdp}` as produced by `RTCSessionDescription.toJSON()`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionDescription {
-    pub kind: String,
-    pub sdp: String,
-}
-
-/// `RTCIceCandidate.toJSON()` shape (camelCase keys, as browsers emit them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IceCandidate {
-    pub candidate: String,
-    pub sdp_mid: Option<String>,
-    pub sdp_m_line_index: Option<u16>,
-    pub username_fragment: Option<String>,
-}
-
-/// voice:offer (relayed to `target_user_id`; the receiver trusts `from_user_id`, 2.2e).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Offer {
-    pub channel_id: ChannelId,
-    pub target_user_id: UserId,
-    pub from_user_id: UserId,
-    pub offer: SessionDescription,
-}
-
-/// voice:answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub channel_id: ChannelId,
-    pub target_user_id: UserId,
-    pub from_user_id: UserId,
-    pub answer: SessionDescription,
-}
-
-/// voice:ice-candidate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IceCandidateMsg {
-    pub channel_id: ChannelId,
-    pub target_user_id: UserId,
-    pub from_user_id: UserId,
-    pub candidate: IceCandidate,
-}
-
-/// voice:mute (client → server). A missing `muted` counts as false, as on the C++ server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mute {
-    pub channel_id: ChannelId,
-    pub muted: bool,
-}
-
-/// voice:video-toggle (client → server).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VideoToggle {
-    pub channel_id: ChannelId,
-    pub video_enabled: bool,
-}
-
-/// One entry of voice:participants, and the body of voice:user-joined. `muted` and
-/// `video_enabled` are reference-server extras (the C++ server keeps no such state);
-/// old clients ignore them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParticipantEntry {
-    pub user_id: UserId,
-    pub username: String,
-    pub university: String,
-    pub muted: Option<bool>,
-    pub video_enabled: Option<bool>,
-}
-
-/// voice:user-joined (to existing members).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserJoined {
-    pub channel_id: ChannelId,
-    pub user: ParticipantEntry,
-}
-
-/// voice:participants (to the joiner; self excluded). `mode` is the reference server's
-/// advertisement of the mode the channel should be in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Participants {
-    pub channel_id: ChannelId,
-    pub participants: Vec<ParticipantEntry>,
-    pub mode: Option<CallMode>,
-}
-
-/// voice:user-left.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserLeft {
-    pub channel_id: ChannelId,
-    pub user_id: UserId,
-}
-
-/// voice:user-muted (server → whole room, sender included).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserMuted {
-    pub channel_id: ChannelId,
-    pub user_id: UserId,
-    pub muted: bool,
-}
-
-/// voice:user-video-toggled (server → whole room).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserVideoToggled {
-    pub channel_id: ChannelId,
-    pub user_id: UserId,
-    pub video_enabled: bool,
-}
-
 /// The transport a call runs on (compat-spec §6: 'p2p' | 'sfu' | 'migrating').
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum CallMode {
+    #[default]
     P2p,
     Sfu,
     Migrating,
@@ -154,106 +35,184 @@ impl CallMode {
     }
 }
 
-/// voice:mode-change (server → each participant).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModeChange {
-    pub channel_id: ChannelId,
-    pub new_mode: CallMode,
-    pub sfu_token: Option<String>,
-    pub sfu_url: Option<String>,
-    /// 'hard' | 'gradual' | 'opportunistic' (reference-server extra).
-    pub strategy: Option<String>,
+json_struct! {
+    /// `{channel_id}` — used by voice:join's base form and voice:leave.
+    pub struct ChannelRef {
+        channel_id: ChannelId,
+    }
+
+    /// voice:join. The extra keys advertise hybrid capability (H9); the C++ server ignores them.
+    pub struct Join {
+        channel_id: ChannelId,
+        supports_sfu: Option<bool>,
+        client_version: Option<String>,
+    }
+
+    /// `{type, sdp}` as produced by `RTCSessionDescription.toJSON()`.
+    pub struct SessionDescription {
+        kind as "type": String,
+        sdp: String,
+    }
+
+    /// `RTCIceCandidate.toJSON()` shape (camelCase keys, as browsers emit them; `sdpMid` and
+    /// `sdpMLineIndex` are written as `null` when absent).
+    pub struct IceCandidate {
+        candidate: String,
+        sdp_mid as "sdpMid": Option<String> = Nullable,
+        sdp_m_line_index as "sdpMLineIndex": Option<u16> = Nullable,
+        username_fragment as "usernameFragment": Option<String>,
+    }
+
+    /// voice:offer (relayed to `target_user_id`; the receiver trusts `from_user_id`, 2.2e).
+    pub struct Offer {
+        channel_id: ChannelId,
+        target_user_id: UserId,
+        from_user_id: UserId,
+        offer: SessionDescription,
+    }
+
+    /// voice:answer.
+    pub struct Answer {
+        channel_id: ChannelId,
+        target_user_id: UserId,
+        from_user_id: UserId,
+        answer: SessionDescription,
+    }
+
+    /// voice:ice-candidate.
+    pub struct IceCandidateMsg {
+        channel_id: ChannelId,
+        target_user_id: UserId,
+        from_user_id: UserId,
+        candidate: IceCandidate,
+    }
+
+    /// voice:mute (client → server). A missing `muted` counts as false, as on the C++ server.
+    pub struct Mute {
+        channel_id: ChannelId,
+        muted: bool = Default,
+    }
+
+    /// voice:video-toggle (client → server).
+    pub struct VideoToggle {
+        channel_id: ChannelId,
+        video_enabled: bool = Default,
+    }
+
+    /// One entry of voice:participants, and the body of voice:user-joined. `muted` and
+    /// `video_enabled` are reference-server extras (the C++ server keeps no such state);
+    /// old clients ignore them.
+    pub struct ParticipantEntry {
+        user_id: UserId,
+        username: String = Default,
+        university: String = Default,
+        muted: Option<bool>,
+        video_enabled: Option<bool>,
+    }
+
+    /// voice:user-joined (to existing members): the participant's keys beside `channel_id`.
+    pub struct UserJoined {
+        channel_id: ChannelId,
+        user: ParticipantEntry = Flatten,
+    }
+
+    /// voice:participants (to the joiner; self excluded). `mode` is the reference server's
+    /// advertisement of the mode the channel should be in.
+    pub struct Participants {
+        channel_id: ChannelId = Default,
+        participants: Vec<ParticipantEntry>,
+        mode: Option<CallMode>,
+    }
+
+    /// voice:user-left.
+    pub struct UserLeft {
+        channel_id: ChannelId,
+        user_id: UserId,
+    }
+
+    /// voice:user-muted (server → whole room, sender included).
+    pub struct UserMuted {
+        channel_id: ChannelId,
+        user_id: UserId,
+        muted: bool = Default,
+    }
+
+    /// voice:user-video-toggled (server → whole room).
+    pub struct UserVideoToggled {
+        channel_id: ChannelId,
+        user_id: UserId,
+        video_enabled: bool = Default,
+    }
+
+    /// voice:mode-change (server → each participant).
+    pub struct ModeChange {
+        channel_id: ChannelId,
+        new_mode: CallMode,
+        sfu_token: Option<String>,
+        sfu_url: Option<String>,
+        /// 'hard' | 'gradual' | 'opportunistic' (reference-server extra).
+        strategy: Option<String>,
+    }
+
+    /// voice:mode-change-ack (client → server) with the outcome (H1).
+    pub struct ModeChangeAck {
+        channel_id: ChannelId,
+        user_id: UserId,
+        success: bool,
+        error: Option<String>,
+    }
+
+    /// voice:rollback (server → clients): go back to P2P from any state (H2).
+    pub struct Rollback {
+        channel_id: ChannelId,
+        reason: String = Default,
+    }
+
+    /// voice:join-ready (server → a queued joiner, H4).
+    pub struct JoinReady {
+        mode: CallMode,
+        participant_count: u32,
+        sfu_token: Option<String>,
+        channel_id: ChannelId,
+        sfu_url: Option<String>,
+        timestamp: u64 = Default,
+    }
+
+    /// voice:degraded-mode (server → clients: the SFU is down, P2P forced, H5).
+    pub struct DegradedMode {
+        message: String = Default,
+        max_participants: u32,
+    }
+
+    /// voice:error (reference server → sender): a frame was refused; the connection stays up.
+    pub struct ErrorReport {
+        code: String,
+        message: String,
+    }
 }
 
-/// voice:mode-change-ack (client → server) with the outcome (H1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModeChangeAck {
-    pub channel_id: ChannelId,
-    pub user_id: UserId,
-    pub success: bool,
-    pub error: Option<String>,
-}
-
-/// voice:rollback (server → clients): go back to P2P from any state (H2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rollback {
-    pub channel_id: ChannelId,
-    pub reason: String,
-}
-
-/// voice:join-ready (server → a queued joiner, H4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JoinReady {
-    pub mode: CallMode,
-    pub participant_count: u32,
-    pub sfu_token: Option<String>,
-    pub channel_id: ChannelId,
-    pub sfu_url: Option<String>,
-    pub timestamp: u64,
-}
-
-/// voice:degraded-mode (server → clients: the SFU is down, P2P forced, H5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DegradedMode {
-    pub message: String,
-    pub max_participants: u32,
-}
-
-/// voice:error (reference server → sender): a frame was refused; the connection stays up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorReport {
-    pub code: String,
-    pub message: String,
-}
-
-/// Every `voice:*` message. On the wire: `{"type":<type_name>,"payload":{…}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
-    Join(Join),
-    Leave(ChannelRef),
-    Offer(Offer),
-    Answer(Answer),
-    IceCandidate(IceCandidateMsg),
-    Mute(Mute),
-    VideoToggle(VideoToggle),
-    UserJoined(UserJoined),
-    Participants(Participants),
-    UserLeft(UserLeft),
-    UserMuted(UserMuted),
-    UserVideoToggled(UserVideoToggled),
-    ModeChange(ModeChange),
-    ModeChangeAck(ModeChangeAck),
-    Rollback(Rollback),
-    JoinReady(JoinReady),
-    DegradedMode(DegradedMode),
-    Error(ErrorReport),
+voice_messages! {
+    "voice:join" => Join(Join),
+    "voice:leave" => Leave(ChannelRef),
+    "voice:offer" => Offer(Offer),
+    "voice:answer" => Answer(Answer),
+    "voice:ice-candidate" => IceCandidate(IceCandidateMsg),
+    "voice:mute" => Mute(Mute),
+    "voice:video-toggle" => VideoToggle(VideoToggle),
+    "voice:user-joined" => UserJoined(UserJoined),
+    "voice:participants" => Participants(Participants),
+    "voice:user-left" => UserLeft(UserLeft),
+    "voice:user-muted" => UserMuted(UserMuted),
+    "voice:user-video-toggled" => UserVideoToggled(UserVideoToggled),
+    "voice:mode-change" => ModeChange(ModeChange),
+    "voice:mode-change-ack" => ModeChangeAck(ModeChangeAck),
+    "voice:rollback" => Rollback(Rollback),
+    "voice:join-ready" => JoinReady(JoinReady),
+    "voice:degraded-mode" => DegradedMode(DegradedMode),
+    "voice:error" => Error(ErrorReport),
 }
 
 impl Message {
-    /// The wire name, e.g. `"voice:offer"`.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Message::Join(_) => "voice:join",
-            Message::Leave(_) => "voice:leave",
-            Message::Offer(_) => "voice:offer",
-            Message::Answer(_) => "voice:answer",
-            Message::IceCandidate(_) => "voice:ice-candidate",
-            Message::Mute(_) => "voice:mute",
-            Message::VideoToggle(_) => "voice:video-toggle",
-            Message::UserJoined(_) => "voice:user-joined",
-            Message::Participants(_) => "voice:participants",
-            Message::UserLeft(_) => "voice:user-left",
-            Message::UserMuted(_) => "voice:user-muted",
-            Message::UserVideoToggled(_) => "voice:user-video-toggled",
-            Message::ModeChange(_) => "voice:mode-change",
-            Message::ModeChangeAck(_) => "voice:mode-change-ack",
-            Message::Rollback(_) => "voice:rollback",
-            Message::JoinReady(_) => "voice:join-ready",
-            Message::DegradedMode(_) => "voice:degraded-mode",
-            Message::Error(_) => "voice:error",
-        }
-    }
-
     /// The channel the message is about, where it names one.
     pub fn channel_id(&self) -> Option<ChannelId> {
         Some(match self {

@@ -4,14 +4,14 @@
 
 pub mod backoff;
 pub mod codec;
-mod from_json;
 pub mod json;
+#[macro_use]
+mod mapping;
 pub mod messages;
-mod to_json;
 pub mod transport;
 
 pub use codec::{
     decode_frame, decode_payload, encode, split_objects, CodecError, Decoded, MAX_FRAME_BYTES,
 };
+pub use mapping::to_json;
 pub use messages::*;
-pub use to_json::to_json;

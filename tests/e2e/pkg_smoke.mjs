@@ -162,7 +162,7 @@ function main() {
     const packed = JSON.parse(run('npm', ['pack', PKG, '--pack-destination', tmp, '--json', '--silent'], ROOT));
     const info = packed[0];
     const files = info.files.map((f) => f.path);
-    // index.js holds the entry and wasm-bindgen's glue in one module (scripts/bundle_js.mjs).
+    // index.js holds the entry and wasm-bindgen's glue in one module (bundled by esbuild).
     const need = ['package.json', 'index.js', 'index.d.ts', 'sohbet_rtc.d.ts', 'sohbet_rtc_bg.wasm'];
     const lacking = need.filter((f) => !files.includes(f));
     record('npm pack includes the entry (with the glue), the types and the wasm', lacking.length === 0,

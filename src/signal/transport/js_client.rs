@@ -17,12 +17,11 @@
 //! prototype over `send` (a line of JS each instead of two more wasm exports). `free()` (or
 //! `disconnect()`) releases every listener and closes the socket.
 //!
-//! Shaped for code size: the listeners live in JS `Map`/`Set` objects, not Rust collections.
-//! Identity comparison, insertion order and snapshots (`Array.from`) come from the browser,
-//! and an unsubscribe function is `Map.prototype.delete` bound to the listener's id, so the
-//! wasm holds no map/retain instantiations and no per-listener `Closure`.
+//! The listeners live in JS `Map`/`Set` objects: identity comparison, insertion order and
+//! snapshots (`Array.from`) come from the browser, and an unsubscribe function is
+//! `Map.prototype.delete` bound to the listener's id (no per-listener `Closure`).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use js_sys::{Array, Function, Map, Promise, Set};
 use wasm_bindgen::prelude::*;
@@ -32,7 +31,6 @@ use super::hub::Subscription;
 use super::ws_client::WsClient;
 use super::{envelope_text, SignalTransport, TransportEvent};
 use crate::browser::object::set;
-use crate::error::JsErrorCode;
 use crate::signal::codec::{decode_payload, Decoded};
 use crate::signal::to_json;
 
@@ -40,7 +38,7 @@ use crate::signal::to_json;
 #[wasm_bindgen]
 pub struct SignalingClient {
     client: WsClient,
-    url: String,
+    url: RefCell<String>,
     /// Message type → `Set` of handlers.
     handlers: Map,
     /// Listener id → connection listener (a listener registered twice is called twice, and
@@ -62,7 +60,7 @@ impl SignalingClient {
         let subscription = client.subscribe(Box::new(move |event| dispatch(&h, &c, event)));
         SignalingClient {
             client,
-            url,
+            url: RefCell::new(url),
             handlers,
             connection,
             next_id: Cell::new(0),
@@ -74,11 +72,11 @@ impl SignalingClient {
     /// Opens `<url>/?token=<token>`; resolves on open (at once if open or in flight).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn connect(&self, token: String) -> Promise {
-        let fut = self.client.connect(&self.url, &token);
+        let fut = self.client.connect(&self.url.borrow(), &token);
         crate::browser::promise(async move {
             fut.await
                 .map(|()| JsValue::UNDEFINED)
-                .map_err(|e| crate::error::js_error_from(&e))
+                .map_err(|e| crate::error::js_error(&e))
         })
     }
 
@@ -174,6 +172,13 @@ impl SignalingClient {
         self.client.disconnect();
     }
 
+    /// Changes the socket server base URL for the next `connect` (an open socket stays
+    /// connected until `disconnect`).
+    #[wasm_bindgen(js_name = setUrl)]
+    pub fn set_url(&self, url: String) {
+        *self.url.borrow_mut() = url;
+    }
+
     /// Diagnostics in one fresh object: `handlers` (message handlers registered over all
     /// types, for leak checks), `reconnects` (how many times the connection was re-established
     /// after a drop) and `lastError` (the last connection problem as text, when there was one).
@@ -201,7 +206,7 @@ impl SignalingClient {
 /// Routes one transport event to the JS listeners. Each list is copied (`Array.from`) before
 /// the calls, so a listener may call on/off/send/disconnect while being called.
 fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
-    let (kind, envelope) = match event {
+    let kind = match event {
         TransportEvent::Connected | TransportEvent::Disconnected => {
             let open = JsValue::from_bool(matches!(event, TransportEvent::Connected));
             call_all(&connection.values(), &open, "connection listener", "");
@@ -209,18 +214,24 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
         }
         TransportEvent::Reconnected => return,
         TransportEvent::DecodeError(e) => {
-            let text = crate::text::concat(&["sohbet-rtc: ", &e.message()]);
+            let text = format!("sohbet-rtc: {e}");
             web_sys::console::warn_1(&JsValue::from_str(&text));
             return;
         }
-        TransportEvent::Message(msg) => (msg.type_name(), to_json(msg)),
-        TransportEvent::Other { kind, payload } => (kind.as_str(), envelope_text(kind, payload)),
+        TransportEvent::Message(msg) => msg.type_name(),
+        TransportEvent::Other { kind, .. } => kind.as_str(),
     };
+    // The envelope is written and parsed only for a type someone listens to in JS.
     let targets = handlers.get(&JsValue::from_str(kind));
     if targets.is_undefined() {
         return;
     }
-    let Ok(envelope) = js_sys::JSON::parse(&envelope) else {
+    let text = match event {
+        TransportEvent::Message(msg) => to_json(msg),
+        TransportEvent::Other { kind, payload } => envelope_text(kind, payload),
+        _ => return,
+    };
+    let Ok(envelope) = js_sys::JSON::parse(&text) else {
         return;
     };
     call_all(&targets, &envelope, "handler for ", kind);
@@ -232,7 +243,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
 fn call_all(list: &JsValue, arg: &JsValue, what: &str, kind: &str) {
     for f in Array::from(list).iter() {
         if let Err(e) = f.unchecked_ref::<Function>().call1(&JsValue::NULL, arg) {
-            let text = crate::text::concat(&["sohbet-rtc: error in ", what, kind]);
+            let text = format!("sohbet-rtc: error in {what}{kind}");
             web_sys::console::error_2(&JsValue::from_str(&text), &e);
         }
     }

@@ -16,6 +16,7 @@ use std::rc::Rc;
 use super::codec::{encode_payload, CodecError, Decoded};
 use super::json::push_str;
 use super::messages::Message;
+use crate::error::JsErrorCode;
 
 pub mod hub;
 
@@ -70,55 +71,30 @@ impl TransportEvent {
 }
 
 /// Why a transport operation failed. `code()` is stable and reaches JS as `error.code`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
     /// The socket is not open; the message was NOT sent (no silent drop, P18).
+    #[error("the signalling socket is not open")]
     NotOpen,
     /// The message could not be encoded, or its frame exceeds the server's 4096-byte limit.
-    Codec(CodecError),
+    #[error(transparent)]
+    Codec(#[from] CodecError),
     /// The browser or the app socket refused the send.
+    #[error("sending failed: {0}")]
     SendFailed(String),
     /// Opening the connection failed (bad URL, refused, rejected token, gave up retrying).
+    #[error("could not connect: {0}")]
     ConnectFailed(String),
     /// The transport was disconnected or dropped while the operation was pending.
+    #[error("the signalling transport was closed")]
     Closed,
     /// The app-supplied socket object lacks a required method.
+    #[error("the app socket object has no `{0}` function")]
     BadSocket(&'static str),
 }
 
-impl From<CodecError> for TransportError {
-    fn from(e: CodecError) -> Self {
-        TransportError::Codec(e)
-    }
-}
-
-impl TransportError {
-    /// Appends the message (what `Display` shows) to `out`.
-    pub fn describe(&self, out: &mut String) {
-        use crate::error::{push_parts, Part::Text};
-        match self {
-            TransportError::NotOpen => out.push_str("the signalling socket is not open"),
-            TransportError::Codec(e) => e.describe(out),
-            TransportError::SendFailed(why) => {
-                push_parts(out, &[Text("sending failed: "), Text(why)])
-            }
-            TransportError::ConnectFailed(why) => {
-                push_parts(out, &[Text("could not connect: "), Text(why)])
-            }
-            TransportError::Closed => out.push_str("the signalling transport was closed"),
-            TransportError::BadSocket(name) => push_parts(
-                out,
-                &[
-                    Text("the app socket object has no `"),
-                    Text(name),
-                    Text("` function"),
-                ],
-            ),
-        }
-    }
-
-    /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+impl JsErrorCode for TransportError {
+    fn code(&self) -> &'static str {
         match self {
             TransportError::NotOpen => "signal/not-open",
             TransportError::Codec(e) => e.code(),
@@ -129,8 +105,6 @@ impl TransportError {
         }
     }
 }
-
-crate::layer_error!(TransportError);
 
 /// The signalling contract used by the P2P, SFU and service layers.
 pub trait SignalTransport {

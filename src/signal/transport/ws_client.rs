@@ -61,8 +61,7 @@ pub(super) struct Inner {
 }
 
 /// The outcome slot of one pending `connect`, settled exactly once ([`settle`]): `Ok` on
-/// open, `ConnectFailed`, or `Closed` on disconnect and when the client is dropped. A
-/// minimal one-shot channel: `futures`' oneshot costs about 1 KB of wasm per payload type.
+/// open, `ConnectFailed`, or `Closed` on disconnect and when the client is dropped.
 pub(super) type Waiter = Rc<RefCell<Slot>>;
 
 #[derive(Default)]
@@ -157,7 +156,7 @@ impl WsClient {
     /// The socket URL for a server base URL and a login JWT (`<url>/?token=<encoded>`).
     pub fn socket_url(base: &str, token: &str) -> String {
         let token = String::from(js_sys::encode_uri_component(token));
-        crate::text::concat(&[crate::text::trim_end_byte(base, b'/'), "/?token=", &token])
+        format!("{}/?token={token}", base.trim_end_matches('/'))
     }
 
     /// Connects (or joins the attempt in flight). Resolves when the socket is open; rejects

@@ -17,7 +17,6 @@ use crate::browser::Timeout;
 use crate::error::describe_js;
 use crate::signal::codec::decode_frame;
 use crate::signal::messages::Message;
-use crate::text::push_u64;
 
 #[wasm_bindgen]
 extern "C" {
@@ -192,12 +191,11 @@ impl Inner {
         // Only ever attached as `onclose`: the event is a CloseEvent.
         let ev = ev.unchecked_into::<CloseEvent>();
         let (code, reason) = (ev.code(), ev.reason());
-        let mut what = String::from("closed with code ");
-        push_u64(&mut what, code.into());
-        if !reason.is_empty() {
-            what.push_str(": ");
-            what.push_str(&reason);
-        }
+        let what = if reason.is_empty() {
+            format!("closed with code {code}")
+        } else {
+            format!("closed with code {code}: {reason}")
+        };
         let (conn, was_open, retry) = {
             let mut s = self.state.borrow_mut();
             if s.generation != gen {
@@ -218,7 +216,7 @@ impl Inner {
                 } else {
                     "connection failed ("
                 };
-                s.last_error = Some(crate::text::concat(&[prefix, &what, ")"]));
+                s.last_error = Some(format!("{prefix}{what})"));
             }
             (s.conn.take(), was_open, retry)
         };
@@ -275,10 +273,7 @@ impl Inner {
             }
             Err(e) => {
                 s.phase = Phase::Idle;
-                s.last_error = Some(crate::text::concat(&[
-                    "cannot schedule a reconnect: ",
-                    &describe_js(&e),
-                ]));
+                s.last_error = Some(format!("cannot schedule a reconnect: {}", describe_js(&e)));
             }
         }
     }
@@ -287,8 +282,7 @@ impl Inner {
         let timer = self.state.borrow_mut().retry.take();
         drop(timer);
         if let Err(why) = self.open_socket() {
-            self.state.borrow_mut().last_error =
-                Some(crate::text::concat(&["could not connect: ", &why]));
+            self.state.borrow_mut().last_error = Some(format!("could not connect: {why}"));
             self.schedule_retry();
         }
     }
