@@ -14,7 +14,7 @@ use sohbet_rtc::signal::{ChannelId, UserId};
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::hub::Hub;
+use crate::hub::{Hub, HubState};
 use crate::migration::Strategy;
 use crate::records::{live_json, Overrides};
 use crate::rest::parse_channel_id;
@@ -26,8 +26,12 @@ pub const MAX_REASON_CHARS: usize = 200;
 impl Hub {
     /// The strategy a new migration of this channel would use.
     pub fn strategy_for(&self, channel_id: ChannelId) -> Strategy {
-        self.shard(channel_id)
-            .records
+        self.channel_strategy(&self.shard(channel_id), channel_id)
+    }
+
+    /// The channel's strategy override, else the server's default.
+    pub(crate) fn channel_strategy(&self, st: &HubState, channel_id: ChannelId) -> Strategy {
+        st.records
             .get(&channel_id)
             .and_then(|r| r.overrides.strategy)
             .unwrap_or(self.settings.strategy)

@@ -89,11 +89,7 @@ impl Hub {
         channel_id: ChannelId,
         decisions: &[Decision],
     ) -> Vec<Effect> {
-        let strategy = st
-            .records
-            .get(&channel_id)
-            .and_then(|r| r.overrides.strategy)
-            .unwrap_or(self.settings.strategy);
+        let strategy = self.channel_strategy(st, channel_id);
         let Some(room) = st.rooms.get_mut(&channel_id) else {
             return Vec::new();
         };
@@ -142,11 +138,7 @@ impl Hub {
         target: CallMode,
         now: u64,
     ) -> Vec<Effect> {
-        let strategy = st
-            .records
-            .get(&channel_id)
-            .and_then(|r| r.overrides.strategy)
-            .unwrap_or(self.settings.strategy);
+        let strategy = self.channel_strategy(st, channel_id);
         let id = self.fresh_migration_id();
         let Some(room) = st.rooms.get_mut(&channel_id) else {
             return Vec::new();

@@ -236,11 +236,7 @@ impl Hub {
         };
         let settled_sfu = room.migration.is_none() && room.mode == CallMode::Sfu;
         if settled_sfu && supports_sfu {
-            let strategy = st
-                .records
-                .get(&channel_id)
-                .and_then(|r| r.overrides.strategy)
-                .unwrap_or(self.settings.strategy);
+            let strategy = self.channel_strategy(st, channel_id);
             effects.push(Effect::ModeChange {
                 users: vec![user.id],
                 mode: CallMode::Sfu,
