@@ -22,24 +22,16 @@ const nativeSetInterval = window.setInterval.bind(window);
 const nativeClearInterval = window.clearInterval.bind(window);
 window.setInterval = (...args) => { const id = nativeSetInterval(...args); intervals.add(id); return id; };
 window.clearInterval = (id) => { intervals.delete(id); nativeClearInterval(id); };
-const sockets = [];
 const NativeWs = window.WebSocket; // lib.mjs's recording subclass
 window.WebSocket = class extends NativeWs {
   constructor(url, ...rest) {
-    const failing = [...failSfu].some((id) => url.includes('access_token') && tokenSub(url) === String(id));
+    const failing = url.includes('access_token') && failSfu.has(Number(E.tokenIdentity(url)));
     super(failing ? 'ws://127.0.0.1:9/refused' : url, ...rest);
-    sockets.push(this);
   }
 };
 // Users whose LiveKit connections are made to fail (a refused port), to drive negative acks.
 const failSfu = new Set();
 export function failSfuFor(userId, on = true) { if (on) failSfu.add(userId); else failSfu.delete(userId); }
-function tokenSub(url) {
-  try {
-    const jwt = new URL(url).searchParams.get('access_token');
-    return JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
-  } catch { return null; }
-}
 
 // Route cross-fades, read from the ramps the library schedules on its gain nodes: for each
 // pair of opposite ramps started at the same audio time in one context (one voice leaving a
@@ -87,7 +79,7 @@ export function openCounts() {
     peerConnections: pcs.filter((pc) => pc.signalingState !== 'closed').length,
     intervals: intervals.size,
     audioElements: document.querySelectorAll('audio').length,
-    sockets: sockets.filter((s) => s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING).length,
+    sockets: E.pageSockets().filter((s) => s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING).length,
   };
 }
 

@@ -86,7 +86,8 @@ window.WebSocket = class extends WebSocket {
   }
 };
 
-function tokenIdentity(url) {
+/** The LiveKit identity (`sub`) in a signal URL's access_token, or null. */
+export function tokenIdentity(url) {
   try {
     const jwt = new URL(url).searchParams.get('access_token');
     return JSON.parse(atob(jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).sub;
@@ -94,6 +95,10 @@ function tokenIdentity(url) {
     return null;
   }
 }
+
+/** The open LiveKit signal socket of the participant `identity` (throws when there is none). */
+/** Every WebSocket the page has opened. */
+export const pageSockets = () => sockets;
 
 /** The open LiveKit signal socket of the participant `identity` (throws when there is none). */
 export function signalSocket(identity) {
