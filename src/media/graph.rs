@@ -312,7 +312,6 @@ impl AudioGraph {
             return Err(MediaError::Closed);
         }
         let tap = analyser_node(&self.ctx, fft_size)?;
-        tap.set_smoothing_time_constant(0.0);
         connect(&self.master, &tap)?;
         self.taps.push(tap.clone());
         Ok(tap)

@@ -2,7 +2,7 @@
 //! typed errors, the mean-level reading used for speaking detection, and the hidden muted
 //! `<audio>` element that keeps Chromium pulling a remote WebRTC stream (compat-spec P14).
 
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AnalyserNode, AudioContext, AudioNode, GainNode, HtmlAudioElement, MediaStream};
 
 use super::error::{describe, MediaError};
@@ -23,6 +23,15 @@ pub(crate) fn analyser_node(ctx: &AudioContext, fft_size: u32) -> Result<Analyse
         .create_analyser()
         .map_err(|e| MediaError::AudioNode(describe(&e)))?;
     node.set_fft_size(fft_size);
+    // No smoothing across reads: levels are read every 50 ms, and the default (0.8) made each
+    // read average with the last, so a level took ~1.5 s to fall after a voice stopped. The
+    // speaking detector's hold time is what bridges the pauses between syllables. (Set through
+    // the crate's one property setter: the typed setter is an import of its own, 270 B gzip.)
+    crate::browser::object::set(
+        node.unchecked_ref(),
+        "smoothingTimeConstant",
+        &JsValue::from_f64(0.0),
+    );
     if node.fft_size() != fft_size {
         return Err(MediaError::AudioNode(format!(
             "unsupported fftSize {fft_size}"

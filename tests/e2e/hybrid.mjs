@@ -159,8 +159,9 @@ async function roundTrip(page, env, strategy) {
     await H.everyoneHearsEveryone(without01, 'the SFU pairs');
     const gap = await H.maxGap(c.slice(0, 7));
     if (window.DEBUG_GAPS) console.log(`up gaps ${JSON.stringify(await H.gapMatrix(c))}`);
-    const r0 = await c[0].out.report();
-    const muted = r0.heard[H.VOICES.indexOf(c[1].freq)];
+    // Receiver 0 hears everyone but the voice it turned down.
+    await H.everyoneHearsEveryone([c[0], ...c.slice(2)], 'receiver 0 on the SFU');
+    const muted = await H.steadilyHeard(c[0], c[1].freq);
     const lists = c.map((x) => x.participants().length);
     if (lists.some((n) => n !== 7)) throw new Error(`participant lists ${lists}`);
     const ms = c.slice(0, 7).map((x) => x.log.migrations.at(-1));
@@ -168,7 +169,7 @@ async function roundTrip(page, env, strategy) {
     if (window.DEBUG_GAPS) console.log(`timeline ${JSON.stringify(c[2].log.timeline.slice(-16))}`);
     return { gap, muted, doubled: H.doubledMs(), durations: ms.map((m) => m.durationMs), strategies: [...new Set(ms.map((m) => m.strategy))] };
   }, { ch });
-  if (up.muted) throw new Error('a voice turned down to 0 became audible on the SFU');
+  if (up.muted.heard) throw new Error(`a voice turned down to 0 became audible on the SFU: heard in ${up.muted.hits}/7 reads, levels ${up.muted.levels} dB`);
   if (up.strategies.join() !== strategy) throw new Error(`strategies ${up.strategies}`);
   const recs = await records(env, ch);
   const upRecord = recs.find((m) => m.target_mode === 'sfu' && m.outcome === 'completed');
@@ -184,14 +185,14 @@ async function roundTrip(page, env, strategy) {
     await H.sleep(300);
     const gap = await H.maxGap(c);
     if (window.DEBUG_GAPS) console.log(`down gaps ${JSON.stringify(await H.gapMatrix(c))}`);
-    const r0 = await c[0].out.report();
-    const muted = r0.heard[H.VOICES.indexOf(c[1].freq)];
+    await H.everyoneHearsEveryone([c[0], ...c.slice(2)], 'receiver 0 on the mesh');
+    const muted = await H.steadilyHeard(c[0], c[1].freq);
     const lists = c.map((x) => x.participants().length);
     if (lists.some((n) => n !== 4)) throw new Error(`participant lists after the return ${lists}`);
     const ms = c.map((x) => x.log.migrations.at(-1));
     return { gap, muted, doubled: H.doubledMs(), durations: ms.map((m) => m?.durationMs) };
   }, { ch });
-  if (down.muted) throw new Error('a voice turned down to 0 became audible on the mesh');
+  if (down.muted.heard) throw new Error(`a voice turned down to 0 became audible on the mesh: heard in ${down.muted.hits}/7 reads, levels ${down.muted.levels} dB`);
   const downRecord = (await records(env, ch)).find((m) => m.target_mode === 'p2p' && m.outcome === 'completed');
   assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
   const key = (k) => `${k}_${strategy}`;
@@ -213,6 +214,39 @@ const tests = [
     ? [['gradual: eight clients move to the SFU and back with every pair hearing throughout', async (page, env) => roundTrip(page, env, 'gradual')]]
     : []),
   ['opportunistic: pre-warmed at six, the switch at eight is routing only, and back', async (page, env) => roundTrip(page, env, 'opportunistic')],
+  ['the speaking indicator stays on through the pauses between syllables and goes off soon after the voice stops', async (page, env) => {
+    const ch = channel();
+    const r = await page.evaluate(async ({ ch, ws }) => {
+      const H = window.H;
+      // 3 s of 250 ms syllables with 120 ms pauses, then silence.
+      const mic = await H.syllables(H.VOICES[1], 250, 120, 3000);
+      const b = await H.voiceClient(`sb${ch}`, ch, H.VOICES[2], ws);
+      const a = await H.voiceClient(`sa${ch}`, ch, H.VOICES[1], ws, { mic });
+      try {
+        const entry = () => b.participants().find((p) => p.userId === a.user.id);
+        await H.waitFor('b sees a speaking', () => entry()?.isSpeaking === true, 10000);
+        // Every change b's list shows until the voice has stopped, then the two moments that
+        // matter: the silence reaching b's output, and the indicator going off.
+        let last = true; let flickers = 0; let silentAt = null; let offAt = null;
+        while (offAt === null && performance.now() < mic.end + 5000) {
+          const now = performance.now();
+          const speaking = entry()?.isSpeaking === true;
+          if (now < mic.end - 50 && last && !speaking) flickers++;
+          last = speaking;
+          if (now > mic.end && silentAt === null && !(await b.out.hears(a.freq))) silentAt = performance.now();
+          if (silentAt !== null && !speaking) offAt = performance.now();
+          await H.sleep(10);
+        }
+        if (flickers) throw new Error(`the indicator went off ${flickers} time(s) during short pauses`);
+        if (offAt === null) throw new Error('the indicator stayed on 5 s after the voice stopped');
+        return { offMs: offAt - silentAt, fromEndMs: offAt - mic.end };
+      } finally {
+        await a.leave(); await b.leave();
+      }
+    }, { ch, ws: env.ws });
+    (results.speaking_off_ms ??= []).push(r.offMs);
+    return `no flicker in 3 s of syllables; off ${r.offMs.toFixed(0)} ms after the silence reached the listener (${r.fromEndMs.toFixed(0)} ms after the speaker stopped)`;
+  }],
   ['eight clients: the 8th joiner moves everyone to the SFU (all 56 pairs hear), three leave and all return to the mesh; nothing left over', async (page, env) => {
     const ch = channel();
     await page.evaluate(JOIN, { ch, n: 7, offset: 0, ws: env.ws });
@@ -529,7 +563,7 @@ async function main() {
   const only = process.argv[2];
   const repeat = Number(process.env.HYBRID_BENCH ?? 0);
   const selected = repeat > 0
-    ? tests.filter(([name]) => /round trip|^gradual|^opportunistic|^eight clients|killed/.test(name))
+    ? tests.filter(([name]) => /round trip|^gradual|^opportunistic|^eight clients|killed|speaking indicator/.test(name))
       .flatMap((t) => (/killed/.test(t[0]) ? [t] : Array(repeat).fill(t)))
     : tests;
   const lk = new PrivateLivekit(await freeLivekitPort());

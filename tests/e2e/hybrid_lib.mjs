@@ -171,13 +171,13 @@ async function meter(feed) {
 }
 
 // --- one user of the call --------------------------------------------------------------------
-export async function voiceClient(name, channel, freq, wsUrl) {
+export async function voiceClient(name, channel, freq, wsUrl, { mic: ownMic = null } = {}) {
   const { pkg } = E;
   const { token, user } = await login(name);
   const socket = new pkg.SignalingClient(wsUrl);
   await socket.connect(token);
   const service = new pkg.WebRtcService(socket, {});
-  const mic = E.tone(freq);
+  const mic = ownMic ?? E.tone(freq);
   service.setLocalStream(mic.stream);
   const log = { modes: [], migrations: [], statuses: [], errors: [], timeline: [] };
   let participants = [];
@@ -217,6 +217,37 @@ export async function voiceClient(name, channel, freq, wsUrl) {
   return client;
 }
 
+/**
+ * A microphone that talks in syllables: a tone at `freq` switched on for `onMs` and off for
+ * `offMs`, repeated for `totalMs`, then silent. `end` is when the last syllable ends
+ * (performance.now() time).
+ */
+export async function syllables(freq, onMs, offMs, totalMs) {
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const osc = ctx.createOscillator();
+  osc.frequency.value = freq;
+  const gate = ctx.createGain();
+  gate.gain.value = 0;
+  const dest = ctx.createMediaStreamDestination();
+  osc.connect(gate).connect(dest);
+  osc.start();
+  const t0 = ctx.currentTime + 0.05;
+  let t = t0;
+  while ((t - t0) * 1000 + onMs <= totalMs) {
+    gate.gain.setValueAtTime(0.5, t);
+    gate.gain.setValueAtTime(0, t + onMs / 1000);
+    t += (onMs + offMs) / 1000;
+  }
+  const lastOff = t - offMs / 1000;
+  return {
+    stream: dest.stream,
+    track: dest.stream.getAudioTracks()[0],
+    end: performance.now() + (lastOff - ctx.currentTime) * 1000,
+    stop: () => { osc.stop(); ctx.close(); },
+  };
+}
+
 /** Every client hears every other (per the meters); returns the missing pairs. */
 export async function missingPairs(clients) {
   const missing = [];
@@ -236,6 +267,25 @@ export async function everyoneHearsEveryone(clients, what, timeoutMs = 30000) {
   } catch (e) {
     throw new Error(`${e.message}; missing ${last.length} pairs: ${last.slice(0, 12).join(' ')}`);
   }
+}
+
+/**
+ * Whether `freq` is steadily audible at `client`: read 7 times 40 ms apart, audible in at least
+ * 4. A single 10.7 ms window can catch broadband energy from another voice's glitch (a
+ * concealed packet or a cut under CPU load) in any bin; a voice that is really heard is there in
+ * every read. Returns the verdict and the levels (dB) seen.
+ */
+export async function steadilyHeard(client, freq) {
+  const levels = [];
+  let hits = 0;
+  for (let i = 0; i < 7; i++) {
+    const r = await client.out.report();
+    const k = VOICES.indexOf(freq);
+    levels.push(Math.round(r.db[k]));
+    if (r.heard[k]) hits++;
+    await sleep(40);
+  }
+  return { heard: hits >= 4, hits, levels };
 }
 
 /** Resets every meter's gap record (only voices heard right now are tracked). */
