@@ -464,7 +464,20 @@ const tests = [
       await H.sleep(1500);
       await H.resetGaps(c);
     }, { ch });
-    const warmPcs = await page.evaluate(() => window.H.openCounts().peerConnections);
+    // What keeping the SFU warm costs each client: its SFU connection's traffic over 5 s.
+    const warm = await page.evaluate(async ({ ports }) => {
+      const H = window.H;
+      const a = await H.traffic(ports);
+      const t0 = performance.now();
+      await H.sleep(5000);
+      const b = await H.traffic(ports);
+      const s = (performance.now() - t0) / 1000;
+      const kbps = (side, dir) => ((b[side][dir] - a[side][dir]) * 8) / 1000 / s / 6;
+      return { pcs: H.openCounts().peerConnections, sfuPcs: b.sfu.pcs, up: kbps('sfu', 'sent'), down: kbps('sfu', 'received'), meshUp: kbps('mesh', 'sent') };
+    }, { ports: [env.lk.port + 1, env.lk.port + 2] });
+    (results.prewarm_uplink_kbps ??= []).push(warm.up);
+    (results.prewarm_downlink_kbps ??= []).push(warm.down);
+    const warmPcs = warm.pcs;
     await env.lk.kill();
     try {
       const r = await page.evaluate(async ({ ch }) => {
@@ -477,7 +490,7 @@ const tests = [
       if (r.gap > 50) throw new Error(`a voice went silent for ${r.gap} ms`);
       if (r.open.peerConnections !== 30) throw new Error(`${r.open.peerConnections} peer connections after the warm SFU died (30 mesh expected; ${warmPcs} while warm)`);
       assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
-      return `warm: ${warmPcs} peer connections (30 mesh + 6 SFU); after the kill: ${r.open.peerConnections}; longest silence ${r.gap.toFixed(0)} ms`;
+      return `warm: ${warmPcs} peer connections (30 mesh + ${warm.sfuPcs} SFU), per client ${warm.up.toFixed(1)} kbps up / ${warm.down.toFixed(1)} kbps down to keep the SFU warm (the mesh: ${warm.meshUp.toFixed(1)} kbps up); after the kill: ${r.open.peerConnections}; longest silence ${r.gap.toFixed(0)} ms`;
     } finally {
       await env.lk.start();
       await waitSfuHealthy(env);
@@ -564,7 +577,7 @@ async function main() {
   const repeat = Number(process.env.HYBRID_BENCH ?? 0);
   const selected = repeat > 0
     ? tests.filter(([name]) => /round trip|^gradual|^opportunistic|^eight clients|killed|speaking indicator/.test(name))
-      .flatMap((t) => (/killed/.test(t[0]) ? [t] : Array(repeat).fill(t)))
+      .flatMap((t) => (/killed|speaking/.test(t[0]) ? [t] : Array(repeat).fill(t)))
     : tests;
   const lk = new PrivateLivekit(await freeLivekitPort());
   const server = new RefServer(lk.url);

@@ -73,6 +73,27 @@ window.AudioContext = class extends NativeCtx {
   constructor(...args) { super(...args); contexts.push(this); }
 };
 
+/**
+ * Bytes sent and received so far by the open peer connections, split by where each one's
+ * selected candidate pair goes: to livekit-server (remote port in `sfuPorts`) or elsewhere
+ * (the mesh). The selected pair's counts: media, RTCP and STUN included.
+ */
+export async function traffic(sfuPorts) {
+  const out = { sfu: { sent: 0, received: 0, pcs: 0 }, mesh: { sent: 0, received: 0, pcs: 0 } };
+  for (const pc of pcs) {
+    if (pc.signalingState === 'closed') continue;
+    const stats = await pc.getStats();
+    for (const t of stats.values()) {
+      const s = t.type === 'transport' && stats.get(t.selectedCandidatePairId);
+      if (!s) continue;
+      const remote = stats.get(s.remoteCandidateId);
+      const side = sfuPorts.includes(remote?.port) ? out.sfu : out.mesh;
+      side.sent += s.bytesSent; side.received += s.bytesReceived; side.pcs++;
+    }
+  }
+  return out;
+}
+
 export function openCounts() {
   return {
     audioContexts: contexts.filter((c) => c.state !== 'closed').length,
