@@ -167,7 +167,13 @@ async function roundTrip(page, env, strategy) {
     const ms = c.slice(0, 7).map((x) => x.log.migrations.at(-1));
     if (ms.some((m) => !m || m.outcome !== 'completed' || m.direction !== 'p2p-to-sfu')) throw new Error(`migration events ${JSON.stringify(ms)}`);
     if (window.DEBUG_GAPS) console.log(`timeline ${JSON.stringify(c[2].log.timeline.slice(-16))}`);
-    return { gap, muted, doubled: H.doubledMs(), durations: ms.map((m) => m.durationMs), strategies: [...new Set(ms.map((m) => m.strategy))] };
+    // When each client routed its last voice that was on the mesh before the 8th joined (for
+    // opportunistic: the warm voices), and the joiner's voice.
+    const joiner = c[7].user.id;
+    const lastOf = (m, keep) => Math.max(0, ...(m.voiceSwitchMs ?? []).filter(([u]) => keep(u)).map(([, t]) => t));
+    const earlier = ms.map((m) => lastOf(m, (u) => u !== joiner));
+    const joinerVoice = ms.map((m) => lastOf(m, (u) => u === joiner));
+    return { gap, muted, doubled: H.doubledMs(), durations: ms.map((m) => m.durationMs), earlier, joinerVoice, strategies: [...new Set(ms.map((m) => m.strategy))] };
   }, { ch });
   if (up.muted.heard) throw new Error(`a voice turned down to 0 became audible on the SFU: heard in ${up.muted.hits}/7 reads, levels ${up.muted.levels} dB`);
   if (up.strategies.join() !== strategy) throw new Error(`strategies ${up.strategies}`);
@@ -201,7 +207,8 @@ async function roundTrip(page, env, strategy) {
   (results[key('migration_duration_ms') + '_up'] ??= []).push(strategy === 'hard' ? upRecord.duration_ms : Math.max(...up.durations));
   if (downRecord) (results[key('migration_duration_ms') + '_down'] ??= []).push(downRecord.duration_ms);
   (results[key('migration_doubled_ms') + '_up'] ??= []).push(up.doubled);
-  return `up: gap ${up.gap.toFixed(0)} ms, client durations ${up.durations}, server ${upRecord.duration_ms} ms, doubled ${up.doubled.toFixed(0)} ms; `
+  (results[key('migration_switch_ms_present_voices') + '_up'] ??= []).push(Math.max(...up.earlier));
+  return `up: gap ${up.gap.toFixed(0)} ms, client durations ${up.durations} (voices of the first seven routed by ${up.earlier}, the 8th's by ${up.joinerVoice}), server ${upRecord.duration_ms} ms, doubled ${up.doubled.toFixed(0)} ms; `
     + `down: gap ${down.gap.toFixed(0)} ms, server ${downRecord?.duration_ms} ms`;
 }
 
