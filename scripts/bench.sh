@@ -27,7 +27,9 @@ if want size; then
   node scripts/bundle_size.mjs 2>&1 | tee "$ART/bench-size.log" | node scripts/bench_merge.mjs --stdin
 fi
 if want server; then
-  cargo run -q -p sohbet-server --release --example load_bench 2>&1 | tee "$ART/bench-server.log" \
+  # The server runs as its own process (the release binary); the example is the load generator.
+  cargo build -q -p sohbet-server --release --bins --examples
+  "${CARGO_TARGET_DIR:-target}/release/examples/load_bench" 2>&1 | tee "$ART/bench-server.log" \
     | node scripts/bench_merge.mjs --stdin
 fi
 if want p2p; then
