@@ -63,6 +63,10 @@ pub struct Config {
     /// Origins allowed by CORS outside dev mode (`SOHBET_CORS_ORIGINS`, comma-separated,
     /// default none: same-origin pages only).
     pub cors_origins: Vec<String>,
+    /// Behave like the deployed C++ server where clients can tell (`SOHBET_CPP_QUIRKS=1` or
+    /// `--cpp-quirks`; default off; for tests): one frame per read on the voice port,
+    /// relays with the trailing `}`, voice:participants without state or mode, no hybrid.
+    pub cpp_quirks: bool,
     /// Connection caps, timeouts, rate limits (see [`Limits`]).
     pub limits: Limits,
     /// Mode policy thresholds (`SOHBET_SFU_UP_AT`, `SOHBET_P2P_DOWN_AT`,
@@ -95,6 +99,7 @@ impl Default for Config {
             sfu_health_url: None,
             dev_mode: false,
             cors_origins: Vec::new(),
+            cpp_quirks: false,
             limits: Limits::default(),
             policy: PolicyConfig::default(),
             tick_ms: 250,
@@ -162,6 +167,7 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        cfg.cpp_quirks = get("SOHBET_CPP_QUIRKS").is_some_and(|v| flag(&v));
         cfg.limits.read(&get)?;
         if let Some(v) = get("SOHBET_SFU_UP_AT") {
             cfg.policy.sfu_up_at = parse(&v, "SOHBET_SFU_UP_AT")?;

@@ -101,6 +101,8 @@ pub struct HubSettings {
     pub allow_unknown_channels: bool,
     /// Voice sockets one user may hold.
     pub sockets_per_user: usize,
+    /// The C++ server's message quirks ([`crate::Config::cpp_quirks`]).
+    pub cpp_quirks: bool,
 }
 
 /// The rooms and records of the channels of one shard.

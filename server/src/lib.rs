@@ -29,6 +29,7 @@ pub mod migration;
 pub mod mode_rest;
 pub mod modes;
 pub mod process_metrics;
+pub mod quirks;
 pub mod ratelimit;
 pub mod records;
 pub mod rest;
@@ -224,6 +225,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         "limits"
     );
     let limits = config.limits;
+    let cpp_quirks = config.cpp_quirks;
     let state = AppState::new(config);
     let gate = Arc::new(ConnectionGate::new(
         max_connections,
@@ -232,8 +234,8 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         state.shared_metrics(),
     ));
     let mut tasks = vec![
-        listen::serve(http, http_router(state.clone()), gate.clone()),
-        listen::serve(ws, ws_router(state.clone()), gate),
+        listen::serve(http, http_router(state.clone()), gate.clone(), false),
+        listen::serve(ws, ws_router(state.clone()), gate, cpp_quirks),
         modes::spawn_ticker(state.hub(), tick),
     ];
     tasks.extend(sfu_health::spawn_prober(state.hub(), state.config()));

@@ -24,6 +24,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
+use crate::quirks::OneFramePerRead;
 
 /// Connection slots shared by both listeners.
 pub struct ConnectionGate {
@@ -91,10 +92,12 @@ impl Drop for Slot {
     }
 }
 
-/// A TCP stream that holds its connection slot for as long as it lives.
+/// A TCP stream that holds its connection slot for as long as it lives; on the voice port
+/// of a `--cpp-quirks` server its reads follow the C++ one-frame-per-read rule.
 struct Admitted {
     tcp: TcpStream,
     _slot: Slot,
+    reads: Option<OneFramePerRead>,
 }
 
 impl AsyncRead for Admitted {
@@ -103,7 +106,11 @@ impl AsyncRead for Admitted {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_read(cx, buf)
+        let this = &mut *self;
+        match this.reads.as_mut() {
+            Some(reads) => reads.poll_read(Pin::new(&mut this.tcp), cx, buf),
+            None => Pin::new(&mut this.tcp).poll_read(cx, buf),
+        }
     }
 }
 
@@ -137,8 +144,14 @@ impl AsyncWrite for Admitted {
     }
 }
 
-/// Accepts on `listener` and serves `router` on every admitted connection.
-pub fn serve(listener: TcpListener, router: Router, gate: Arc<ConnectionGate>) -> JoinHandle<()> {
+/// Accepts on `listener` and serves `router` on every admitted connection (with the C++
+/// server's one-frame-per-read rule when `cpp_reads`).
+pub fn serve(
+    listener: TcpListener,
+    router: Router,
+    gate: Arc<ConnectionGate>,
+    cpp_reads: bool,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             let (tcp, peer) = match listener.accept().await {
@@ -149,7 +162,19 @@ pub fn serve(listener: TcpListener, router: Router, gate: Arc<ConnectionGate>) -
                 }
             };
             match gate.admit(peer.ip()) {
-                Ok(slot) => spawn_connection(tcp, peer, slot, router.clone(), &gate),
+                Ok(slot) => {
+                    let reads = cpp_reads.then(OneFramePerRead::new);
+                    spawn_connection(
+                        Admitted {
+                            tcp,
+                            _slot: slot,
+                            reads,
+                        },
+                        peer,
+                        router.clone(),
+                        &gate,
+                    )
+                }
                 Err(reason) => {
                     gate.metrics.connection_refused(reason);
                     tracing::debug!(%peer, reason, "connection refused");
@@ -159,17 +184,11 @@ pub fn serve(listener: TcpListener, router: Router, gate: Arc<ConnectionGate>) -
     })
 }
 
-fn spawn_connection(
-    tcp: TcpStream,
-    peer: SocketAddr,
-    slot: Slot,
-    router: Router,
-    gate: &ConnectionGate,
-) {
-    if let Err(e) = tcp.set_nodelay(true) {
+fn spawn_connection(io: Admitted, peer: SocketAddr, router: Router, gate: &ConnectionGate) {
+    if let Err(e) = io.tcp.set_nodelay(true) {
         tracing::debug!("set_nodelay failed: {e}");
     }
-    let io = TokioIo::new(Admitted { tcp, _slot: slot });
+    let io = TokioIo::new(io);
     let service = TowerToHyperService::new(router);
     let header_timeout = gate.header_timeout;
     tokio::spawn(async move {

@@ -51,6 +51,7 @@ impl AppState {
                 sfu_reachable_at_start: config.sfu_probe_ms == 0,
                 allow_unknown_channels: config.dev_mode,
                 sockets_per_user: config.limits.sockets_per_user,
+                cpp_quirks: config.cpp_quirks,
             },
             channels.clone(),
             clock,

@@ -200,7 +200,8 @@ impl Hub {
         let channel_id = join.channel_id;
         check_channel(channel_id)?;
         let now = self.clock.now_ms();
-        let supports_sfu = join.supports_sfu.unwrap_or(false);
+        // The C++ server knows nothing of the hybrid: every member is a P2P-only one.
+        let supports_sfu = join.supports_sfu.unwrap_or(false) && !self.settings.cpp_quirks;
         let policy = st
             .records
             .get(&channel_id)
@@ -254,17 +255,22 @@ impl Hub {
             .values()
             .filter(|m| m.info.id != user.id)
             .collect();
+        let quirks = self.settings.cpp_quirks;
         let participants = Message::Participants(Participants {
             channel_id,
             participants: others
                 .iter()
-                .map(|m| entry(&m.info, Some(m.muted), Some(m.video_enabled)))
+                .map(|m| match quirks {
+                    true => entry(&m.info, None, None),
+                    false => entry(&m.info, Some(m.muted), Some(m.video_enabled)),
+                })
                 .collect(),
-            mode: Some(room.advertised_mode()),
+            mode: (!quirks).then(|| room.advertised_mode()),
         });
         self.send_to_conn(conn, &participants);
-        // Old TypeScript clients ignore the extra fields: replay the state as events too.
-        for m in &others {
+        // Old TypeScript clients ignore the extra fields: replay the state as events too (the
+        // C++ server keeps no state, so a newcomer sees everyone unmuted).
+        for m in others.iter().filter(|_| !quirks) {
             if m.muted {
                 let muted = UserMuted {
                     channel_id,
@@ -369,7 +375,8 @@ enum Flag {
 
 impl Hub {
     /// Forwards offer/answer/ice-candidate to the target's sockets, re-serialised (well-formed,
-    /// type first, payload last) so the receiver never sees the C++ server's trailing brace.
+    /// type first, payload last) so the receiver never sees the C++ server's trailing brace
+    /// (unless the server emulates it, `cpp_quirks`).
     fn relay(&self, st: &HubState, user: &UserInfo, msg: &Message) -> Result<(), VoiceError> {
         let (Some(channel_id), Some((from, target))) = (msg.channel_id(), msg.relay_ids()) else {
             return Err(VoiceError::UnexpectedType(msg.type_name()));
@@ -392,7 +399,11 @@ impl Hub {
                 target,
             });
         }
-        let text = encode(msg)?;
+        let mut text = encode(msg)?;
+        if self.settings.cpp_quirks {
+            // The C++ server's greedy payload match keeps the envelope's closing brace.
+            text.push('}');
+        }
         match self.relay_to_user(target, &text) {
             Queued::Busy => Err(VoiceError::TargetBusy(target)),
             Queued::Yes | Queued::Gone => Ok(()),

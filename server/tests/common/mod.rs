@@ -114,6 +114,18 @@ impl Client {
         self.send_text(value.to_string()).await;
     }
 
+    /// Sends several text frames in one TCP write (the way a browser's back-to-back sends
+    /// often reach the server: coalesced into one read).
+    pub async fn send_coalesced(&mut self, texts: &[String]) {
+        for text in texts {
+            self.ws
+                .feed(WsMessage::Text(text.clone().into()))
+                .await
+                .expect("queue text frame");
+        }
+        self.ws.flush().await.expect("flush frames");
+    }
+
     pub async fn send_frame(&mut self, frame: WsMessage) {
         self.ws.send(frame).await.expect("send frame");
     }
