@@ -12,20 +12,32 @@ wait_http() { # url timeout_s
   done
 }
 
-start_ref_server() { # http_port ws_port log
+# Fails loudly when something already listens on a port we are about to use: a test must
+# never run against whatever else answers there.
+require_free_port() { # port what
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "port $1 ($2) is already in use on 127.0.0.1: stop what listens there and retry" >&2
+    return 1
+  fi
+}
+
+start_ref_server() { # http_port ws_port log [server flags, e.g. --cpp-quirks]
   local http=$1 ws=$2 log=$3
+  shift 3
+  require_free_port "$http" "reference server HTTP" && require_free_port "$ws" "reference server WebSocket" || return 1
   # Development mode: dev login and test endpoints on, channels created on first join, and the
   # livekit-server --dev key pair accepted (the reference server refuses it otherwise).
   SOHBET_DEV=1 SOHBET_DEV_ENDPOINTS=1 \
   SOHBET_HTTP_PORT=$http SOHBET_WS_PORT=$ws SOHBET_STATIC_DIR="$PWD" \
   LIVEKIT_URL="ws://127.0.0.1:${SOHBET_LIVEKIT_PORT:-7880}" \
-    "$SERVER_BIN" >"$log" 2>&1 &
+    "$SERVER_BIN" "$@" >"$log" 2>&1 &
   echo $! >>"$PID_FILE"
   wait_http "http://127.0.0.1:$http/api/voice/channels" 30
 }
 
 start_livekit() { # port log
   local port=$1 log=$2
+  require_free_port "$port" "livekit-server" || return 1
   local cfg="port: $port
 rtc:
   tcp_port: $((port + 1))

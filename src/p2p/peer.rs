@@ -223,6 +223,21 @@ impl Peer {
         pc.set_onconnectionstatechange(Some(&on_state));
     }
 
+    /// Offers after `ms` unless the remote side has offered by then (see
+    /// [`super::negotiation::joiner_fallback_ms`]): the local tracks go on then, and
+    /// `negotiationneeded` makes the offer.
+    pub fn offer_after(&self, ms: u32) {
+        let weak = Rc::downgrade(&self.inner);
+        let timer = Timeout::new(ms, move || {
+            if let Some(inner) = weak.upgrade() {
+                if inner.pc.remote_description().is_none() {
+                    inner.ensure_local_tracks();
+                }
+            }
+        });
+        self.inner.state.borrow_mut().offer_timer = timer.ok();
+    }
+
     /// The browser connection (for stats polling and tests).
     pub fn connection(&self) -> &RtcPeerConnection {
         &self.inner.pc

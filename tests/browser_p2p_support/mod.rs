@@ -34,11 +34,39 @@ extern "C" {
     pub fn close(this: &RawSocket);
 }
 
+thread_local! {
+    static CPP_SERVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// While alive, [`http_url`] and [`ws_url`] name the reference server started in its
+/// C++-compatible mode (`--cpp-quirks`: coalesced frames lost, trailing braces, lean
+/// participants), so a test runs against what is deployed. Tests run one at a time.
+pub struct CppServer;
+
+impl CppServer {
+    pub fn select() -> CppServer {
+        CPP_SERVER.with(|c| c.set(true));
+        CppServer
+    }
+}
+
+impl Drop for CppServer {
+    fn drop(&mut self) {
+        CPP_SERVER.with(|c| c.set(false));
+    }
+}
+
+fn cpp() -> bool {
+    CPP_SERVER.with(|c| c.get())
+}
+
 /// The reference server's REST base.
 pub fn http_url() -> &'static str {
-    option_env!("SOHBET_HTTP_URL")
-        .unwrap_or("http://127.0.0.1:18080")
-        .trim_end_matches('/')
+    match cpp() {
+        true => option_env!("SOHBET_CPP_HTTP_URL").unwrap_or("http://127.0.0.1:18090"),
+        false => option_env!("SOHBET_HTTP_URL").unwrap_or("http://127.0.0.1:18080"),
+    }
+    .trim_end_matches('/')
 }
 
 /// A `WebRtcService` over a new built-in `SignalingClient` that starts connecting with `token`
@@ -56,9 +84,11 @@ pub fn service_with_own_socket(token: String, config: JsValue) -> (WebRtcService
 
 /// The reference server's voice socket base.
 pub fn ws_url() -> &'static str {
-    option_env!("SOHBET_WS_URL")
-        .unwrap_or("ws://127.0.0.1:18081")
-        .trim_end_matches('/')
+    match cpp() {
+        true => option_env!("SOHBET_CPP_WS_URL").unwrap_or("ws://127.0.0.1:18091"),
+        false => option_env!("SOHBET_WS_URL").unwrap_or("ws://127.0.0.1:18081"),
+    }
+    .trim_end_matches('/')
 }
 
 /// `obj[key]` (undefined when missing).
