@@ -89,7 +89,7 @@ pub enum Response {
 /// A frame to the server: one `SignalRequest`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct SignalRequest {
-    #[prost(oneof = "Request", tags = "1, 2, 3, 4, 5, 8, 14, 16")]
+    #[prost(oneof = "Request", tags = "1, 2, 3, 4, 5, 8, 16")]
     pub message: Option<Request>,
 }
 
@@ -108,8 +108,6 @@ pub enum Request {
     Mute(MuteTrackRequest),
     #[prost(message, tag = "8")]
     Leave(LeaveRequest),
-    #[prost(int64, tag = "14")]
-    Ping(i64),
     #[prost(message, tag = "16")]
     PingReq(Ping),
 }

@@ -148,15 +148,13 @@ pub fn percent_encode(value: &str) -> String {
     out
 }
 
-/// The client's ping pair (`ping` then `ping_req`) for one interval tick.
-pub fn ping_requests(now_ms: i64, rtt_ms: i64) -> [Vec<u8>; 2] {
-    [
-        request(Request::Ping(now_ms)),
-        request(Request::PingReq(Ping {
-            timestamp: now_ms,
-            rtt: rtt_ms,
-        })),
-    ]
+/// The client's ping for one interval tick: `ping_req` with our RTT (livekit-server answers
+/// `pong_resp`; the legacy bare `ping` is for servers older than protocol 9).
+pub fn ping_request(now_ms: i64, rtt_ms: i64) -> Vec<u8> {
+    request(Request::PingReq(Ping {
+        timestamp: now_ms,
+        rtt: rtt_ms,
+    }))
 }
 
 /// A client-initiated leave (reason CLIENT_INITIATED, action DISCONNECT).

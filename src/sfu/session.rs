@@ -330,9 +330,7 @@ impl Engine {
     fn connected_tick(&mut self, now: f64) -> Then {
         match self.ping.tick(now as i64) {
             super::ping::PingAction::SendPing(ts) => {
-                let [ping, ping_req] = proto::ping_requests(ts, self.ping.rtt_ms());
-                self.send(&ping);
-                self.send(&ping_req);
+                self.send(&proto::ping_request(ts, self.ping.rtt_ms()));
             }
             super::ping::PingAction::TimedOut => {
                 return Then::Recover(ReconnectReason::SignalDisconnected);
