@@ -5,7 +5,6 @@
 //! over its own raw WebSocket) shares a call with ours and both hear each other; and malformed
 //! P2P signalling sent over a raw socket becomes typed error events while audio keeps flowing.
 
-use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -15,27 +14,10 @@ mod support;
 
 use support::*;
 
-#[wasm_bindgen(module = "/tests/browser_p2p_support/legacy.js")]
-extern "C" {
-    type LegacyClient;
-    #[wasm_bindgen(constructor)]
-    fn new(ws_url: &str, token: &str, user_id: f64, freq: f64) -> LegacyClient;
-    #[wasm_bindgen(method, catch)]
-    async fn start(this: &LegacyClient, channel_id: f64) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(method)]
-    fn analyser(this: &LegacyClient) -> web_sys::AnalyserNode;
-    #[wasm_bindgen(method, js_name = sampleRate)]
-    fn sample_rate(this: &LegacyClient) -> f32;
-    #[wasm_bindgen(method, js_name = peerCount)]
-    fn peer_count(this: &LegacyClient) -> u32;
-    #[wasm_bindgen(method)]
-    fn describe(this: &LegacyClient) -> String;
-    #[wasm_bindgen(method, js_name = offersSent)]
-    fn offers_sent(this: &LegacyClient) -> u32;
-    #[wasm_bindgen(method)]
-    fn close(this: &LegacyClient);
+#[path = "browser_p2p_support/legacy_client.rs"]
+mod legacy_client;
 
-}
+use legacy_client::LegacyClient;
 
 async fn legacy_and_new_hear_each_other(legacy_first: bool) {
     legacy_and_new_hear_each_other_ids(legacy_first, true).await;
@@ -146,6 +128,42 @@ async fn through_the_cpp_server_an_old_joiner_and_a_client_already_in_the_call_h
     }
 }
 
+#[wasm_bindgen_test]
+async fn a_connection_whose_candidates_were_all_lost_recovers_by_itself() {
+    // The legacy client logs in first: it is the polite side, ours restarts ICE.
+    let channel = unique_channel();
+    let (token, legacy_id) = login("legacy").await;
+    let legacy = LegacyClient::new(
+        ws_url(),
+        &token,
+        legacy_id as f64,
+        f64::from(VOICE_FREQS[5]),
+    );
+    let mut ours = Client::new("modern", VOICE_FREQS[2]).await;
+    legacy.lose_candidates_for(6_000.0);
+    legacy.start(channel).await.expect("legacy joins");
+    let t0 = now_ms();
+    ours.join(channel).await;
+    let legacy_probe = EnergyProbe::new(legacy.analyser(), legacy.sample_rate());
+    sleep_ms(5_000).await;
+    assert!(
+        !ours.hears(VOICE_FREQS[5]) && !legacy_probe.hears(VOICE_FREQS[2]),
+        "nothing can connect while every candidate is lost"
+    );
+    ours.must_hear(&[VOICE_FREQS[5]], 20_000).await;
+    legacy_probe
+        .wait_until_hears(&[VOICE_FREQS[2]], 5_000)
+        .await
+        .unwrap_or_else(|e| panic!("the legacy client does not hear ours: {e}"));
+    console_log!(
+        "both hear each other {:.0} ms after the join (ICE watchdog at 10 s)",
+        now_ms() - t0
+    );
+    assert_eq!(ours.peer_count(), 1);
+    ours.service.leave_channel();
+    legacy.close();
+}
+
 fn frame(kind: &str, payload: &str) -> String {
     format!(r#"{{"type":"{kind}","payload":{payload}}}"#)
 }
@@ -175,44 +193,33 @@ async fn malformed_p2p_signalling_becomes_error_events_and_the_call_continues() 
         a.participant(raw_id).is_some()
     })
     .await;
-    // A member offers to a joiner: wait until A's offer to the rogue is out, so what follows
-    // meets a known state.
-    wait_until("A's offer to the rogue", 5_000, || {
-        a.service
-            .service()
-            .peer_connections()
-            .iter()
-            .any(|(id, pc)| {
-                *id == raw_id && pc.signaling_state() == web_sys::RtcSignalingState::HaveLocalOffer
-            })
-    })
-    .await;
     let ids = format!(
         r#""channel_id":{channel},"target_user_id":{},"from_user_id":{raw_id}"#,
         a.user_id
     );
-    // An answer whose SDP is garbage.
+    // An answer from a user we never offered to.
     raw.send(&frame(
         "voice:answer",
         &format!(r#"{{{ids},"answer":{{"type":"answer","sdp":"v=0\r\n"}}}}"#),
     ));
-    // A candidate before the answer (queued, not an error).
+    // A candidate before any offer.
     raw.send(&frame(
         "voice:ice-candidate",
         &format!(r#"{{{ids},"candidate":{{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host","sdpMid":"0","sdpMLineIndex":0}}}}"#),
     ));
-    // An offer whose SDP is garbage (glare: A is polite, rolls back, then fails to apply it).
+    // An offer whose SDP is garbage.
     raw.send(&frame(
         "voice:offer",
         &format!(r#"{{{ids},"offer":{{"type":"offer","sdp":"not an sdp"}}}}"#),
     ));
-    wait_until("two error events at A", 5_000, || a.errors.count() >= 2).await;
+    wait_until("three error events at A", 5_000, || a.errors.count() >= 3).await;
     let codes = a.errors.codes();
     console_log!("A reported {codes:?}");
     assert!(
-        codes.iter().filter(|c| *c == "p2p/bad-sdp").count() >= 2,
+        codes.iter().filter(|c| *c == "p2p/unknown-peer").count() >= 2,
         "{codes:?}"
     );
+    assert!(codes.iter().any(|c| c == "p2p/bad-sdp"), "{codes:?}");
 
     a.probe().settle().await;
     assert!(a.hears(b.freq), "A still hears B");

@@ -110,26 +110,13 @@ impl Mesh {
         Mesh { shared }
     }
 
-    /// Opens a connection to `user_id` and offers at once (a member already in the call,
-    /// to a joiner). Does nothing when a connection exists already.
+    /// Opens a connection to `user_id` and offers at once (we are the joiner). Does nothing
+    /// when a connection exists already.
     pub fn connect(&self, user_id: UserId) -> Result<(), P2pError> {
-        self.open(user_id, None)
-    }
-
-    /// Opens a connection to `user_id` that waits for its offer and offers itself only after
-    /// `fallback_ms` without one (the joiner's side). Does nothing when one exists already.
-    pub fn await_offer(&self, user_id: UserId, fallback_ms: u32) -> Result<(), P2pError> {
-        self.open(user_id, Some(fallback_ms))
-    }
-
-    fn open(&self, user_id: UserId, fallback_ms: Option<u32>) -> Result<(), P2pError> {
         if user_id == self.shared.config.own_id || self.has_peer(user_id) {
             return Ok(());
         }
-        let peer = self.shared.new_peer(user_id, fallback_ms.is_none())?;
-        if let Some(ms) = fallback_ms {
-            peer.offer_after(ms);
-        }
+        let peer = self.shared.new_peer(user_id, true)?;
         self.shared.peers.borrow_mut().insert(user_id, peer);
         Ok(())
     }

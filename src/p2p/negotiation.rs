@@ -7,12 +7,6 @@
 //! impolite side restarts ICE, so the two ends never restart at once (P4); after
 //! [`MAX_ICE_RESTARTS`] real restarts the connection is rebuilt. An unanswered offer is rolled
 //! back and re-sent up to [`MAX_OFFER_RETRIES`] times (P5).
-//!
-//! Who offers first: the members already in the call, on voice:user-joined, at once. The
-//! joiner waits for their offers and offers itself only to a member that has not offered by
-//! the old joiner's schedule ([`joiner_fallback_ms`]). Old clients already in the call offer
-//! to every newcomer at once, so a joiner that also offered would meet them in glare, which
-//! the old rollback path does not survive (issue 16); between new clients it costs nothing.
 
 use crate::signal::UserId;
 
@@ -24,18 +18,14 @@ pub const MAX_OFFER_RETRIES: u32 = 3;
 pub const OFFER_TIMEOUT_MS: u32 = 10_000;
 /// How long ICE may stay 'disconnected' before a restart (compat-spec §4).
 pub const DISCONNECTED_GRACE_MS: u32 = 5_000;
+/// How long a new connection may go without reaching ICE 'connected' before it counts as ICE
+/// trouble (restart; rebuild after [`MAX_ICE_RESTARTS`]). A loopback call connects in under
+/// 0.5 s; a TURN relay over a slow network in a few seconds.
+pub const ICE_PROGRESS_MS: u32 = 10_000;
 
 /// `polite = own id < remote id` (compat-spec §4, same rule as the old clients).
 pub fn is_polite(own: UserId, remote: UserId) -> bool {
     own < remote
-}
-
-/// How long a joiner waits for the offer of the `index`-th listed member before offering
-/// itself: the old joiner's own offer schedule, (polite ? 200 : 500) + 150·index ms
-/// (compat-spec §4), far behind the members' offers (0 ms, or 100 ms from an old impolite one).
-pub fn joiner_fallback_ms(own: UserId, remote: UserId, index: usize) -> u32 {
-    let base = if is_polite(own, remote) { 200 } else { 500 };
-    base + 150 * index as u32
 }
 
 /// The browser's signalling state, reduced to what the decisions need.
@@ -116,14 +106,6 @@ mod tests {
     fn lower_id_is_polite_on_both_ends() {
         assert!(is_polite(3, 7));
         assert!(!is_polite(7, 3));
-    }
-
-    #[test]
-    fn a_joiner_offers_only_on_the_old_joiners_schedule() {
-        assert_eq!(joiner_fallback_ms(3, 7, 0), 200);
-        assert_eq!(joiner_fallback_ms(7, 3, 0), 500);
-        assert_eq!(joiner_fallback_ms(3, 7, 2), 500);
-        assert_eq!(joiner_fallback_ms(7, 3, 4), 1_100);
     }
 
     #[test]

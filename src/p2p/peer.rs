@@ -20,7 +20,9 @@ use web_sys::{
 
 use super::error::P2pError;
 use super::mesh::MeshEvent;
-use super::negotiation::{is_polite, on_ice_trouble, RestartDecision, DISCONNECTED_GRACE_MS};
+use super::negotiation::{
+    is_polite, on_ice_trouble, RestartDecision, DISCONNECTED_GRACE_MS, ICE_PROGRESS_MS,
+};
 use super::ops::{self, Op};
 use crate::browser::Timeout;
 use crate::signal::{ChannelId, IceCandidate, IceCandidateMsg, Message, UserId};
@@ -184,6 +186,7 @@ impl Peer {
             handlers: Vec::new(),
         };
         peer.install_handlers();
+        arm_ice_watchdog(&peer.inner, ICE_PROGRESS_MS);
         if initiate {
             peer.inner.ensure_local_tracks();
         }
@@ -221,21 +224,6 @@ impl Peer {
         pc.set_ontrack(Some(&on_track));
         pc.set_oniceconnectionstatechange(Some(&on_ice_state));
         pc.set_onconnectionstatechange(Some(&on_state));
-    }
-
-    /// Offers after `ms` unless the remote side has offered by then (see
-    /// [`super::negotiation::joiner_fallback_ms`]): the local tracks go on then, and
-    /// `negotiationneeded` makes the offer.
-    pub fn offer_after(&self, ms: u32) {
-        let weak = Rc::downgrade(&self.inner);
-        let timer = Timeout::new(ms, move || {
-            if let Some(inner) = weak.upgrade() {
-                if inner.pc.remote_description().is_none() {
-                    inner.ensure_local_tracks();
-                }
-            }
-        });
-        self.inner.state.borrow_mut().offer_timer = timer.ok();
     }
 
     /// The browser connection (for stats polling and tests).
@@ -346,24 +334,33 @@ fn on_ice_state_change(inner: &Rc<PeerInner>) {
             st.ice_timer = None;
             st.was_connected = true;
         }
-        RtcIceConnectionState::Disconnected => {
-            let weak = Rc::downgrade(inner);
-            let timer = Timeout::new(DISCONNECTED_GRACE_MS, move || {
-                if let Some(inner) = weak.upgrade() {
-                    if inner.pc.ice_connection_state() == RtcIceConnectionState::Disconnected {
-                        ice_trouble(&inner);
-                    }
-                }
-            })
-            .ok();
-            inner.state.borrow_mut().ice_timer = timer;
-        }
+        RtcIceConnectionState::Disconnected => arm_ice_watchdog(inner, DISCONNECTED_GRACE_MS),
         RtcIceConnectionState::Failed => {
             inner.state.borrow_mut().ice_timer = None;
             ice_trouble(inner);
         }
         _ => {}
     }
+}
+
+/// The ICE watchdog: unless ICE is connected `ms` after it was armed (5 s after
+/// `disconnected`; [`ICE_PROGRESS_MS`] after the connection was created), it is ICE trouble
+/// (restart, or rebuild after the restarts). A connection whose candidates were all lost
+/// stays `new`/`checking` for ever otherwise (issue 16).
+fn arm_ice_watchdog(inner: &Rc<PeerInner>, ms: u32) {
+    let weak = Rc::downgrade(inner);
+    let timer = Timeout::new(ms, move || {
+        if let Some(inner) = weak.upgrade() {
+            if !matches!(
+                inner.pc.ice_connection_state(),
+                RtcIceConnectionState::Connected | RtcIceConnectionState::Completed
+            ) {
+                ice_trouble(&inner);
+            }
+        }
+    })
+    .ok();
+    inner.state.borrow_mut().ice_timer = timer;
 }
 
 /// ICE stayed disconnected or failed: restart (impolite side only), or rebuild (P4).

@@ -15,7 +15,6 @@ use super::call::{Call, Shared, State};
 use super::events::ServiceEvent;
 use crate::media::{Bus, LevelMonitor, LocalMedia, QualityMonitor};
 use crate::p2p::mesh::{Mesh, MeshConfig, MeshEvent};
-use crate::p2p::negotiation::joiner_fallback_ms;
 use crate::signal::transport::TransportEvent;
 use crate::signal::{CallMode, Join, Message, UserId};
 
@@ -209,12 +208,9 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             }
             // A channel on the SFU is joined there (its mode-change follows), never meshed.
             let mesh_wanted = call.controller.mesh_wanted() && p.mode != Some(CallMode::Sfu);
-            // The members offer to us (they got voice:user-joined); we offer only to those
-            // that have not by the old joiner's schedule (p2p::negotiation).
             if let Some(mesh) = call.mesh.as_ref().filter(|_| mesh_wanted) {
-                for (i, entry) in p.participants.iter().enumerate() {
-                    let wait = joiner_fallback_ms(call.user_id, entry.user_id, i);
-                    if let Err(e) = mesh.await_offer(entry.user_id, wait) {
+                for entry in &p.participants {
+                    if let Err(e) = mesh.connect(entry.user_id) {
                         shared.emit(ServiceEvent::from_p2p(&e));
                     }
                 }
@@ -226,12 +222,6 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             let changed = call.participants.upsert(&u.user);
             if added {
                 report_levels_afresh(call);
-            }
-            // A joiner waits for the offers of the members already in the call.
-            if let Some(mesh) = call.mesh.as_ref().filter(|_| call.controller.mesh_wanted()) {
-                if let Err(e) = mesh.connect(u.user.user_id) {
-                    shared.emit(ServiceEvent::from_p2p(&e));
-                }
             }
             changed
         }

@@ -18,7 +18,14 @@ export class LegacyClient {
     this.elements = [];
     this.offers = 0;
     this.channel = null;
+    this.lossyUntil = 0;
   }
+
+  // Test hook: every ICE candidate, sent or received, is lost for the next `ms` (as when the
+  // C++ server drops coalesced frames): a connection made in that window cannot connect
+  // until an ICE restart gathers new candidates.
+  loseCandidatesFor(ms) { this.lossyUntil = performance.now() + ms; }
+  lossy() { return performance.now() < this.lossyUntil; }
 
   async start(channelId) {
     this.channel = channelId;
@@ -112,7 +119,7 @@ export class LegacyClient {
       }
     } else if (type === 'voice:ice-candidate') {
       const pc = this.pcs.get(p.from_user_id);
-      if (!pc || !p.candidate) return;
+      if (!pc || !p.candidate || this.lossy()) return;
       if (pc.remoteDescription) { await pc.addIceCandidate(p.candidate).catch(() => {}); }
       else { (this.queues.get(p.from_user_id) || this.queues.set(p.from_user_id, []).get(p.from_user_id)).push(p.candidate); }
     }
@@ -134,7 +141,7 @@ export class LegacyClient {
     if (pc) return pc;
     pc = new RTCPeerConnection({ iceServers: [], iceTransportPolicy: 'all', bundlePolicy: 'max-bundle' });
     pc.onicecandidate = (e) => {
-      if (e.candidate) this.send('voice:ice-candidate', { channel_id: this.channel, target_user_id: id, from_user_id: this.me, candidate: e.candidate.toJSON() });
+      if (e.candidate && !this.lossy()) this.send('voice:ice-candidate', { channel_id: this.channel, target_user_id: id, from_user_id: this.me, candidate: e.candidate.toJSON() });
     };
     pc.ontrack = (e) => {
       const stream = e.streams[0];
