@@ -139,8 +139,7 @@ function createSocketCore(core) {
       const url = resolveWsUrl(core.options.wsUrl);
       if (isSecurePage() && url.startsWith('ws://')) {
         return Promise.reject(withCode(new Error(
-          'Cannot establish insecure WebSocket connection (ws://) from secure page (https://). '
-          + 'Please configure NEXT_PUBLIC_WS_URL environment variable with a secure WebSocket URL (wss://)',
+          'an https:// page cannot open a ws:// socket: set NEXT_PUBLIC_WS_URL to a wss:// URL',
         ), 'signal/insecure-url'));
       }
       token = useToken;
@@ -268,27 +267,40 @@ function createVoiceCore(core) {
     return servicePromise;
   };
 
+  const join = async (channelId, userId, audioOnly) => {
+    const generation = ++joinGeneration;
+    let s = service && serviceSocket === socketForService() ? service : null;
+    if (!s) {
+      try {
+        s = await ensureService();
+      } catch (e) {
+        throw withCode(e, 'wasm/init-failed');
+      }
+      if (generation !== joinGeneration) {
+        throw withCode(new Error('the join was cancelled by leaveChannel() or a newer joinChannel()'), 'service/join-aborted');
+      }
+    }
+    // With the package's own socket, open it if the app has not (joinChannel waits for it).
+    if (!core.options.socket && !core.websocket.isConnected() && core.websocket._hasToken()) {
+      core.websocket.connect().catch((e) => call('error', { code: e?.code || 'signal/connect-failed', message: String(e?.message || e) }));
+    }
+    return s.joinChannel(channelId, userId, audioOnly);
+  };
+  // The join in flight: a repeated joinChannel with the same arguments (a double click)
+  // resolves with it instead of cancelling it.
+  let pendingJoin = null;
+
   const api = {
-    async joinChannel(channelId, userId, audioOnly = true) {
-      const generation = ++joinGeneration;
-      let s = service && serviceSocket === socketForService() ? service : null;
-      if (!s) {
-        try {
-          s = await ensureService();
-        } catch (e) {
-          throw withCode(e, 'wasm/init-failed');
-        }
-        if (generation !== joinGeneration) {
-          throw withCode(new Error('the join was cancelled by leaveChannel() or a newer joinChannel()'), 'service/join-aborted');
-        }
+    joinChannel(channelId, userId, audioOnly = true) {
+      const key = `${channelId}/${userId}/${audioOnly}`;
+      if (pendingJoin?.key !== key) {
+        const entry = (pendingJoin = { key, promise: join(channelId, userId, audioOnly) });
+        entry.promise.finally(() => { if (pendingJoin === entry) pendingJoin = null; }).catch(() => {});
       }
-      // With the package's own socket, open it if the app has not (joinChannel waits for it).
-      if (!core.options.socket && !core.websocket.isConnected() && core.websocket._hasToken()) {
-        core.websocket.connect().catch((e) => call('error', { code: e?.code || 'signal/connect-failed', message: String(e?.message || e) }));
-      }
-      return s.joinChannel(channelId, userId, audioOnly);
+      return pendingJoin.promise;
     },
     leaveChannel() {
+      pendingJoin = null;
       joinGeneration++;
       if (service) service.leaveChannel();
     },

@@ -313,6 +313,22 @@ async function main() {
     await waitLabel(pages.b, NAMES.c, /, muted, /);
   });
 
+  await step('a double click on join: the repeated joinChannel resolves with the join in flight', async () => {
+    const r = await pages.c.page.evaluate(async (channelId) => {
+      const { webrtcService: w, state } = window.sohbetDemo;
+      w.leaveChannel();
+      const first = w.joinChannel(channelId, state.user.id, true);
+      const second = w.joinChannel(channelId, state.user.id, true);
+      const settled = await Promise.allSettled([first, second]);
+      return { same: first === second, settled: settled.map((x) => x.status + (x.reason ? ` ${x.reason.code}` : '')) };
+    }, channel.id);
+    check(r.same, 'a second promise');
+    check(r.settled.every((x) => x === 'fulfilled'), `settled: ${r.settled.join(', ')}`);
+    await waitLabel(pages.c, NAMES.a, /, (muted|unmuted), /);
+    await waitLabel(pages.a, NAMES.c, /, (muted|unmuted), /);
+    return `both ${r.settled.join(', ')}`;
+  });
+
   await step('a fresh page: joinChannel cancelled by leaveChannel before wasm init rejects (P11)', async () => {
     const d = await openDemo('d', 0);
     const r = await d.page.evaluate(async () => {
