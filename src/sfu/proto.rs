@@ -135,14 +135,17 @@ fn signal_url(base: &str, path: &str, token: &str) -> String {
     format!("{base}{path}?access_token={}", percent_encode(token))
 }
 
-/// Percent-encodes everything outside the URL-unreserved set.
+/// Percent-encodes everything outside the URL-unreserved set (upper-case hex, RFC 3986).
 pub fn percent_encode(value: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
+            out.push(char::from(byte));
         } else {
-            out += &format!("%{byte:02X}");
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 15)]));
         }
     }
     out
