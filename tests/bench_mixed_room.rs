@@ -25,7 +25,7 @@ use support::*;
 #[path = "browser_p2p_support/legacy_client.rs"]
 mod legacy_client;
 
-use legacy_client::LegacyClient;
+use legacy_client::{pair, LEGACY_FREQ, OURS_FREQ};
 
 const RUNS: usize = 20;
 const TIMEOUT_MS: f64 = 15_000.0;
@@ -33,21 +33,7 @@ const TIMEOUT_MS: f64 = 15_000.0;
 /// One fresh two-person call; the ms until both hear each other, None if they did not.
 async fn one_call(legacy_first: bool, legacy_lower_id: bool) -> Option<f64> {
     let channel = unique_channel();
-    let early = match legacy_lower_id {
-        false => Some(Client::new("modern", VOICE_FREQS[2]).await),
-        true => None,
-    };
-    let (token, legacy_id) = login("legacy").await;
-    let legacy = LegacyClient::new(
-        ws_url(),
-        &token,
-        legacy_id as f64,
-        f64::from(VOICE_FREQS[5]),
-    );
-    let mut ours = match early {
-        Some(client) => client,
-        None => Client::new("modern", VOICE_FREQS[2]).await,
-    };
+    let (legacy, _, mut ours) = pair(legacy_lower_id).await;
     let t0;
     if legacy_first {
         legacy.start(channel).await.expect("legacy joins");
@@ -61,10 +47,10 @@ async fn one_call(legacy_first: bool, legacy_lower_id: bool) -> Option<f64> {
     let legacy_probe = EnergyProbe::new(legacy.analyser(), legacy.sample_rate());
     let (mut ours_heard, mut legacy_heard) = (None, None);
     while now_ms() - t0 < TIMEOUT_MS && (ours_heard.is_none() || legacy_heard.is_none()) {
-        if ours_heard.is_none() && ours.hears(VOICE_FREQS[5]) {
+        if ours_heard.is_none() && ours.hears(LEGACY_FREQ) {
             ours_heard = Some(now_ms());
         }
-        if legacy_heard.is_none() && legacy_probe.hears(VOICE_FREQS[2]) {
+        if legacy_heard.is_none() && legacy_probe.hears(OURS_FREQ) {
             legacy_heard = Some(now_ms());
         }
         sleep_ms(5).await;

@@ -17,7 +17,7 @@ use support::*;
 #[path = "browser_p2p_support/legacy_client.rs"]
 mod legacy_client;
 
-use legacy_client::LegacyClient;
+use legacy_client::pair;
 
 async fn legacy_and_new_hear_each_other(legacy_first: bool) {
     legacy_and_new_hear_each_other_ids(legacy_first, true).await;
@@ -27,21 +27,7 @@ async fn legacy_and_new_hear_each_other(legacy_first: bool) {
 /// side, which offers to a newcomer at once and rolls back on glare).
 async fn legacy_and_new_hear_each_other_ids(legacy_first: bool, legacy_lower_id: bool) {
     let channel = unique_channel();
-    let mut early = None;
-    if !legacy_lower_id {
-        early = Some(Client::new("modern", VOICE_FREQS[2]).await);
-    }
-    let (token, legacy_id) = login("legacy").await;
-    let legacy = LegacyClient::new(
-        ws_url(),
-        &token,
-        legacy_id as f64,
-        f64::from(VOICE_FREQS[5]),
-    );
-    let mut ours = match early {
-        Some(client) => client,
-        None => Client::new("modern", VOICE_FREQS[2]).await,
-    };
+    let (legacy, legacy_id, mut ours) = pair(legacy_lower_id).await;
     if legacy_first {
         legacy.start(channel).await.expect("legacy joins");
         ours.join(channel).await;
@@ -132,14 +118,7 @@ async fn through_the_cpp_server_an_old_joiner_and_a_client_already_in_the_call_h
 async fn a_connection_whose_candidates_were_all_lost_recovers_by_itself() {
     // The legacy client logs in first: it is the polite side, ours restarts ICE.
     let channel = unique_channel();
-    let (token, legacy_id) = login("legacy").await;
-    let legacy = LegacyClient::new(
-        ws_url(),
-        &token,
-        legacy_id as f64,
-        f64::from(VOICE_FREQS[5]),
-    );
-    let mut ours = Client::new("modern", VOICE_FREQS[2]).await;
+    let (legacy, _, mut ours) = pair(true).await;
     legacy.lose_candidates_for(6_000.0);
     legacy.start(channel).await.expect("legacy joins");
     let t0 = now_ms();

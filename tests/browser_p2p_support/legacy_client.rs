@@ -5,6 +5,29 @@
 
 use wasm_bindgen::prelude::*;
 
+use super::support::{login, ws_url, Client, VOICE_FREQS};
+
+/// The voice of the legacy client and the voice of ours in [`pair`].
+pub const LEGACY_FREQ: f32 = VOICE_FREQS[5];
+pub const OURS_FREQ: f32 = VOICE_FREQS[2];
+
+/// A fresh legacy client (not yet in a call) and one of ours, logged in so that the legacy
+/// client has the lower user id (`legacy_lower_id`: the polite side, which offers to a
+/// newcomer at once and rolls back on glare) or the higher one.
+pub async fn pair(legacy_lower_id: bool) -> (LegacyClient, u64, Client) {
+    let early = match legacy_lower_id {
+        false => Some(Client::new("modern", OURS_FREQ).await),
+        true => None,
+    };
+    let (token, legacy_id) = login("legacy").await;
+    let legacy = LegacyClient::new(ws_url(), &token, legacy_id as f64, f64::from(LEGACY_FREQ));
+    let ours = match early {
+        Some(client) => client,
+        None => Client::new("modern", OURS_FREQ).await,
+    };
+    (legacy, legacy_id, ours)
+}
+
 #[wasm_bindgen(module = "/tests/browser_p2p_support/legacy.js")]
 extern "C" {
     pub type LegacyClient;
