@@ -18,10 +18,9 @@ if want p2p || want sfu; then
   export SERVER_BIN=${CARGO_TARGET_DIR:-target}/release/sohbet-server
   export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 SOHBET_LIVEKIT_PORT=17880
   start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/bench-ref-server.log"
-  start_ref_server 18090 18091 "$ART/bench-ref-server-cpp.log" --cpp-quirks
+  start_cpp_ref_server "$ART/bench-ref-server-cpp.log"
   start_livekit $SOHBET_LIVEKIT_PORT "$ART/bench-livekit.log"
   export SOHBET_HTTP_URL="http://127.0.0.1:$SOHBET_HTTP_PORT" SOHBET_WS_URL="ws://127.0.0.1:$SOHBET_WS_PORT"
-  export SOHBET_CPP_HTTP_URL="http://127.0.0.1:18090" SOHBET_CPP_WS_URL="ws://127.0.0.1:18091"
   export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$SOHBET_LIVEKIT_PORT" WASM_BINDGEN_TEST_TIMEOUT=900
 fi
 if want size; then

@@ -35,6 +35,13 @@ start_ref_server() { # http_port ws_port log [server flags, e.g. --cpp-quirks]
   wait_http "http://127.0.0.1:$http/api/voice/channels" 30
 }
 
+# The reference server in its C++-compatible mode on 18090/18091 (the mixed-room browser
+# tests and benchmark reach it through SOHBET_CPP_HTTP_URL / SOHBET_CPP_WS_URL).
+start_cpp_ref_server() { # log
+  start_ref_server 18090 18091 "$1" --cpp-quirks
+  export SOHBET_CPP_HTTP_URL="http://127.0.0.1:18090" SOHBET_CPP_WS_URL="ws://127.0.0.1:18091"
+}
+
 start_livekit() { # port log
   local port=$1 log=$2
   require_free_port "$port" "livekit-server" || return 1

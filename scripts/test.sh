@@ -32,8 +32,7 @@ export SERVER_BIN=${CARGO_TARGET_DIR:-target}/debug/sohbet-server
 export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 SOHBET_LIVEKIT_PORT=17880
 start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/ref-server.log"
 # The same server in its C++-compatible mode, for the browser tests of mixed rooms (issue 16).
-start_ref_server 18090 18091 "$ART/ref-server-cpp.log" --cpp-quirks
-export SOHBET_CPP_HTTP_URL="http://127.0.0.1:18090" SOHBET_CPP_WS_URL="ws://127.0.0.1:18091"
+start_cpp_ref_server "$ART/ref-server-cpp.log"
 start_livekit $SOHBET_LIVEKIT_PORT "$ART/livekit.log"
 export SOHBET_HTTP_URL="http://127.0.0.1:$SOHBET_HTTP_PORT" SOHBET_WS_URL="ws://127.0.0.1:$SOHBET_WS_PORT"
 export SOHBET_LIVEKIT_URL="ws://127.0.0.1:$SOHBET_LIVEKIT_PORT"

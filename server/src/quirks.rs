@@ -17,7 +17,6 @@ use tokio::io::{AsyncRead, ReadBuf};
 pub const READ_BYTES: usize = 4096;
 
 /// The read side of one connection under the one-frame-per-read rule.
-#[derive(Default)]
 pub struct OneFramePerRead {
     /// The upgrade request is still arriving (bytes pass unchanged); what has come so far.
     head: Option<Vec<u8>>,
@@ -25,7 +24,7 @@ pub struct OneFramePerRead {
     kept: Vec<u8>,
     given: usize,
     /// Bytes thrown away so far (coalesced or split frames), for the log.
-    pub dropped_bytes: u64,
+    dropped_bytes: u64,
 }
 
 /// Length of the client frame at the start of `b` (header, mask and payload), if `b` starts
@@ -37,7 +36,6 @@ pub fn frame_len(b: &[u8]) -> Option<usize> {
     if b0 & 0x70 != 0 || !known_opcode || b1 & 0x80 == 0 {
         return None;
     }
-    let mask = 4;
     let (ext, payload) = match b1 & 0x7f {
         126 => (
             2,
@@ -49,14 +47,23 @@ pub fn frame_len(b: &[u8]) -> Option<usize> {
         ),
         n => (0, n as usize),
     };
-    Some(2 + ext + mask + payload)
+    Some(2 + ext + 4 + payload) // header, extended length, mask, payload
+}
+
+impl Default for OneFramePerRead {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl OneFramePerRead {
+    /// A connection whose upgrade request has not arrived yet.
     pub fn new() -> Self {
         OneFramePerRead {
             head: Some(Vec::new()),
-            ..Default::default()
+            kept: Vec::new(),
+            given: 0,
+            dropped_bytes: 0,
         }
     }
 

@@ -255,22 +255,39 @@ impl Hub {
             .values()
             .filter(|m| m.info.id != user.id)
             .collect();
+        // The C++ server keeps no mute/video state and knows no modes.
         let quirks = self.settings.cpp_quirks;
         let participants = Message::Participants(Participants {
             channel_id,
             participants: others
                 .iter()
-                .map(|m| match quirks {
-                    true => entry(&m.info, None, None),
-                    false => entry(&m.info, Some(m.muted), Some(m.video_enabled)),
+                .map(|m| {
+                    if quirks {
+                        entry(&m.info, None, None)
+                    } else {
+                        entry(&m.info, Some(m.muted), Some(m.video_enabled))
+                    }
                 })
                 .collect(),
             mode: (!quirks).then(|| room.advertised_mode()),
         });
         self.send_to_conn(conn, &participants);
-        // Old TypeScript clients ignore the extra fields: replay the state as events too (the
-        // C++ server keeps no state, so a newcomer sees everyone unmuted).
-        for m in others.iter().filter(|_| !quirks) {
+        if !quirks {
+            self.replay_state(conn, channel_id, &others);
+        }
+        let joined = Message::UserJoined(UserJoined {
+            channel_id,
+            user: entry(user, None, None),
+        });
+        self.broadcast(st, channel_id, &joined, Some(user.id));
+        self.emit(st, channel_id, effects);
+        Ok(())
+    }
+
+    /// Old TypeScript clients ignore the state fields of voice:participants: tell the joiner
+    /// `conn` the members' mute and video state as events too.
+    fn replay_state(&self, conn: ConnId, channel_id: ChannelId, others: &[&Member]) {
+        for m in others {
             if m.muted {
                 let muted = UserMuted {
                     channel_id,
@@ -288,13 +305,6 @@ impl Hub {
                 self.send_to_conn(conn, &Message::UserVideoToggled(video));
             }
         }
-        let joined = Message::UserJoined(UserJoined {
-            channel_id,
-            user: entry(user, None, None),
-        });
-        self.broadcast(st, channel_id, &joined, Some(user.id));
-        self.emit(st, channel_id, effects);
-        Ok(())
     }
 
     fn leave(

@@ -15,6 +15,16 @@ async fn quirky_server() -> sohbet_server::RunningServer {
     start_with(|cfg| cfg.cpp_quirks = true).await
 }
 
+/// Two old-style members of `channel`, the first told of the second.
+async fn two_members(srv: &sohbet_server::RunningServer, channel: u64) -> (Client, Client) {
+    let mut a = Client::new(srv, "alice").await;
+    let mut b = Client::new(srv, "bob").await;
+    a.join_legacy(channel).await;
+    b.join_legacy(channel).await;
+    a.expect("voice:user-joined").await;
+    (a, b)
+}
+
 fn candidate_text(channel: u64, from: u64, to: u64, n: u32) -> String {
     json!({"type": "voice:ice-candidate", "payload": {
         "channel_id": channel, "target_user_id": to, "from_user_id": from,
@@ -26,11 +36,7 @@ fn candidate_text(channel: u64, from: u64, to: u64, n: u32) -> String {
 #[tokio::test]
 async fn coalesced_frames_are_lost_but_the_first_and_spaced_frames_all_arrive() {
     let srv = quirky_server().await;
-    let mut a = Client::new(&srv, "alice").await;
-    let mut b = Client::new(&srv, "bob").await;
-    a.join_legacy(7).await;
-    b.join_legacy(7).await;
-    a.expect("voice:user-joined").await;
+    let (mut a, mut b) = two_members(&srv, 7).await;
     let (ai, bi) = (a.id(), b.id());
 
     let burst: Vec<String> = (1..=3).map(|n| candidate_text(7, ai, bi, n)).collect();
@@ -52,11 +58,7 @@ async fn coalesced_frames_are_lost_but_the_first_and_spaced_frames_all_arrive() 
 #[tokio::test]
 async fn relays_carry_the_trailing_brace_that_the_codec_tolerates() {
     let srv = quirky_server().await;
-    let mut a = Client::new(&srv, "alice").await;
-    let mut b = Client::new(&srv, "bob").await;
-    a.join_legacy(3).await;
-    b.join_legacy(3).await;
-    a.expect("voice:user-joined").await;
+    let (mut a, mut b) = two_members(&srv, 3).await;
     a.send_json(offer(3, a.id(), b.id())).await;
     let text = b.recv_text().await;
     assert!(text.ends_with("}}}"), "{text}");
