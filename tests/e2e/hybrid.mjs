@@ -30,6 +30,7 @@ class RefServer {
     this.ws = await freePort();
     const bin = process.env.SERVER_BIN ?? path.join(ROOT, 'target/debug/sohbet-server');
     const logPath = path.join(ROOT, '.artifacts', `e2e-hybrid-server-${this.http}.log`);
+    this.logPath = logPath;
     fs.mkdirSync(path.dirname(logPath), { recursive: true });
     const log = fs.openSync(logPath, 'a');
     this.proc = spawn(bin, [], {
@@ -53,6 +54,15 @@ class RefServer {
       if (exited || Date.now() > deadline) throw new Error(`reference server did not start (${exited ?? 'timeout'}); see ${logPath}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+  /** The server log's size now: where a test's lines start. */
+  logMark() { try { return fs.statSync(this.logPath).size; } catch { return 0; } }
+  /** The server's mode and migration lines since `mark`, without colours (for a failure report). */
+  logSince(mark) {
+    let text = '';
+    try { text = fs.readFileSync(this.logPath).subarray(mark).toString(); } catch { return []; }
+    return text.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+      .filter((l) => /modes|WARN|ERROR|migration|rollback/.test(l)).map((l) => l.slice(0, 240));
   }
   get httpUrl() { return `http://127.0.0.1:${this.http}`; }
   get wsUrl() { return `ws://127.0.0.1:${this.ws}`; }
@@ -515,7 +525,7 @@ const tests = [
       await c.splice(3, 1)[0].leave();
       c.push(await H.voiceClient(`u${ch}_late`, ch, H.VOICES[8], ws));
       await H.waitFor('everyone on the SFU', () => c.every((x) => x.mode() === 'sfu'), 40000)
-        .catch((e) => { throw new Error(`${e.message}: ${c.map((x) => x.mode())}`); });
+        .catch((e) => { throw new Error(`${e.message}: ${c.map((x) => x.mode())}; ${c.map((x) => `${x.name} ${JSON.stringify(x.log.timeline.slice(-8))}`).join(' | ')}`); });
       await H.everyoneHearsEveryone(c, 'all 56 pairs on the SFU', 30000);
       const lists = c.map((x) => x.participants().length);
       if (lists.some((n) => n !== 7)) throw new Error(`participant lists ${lists}`);
@@ -595,8 +605,9 @@ async function main() {
     browser = await launch();
     const env = { http: server.httpUrl, ws: server.wsUrl, lk, server };
     for (const [name, fn] of selected) {
-      if (only && !name.includes(only)) continue;
+      if (only && !only.split('|').some((part) => name.includes(part))) continue;
       const t0 = Date.now();
+      const mark = server.logMark();
       const context = await browser.newContext();
       const page = await context.newPage();
       const logs = [];
@@ -612,7 +623,13 @@ async function main() {
       } catch (e) {
         failed++;
         console.log(`FAIL ${name} (${Date.now() - t0} ms): ${e.message.split('\n')[0]}`);
-        console.log(logs.slice(-15).map((l) => `     ${l}`).join('\n'));
+        console.log(logs.slice(-15).map((l) => `     ${l.slice(0, 300)}`).join('\n'));
+        const stall = await Promise.race([
+          page.evaluate(() => window.H?.stalls?.()),
+          new Promise((resolve) => setTimeout(() => resolve('the page does not answer'), 5000)),
+        ]).catch((err) => err.message);
+        console.log(`     longest main-thread stall of the page: ${JSON.stringify(stall)}`);
+        console.log(`     server (mode/migration lines of this test):\n${server.logSince(mark).slice(-40).map((l) => `     ${l}`).join('\n')}`);
       } finally {
         await context.close().catch(() => {});
       }

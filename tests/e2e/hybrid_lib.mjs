@@ -17,6 +17,17 @@ const NativePc = window.RTCPeerConnection;
 window.RTCPeerConnection = class extends NativePc {
   constructor(...args) { super(...args); pcs.push(this); }
 };
+// The longest the page's main thread went without running a 100 ms timer (a frozen page
+// explains a test that timed out with nothing moving). A timeout chain: no interval to count.
+const stall = { maxMs: 0, atMs: 0 };
+(function beat(last) {
+  setTimeout(() => {
+    const now = performance.now();
+    if (now - last - 100 > stall.maxMs) { stall.maxMs = Math.round(now - last - 100); stall.atMs = Math.round(now); }
+    beat(now);
+  }, 100);
+}(performance.now()));
+export const stalls = () => ({ ...stall, nowMs: Math.round(performance.now()) });
 const intervals = new Set();
 const nativeSetInterval = window.setInterval.bind(window);
 const nativeClearInterval = window.clearInterval.bind(window);
