@@ -17,6 +17,7 @@ pub(crate) mod browser;
 pub mod error;
 pub mod media;
 pub mod mode;
+pub mod participant;
 // Natively only the pure parts are built (for their tests); the wasm build uses all of it.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, unused_imports))]
 pub(crate) mod p2p;

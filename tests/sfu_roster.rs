@@ -73,12 +73,29 @@ fn disconnected_removes_the_participant() {
     gone.state = lk::participant_info::State::Disconnected as i32;
     assert!(roster.apply(&[gone]));
     assert!(roster.get("2").is_none());
-    let ids: Vec<i64> = roster
+    let ids: Vec<u64> = roster
         .voice_participants()
         .iter()
         .map(|p| p.user_id)
         .collect();
     assert_eq!(ids, vec![3]);
+}
+
+#[test]
+fn only_identities_that_are_user_ids_a_js_number_holds_are_listed() {
+    let mut roster = Roster::new("1");
+    roster.apply(&[
+        person("PA_a", "-5", 1, None),
+        person("PA_b", "9007199254740992", 1, None),
+        person("PA_c", "9007199254740991", 1, None),
+        person("PA_d", "bot", 1, None),
+    ]);
+    let ids: Vec<u64> = roster
+        .voice_participants()
+        .iter()
+        .map(|p| p.user_id)
+        .collect();
+    assert_eq!(ids, vec![9_007_199_254_740_991]);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
-use crate::browser::object::{set, voice_participant, Voice};
+use crate::browser::object::{set, voice_participant};
 use crate::mode::controller::Migration;
 use crate::service::{Participant, ServiceError};
 use crate::signal::{UserId, MAX_CHANNEL_ID, MAX_USER_ID};
@@ -106,24 +106,10 @@ fn whole(value: f64, max: u64, message: &str) -> Result<u64, ServiceError> {
     }
 }
 
-/// A fresh plain object for one participant.
-pub fn participant_object(p: &Participant, stream: Option<&MediaStream>) -> Object {
-    let voice = Voice {
-        user_id: p.user_id as f64,
-        username: &p.username,
-        university: &p.university,
-        is_muted: p.is_muted,
-        is_video_enabled: p.is_video_enabled,
-        is_speaking: p.is_speaking,
-        audio_level: p.audio_level,
-    };
-    voice_participant(&voice, stream)
-}
-
 /// A NEW array of fresh participant objects (P7: React state identity).
 pub fn participant_array(list: &[(Participant, Option<MediaStream>)]) -> Array {
     list.iter()
-        .map(|(p, stream)| JsValue::from(participant_object(p, stream.as_ref())))
+        .map(|(p, stream)| JsValue::from(voice_participant(p, stream.as_ref())))
         .collect()
 }
 

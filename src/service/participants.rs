@@ -7,20 +7,8 @@
 //! stream, which the call keys by user id) instead of resetting it (P13); `university` is `''`
 //! when missing; the local user is never listed (the server never reports self).
 
+pub use crate::participant::Participant;
 use crate::signal::{ParticipantEntry, UserId};
-
-/// One remote participant, with exactly the fields of compat-spec §1.1 (minus the stream).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Participant {
-    pub user_id: UserId,
-    pub username: String,
-    pub university: String,
-    pub is_muted: bool,
-    pub is_video_enabled: bool,
-    pub is_speaking: bool,
-    /// 0..=1 (mean FFT byte value / 255).
-    pub audio_level: f32,
-}
 
 impl Participant {
     fn from_entry(entry: &ParticipantEntry) -> Participant {

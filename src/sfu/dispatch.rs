@@ -317,14 +317,11 @@ impl Engine {
         self.emitter.emit(SfuEvent::Participants);
     }
 
-    fn snapshot_participants(&self) -> Vec<super::roster::VoiceParticipant> {
+    fn snapshot_participants(&self) -> Vec<super::roster::Participant> {
         let levels = self.graph.borrow().levels();
         let mut list = self.roster.voice_participants();
         for p in &mut list {
-            if let Some((_, level)) = levels
-                .iter()
-                .find(|(id, _)| i64::try_from(*id) == Ok(p.user_id))
-            {
+            if let Some((_, level)) = levels.iter().find(|(id, _)| *id == p.user_id) {
                 p.audio_level = p.audio_level.max(*level);
             }
         }

@@ -11,8 +11,8 @@ use wasm_bindgen::JsValue;
 use web_sys::MediaStream;
 
 use super::error::SfuError;
-use super::roster::VoiceParticipant;
-use crate::browser::object::{voice_participant, Voice};
+use super::roster::Participant;
+use crate::browser::object::voice_participant;
 use crate::media::AudioGraph;
 
 /// Everything the engine reports, in the order it happened.
@@ -78,33 +78,11 @@ fn set(obj: &Object, key: &str, value: JsValue) {
     crate::browser::object::set(obj, key, &value);
 }
 
-/// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
-const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
-
-/// One `VoiceParticipant` object: `{userId, username, university, isMuted, isVideoEnabled,
-/// isSpeaking, audioLevel}` (the compat-spec field names). `None` when `userId` is not a safe
-/// JS integer (such a participant is left out of the list).
-fn participant_js(p: &VoiceParticipant, stream: Option<&MediaStream>) -> Option<Object> {
-    if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&p.user_id) {
-        return None;
-    }
-    let voice = Voice {
-        user_id: p.user_id as f64,
-        username: &p.username,
-        university: &p.university,
-        is_muted: p.is_muted,
-        is_video_enabled: p.is_video_enabled,
-        is_speaking: p.is_speaking,
-        audio_level: p.audio_level,
-    };
-    Some(voice_participant(&voice, stream))
-}
-
 /// The snapshot the JS wrapper reads.
 #[derive(Default)]
 pub struct Shared {
     pub state: &'static str,
-    pub participants: Vec<VoiceParticipant>,
+    pub participants: Vec<Participant>,
     pub streams: Vec<(i64, MediaStream)>,
     pub own_sid: String,
     pub own_identity: String,
@@ -123,10 +101,11 @@ impl Shared {
     pub fn participants_js(&self) -> JsValue {
         let out = js_sys::Array::new();
         for p in &self.participants {
-            let stream = self.streams.iter().find(|(id, _)| *id == p.user_id);
-            if let Some(obj) = participant_js(p, stream.map(|(_, s)| s)) {
-                out.push(&obj);
-            }
+            let stream = self
+                .streams
+                .iter()
+                .find(|(id, _)| i64::try_from(p.user_id) == Ok(*id));
+            out.push(&voice_participant(p, stream.map(|(_, s)| s)));
         }
         out.into()
     }

@@ -1,6 +1,6 @@
 //! Pure roster of remote LiveKit participants built from `ParticipantUpdate` snapshots,
-//! `SpeakersChanged` and `ConnectionQualityUpdate`, mapped to the app's `VoiceParticipant`
-//! shape (never raw LiveKit objects).
+//! `SpeakersChanged` and `ConnectionQualityUpdate`, mapped to the call's one [`Participant`]
+//! model (never raw LiveKit objects; `userId` = the identity as a number).
 //!
 //! Participants are keyed by identity (protocol > 11: one identity may reappear with a new
 //! sid); stale versions are dropped; DISCONNECTED removes.
@@ -9,20 +9,11 @@ use livekit_protocol as lk;
 
 use super::messages::{ConnectionQualityInfo, ParticipantInfo, SpeakerInfo};
 use super::tracks::user_id_of;
+pub use crate::participant::Participant;
 use crate::vec_map::VecMap;
 
-/// The app-facing participant (the JS object built from it in `events.rs` uses the
-/// `webrtc-service.ts` field names; `stream` is attached in the browser layer).
-#[derive(Debug, Clone, PartialEq)]
-pub struct VoiceParticipant {
-    pub user_id: i64,
-    pub username: String,
-    pub university: String,
-    pub is_muted: bool,
-    pub is_video_enabled: bool,
-    pub is_speaking: bool,
-    pub audio_level: f32,
-}
+/// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// What one remote participant looks like to us.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,11 +180,14 @@ impl Roster {
 
     /// The app-facing list, ordered by identity. Identities that are not numbers are skipped,
     /// because the app's `userId` is a number.
-    pub fn voice_participants(&self) -> Vec<VoiceParticipant> {
+    /// The participants whose identity is a user id (others are not app users).
+    pub fn voice_participants(&self) -> Vec<Participant> {
         // A plain loop: no FilterMap/from-iterator instances for one call site.
         let mut list = Vec::with_capacity(self.by_identity.len());
         for e in self.by_identity.values() {
-            let Some(user_id) = user_id_of(&e.identity) else {
+            // A user id, and one a JS number holds exactly (the app compares them as numbers).
+            let user_id = user_id_of(&e.identity).and_then(|id| u64::try_from(id).ok());
+            let Some(user_id) = user_id.filter(|&id| id <= MAX_SAFE_INTEGER) else {
                 continue;
             };
             let name = if e.name.is_empty() {
@@ -201,7 +195,7 @@ impl Roster {
             } else {
                 &e.name
             };
-            list.push(VoiceParticipant {
+            list.push(Participant {
                 user_id,
                 username: name.clone(),
                 university: String::new(),
