@@ -815,8 +815,8 @@ fn every_error_message_and_code_is_the_documented_one() {
     use sohbet_rtc::sfu::SfuError;
     let cases: [(SfuError, &str, &str); 14] = [
         (
-            ProtoError::Malformed("bad varint".into()).into(),
-            "malformed protobuf frame: bad varint",
+            ProtoError::Malformed(7).into(),
+            "malformed protobuf frame of 7 bytes",
             "sfu/malformed-frame",
         ),
         (
@@ -905,10 +905,10 @@ fn malformed_frames_carry_the_full_codecs_error_text() {
         &[0x0a, 0x05, 0x12, 0x03, 0x12, 0x01, 0xff],
     ];
     for frame in frames {
-        let full = lk::SignalResponse::decode(frame).expect_err("the full codec refuses it");
+        lk::SignalResponse::decode(frame).expect_err("the full codec refuses it");
         assert_eq!(
             proto::decode_response(frame),
-            Err(ProtoError::Malformed(full.to_string())),
+            Err(ProtoError::Malformed(frame.len())),
             "{frame:?}"
         );
     }

@@ -25,9 +25,11 @@ pub const MAX_FRAME_BYTES: usize = 1 << 20;
 /// Why a signal frame could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtoError {
-    /// The bytes are not a valid protobuf `SignalResponse`.
-    #[error("malformed protobuf frame: {0}")]
-    Malformed(String),
+    /// The bytes (this many) are not a valid protobuf `SignalResponse`. The decoder's own
+    /// reason is not kept: formatting it would ship prost's error texts for a detail no caller
+    /// acts on.
+    #[error("malformed protobuf frame of {0} bytes")]
+    Malformed(usize),
     /// The frame decoded but carried no message we know (a newer server's oneof, or empty).
     #[error("frame carries no known message")]
     Empty,
@@ -92,7 +94,7 @@ pub fn decode_response(bytes: &[u8]) -> Result<Response, ProtoError> {
         return Err(ProtoError::TooLarge(bytes.len()));
     }
     SignalResponse::decode(bytes)
-        .map_err(|e| ProtoError::Malformed(e.to_string()))?
+        .map_err(|_| ProtoError::Malformed(bytes.len()))?
         .message
         .ok_or(ProtoError::Empty)
 }
