@@ -30,8 +30,10 @@ use legacy_client::{pair, LEGACY_FREQ, OURS_FREQ};
 const RUNS: usize = 20;
 const TIMEOUT_MS: f64 = 15_000.0;
 
-/// One fresh two-person call; the ms until both hear each other, None if they did not.
-async fn one_call(legacy_first: bool, legacy_lower_id: bool) -> Option<f64> {
+/// One fresh two-person call: the ms until both hear each other (None if they did not), and
+/// how many glares the old client resolved by rolling back its own offer (the path that
+/// breaks in the real old client).
+async fn one_call(legacy_first: bool, legacy_lower_id: bool) -> (Option<f64>, u32) {
     let channel = unique_channel();
     let (legacy, _, mut ours) = pair(legacy_lower_id).await;
     let t0;
@@ -55,10 +57,12 @@ async fn one_call(legacy_first: bool, legacy_lower_id: bool) -> Option<f64> {
         }
         sleep_ms(5).await;
     }
+    let rollbacks = legacy.rollbacks_made();
     ours.service.leave_channel();
     legacy.close();
     sleep_ms(100).await;
-    Some(ours_heard?.max(legacy_heard?) - t0)
+    let both = ours_heard.zip(legacy_heard);
+    (both.map(|(a, b)| a.max(b) - t0), rollbacks)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -74,14 +78,14 @@ async fn bench_mixed_room_connects() {
         ("old_first_higher_id", true, false),
         ("new_first", false, true),
     ];
-    let (mut all, mut total) = (Vec::new(), 0);
+    let (mut all, mut total, mut rollbacks) = (Vec::new(), 0, 0);
     for (name, legacy_first, legacy_lower_id) in cases {
         let mut times = Vec::new();
         for _ in 0..RUNS {
             total += 1;
-            if let Some(ms) = one_call(legacy_first, legacy_lower_id).await {
-                times.push(ms);
-            }
+            let (ms, glares) = one_call(legacy_first, legacy_lower_id).await;
+            times.extend(ms);
+            rollbacks += glares;
         }
         times.sort_by(f64::total_cmp);
         let failed = RUNS - times.len();
@@ -105,6 +109,7 @@ async fn bench_mixed_room_connects() {
         all.extend(times);
     }
     all.sort_by(f64::total_cmp);
+    console_log!("BENCH mixed_room_old_client_rollbacks={rollbacks}");
     console_log!(
         "BENCH mixed_room_connect_success={:.3}",
         all.len() as f64 / total as f64

@@ -44,14 +44,18 @@ fn entry() -> impl Strategy<Value = ParticipantEntry> {
         tricky(),
         any::<Option<bool>>(),
         any::<Option<bool>>(),
+        any::<Option<bool>>(),
     )
         .prop_map(
-            |(user_id, username, university, muted, video_enabled)| ParticipantEntry {
-                user_id,
-                username,
-                university,
-                muted,
-                video_enabled,
+            |(user_id, username, university, muted, video_enabled, supports_sfu)| {
+                ParticipantEntry {
+                    user_id,
+                    username,
+                    university,
+                    muted,
+                    video_enabled,
+                    supports_sfu,
+                }
             },
         )
 }

@@ -263,9 +263,9 @@ impl Hub {
                 .iter()
                 .map(|m| {
                     if quirks {
-                        entry(&m.info, None, None)
+                        entry(&m.info, None)
                     } else {
-                        entry(&m.info, Some(m.muted), Some(m.video_enabled))
+                        entry(&m.info, Some(m))
                     }
                 })
                 .collect(),
@@ -277,7 +277,11 @@ impl Hub {
         }
         let joined = Message::UserJoined(UserJoined {
             channel_id,
-            user: entry(user, None, None),
+            user: ParticipantEntry {
+                // What the joiner's own voice:join said: members offer first to an old client.
+                supports_sfu: (!quirks).then_some(supports_sfu),
+                ..entry(user, None)
+            },
         });
         self.broadcast(st, channel_id, &joined, Some(user.id));
         self.emit(st, channel_id, effects);
@@ -368,13 +372,17 @@ impl Hub {
     }
 }
 
-fn entry(u: &UserInfo, muted: Option<bool>, video_enabled: Option<bool>) -> ParticipantEntry {
+/// A voice:participants / voice:user-joined entry; with the member's state (`state`), also its
+/// mute/video flags and whether it is a new client (`supports_sfu`: others then offer to it
+/// at once instead of on the old client's schedule).
+fn entry(u: &UserInfo, state: Option<&Member>) -> ParticipantEntry {
     ParticipantEntry {
         user_id: u.id,
         username: u.username.clone(),
         university: u.university.clone(),
-        muted,
-        video_enabled,
+        muted: state.map(|m| m.muted),
+        video_enabled: state.map(|m| m.video_enabled),
+        supports_sfu: state.map(|m| m.supports_sfu),
     }
 }
 

@@ -90,9 +90,18 @@ async fn participants_carry_no_state_and_nobody_is_offered_the_sfu() {
         .await;
     let text = b.recv_text().await;
     assert!(text.contains("\"voice:participants\""), "{text}");
-    for absent in ["\"muted\"", "\"video_enabled\"", "\"mode\""] {
+    for absent in [
+        "\"muted\"",
+        "\"video_enabled\"",
+        "\"mode\"",
+        "\"supports_sfu\"",
+    ] {
         assert!(!text.contains(absent), "{absent} in {text}");
     }
+    // Nor does voice:user-joined say whether the joiner is a new client.
+    let joined = a.recv_text().await;
+    assert!(joined.contains("\"voice:user-joined\""), "{joined}");
+    assert!(!joined.contains("supports_sfu"), "{joined}");
     // No replay of alice's mute as an event: a newcomer sees everyone unmuted.
     b.expect_silence().await;
 }

@@ -1,5 +1,6 @@
 //! Capabilities (compat-spec H9) and stability of server-driven migration, over real
-//! sockets: a member without `supports_sfu` keeps the channel P2P at 8 and makes it say
+//! sockets: voice:participants and voice:user-joined entries say which members are new clients
+//! (`supports_sfu`); a member without `supports_sfu` keeps the channel P2P at 8 and makes it say
 //! voice:degraded-mode above 10 (once per crossing); a legacy member joining an SFU channel
 //! migrates it back to P2P; flapping between 7 and 8 members twenty times starts at most
 //! one migration per cool-down window.
@@ -12,6 +13,32 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 use sohbet_rtc::signal::{CallMode, Message};
+
+#[tokio::test]
+async fn entries_tell_new_clients_from_old_ones_so_members_know_who_offers_first() {
+    let srv = start_server().await;
+    let mut legacy = Client::new(&srv, "legacy").await;
+    legacy.join_legacy(3).await;
+    let mut modern = Client::new(&srv, "modern").await;
+    let listed = modern.join(3).await.participants;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].supports_sfu, Some(false), "the legacy member");
+    match legacy.expect("voice:user-joined").await {
+        Message::UserJoined(u) => assert_eq!(u.user.supports_sfu, Some(true), "the new joiner"),
+        other => panic!("{other:?}"),
+    }
+    let mut late = Client::new(&srv, "late").await;
+    let listed = late.join_legacy(3).await.participants;
+    let flags: Vec<_> = listed.iter().map(|e| (e.user_id, e.supports_sfu)).collect();
+    assert_eq!(
+        flags,
+        vec![(legacy.user.id, Some(false)), (modern.user.id, Some(true))]
+    );
+    match modern.expect("voice:user-joined").await {
+        Message::UserJoined(u) => assert_eq!(u.user.supports_sfu, Some(false), "an old joiner"),
+        other => panic!("{other:?}"),
+    }
+}
 
 #[tokio::test]
 async fn a_legacy_member_keeps_the_channel_p2p_at_eight_and_degraded_above_ten() {

@@ -6,4 +6,4 @@ pub mod task;
 pub mod timer;
 
 pub use task::{defer, detach, promise, spawn};
-pub use timer::{now_ms, Interval, Timeout};
+pub use timer::{after, now_ms, Interval, Timeout};

@@ -115,6 +115,20 @@ impl Drop for Interval {
     }
 }
 
+/// Runs `f` once after `ms` milliseconds, with nothing to keep: the timer owns itself and is
+/// freed when it fires (for work that must happen even after its caller is gone, e.g. a
+/// frame already promised to the server). When the global timer function is unavailable
+/// `f` is dropped unrun.
+pub fn after(ms: u32, f: impl FnOnce() + 'static) {
+    let slot: Rc<std::cell::RefCell<Option<Timeout>>> = Rc::default();
+    let own = slot.clone();
+    let timer = Timeout::new(ms, move || {
+        let _fired = own.borrow_mut().take();
+        f();
+    });
+    *slot.borrow_mut() = timer.ok();
+}
+
 /// Milliseconds since the time origin (`performance.now()` where available, else `Date.now()`).
 pub fn now_ms() -> f64 {
     let global = js_sys::global();

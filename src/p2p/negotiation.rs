@@ -28,6 +28,38 @@ pub fn is_polite(own: UserId, remote: UserId) -> bool {
     own < remote
 }
 
+/// Who offers first to a remote that may run the old TypeScript client (no `supports_sfu` in
+/// its voice:participants / voice:user-joined entry, or a server that does not say): the old
+/// schedule of compat-spec §4, so that the old client's own offer always comes first and is
+/// answered, and the old client never meets our offer in a glare (its rollback path breaks).
+/// Between two new clients (both advertised) the joiner offers at once instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyRole {
+    /// We are in the channel and `remote` just joined (voice:user-joined).
+    Member,
+    /// We just joined; `remote` is entry `index` of voice:participants.
+    Joiner { index: u32 },
+}
+
+/// How long to wait for the remote's own offer before offering ourselves (old schedule:
+/// members 0 ms if polite else 100 ms; joiners (polite ? 200 : 500) + 150 ms per entry).
+pub fn legacy_offer_delay_ms(own: UserId, remote: UserId, role: LegacyRole) -> u32 {
+    let polite = is_polite(own, remote);
+    match role {
+        LegacyRole::Member => {
+            if polite {
+                0
+            } else {
+                100
+            }
+        }
+        LegacyRole::Joiner { index } => {
+            let base = if polite { 200 } else { 500 };
+            base + 150 * index.min(1_000)
+        }
+    }
+}
+
 /// The browser's signalling state, reduced to what the decisions need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signaling {
@@ -143,6 +175,23 @@ mod tests {
         assert_eq!(on_ice_trouble(false, 3), RestartDecision::Rebuild);
         assert_eq!(on_ice_trouble(true, 0), RestartDecision::LeaveToRemote);
         assert_eq!(on_ice_trouble(true, 3), RestartDecision::Rebuild);
+    }
+
+    #[test]
+    fn with_a_possibly_old_client_the_member_offers_first_and_the_joiner_on_the_old_schedule() {
+        use LegacyRole::*;
+        assert_eq!(legacy_offer_delay_ms(3, 7, Member), 0);
+        assert_eq!(legacy_offer_delay_ms(7, 3, Member), 100);
+        assert_eq!(legacy_offer_delay_ms(3, 7, Joiner { index: 0 }), 200);
+        assert_eq!(legacy_offer_delay_ms(7, 3, Joiner { index: 0 }), 500);
+        assert_eq!(legacy_offer_delay_ms(7, 3, Joiner { index: 2 }), 800);
+        // Whatever the roles, the member's offer is due before the joiner's.
+        for (a, b) in [(3, 7), (7, 3)] {
+            assert!(
+                legacy_offer_delay_ms(a, b, Member)
+                    < legacy_offer_delay_ms(b, a, Joiner { index: 0 })
+            );
+        }
     }
 
     #[test]

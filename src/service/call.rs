@@ -50,6 +50,8 @@ pub(crate) struct Call {
     pub sfu: Option<SfuLink>,
     /// The controller's clock.
     pub mode_timer: Option<crate::browser::Interval>,
+    /// When our next relay frame may leave (spaced for the C++ server).
+    pub pacer: super::pacer::PaceClock,
 }
 
 pub(crate) struct State {
@@ -210,6 +212,7 @@ impl CallService {
             controller: ModeController::default(),
             sfu: None,
             mode_timer: None,
+            pacer: Default::default(),
         });
         Ok((st.generation, st.custom_stream.clone()))
     }

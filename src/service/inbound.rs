@@ -4,8 +4,11 @@
 //! service, takes the state borrow only for its own bookkeeping, and sends frames or emits
 //! events after releasing it.
 //!
-//! Behaviours from compat-spec §3–§5: the joiner offers to everyone in voice:participants at
-//! once (no staggered delays); existing members answer (legacy joiners still offer to them);
+//! Behaviours from compat-spec §3–§5: between new clients (the reference server marks each
+//! entry `supports_sfu`) the joiner offers to everyone in voice:participants at once and the
+//! members answer. Anyone else may run the old client, which offers from both ends and breaks
+//! on glare: there the members offer first (0/100 ms) and the joiner waits for their offers,
+//! offering itself only on the old joiner's schedule ((polite ? 200 : 500) + 150 ms · i);
 //! a user-joined for a known user keeps its stream (P13); a socket that comes back after a drop
 //! re-joins and resyncs the participants (P12).
 
@@ -13,8 +16,11 @@ use std::rc::Rc;
 
 use super::call::{Call, Shared, State};
 use super::events::ServiceEvent;
+use super::pacer::CPP_FRAME_GAP_MS;
+use crate::browser::{after, now_ms};
 use crate::media::{Bus, LevelMonitor, LocalMedia, QualityMonitor};
 use crate::p2p::mesh::{Mesh, MeshConfig, MeshEvent};
+use crate::p2p::negotiation::{legacy_offer_delay_ms, LegacyRole};
 use crate::signal::transport::TransportEvent;
 use crate::signal::{CallMode, Join, Message, UserId};
 
@@ -190,6 +196,7 @@ fn report_levels_afresh(call: &Call) {
 
 fn on_message(shared: &Rc<Shared>, msg: &Message) {
     let mut st = shared.state.borrow_mut();
+    let generation = st.generation;
     let Some(call) = st.call.as_mut() else { return };
     if !call.joined {
         return;
@@ -206,22 +213,38 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             if added {
                 report_levels_afresh(call);
             }
+            // Only the C++ server leaves `mode` out: it loses frames that arrive together.
+            call.pacer.set_gap(if p.mode.is_none() {
+                CPP_FRAME_GAP_MS
+            } else {
+                0.0
+            });
             // A channel on the SFU is joined there (its mode-change follows), never meshed.
             let mesh_wanted = call.controller.mesh_wanted() && p.mode != Some(CallMode::Sfu);
-            if let Some(mesh) = call.mesh.as_ref().filter(|_| mesh_wanted) {
-                for entry in &p.participants {
-                    if let Err(e) = mesh.connect(entry.user_id) {
-                        shared.emit(ServiceEvent::from_p2p(&e));
-                    }
-                }
+            // A new client (it advertised the hybrid) is offered to at once; anyone else may
+            // be an old client, which offers first: wait for it on the old schedule.
+            for (index, entry) in (0u32..).zip(&p.participants).filter(|_| mesh_wanted) {
+                let role = LegacyRole::Joiner { index };
+                let delay = match entry.supports_sfu {
+                    Some(true) => 0,
+                    _ => legacy_offer_delay_ms(call.user_id, entry.user_id, role),
+                };
+                offer_later(shared, generation, entry.user_id, delay);
             }
             changed
         }
         Message::UserJoined(u) if same_channel(u.channel_id) => {
-            let added = !call.participants.contains(u.user.user_id);
+            let user_id = u.user.user_id;
+            let added = !call.participants.contains(user_id);
             let changed = call.participants.upsert(&u.user);
             if added {
                 report_levels_afresh(call);
+            }
+            // A new joiner offers to us; an old one (or one the server does not vouch for)
+            // expects the members to offer first, as old members do.
+            if u.user.supports_sfu != Some(true) {
+                let delay = legacy_offer_delay_ms(call.user_id, user_id, LegacyRole::Member);
+                offer_later(shared, generation, user_id, delay);
             }
             changed
         }
@@ -279,9 +302,7 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
 
 fn on_mesh_event(shared: &Rc<Shared>, event: MeshEvent) {
     match event {
-        MeshEvent::Signal(msg) => {
-            shared.send(&msg);
-        }
+        MeshEvent::Signal(msg) => send_paced(shared, msg),
         MeshEvent::RemoteTrack {
             user_id,
             stream,
@@ -319,4 +340,49 @@ fn on_mesh_event(shared: &Rc<Shared>, event: MeshEvent) {
         MeshEvent::PeerRebuilt => {}
         MeshEvent::Error(e) => shared.emit(ServiceEvent::from_p2p(&e)),
     }
+}
+
+/// Sends one of our relay frames: at once, or from a timer at its slot when the server needs
+/// frames spaced (`pacer.rs`). A frame of a call that has ended meanwhile is dropped.
+fn send_paced(shared: &Rc<Shared>, msg: Message) {
+    let slot = {
+        let mut st = shared.state.borrow_mut();
+        let generation = st.generation;
+        st.call
+            .as_mut()
+            .and_then(|c| c.pacer.slot(now_ms()))
+            .map(|wait| (wait, generation))
+    };
+    let Some((wait, generation)) = slot else {
+        shared.send(&msg);
+        return;
+    };
+    let weak = Rc::downgrade(shared);
+    after(wait.ceil() as u32, move || {
+        if let Some(shared) = weak.upgrade().filter(|s| s.generation() == generation) {
+            shared.send(&msg);
+        }
+    });
+}
+
+/// Offers to `user_id` after `delay_ms` (the old client's schedule), unless by then its own
+/// offer came (a connection exists), it left, the call ended, or the call is off the mesh.
+fn offer_later(shared: &Rc<Shared>, generation: u64, user_id: UserId, delay_ms: u32) {
+    let weak = Rc::downgrade(shared);
+    after(delay_ms, move || {
+        let Some(shared) = weak.upgrade().filter(|s| s.generation() == generation) else {
+            return;
+        };
+        let st = shared.state.borrow();
+        let offered = st
+            .call
+            .as_ref()
+            .filter(|c| c.participants.contains(user_id) && c.controller.mesh_wanted())
+            .and_then(|c| c.mesh.as_ref())
+            .map(|mesh| mesh.connect(user_id));
+        drop(st);
+        if let Some(Err(e)) = offered {
+            shared.emit(ServiceEvent::from_p2p(&e));
+        }
+    });
 }

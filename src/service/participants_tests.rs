@@ -10,6 +10,7 @@ fn entry(user_id: UserId, name: &str) -> ParticipantEntry {
         university: String::new(),
         muted: None,
         video_enabled: None,
+        supports_sfu: None,
     }
 }
 

@@ -99,15 +99,17 @@ json_struct! {
         video_enabled: bool = Default,
     }
 
-    /// One entry of voice:participants, and the body of voice:user-joined. `muted` and
-    /// `video_enabled` are reference-server extras (the C++ server keeps no such state);
-    /// old clients ignore them.
+    /// One entry of voice:participants, and the body of voice:user-joined. `muted`,
+    /// `video_enabled` and `supports_sfu` (the member's own voice:join said so: a new client)
+    /// are reference-server extras (the C++ server keeps no such state); old clients ignore
+    /// them.
     pub struct ParticipantEntry {
         user_id: UserId,
         username: String = Default,
         university: String = Default,
         muted: Option<bool>,
         video_enabled: Option<bool>,
+        supports_sfu: Option<bool>,
     }
 
     /// voice:user-joined (to existing members): the participant's keys beside `channel_id`.

@@ -17,6 +17,8 @@ export class LegacyClient {
     this.timers = [];
     this.elements = [];
     this.offers = 0;
+    this.rollbacks = 0;
+    this.candidatesIn = new Map();
     this.channel = null;
     this.lossyUntil = 0;
   }
@@ -56,6 +58,11 @@ export class LegacyClient {
   sampleRate() { return this.ctx.sampleRate; }
   peerCount() { return [...this.pcs.values()].filter((pc) => pc.connectionState !== 'closed').length; }
   offersSent() { return this.offers; }
+  // Glares this client resolved by rolling its own offer back: the path that breaks in the
+  // real old client ("order of m-lines ... doesn't match", then no more candidates).
+  rollbacksMade() { return this.rollbacks; }
+  // ICE candidate frames that reached this client from `id` (lost ones never do).
+  candidatesFrom(id) { return this.candidatesIn.get(id) || 0; }
   describe() {
     return [...this.pcs.entries()].map(([id, pc]) => `${id}: ${pc.signalingState}/${pc.connectionState}`).join(', ');
   }
@@ -103,7 +110,10 @@ export class LegacyClient {
       const pc = this.pc(from);
       if (pc.signalingState !== 'stable') {
         if (!this.polite(from)) return;
-        if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+        if (pc.signalingState === 'have-local-offer') {
+          this.rollbacks += 1;
+          await pc.setLocalDescription({ type: 'rollback' });
+        }
       }
       this.addTracks(pc);
       await pc.setRemoteDescription(p.offer);
@@ -118,6 +128,7 @@ export class LegacyClient {
         await this.flush(p.from_user_id, pc);
       }
     } else if (type === 'voice:ice-candidate') {
+      this.candidatesIn.set(p.from_user_id, this.candidatesFrom(p.from_user_id) + 1);
       const pc = this.pcs.get(p.from_user_id);
       if (!pc || !p.candidate || this.lossy()) return;
       if (pc.remoteDescription) { await pc.addIceCandidate(p.candidate).catch(() => {}); }

@@ -45,6 +45,10 @@ extern "C" {
     pub fn describe(this: &LegacyClient) -> String;
     #[wasm_bindgen(method, js_name = offersSent)]
     pub fn offers_sent(this: &LegacyClient) -> u32;
+    #[wasm_bindgen(method, js_name = rollbacksMade)]
+    pub fn rollbacks_made(this: &LegacyClient) -> u32;
+    #[wasm_bindgen(method, js_name = candidatesFrom)]
+    pub fn candidates_from(this: &LegacyClient, user_id: f64) -> u32;
     #[wasm_bindgen(method)]
     pub fn close(this: &LegacyClient);
     #[wasm_bindgen(method, js_name = loseCandidatesFor)]
