@@ -604,8 +604,10 @@ async function main() {
     await server.start();
     browser = await launch();
     const env = { http: server.httpUrl, ws: server.wsUrl, lk, server };
-    for (const [name, fn] of selected) {
-      if (only && !only.split('|').some((part) => name.includes(part))) continue;
+    const queue = selected.filter(([name]) => !only || only.split('|').some((part) => name.includes(part)));
+    let frozenRetries = 0;
+    while (queue.length) {
+      const [name, fn] = queue.shift();
       const t0 = Date.now();
       const mark = server.logMark();
       const context = await browser.newContext();
@@ -621,13 +623,23 @@ async function main() {
         passed++;
         console.log(`ok   ${name} (${Date.now() - t0} ms)${note ? ` — ${note}` : ''}`);
       } catch (e) {
-        failed++;
-        console.log(`FAIL ${name} (${Date.now() - t0} ms): ${e.message.split('\n')[0]}`);
-        console.log(logs.slice(-15).map((l) => `     ${l.slice(0, 300)}`).join('\n'));
         const stall = await Promise.race([
           page.evaluate(() => window.H?.stalls?.()),
           new Promise((resolve) => setTimeout(() => resolve('the page does not answer'), 5000)),
         ]).catch((err) => err.message);
+        // A test page that stops running (nine clients and ~60 peer connections in one renderer
+        // on two cores; see issue 12) is retried once, loudly; a test that failed while its page
+        // kept answering is not.
+        if (stall === 'the page does not answer' && frozenRetries < 1 && !name.startsWith('RETRY')) {
+          frozenRetries++;
+          console.log(`RETRY ${name}: its page stopped answering (main thread frozen) after ${Date.now() - t0} ms: ${e.message.split('\n')[0].slice(0, 300)}`);
+          console.log(`     server (mode/migration lines of this test):\n${server.logSince(mark).slice(-12).map((l) => `     ${l}`).join('\n')}`);
+          queue.unshift([`RETRY ${name}`, fn]);
+          continue;
+        }
+        failed++;
+        console.log(`FAIL ${name} (${Date.now() - t0} ms): ${e.message.split('\n')[0]}`);
+        console.log(logs.slice(-15).map((l) => `     ${l.slice(0, 300)}`).join('\n'));
         console.log(`     longest main-thread stall of the page: ${JSON.stringify(stall)}`);
         console.log(`     server (mode/migration lines of this test):\n${server.logSince(mark).slice(-40).map((l) => `     ${l}`).join('\n')}`);
       } finally {
@@ -646,6 +658,7 @@ async function main() {
     console.log(`hybrid samples: ${JSON.stringify(results)}`);
     fs.writeFileSync(path.join(ROOT, '.artifacts', 'hybrid-bench.json'), JSON.stringify({ ...out, samples: results }, null, 1));
   }
+  if (frozenRetries) console.log(`hybrid: ${frozenRetries} test page(s) froze and were retried (issue 12)`);
   console.log(`e2e: ${passed} passed, ${failed} failed`);
   process.exitCode = failed ? 1 : 0;
 }
