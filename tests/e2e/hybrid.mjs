@@ -591,6 +591,7 @@ const tests = [
 
 async function main() {
   const only = process.argv[2];
+  let frozenRetries = 0;
   const repeat = Number(process.env.HYBRID_BENCH ?? 0);
   const selected = repeat > 0
     ? tests.filter(([name]) => /round trip|^gradual|^opportunistic|^eight clients|killed|speaking indicator/.test(name))
@@ -605,7 +606,6 @@ async function main() {
     browser = await launch();
     const env = { http: server.httpUrl, ws: server.wsUrl, lk, server };
     const queue = selected.filter(([name]) => !only || only.split('|').some((part) => name.includes(part)));
-    let frozenRetries = 0;
     while (queue.length) {
       const [name, fn] = queue.shift();
       const t0 = Date.now();
