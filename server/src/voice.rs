@@ -261,13 +261,7 @@ impl Hub {
             channel_id,
             participants: others
                 .iter()
-                .map(|m| {
-                    if quirks {
-                        entry(&m.info, None)
-                    } else {
-                        entry(&m.info, Some(m))
-                    }
-                })
+                .map(|m| entry(&m.info, (!quirks).then_some(*m)))
                 .collect(),
             mode: (!quirks).then(|| room.advertised_mode()),
         });

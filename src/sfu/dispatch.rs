@@ -350,7 +350,7 @@ impl Engine {
         // Refilled in place (plain loop, no iterator-collect instance).
         shared.streams.clear();
         for (id, stream) in self.streams.values() {
-            shared.streams.push((*id as i64, Clone::clone(stream)));
+            shared.streams.push((*id, Clone::clone(stream)));
         }
         shared.rtt_ms = self.ping.rtt_ms();
         if matches!(self.phase, Phase::Closed) {

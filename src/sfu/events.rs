@@ -83,7 +83,7 @@ fn set(obj: &Object, key: &str, value: JsValue) {
 pub struct Shared {
     pub state: &'static str,
     pub participants: Vec<Participant>,
-    pub streams: Vec<(i64, MediaStream)>,
+    pub streams: Vec<(crate::signal::UserId, MediaStream)>,
     pub own_sid: String,
     pub own_identity: String,
     pub reconnect_attempts: u32,
@@ -101,10 +101,7 @@ impl Shared {
     pub fn participants_js(&self) -> JsValue {
         let out = js_sys::Array::new();
         for p in &self.participants {
-            let stream = self
-                .streams
-                .iter()
-                .find(|(id, _)| i64::try_from(p.user_id) == Ok(*id));
+            let stream = self.streams.iter().find(|(id, _)| *id == p.user_id);
             out.push(&voice_participant(p, stream.map(|(_, s)| s)));
         }
         out.into()
