@@ -3,6 +3,7 @@
 # merged into bench/results.json. Starts the same servers as the tests and stops them by PID.
 # Usage: scripts/bench.sh [size|server|p2p|sfu|hybrid ...]   (default: all)
 set -euo pipefail
+source "$(dirname "$0")/no_realtime.sh"
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 bash scripts/setup.sh

@@ -3,6 +3,7 @@
 # headless Chromium against the real reference server and a real livekit-server), and the
 # end-to-end suite. Servers started here are stopped by PID on exit.
 set -euo pipefail
+source "$(dirname "$0")/no_realtime.sh"
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 bash scripts/setup.sh

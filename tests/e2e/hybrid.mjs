@@ -589,6 +589,47 @@ const tests = [
   }],
 ];
 
+// HYBRID_PROFILE=1: a CPU profile of each test's page (main thread, 1 ms samples), saved to
+// .artifacts and summarised as the longest stretches the thread spent in one place.
+async function startProfile(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+
+async function reportProfile(cdp, name) {
+  const { profile } = await cdp.send('Profiler.stop');
+  const file = path.join(ROOT, '.artifacts', `hybrid-${name.slice(0, 40).replace(/[^a-z0-9]+/gi, '_')}.cpuprofile`);
+  fs.writeFileSync(file, JSON.stringify(profile));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const stack = (id) => {
+    const out = [];
+    for (let k = id; k !== undefined && out.length < 6; k = parent.get(k)) {
+      const f = byId.get(k).callFrame;
+      if (f.functionName !== '(root)') out.push(`${f.functionName || '(anon)'}${f.url ? `@${f.url.split('/').pop()}:${f.lineNumber}` : ''}`);
+    }
+    return out.join(' < ');
+  };
+  // Runs of consecutive samples in the same non-idle node.
+  const runs = [];
+  let t = profile.startTime; let cur = null;
+  profile.samples.forEach((id, i) => {
+    t += profile.timeDeltas[i];
+    const idle = byId.get(id).callFrame.functionName === '(idle)';
+    if (cur && cur.id === id) { cur.end = t; return; }
+    if (cur) runs.push(cur);
+    cur = idle ? null : { id, start: t, end: t };
+  });
+  if (cur) runs.push(cur);
+  runs.sort((a, b) => (b.end - b.start) - (a.end - a.start));
+  console.log(`     profile ${file}: longest busy stretches`);
+  for (const r of runs.slice(0, 5)) console.log(`       ${((r.end - r.start) / 1000).toFixed(0)} ms in ${stack(r.id)}`);
+}
+
 async function main() {
   const only = process.argv[2];
   let frozenRetries = 0;
@@ -616,12 +657,14 @@ async function main() {
       page.on('console', (m) => { logs.push(`[${m.type()}] ${m.text()}`); if (process.env.HYBRID_DEBUG) console.log(`  [page] ${m.text()}`); });
       if (process.env.HYBRID_DEBUG) await page.addInitScript(() => { window.DEBUG_GAPS = true; });
       page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+      const profiler = process.env.HYBRID_PROFILE ? await startProfile(context, page) : null;
       try {
         await page.goto(`${server.httpUrl}/tests/e2e/hybrid.html?pkg=${process.env.SFU_E2E_PKG ?? 'pkg'}`);
         await page.waitForFunction(() => window.E2E_READY === true, null, { timeout: 30000 });
         const note = await fn(page, env);
         passed++;
-        console.log(`ok   ${name} (${Date.now() - t0} ms)${note ? ` — ${note}` : ''}`);
+        const { maxMs } = await page.evaluate(() => window.H.stalls());
+        console.log(`ok   ${name} (${Date.now() - t0} ms; longest main-thread stall ${maxMs} ms)${note ? ` — ${note}` : ''}`);
       } catch (e) {
         const stall = await Promise.race([
           page.evaluate(() => window.H?.stalls?.()),
@@ -643,6 +686,7 @@ async function main() {
         console.log(`     longest main-thread stall of the page: ${JSON.stringify(stall)}`);
         console.log(`     server (mode/migration lines of this test):\n${server.logSince(mark).slice(-40).map((l) => `     ${l}`).join('\n')}`);
       } finally {
+        if (profiler) await reportProfile(profiler, name).catch((e) => console.log(`     profile: ${e.message}`));
         await context.close().catch(() => {});
       }
     }
