@@ -17,7 +17,7 @@ use support::*;
 #[path = "browser_p2p_support/legacy_client.rs"]
 mod legacy_client;
 
-use legacy_client::pair;
+use legacy_client::{pair, LEGACY_FREQ};
 
 async fn legacy_and_new_hear_each_other(legacy_first: bool) {
     legacy_and_new_hear_each_other_ids(legacy_first, true).await;
@@ -166,6 +166,92 @@ async fn a_connection_whose_candidates_were_all_lost_recovers_by_itself() {
     assert_eq!(ours.peer_count(), 1);
     ours.service.leave_channel();
     legacy.close();
+}
+
+/// A peer whose page went away without voice:leave (its socket stays open, so the server
+/// still lists it): once ICE notices, ours restarts within the grace period (the polite side
+/// one grace later, after leaving the first turn to the remote) and rebuilds within the bound
+/// of docs/ARCHITECTURE.md (35 s impolite / 25 s polite after `disconnected`), reported as a
+/// p2p/ice-failed error event. The polite side then holds no connection for it.
+async fn a_vanished_peer_is_restarted_then_rebuilt_within_the_bound(ours_polite: bool) {
+    let channel = unique_channel();
+    let (legacy, legacy_id, mut ours) = pair(!ours_polite).await;
+    legacy.start(channel).await.expect("legacy joins");
+    ours.join(channel).await;
+    ours.must_hear(&[LEGACY_FREQ], 20_000).await;
+    legacy.vanish();
+    let t0 = now_ms();
+    let ice = |ours: &Client| {
+        ours.service
+            .service()
+            .peer_connections()
+            .iter()
+            .find(|(id, _)| *id == legacy_id)
+            .map(|(_, pc)| pc.ice_connection_state())
+    };
+    use web_sys::RtcIceConnectionState::{Completed, Connected};
+    // Each moment in ms after the peer vanished.
+    wait_until("ICE to notice the vanished peer", 40_000, || {
+        !matches!(ice(&ours), Some(Connected | Completed))
+    })
+    .await;
+    let noticed = now_ms() - t0;
+    wait_until("an ICE restart offer to the vanished peer", 40_000, || {
+        legacy.offers_while_vanished() > 0
+    })
+    .await;
+    let restarted = now_ms() - t0;
+    wait_until("the rebuild, reported as p2p/ice-failed", 60_000, || {
+        ours.errors.codes().iter().any(|c| c == "p2p/ice-failed")
+    })
+    .await;
+    let rebuilt = now_ms() - t0;
+    console_log!(
+        "ours {}: ICE noticed after {noticed:.0} ms, restart offer at {restarted:.0} ms, \
+         rebuilt at {rebuilt:.0} ms after the peer vanished",
+        if ours_polite { "polite" } else { "impolite" }
+    );
+    // From ICE noticing: the restart after the grace (the polite side: one more), the
+    // rebuild at the documented bound; 1 s for timers and polling.
+    let (restart_due, bound) = if ours_polite {
+        (10_000.0, 25_000.0)
+    } else {
+        (5_000.0, 35_000.0)
+    };
+    let after = |t: f64| t - noticed;
+    assert!(
+        after(restarted) < restart_due + 1_000.0,
+        "restart offer {:.0} ms after ICE noticed",
+        after(restarted)
+    );
+    assert!(
+        after(rebuilt) < bound + 1_000.0,
+        "rebuilt {:.0} ms after ICE noticed",
+        after(rebuilt)
+    );
+    if ours_polite {
+        assert_eq!(
+            ours.peer_count(),
+            0,
+            "the polite side waits for a fresh offer"
+        );
+    }
+    assert!(
+        ours.participant(legacy_id).is_some(),
+        "still listed by the server"
+    );
+    ours.service.leave_channel();
+    legacy.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_vanished_peer_is_restarted_then_rebuilt_within_the_bound_by_the_impolite_side() {
+    a_vanished_peer_is_restarted_then_rebuilt_within_the_bound(false).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_vanished_peer_is_restarted_then_rebuilt_within_the_bound_by_the_polite_side() {
+    a_vanished_peer_is_restarted_then_rebuilt_within_the_bound(true).await;
 }
 
 fn frame(kind: &str, payload: &str) -> String {

@@ -21,7 +21,8 @@ use web_sys::{
 use super::error::P2pError;
 use super::mesh::MeshEvent;
 use super::negotiation::{
-    is_polite, on_ice_trouble, RestartDecision, DISCONNECTED_GRACE_MS, ICE_PROGRESS_MS,
+    is_polite, next_ice_check_ms, on_ice_trouble, RestartDecision, DISCONNECTED_GRACE_MS,
+    ICE_PROGRESS_MS,
 };
 use super::ops::{self, Op};
 use crate::browser::Timeout;
@@ -369,15 +370,15 @@ fn ice_trouble(inner: &Rc<PeerInner>) {
         return;
     }
     let restarts = inner.state.borrow().restarts;
-    match on_ice_trouble(inner.polite, restarts) {
-        RestartDecision::Restart => {
-            inner.state.borrow_mut().restarts = restarts + 1;
-            ops::enqueue(inner, Op::IceRestart);
-        }
-        RestartDecision::LeaveToRemote => {
-            // Count the remote's restarts as ours so both ends agree on when to rebuild.
-            inner.state.borrow_mut().restarts = restarts + 1;
-        }
+    let decision = on_ice_trouble(inner.polite, restarts);
+    if let Some(ms) = next_ice_check_ms(decision) {
+        // The remote's turns count as ours, so both ends agree on when to rebuild.
+        inner.state.borrow_mut().restarts = restarts + 1;
+        arm_ice_watchdog(inner, ms);
+    }
+    match decision {
+        RestartDecision::Restart => ops::enqueue(inner, Op::IceRestart),
+        RestartDecision::LeaveToRemote => {}
         RestartDecision::Rebuild => {
             inner.error(P2pError::IceFailed {
                 user_id: inner.settings.remote_id,

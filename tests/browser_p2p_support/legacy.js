@@ -57,6 +57,16 @@ export class LegacyClient {
   analyser() { return this.out; }
   sampleRate() { return this.ctx.sampleRate; }
   peerCount() { return [...this.pcs.values()].filter((pc) => pc.connectionState !== 'closed').length; }
+  // Test hook: the user's page went away without leaving (network gone, laptop lid closed):
+  // its connections stop without a word and its socket neither sends nor handles anything
+  // more, but stays open, so the server never says voice:user-left. Offers that still reach it
+  // are counted (offersWhileVanished).
+  vanish() {
+    this.vanished = true;
+    this.timers.forEach(clearTimeout);
+    for (const pc of this.pcs.values()) pc.close();
+  }
+  offersWhileVanished() { return this.offersIn || 0; }
   offersSent() { return this.offers; }
   // Glares this client resolved by rolling its own offer back: the path that breaks in the
   // real old client ("order of m-lines ... doesn't match", then no more candidates).
@@ -68,12 +78,17 @@ export class LegacyClient {
   }
 
   send(type, payload) {
+    if (this.vanished) return;
     // Legacy quirks injected at the sender: string payload, trailing brace.
     const text = `{"type":${JSON.stringify(type)},"payload":${JSON.stringify(JSON.stringify(payload))}}}`;
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
   }
 
   receive(text) {
+    if (this.vanished) {
+      if (text.includes('"voice:offer"')) this.offersIn = this.offersWhileVanished() + 1;
+      return;
+    }
     let msg;
     try { msg = JSON.parse(text); } catch (_) {
       // The legacy brace scanner, reduced: drop trailing garbage until it parses.

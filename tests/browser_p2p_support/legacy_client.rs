@@ -51,6 +51,10 @@ extern "C" {
     pub fn candidates_from(this: &LegacyClient, user_id: f64) -> u32;
     #[wasm_bindgen(method)]
     pub fn close(this: &LegacyClient);
+    #[wasm_bindgen(method)]
+    pub fn vanish(this: &LegacyClient);
+    #[wasm_bindgen(method, js_name = offersWhileVanished)]
+    pub fn offers_while_vanished(this: &LegacyClient) -> u32;
     #[wasm_bindgen(method, js_name = loseCandidatesFor)]
     pub fn lose_candidates_for(this: &LegacyClient, ms: f64);
 
