@@ -8,9 +8,14 @@
 //!   remote audio it can measure at its own output, over 24 fresh two-person calls;
 //! - `p2p_7th_joiner_hears_all_ms`: the 7th joiner of a 6-person mesh, joinChannel → it hears
 //!   all six voices;
+//! - `p2p_floor_first_audio_ms_median`: the floor under the first: in the same page, two bare
+//!   `RTCPeerConnection`s exchange offer, answer and candidates directly (no server, no
+//!   library), the same tone, the same 2048-point analyser and polling; creating the two
+//!   connections → the tone measured at the receiver (`p2p_first_audio_vs_floor` = the ratio);
 //! - `p2p_memory_per_peer_bytes`: JS heap (`performance.memory.usedJSHeapSize`) plus wasm
 //!   memory growth across building that 7-person mesh, divided by its 42 peer connections.
 
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
@@ -80,14 +85,86 @@ fn memory_bytes() -> f64 {
     heap + wasm
 }
 
+// The floor: a two-person call with nothing but the browser in between.
+#[wasm_bindgen(inline_js = r#"
+export function floorCall(stream, ctx) {
+  const a = new RTCPeerConnection();
+  const b = new RTCPeerConnection();
+  let ready;
+  const bReady = new Promise((r) => { ready = r; });
+  a.onicecandidate = (e) => { if (e.candidate) bReady.then(() => b.addIceCandidate(e.candidate)).catch(() => {}); };
+  b.onicecandidate = (e) => { if (e.candidate) a.addIceCandidate(e.candidate).catch(() => {}); };
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 2048;
+  const el = document.createElement('audio');
+  el.muted = true;
+  let source = null;
+  b.ontrack = (e) => {
+    el.srcObject = e.streams[0];
+    el.play().catch(() => {});
+    source = ctx.createMediaStreamSource(e.streams[0]);
+    source.connect(analyser);
+  };
+  for (const t of stream.getTracks()) a.addTrack(t, stream);
+  (async () => {
+    await a.setLocalDescription();
+    await b.setRemoteDescription(a.localDescription);
+    ready();
+    await b.setLocalDescription();
+    await a.setRemoteDescription(b.localDescription);
+  })().catch((e) => console.error(`floor call: ${e}`));
+  return { analyser, close() { source?.disconnect(); el.srcObject = null; a.close(); b.close(); } };
+}
+"#)]
+extern "C" {
+    type FloorCall;
+    #[wasm_bindgen(js_name = floorCall)]
+    fn floor_call(stream: &web_sys::MediaStream, ctx: &web_sys::AudioContext) -> FloorCall;
+    #[wasm_bindgen(method, getter)]
+    fn analyser(this: &FloorCall) -> web_sys::AnalyserNode;
+    #[wasm_bindgen(method)]
+    fn close(this: &FloorCall);
+}
+
 /// The benches run one after the other (tests of one file would otherwise share the page).
 #[wasm_bindgen_test]
 async fn bench_p2p() {
-    first_audio_of_a_two_person_call().await;
+    let ours = first_audio_of_a_two_person_call().await;
+    let floor = floor_first_audio().await;
+    if let (Some(ours), Some(floor)) = (ours, floor) {
+        console_log!("BENCH p2p_first_audio_vs_floor={:.2}", ours / floor);
+    }
     seventh_joiner_and_memory_per_peer().await;
 }
 
-async fn first_audio_of_a_two_person_call() {
+/// `p2p_floor_first_audio_ms_median` over [`RUNS`] bare calls; returns it.
+async fn floor_first_audio() -> Option<f64> {
+    let tone = ToneSource::start(VOICE_FREQS[0]);
+    let ctx = web_sys::AudioContext::new().expect("an AudioContext");
+    let mut samples = Vec::new();
+    for run in 0..RUNS {
+        let t0 = now_ms();
+        let call = floor_call(&tone.stream, &ctx);
+        let probe = EnergyProbe::new(call.analyser(), ctx.sample_rate());
+        match heard_at(&probe, &[VOICE_FREQS[0]], 10_000.0).await {
+            Some(t) => samples.push(t - t0),
+            None => console_log!("floor run {run}: no audio within 10 s"),
+        }
+        call.close();
+        sleep_ms(100).await;
+    }
+    let _ = ctx.close();
+    samples.sort_by(|x, y| x.total_cmp(y));
+    console_log!("floor first-audio samples (ms): {samples:?}");
+    let median = (!samples.is_empty()).then(|| percentile(&samples, 50.0));
+    if let Some(m) = median {
+        bench("p2p_floor_first_audio_ms_median", m);
+    }
+    median
+}
+
+/// `p2p_first_audio_ms_median` / `_p95` over [`RUNS`] calls; returns the median.
+async fn first_audio_of_a_two_person_call() -> Option<f64> {
     let a = Client::new("bench-a", VOICE_FREQS[0]).await;
     let b = Client::new("bench-b", VOICE_FREQS[1]).await;
     let mut samples = Vec::new();
@@ -148,11 +225,13 @@ async fn first_audio_of_a_two_person_call() {
     }
     samples.sort_by(|x, y| x.total_cmp(y));
     console_log!("first-audio samples (ms): {samples:?}");
-    if !samples.is_empty() {
-        bench("p2p_first_audio_ms_median", percentile(&samples, 50.0));
-        bench("p2p_first_audio_ms_p95", percentile(&samples, 95.0));
-        bench("p2p_first_audio_runs", samples.len() as f64);
+    if samples.is_empty() {
+        return None;
     }
+    bench("p2p_first_audio_ms_median", percentile(&samples, 50.0));
+    bench("p2p_first_audio_ms_p95", percentile(&samples, 95.0));
+    bench("p2p_first_audio_runs", samples.len() as f64);
+    Some(percentile(&samples, 50.0))
 }
 
 async fn seventh_joiner_and_memory_per_peer() {
@@ -173,9 +252,36 @@ async fn seventh_joiner_and_memory_per_peer() {
     let t0 = now_ms();
     join(&seventh, channel).await;
     let probe = fast_probe(&seventh);
-    let freqs: Vec<f32> = six.iter().map(|c| c.freq).collect();
-    if let Some(t) = heard_at(&probe, &freqs, 20_000.0).await {
-        bench("p2p_7th_joiner_hears_all_ms", t - t0);
+    // Where the time goes: when each of its connections reached `connected`, and when each
+    // voice was first measured, relative to joinChannel.
+    let (mut connected, mut heard) = (Vec::new(), vec![None; six.len()]);
+    while now_ms() - t0 < 20_000.0 && heard.iter().any(Option::is_none) {
+        let now = now_ms() - t0;
+        for (id, pc) in seventh.service.service().peer_connections() {
+            let up = pc.connection_state() == web_sys::RtcPeerConnectionState::Connected;
+            if up && !connected.iter().any(|(u, _)| *u == id) {
+                connected.push((id, now));
+            }
+        }
+        for (slot, c) in heard.iter_mut().zip(&six) {
+            if slot.is_none() && probe.hears(c.freq) {
+                *slot = Some(now);
+            }
+        }
+        sleep_ms(2).await;
+    }
+    let connected: Vec<String> = connected.iter().map(|(_, t)| format!("{t:.0}")).collect();
+    let heard_ms: Vec<String> = heard.iter().map(|t| format!("{t:.0?}")).collect();
+    console_log!(
+        "7th joiner: connections up at [{}] ms, voices first heard at [{}] ms",
+        connected.join(", "),
+        heard_ms.join(", ")
+    );
+    if let Some(all) = heard.iter().copied().collect::<Option<Vec<f64>>>() {
+        bench(
+            "p2p_7th_joiner_hears_all_ms",
+            all.into_iter().fold(0.0, f64::max),
+        );
     }
     sleep_ms(1_000).await;
     let peers: usize = six.iter().map(|c| c.peer_count()).sum::<usize>() + seventh.peer_count();
