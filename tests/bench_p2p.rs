@@ -12,6 +12,8 @@
 //!   `RTCPeerConnection`s exchange offer, answer and candidates directly (no server, no
 //!   library), the same tone, the same 2048-point analyser and polling; creating the two
 //!   connections → the tone measured at the receiver (`p2p_first_audio_vs_floor` = the ratio);
+//! - `p2p_7th_joiner_floor_ms`: its floor: beside the same six-person call, six bare pairs of
+//!   connections set up at once, until all six tones are measured;
 //! - `p2p_memory_per_peer_bytes`: JS heap (`performance.memory.usedJSHeapSize`) plus wasm
 //!   memory growth across building that 7-person mesh, divided by its 42 peer connections.
 
@@ -163,6 +165,43 @@ async fn floor_first_audio() -> Option<f64> {
     median
 }
 
+/// The 7th joiner's floor: in the same page, beside the same six-person call, six bare pairs
+/// of `RTCPeerConnection`s set up at once (as the joiner sets up six connections); from their
+/// creation until all six tones are measured (`p2p_7th_joiner_floor_ms`, median of 5).
+async fn six_bare_calls_beside(call: &[Client]) {
+    let tone = ToneSource::start(VOICE_FREQS[7]);
+    let ctx = web_sys::AudioContext::new().expect("an AudioContext");
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let t0 = now_ms();
+        let calls: Vec<FloorCall> = (0..call.len())
+            .map(|_| floor_call(&tone.stream, &ctx))
+            .collect();
+        let probes: Vec<EnergyProbe> = calls
+            .iter()
+            .map(|c| EnergyProbe::new(c.analyser(), ctx.sample_rate()))
+            .collect();
+        let mut heard = vec![false; probes.len()];
+        while now_ms() - t0 < 10_000.0 && heard.iter().any(|h| !h) {
+            for (h, p) in heard.iter_mut().zip(&probes) {
+                *h = *h || p.hears(VOICE_FREQS[7]);
+            }
+            sleep_ms(2).await;
+        }
+        if heard.iter().all(|h| *h) {
+            samples.push(now_ms() - t0);
+        }
+        calls.iter().for_each(FloorCall::close);
+        sleep_ms(300).await;
+    }
+    let _ = ctx.close();
+    samples.sort_by(|x, y| x.total_cmp(y));
+    console_log!("six bare calls beside the six-person call (ms): {samples:?}");
+    if !samples.is_empty() {
+        bench("p2p_7th_joiner_floor_ms", percentile(&samples, 50.0));
+    }
+}
+
 /// `p2p_first_audio_ms_median` / `_p95` over [`RUNS`] calls; returns the median.
 async fn first_audio_of_a_two_person_call() -> Option<f64> {
     let a = Client::new("bench-a", VOICE_FREQS[0]).await;
@@ -251,12 +290,17 @@ async fn seventh_joiner_and_memory_per_peer() {
     let seventh = Client::new("seventh", VOICE_FREQS[6]).await;
     let t0 = now_ms();
     join(&seventh, channel).await;
+    let joined = now_ms() - t0;
     let probe = fast_probe(&seventh);
     // Where the time goes: when each of its connections reached `connected`, and when each
     // voice was first measured, relative to joinChannel.
     let (mut connected, mut heard) = (Vec::new(), vec![None; six.len()]);
+    let (mut polls, mut longest_poll_gap, mut last) = (0, 0.0_f64, now_ms());
     while now_ms() - t0 < 20_000.0 && heard.iter().any(Option::is_none) {
         let now = now_ms() - t0;
+        polls += 1;
+        longest_poll_gap = longest_poll_gap.max(now_ms() - last);
+        last = now_ms();
         for (id, pc) in seventh.service.service().peer_connections() {
             let up = pc.connection_state() == web_sys::RtcPeerConnectionState::Connected;
             if up && !connected.iter().any(|(u, _)| *u == id) {
@@ -273,7 +317,8 @@ async fn seventh_joiner_and_memory_per_peer() {
     let connected: Vec<String> = connected.iter().map(|(_, t)| format!("{t:.0}")).collect();
     let heard_ms: Vec<String> = heard.iter().map(|t| format!("{t:.0?}")).collect();
     console_log!(
-        "7th joiner: connections up at [{}] ms, voices first heard at [{}] ms",
+        "7th joiner: joinChannel resolved at {joined:.0} ms, {polls} polls (longest gap \
+         {longest_poll_gap:.0} ms), connections up at [{}] ms, voices first heard at [{}] ms",
         connected.join(", "),
         heard_ms.join(", ")
     );
@@ -291,6 +336,8 @@ async fn seventh_joiner_and_memory_per_peer() {
         bench("p2p_memory_per_peer_bytes", (after - before) / peers as f64);
     }
     seventh.service.leave_channel();
+    sleep_ms(500).await;
+    six_bare_calls_beside(&six).await;
     for c in &six {
         c.service.leave_channel();
     }
