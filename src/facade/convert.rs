@@ -35,6 +35,9 @@ export interface WebRTCConfig {
   offerTimeoutMs?: number;
   /** Optional: how long joinChannel waits for the signalling socket to open (10000). */
   socketWaitMs?: number;
+  /** Optional: the SFU connection, which uses `iceServers` like the mesh, also uses the ICE
+   * servers LiveKit sends (its TURN/STUN); costs an ICE restart per switch (false). */
+  useServerIceServers?: boolean;
 }
 
 /** The `code`/`message` pair passed to onError callbacks and set on rejected Errors. */

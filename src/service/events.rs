@@ -111,6 +111,12 @@ pub struct ServiceConfig {
     pub socket_wait_ms: u32,
     /// How long an offer may stay unanswered before it is rolled back and retried (P5).
     pub offer_timeout_ms: u32,
+    /// The SFU connection also uses the ICE servers LiveKit sends in its JoinResponse (its
+    /// TURN/STUN) after `ice_servers`; WebRTCConfig.useServerIceServers, default false: the
+    /// single SFU connection is built before the JoinResponse, so taking them costs an ICE
+    /// restart (one more offer/answer) in every switch, and the app's own `iceServers` (its
+    /// TURN) already serve the SFU connection.
+    pub use_server_ice: bool,
 }
 
 impl Default for ServiceConfig {
@@ -120,13 +126,15 @@ impl Default for ServiceConfig {
             client_version: concat!("sohbet-rtc/", env!("CARGO_PKG_VERSION")).to_string(),
             socket_wait_ms: 10_000,
             offer_timeout_ms: crate::p2p::negotiation::OFFER_TIMEOUT_MS,
+            use_server_ice: false,
         }
     }
 }
 
 impl ServiceConfig {
     /// Reads `{ iceServers }` (WebRTCConfig) from a JS value, plus the optional extras
-    /// `offerTimeoutMs` and `socketWaitMs`; anything missing keeps the defaults.
+    /// `offerTimeoutMs`, `socketWaitMs` and `useServerIceServers`; anything missing keeps the
+    /// defaults.
     pub fn from_js(value: &JsValue) -> ServiceConfig {
         let mut config = ServiceConfig::default();
         if !value.is_object() {
@@ -146,6 +154,9 @@ impl ServiceConfig {
         }
         if let Some(ms) = millis(get("socketWaitMs")) {
             config.socket_wait_ms = ms;
+        }
+        if let Some(on) = get("useServerIceServers").and_then(|v| v.as_bool()) {
+            config.use_server_ice = on;
         }
         config
     }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::call::Shared;
 use super::events::ServiceEvent;
-use super::sfu_link::SfuLink;
+use super::sfu_link::{SfuLink, SfuLinkParams};
 use crate::browser::now_ms;
 use crate::error::JsErrorCode;
 use crate::media::quality::Quality;
@@ -215,9 +215,17 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String, hold: bool) {
             .local
             .as_ref()
             .and_then(|local| local.audio_tracks().into_iter().next());
-        let peers = call.participants.ids().len();
-        let graph = call.graph.clone();
-        match SfuLink::start(url, token, mic.as_ref(), muted, hold, peers, graph, sink) {
+        let params = SfuLinkParams {
+            url,
+            token,
+            mic: mic.as_ref(),
+            muted,
+            held: hold,
+            peers: call.participants.ids().len(),
+            ice_servers: shared.config.borrow().ice_servers.clone(),
+            use_server_ice: shared.config.borrow().use_server_ice,
+        };
+        match SfuLink::start(params, call.graph.clone(), sink) {
             Ok(link) => {
                 call.sfu = Some(link);
                 Ok(())

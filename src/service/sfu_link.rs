@@ -24,21 +24,41 @@ pub(crate) struct SfuLink {
     held: bool,
 }
 
+/// What a call's SFU session is started with.
+pub(crate) struct SfuLinkParams<'a> {
+    /// LiveKit's URL and this user's token (from voice:mode-change).
+    pub url: String,
+    pub token: String,
+    /// The call's microphone; the session publishes its own copy.
+    pub mic: Option<&'a MediaStreamTrack>,
+    /// The copy is silent while the user is muted or the link is held (a pre-warm).
+    pub muted: bool,
+    pub held: bool,
+    /// Participants already in the call: one receive slot each.
+    pub peers: usize,
+    /// The app's `RTCIceServer[]` (or undefined), and whether LiveKit's own are added.
+    pub ice_servers: wasm_bindgen::JsValue,
+    pub use_server_ice: bool,
+}
+
 impl SfuLink {
-    /// Connects to `url` with `token`, publishing a copy of `mic` in the join (single peer
-    /// connection), silent while `muted` or `held`, with a receive slot for each of the `peers`
-    /// already in the call.
-    #[allow(clippy::too_many_arguments)]
+    /// Connects and publishes a copy of the microphone in the join (single peer connection),
+    /// playing through `graph` and reporting to `sink`.
     pub fn start(
-        url: String,
-        token: String,
-        mic: Option<&MediaStreamTrack>,
-        muted: bool,
-        held: bool,
-        peers: usize,
+        params: SfuLinkParams<'_>,
         graph: Rc<RefCell<AudioGraph>>,
         sink: SfuSink,
     ) -> Result<SfuLink, SfuError> {
+        let SfuLinkParams {
+            url,
+            token,
+            mic,
+            muted,
+            held,
+            peers,
+            ice_servers,
+            use_server_ice,
+        } = params;
         // The JS `clone()`: an independent track on the same source, so holding or muting the
         // SFU side never silences what the mesh sends.
         #[allow(clippy::disallowed_methods)]
@@ -52,7 +72,8 @@ impl SfuLink {
         let config = SessionConfig {
             url,
             token,
-            use_server_ice: false,
+            ice_servers,
+            use_server_ice,
             single_pc: true,
             owns_graph: false,
             mic: mic.clone(),

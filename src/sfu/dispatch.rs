@@ -118,7 +118,7 @@ impl Engine {
             // The single PC was built before the JoinResponse: apply its ICE servers now and
             // ICE-restart once our join offer is answered.
             if let Some(publisher) = self.publisher.as_ref() {
-                match publisher.set_ice_servers(&join.ice_servers) {
+                match publisher.set_ice_servers(&self.config.ice_servers, &join.ice_servers) {
                     Ok(()) => self.pending_ice_restart = true,
                     Err(e) => self.emitter.error(e),
                 }

@@ -32,19 +32,26 @@ pub struct SfuClient {
     /// The running session's input queue (`None` before connect and after leave). A cell,
     /// so every method takes `&self`.
     commands: RefCell<Option<Inbox>>,
+    /// `options.iceServers` (`RTCIceServer[]`), or undefined.
+    ice_servers: JsValue,
     use_server_ice: bool,
     single_pc: bool,
 }
 
 #[wasm_bindgen]
 impl SfuClient {
-    /// `options.useServerIceServers` (default false): use the JoinResponse's ICE servers.
+    /// `options.iceServers`: the app's `RTCIceServer[]` for every SFU connection.
+    /// `options.useServerIceServers` (default false): also use the JoinResponse's ICE servers.
     /// `options.singlePeerConnection` (default true): `/rtc/v1` single-PC signalling; false
     /// selects the classic dual-PC `/rtc` path.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<SfuClient, JsValue> {
         let use_server_ice = flag(&options, "useServerIceServers", false);
         let single_pc = flag(&options, "singlePeerConnection", true);
+        let ice_servers = Reflect::get(&options, &"iceServers".into())
+            .ok()
+            .filter(js_sys::Array::is_array)
+            .unwrap_or(JsValue::UNDEFINED);
         let graph = AudioGraph::new()?;
         graph.resume();
         Ok(SfuClient {
@@ -55,6 +62,7 @@ impl SfuClient {
                 ..Shared::default()
             })),
             commands: RefCell::new(None),
+            ice_servers,
             use_server_ice,
             single_pc,
         })
@@ -86,6 +94,7 @@ impl SfuClient {
         let config = SessionConfig {
             url,
             token,
+            ice_servers: self.ice_servers.clone(),
             use_server_ice: self.use_server_ice,
             single_pc: self.single_pc,
             owns_graph: true,

@@ -30,7 +30,7 @@ impl Engine {
 
     fn start_join(&mut self, rejoin: bool) -> Result<Pending, SfuError> {
         if self.config.single_pc {
-            let publisher = PeerTransport::new(false, &[], &self.inbox)?;
+            let publisher = PeerTransport::new(false, &self.config.ice_servers, &[], &self.inbox)?;
             if let Some(mic) = &self.mic {
                 publisher.add_send_track(&mic.track);
             }
@@ -217,11 +217,13 @@ impl Engine {
         }
     }
 
-    /// Builds both PCs (with the JoinResponse's ICE servers when configured to use them).
+    /// Builds both PCs (the app's ICE servers, then the JoinResponse's when configured to use
+    /// them).
     pub(super) fn create_transports(&mut self, ice: &[IceServer]) -> Result<(), SfuError> {
         let servers = if self.config.use_server_ice { ice } else { &[] };
-        self.subscriber = Some(PeerTransport::new(true, servers, &self.inbox)?);
-        self.publisher = Some(PeerTransport::new(false, servers, &self.inbox)?);
+        let app = &self.config.ice_servers;
+        self.subscriber = Some(PeerTransport::new(true, app, servers, &self.inbox)?);
+        self.publisher = Some(PeerTransport::new(false, app, servers, &self.inbox)?);
         Ok(())
     }
 

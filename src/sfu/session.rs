@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamTrack};
 
@@ -34,7 +35,10 @@ pub(super) use super::steps::{Cont, Pending, Purpose, Then};
 pub struct SessionConfig {
     pub url: String,
     pub token: String,
-    /// Use `ice_servers` from the JoinResponse (off in tests: loopback needs none).
+    /// The app's `RTCIceServer[]` (WebRTCConfig.iceServers; undefined = none): used by every
+    /// SFU peer connection, before any the server adds.
+    pub ice_servers: JsValue,
+    /// Also use the JoinResponse's ICE servers (LiveKit's TURN/STUN).
     pub use_server_ice: bool,
     /// Single-PC `/rtc/v1` mode (our offer rides in the join request) instead of dual-PC.
     pub single_pc: bool,

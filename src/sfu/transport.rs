@@ -44,13 +44,15 @@ pub struct PeerTransport {
 }
 
 impl PeerTransport {
-    /// Creates the PC with the given ICE servers (from the JoinResponse; none on loopback).
+    /// Creates the PC with the app's ICE servers (`RTCIceServer[]` or undefined) followed by
+    /// the server's (from the JoinResponse).
     pub fn new(
         subscriber: bool,
+        app_ice: &JsValue,
         ice_servers: &[IceServer],
         inbox: &Inbox,
     ) -> Result<PeerTransport, SfuError> {
-        let config = ice_configuration(ice_servers);
+        let config = ice_configuration(app_ice, ice_servers);
         let pc =
             RtcPeerConnection::new_with_configuration(&config).map_err(|e| SfuError::js(&e))?;
         let tx = inbox.clone();
@@ -183,9 +185,13 @@ impl PeerTransport {
     }
 
     /// Replaces the ICE servers (they apply from the next ICE restart).
-    pub fn set_ice_servers(&self, ice_servers: &[IceServer]) -> Result<(), SfuError> {
+    pub fn set_ice_servers(
+        &self,
+        app_ice: &JsValue,
+        ice_servers: &[IceServer],
+    ) -> Result<(), SfuError> {
         self.pc
-            .set_configuration_with_configuration(&ice_configuration(ice_servers))
+            .set_configuration_with_configuration(&ice_configuration(app_ice, ice_servers))
             .map_err(|e| SfuError::js(&e))
     }
 
@@ -213,10 +219,15 @@ impl Drop for PeerTransport {
     }
 }
 
-/// An `RTCConfiguration` with the given ICE servers.
-fn ice_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
+/// An `RTCConfiguration` with the app's ICE servers (a JS `RTCIceServer[]`, or anything else
+/// for none) followed by the server's.
+fn ice_configuration(app_ice: &JsValue, ice_servers: &[IceServer]) -> RtcConfiguration {
     let config = RtcConfiguration::new();
-    let servers = Array::new();
+    let servers = if Array::is_array(app_ice) {
+        Array::from(app_ice)
+    } else {
+        Array::new()
+    };
     for IceServer {
         urls,
         username,

@@ -7,6 +7,7 @@
 // the round trips (N times each) and the SFU-failure test, for scripts/bench.sh hybrid.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT, launch, PrivateLivekit, freeLivekitPort } from './harness.mjs';
@@ -67,6 +68,33 @@ class RefServer {
   get httpUrl() { return `http://127.0.0.1:${this.http}`; }
   get wsUrl() { return `ws://127.0.0.1:${this.ws}`; }
   stop() { if (this.proc) { this.proc.kill('SIGKILL'); this.proc = null; } }
+}
+
+/**
+ * A minimal STUN server on a free loopback UDP port: answers every Binding request with the
+ * sender's address (XOR-MAPPED-ADDRESS) and counts the requests.
+ */
+function stunServer() {
+  return new Promise((resolve, reject) => {
+    const sock = dgram.createSocket('udp4');
+    const server = { requests: 0, port: 0, close: () => sock.close() };
+    sock.on('message', (msg, from) => {
+      if (msg.length < 20 || msg.readUInt16BE(0) !== 0x0001) return;
+      server.requests++;
+      const res = Buffer.alloc(32);
+      res.writeUInt16BE(0x0101, 0); // Binding success
+      res.writeUInt16BE(12, 2);
+      msg.copy(res, 4, 4, 20); // magic cookie and transaction id
+      res.writeUInt16BE(0x0020, 20); // XOR-MAPPED-ADDRESS
+      res.writeUInt16BE(8, 22);
+      res.writeUInt8(1, 25); // IPv4
+      res.writeUInt16BE(from.port ^ 0x2112, 26);
+      from.address.split('.').forEach((b, i) => res.writeUInt8(Number(b) ^ msg[4 + i], 28 + i));
+      sock.send(res, from.port, from.address);
+    });
+    sock.once('error', reject);
+    sock.bind(0, '127.0.0.1', () => { server.port = sock.address().port; resolve(server); });
+  });
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
@@ -586,6 +614,40 @@ const tests = [
     }, { ch, ws: env.ws });
     assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
     return `8 on the SFU after the join and the leave, lists ${r}`;
+  }],
+
+  ['the SFU connection uses the ICE servers the app configured: a STUN server sees its requests after the switch', async (page, env) => {
+    const stun = await stunServer();
+    try {
+      const ch = channel();
+      await channelSettings(page, env, ch, { strategy: 'hard', sfu_up_at: 3, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
+      const url = `stun:127.0.0.1:${stun.port}`;
+      const JOIN_WITH_STUN = async ({ ch, ws, url, from, n }) => {
+        const H = window.H; window.calls ??= {}; const c = (window.calls[ch] ??= []);
+        for (let i = from; i < from + n; i++) {
+          c.push(await H.voiceClient(`ice${ch}_${i}`, ch, H.VOICES[i], ws, { config: { iceServers: [{ urls: url }] } }));
+        }
+      };
+      await page.evaluate(JOIN_WITH_STUN, { ch, ws: env.ws, url, from: 0, n: 2 });
+      await page.evaluate(({ ch }) => window.H.everyoneHearsEveryone(window.calls[ch], 'the mesh of two'), { ch });
+      await new Promise((r) => setTimeout(r, 1000));
+      const onMesh = stun.requests;
+      await page.evaluate(JOIN_WITH_STUN, { ch, ws: env.ws, url, from: 2, n: 1 });
+      const servers = await page.evaluate(async ({ ch }) => {
+        const H = window.H; const c = window.calls[ch];
+        await H.waitFor('everyone in sfu mode', () => c.every((x) => x.mode() === 'sfu'), 30000);
+        await H.everyoneHearsEveryone(c, 'the three on the SFU');
+        return H.openIceServers();
+      }, { ch });
+      const sfuRequests = stun.requests - onMesh;
+      // Hard strategy: the mesh is closed, so the open connections are the SFU's.
+      if (servers.length !== 3 || servers.some((urls) => !urls.includes(url))) throw new Error(`open connections' ICE servers ${JSON.stringify(servers)}`);
+      if (onMesh === 0 || sfuRequests === 0) throw new Error(`STUN requests: ${onMesh} from the mesh, ${sfuRequests} after the switch`);
+      assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+      return `${onMesh} STUN requests from the mesh, ${sfuRequests} from the SFU connections`;
+    } finally {
+      stun.close();
+    }
   }],
 
   ['twenty gradual migrations back and forth leak nothing', async (page, env) => {

@@ -105,6 +105,12 @@ export async function traffic(sfuPorts) {
   return out;
 }
 
+/** The ICE server URLs each open peer connection was configured with. */
+export function openIceServers() {
+  return pcs.filter((pc) => pc.signalingState !== 'closed')
+    .map((pc) => (pc.getConfiguration().iceServers ?? []).flatMap((s) => [].concat(s.urls)));
+}
+
 export function openCounts() {
   return {
     audioContexts: contexts.filter((c) => c.state !== 'closed').length,
@@ -203,12 +209,12 @@ async function meter(feed) {
 }
 
 // --- one user of the call --------------------------------------------------------------------
-export async function voiceClient(name, channel, freq, wsUrl, { mic: ownMic = null } = {}) {
+export async function voiceClient(name, channel, freq, wsUrl, { mic: ownMic = null, config = {} } = {}) {
   const { pkg } = E;
   const { token, user } = await login(name);
   const socket = new pkg.SignalingClient(wsUrl);
   await socket.connect(token);
-  const service = new pkg.WebRtcService(socket, {});
+  const service = new pkg.WebRtcService(socket, config);
   const mic = ownMic ?? E.tone(freq);
   service.setLocalStream(mic.stream);
   const log = { modes: [], migrations: [], statuses: [], errors: [], timeline: [] };
