@@ -45,6 +45,9 @@ node scripts/order_functions.mjs "$WASM"
 # incompressible entropy); the raw-export typings no longer match, so they are not shipped.
 node scripts/minify_names.mjs "$WASM" pkg/sohbet_rtc.js pkg/sohbet_rtc.d.ts
 rm -f pkg/sohbet_rtc_bg.wasm.d.ts
+# The classes' typings declare [Symbol.dispose]: name the lib that has it, so an app compiling
+# with skipLibCheck false and an ES2022 lib still type-checks (tests/e2e/consumers.mjs).
+sed -i '1i /// <reference lib="esnext.disposable" />' pkg/sohbet_rtc.d.ts
 # The entry and the glue it imports ship as one ES module, index.js (esbuild; the glue's exports
 # nothing imports, such as initSync, are left out); sohbet_rtc.d.ts stays for the classes' types.
 if [[ -d js ]]; then

@@ -42,13 +42,13 @@ step "browser tests (wasm in headless Chromium)"
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
 tier browser wasm-pack test --headless --chrome
 
-step "end-to-end (Playwright + system Chromium): SFU + livekit-client, hybrid P2P/SFU calls, demo page, packed package"
+step "end-to-end (Playwright + system Chromium): SFU + livekit-client, hybrid P2P/SFU calls, demo page, packed package, consumer app"
 bash scripts/build_pkg.sh
 # The size budget of the shipped package (docs/ARCHITECTURE.md, "Size budget").
 tier size-gate node scripts/bundle_size.mjs --budget "${SOHBET_SIZE_BUDGET:-92000}"
 # The SFU suite loads the package we ship (release, size-built, names minified), not a dev build.
 export SFU_E2E_SKIP_BUILD=1 SFU_E2E_PKG=../../pkg
-for suite in run hybrid demo pkg_smoke; do
+for suite in run hybrid demo pkg_smoke consumers; do
   [[ -f tests/e2e/$suite.mjs ]] && tier "e2e-$suite" node "tests/e2e/$suite.mjs"
 done
 
