@@ -4,7 +4,7 @@
 // SOHBET_WS_URL, started by scripts/test.sh): each page lists the other and hears it. The app's
 // npm install is kept in ~/.cache/sohbet-rtc/consumers so reruns are quick. Needs pkg/
 // (bash scripts/build_pkg.sh). Prints `e2e: N passed, M failed`.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -39,6 +39,11 @@ function prepare(app) {
   return dir;
 }
 
+// Each app's development server on a given port (loopback only, that port or fail).
+const DEV = {
+  vite: (port) => ['vite', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+};
+
 const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
 
 /** A static server for `dist` on a free loopback port (SPA fallback to index.html). */
@@ -61,15 +66,29 @@ async function login(name) {
   return r.json();
 }
 
-async function callIn(app, dist, browser) {
-  const server = await serve(dist);
-  const base = `http://127.0.0.1:${server.address().port}`;
+// Counts what the page holds open: WebSockets to the voice socket (not, e.g., the dev server's
+// HMR socket) and RTCPeerConnections.
+const COUNT_OPEN = (voiceUrl) => {
+  const sockets = []; const pcs = [];
+  const NativeWs = window.WebSocket;
+  window.WebSocket = class extends NativeWs { constructor(...a) { super(...a); sockets.push(this); } };
+  const NativePc = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePc { constructor(...a) { super(...a); pcs.push(this); } };
+  window.openCounts = () => ({
+    sockets: sockets.filter((s) => s.url.startsWith(voiceUrl) && s.readyState <= 1).length,
+    peerConnections: pcs.filter((pc) => pc.signalingState !== 'closed').length,
+  });
+};
+
+/** Two browser contexts on `base` join one channel; each must list and hear the other. */
+async function callIn(app, base, browser) {
   const channel = 70000 + Math.floor(Math.random() * 20000);
   const users = [await login(`${app}a${channel}`), await login(`${app}b${channel}`)];
   const pages = [];
   try {
     for (const { token, user } of users) {
       const context = await browser.newContext();
+      await context.addInitScript(COUNT_OPEN, WS);
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -88,12 +107,46 @@ async function callIn(app, dist, browser) {
         throw new Error(`page ${i} does not list and hear ${other}: ${JSON.stringify(state)}; page errors ${JSON.stringify(errors)}`);
       }
     }
+    const ms = Date.now() - t0;
     const levels = await Promise.all(pages.map(({ page }) => page.evaluate(() => window.loudness())));
-    return `both list and hear each other after ${Date.now() - t0} ms (levels ${levels.map((l) => Object.values(l).map((d) => `${d.toFixed(0)} dBFS`)).join(', ')})`;
+    const open = await Promise.all(pages.map(({ page }) => page.evaluate(() => window.openCounts())));
+    // One voice socket and one peer connection (one remote user) per page, also after
+    // StrictMode's double mount in development.
+    if (open.some((o) => o.sockets !== 1 || o.peerConnections !== 1)) throw new Error(`open per page: ${JSON.stringify(open)}`);
+    return `both list and hear each other after ${ms} ms (levels ${levels.map((l) => Object.values(l).map((d) => `${d.toFixed(0)} dBFS`)).join(', ')}); per page 1 socket, 1 peer connection`;
   } finally {
     for (const { context } of pages) await context.close().catch(() => {});
-    server.close();
   }
+}
+
+/** Starts `cmd args` in `dir` (a dev server) and waits until `url` answers; returns the process. */
+async function devServer(cmd, args, dir, url) {
+  const proc = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  const deadline = Date.now() + 120000;
+  for (;;) {
+    try { if ((await fetch(url)).ok) return proc; } catch { /* not yet */ }
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      stop(proc);
+      throw new Error(`dev server did not start: ${out.slice(-1500)}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Stops a dev server and everything it started (its process group), by PID. */
+function stop(proc) {
+  try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* already gone */ }
+}
+
+async function freePort() {
+  const srv = http.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
 }
 
 async function main() {
@@ -121,10 +174,25 @@ async function main() {
         record(`${app}: install, type-check and build`, false, e.message.slice(0, 1500));
         continue;
       }
+      const server = await serve(path.join(dir, 'dist'));
       try {
-        record(`${app}: two browser contexts hold a call through the reference server`, true, await callIn(app, path.join(dir, 'dist'), browser));
+        record(`${app}: two browser contexts hold a call through the reference server (production build)`, true,
+          await callIn(app, `http://127.0.0.1:${server.address().port}`, browser));
       } catch (e) {
-        record(`${app}: two browser contexts hold a call through the reference server`, false, e.message.slice(0, 1500));
+        record(`${app}: two browser contexts hold a call through the reference server (production build)`, false, e.message.slice(0, 1500));
+      } finally {
+        server.close();
+      }
+      let dev = null;
+      try {
+        const port = await freePort();
+        const base = `http://127.0.0.1:${port}`;
+        dev = await devServer('npx', DEV[app](port), dir, base);
+        record(`${app}: the same call on the development server, under StrictMode's double mount`, true, await callIn(app, base, browser));
+      } catch (e) {
+        record(`${app}: the same call on the development server, under StrictMode's double mount`, false, e.message.slice(0, 1500));
+      } finally {
+        if (dev) stop(dev);
       }
     }
   } finally {
