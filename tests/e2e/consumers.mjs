@@ -1,8 +1,11 @@
 // Consumer apps (issue 15): the packed tarball installed into a real Vite + React + TypeScript
-// app (tests/consumers/vite), built for production, served from a plain static server on a free
-// port, and two browser contexts holding a call through the reference server (SOHBET_HTTP_URL /
-// SOHBET_WS_URL, started by scripts/test.sh): each page lists the other and hears it. The app's
-// npm install is kept in ~/.cache/sohbet-rtc/consumers so reruns are quick. Needs pkg/
+// app (tests/consumers/vite) and a real Next.js App Router app (tests/consumers/next), each
+// type-checked (tsc --strict, skipLibCheck false), built for production and served (static
+// files / `next start`), then on its development server (StrictMode's double mount), with two
+// browser contexts holding a call through the reference server (SOHBET_HTTP_URL /
+// SOHBET_WS_URL, started by scripts/test.sh): each page lists and hears the other and holds one
+// voice socket and one peer connection. Servers run on free loopback ports and are stopped by
+// PID. npm installs are kept in ~/.cache/sohbet-rtc/consumers so reruns are quick. Needs pkg/
 // (bash scripts/build_pkg.sh). Prints `e2e: N passed, M failed`.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,24 +33,50 @@ function run(cmd, args, cwd) {
 
 /** Copies the app's sources into the cached work directory (keeping its node_modules). */
 function prepare(app) {
-  const src = path.join(ROOT, 'tests/consumers', app);
-  const dir = path.join(CACHE, app);
+  const src = path.join(ROOT, 'tests/consumers', APPS[app].src ?? app);
+  const dir = path.join(CACHE, APPS[app].src ?? app);
   fs.mkdirSync(dir, { recursive: true });
-  fs.rmSync(path.join(dir, 'src'), { recursive: true, force: true });
-  fs.rmSync(path.join(dir, 'dist'), { recursive: true, force: true });
+  for (const old of ['src', 'app', 'dist', '.next']) fs.rmSync(path.join(dir, old), { recursive: true, force: true });
   fs.cpSync(src, dir, { recursive: true });
   return dir;
 }
 
-// Each app's development server on a given port (loopback only, that port or fail).
-const DEV = {
-  vite: (port) => ['vite', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+// Each app: its build output, its production server (null: `out` served as static files) and
+// its development server, on a given loopback port (that port or fail).
+const APPS = {
+  vite: {
+    out: 'dist',
+    prod: null,
+    dev: (port) => ['vite', '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+  },
+  next: {
+    out: '.next',
+    skipLibCheck: true,
+    prod: (port) => ['next', 'start', '-H', '127.0.0.1', '-p', String(port)],
+    dev: (port) => ['next', 'dev', '-H', '127.0.0.1', '-p', String(port)],
+  },
+  // The same Next.js app through webpack instead of Turbopack.
+  'next-webpack': {
+    src: 'next',
+    build: ['run', 'build', '--', '--webpack'],
+    out: '.next',
+    skipLibCheck: true,
+    prod: (port) => ['next', 'start', '-H', '127.0.0.1', '-p', String(port)],
+    dev: (port) => ['next', 'dev', '--webpack', '-H', '127.0.0.1', '-p', String(port)],
+  },
 };
+process.env.NEXT_TELEMETRY_DISABLED = '1';
+
+/** Every file under `dir` whose name ends with `ext`. */
+function filesEnding(dir, ext) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith(ext)).map(String);
+}
 
 const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
 
-/** A static server for `dist` on a free loopback port (SPA fallback to index.html). */
-function serve(dist) {
+/** A static server for `dist` on a loopback `port` (SPA fallback to index.html). */
+function serve(dist, port) {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     let file = path.join(dist, path.normalize(url.pathname));
@@ -55,7 +84,10 @@ function serve(dist) {
     res.writeHead(200, { 'content-type': MIME[path.extname(file)] ?? 'application/octet-stream' });
     fs.createReadStream(file).pipe(res);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
 }
 
 async function login(name) {
@@ -119,7 +151,7 @@ async function callIn(app, base, browser) {
   }
 }
 
-/** Starts `cmd args` in `dir` (a dev server) and waits until `url` answers; returns the process. */
+/** Starts `cmd args` in `dir` (an app's server) and waits until `url` answers; returns it. */
 async function devServer(cmd, args, dir, url) {
   const proc = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
@@ -130,7 +162,7 @@ async function devServer(cmd, args, dir, url) {
     try { if ((await fetch(url)).ok) return proc; } catch { /* not yet */ }
     if (proc.exitCode !== null || Date.now() > deadline) {
       stop(proc);
-      throw new Error(`dev server did not start: ${out.slice(-1500)}`);
+      throw new Error(`${args.slice(0, 2).join(' ')} did not start: ${out.slice(-1500)}`);
     }
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -156,7 +188,7 @@ async function main() {
   let browser = null;
   try {
     browser = await launch();
-    for (const app of ['vite']) {
+    for (const app of Object.keys(APPS)) {
       let dir;
       try {
         dir = prepare(app);
@@ -165,29 +197,41 @@ async function main() {
         run('npm', ['install', '--no-audit', '--no-fund', '--no-save', tgz], dir);
         record(`${app}: the app installs the packed tarball`, fs.existsSync(path.join(dir, 'node_modules/sohbet-rtc/package.json')), `${Date.now() - t0} ms`);
         run('npx', ['tsc', '-p', '.'], dir);
-        record(`${app}: tsc --strict (skipLibCheck false) accepts the app against the package's types`, true);
+        // Next.js's own typings need a newer DOM lib than TypeScript 5.9 has (URLPattern), so that
+        // app keeps Next's default skipLibCheck; the Vite app checks the package's typings.
+        record(`${app}: tsc --strict${APPS[app].skipLibCheck ? '' : ' (skipLibCheck false)'} accepts the app against the package's types`, true);
         const t1 = Date.now();
-        run('npm', ['run', 'build'], dir);
-        const assets = fs.readdirSync(path.join(dir, 'dist/assets'));
-        record(`${app}: the production build emits the wasm`, assets.some((f) => f.endsWith('.wasm')), `${assets.join(', ')} in ${Date.now() - t1} ms`);
+        run('npm', APPS[app].build ?? ['run', 'build'], dir);
+        const wasm = filesEnding(path.join(dir, APPS[app].out), '.wasm').filter((f) => !f.includes('cache'));
+        record(`${app}: the production build emits the wasm`, wasm.length > 0, `${wasm.join(', ')}; built in ${Date.now() - t1} ms`);
       } catch (e) {
         record(`${app}: install, type-check and build`, false, e.message.slice(0, 1500));
         continue;
       }
-      const server = await serve(path.join(dir, 'dist'));
+      let prod = null; let statics = null;
       try {
-        record(`${app}: two browser contexts hold a call through the reference server (production build)`, true,
-          await callIn(app, `http://127.0.0.1:${server.address().port}`, browser));
+        const port = await freePort();
+        const base = `http://127.0.0.1:${port}`;
+        if (APPS[app].prod) {
+          prod = await devServer('npx', APPS[app].prod(port), dir, base);
+          // The server render ran the page, whose client component imports the package.
+          const html = await (await fetch(base)).text();
+          if (!html.includes('id="status"')) throw new Error(`the server render is missing the call: ${html.slice(0, 300)}`);
+        } else {
+          statics = await serve(path.join(dir, APPS[app].out), port);
+        }
+        record(`${app}: two browser contexts hold a call through the reference server (production build)`, true, await callIn(app, base, browser));
       } catch (e) {
         record(`${app}: two browser contexts hold a call through the reference server (production build)`, false, e.message.slice(0, 1500));
       } finally {
-        server.close();
+        if (prod) stop(prod);
+        statics?.close();
       }
       let dev = null;
       try {
         const port = await freePort();
         const base = `http://127.0.0.1:${port}`;
-        dev = await devServer('npx', DEV[app](port), dir, base);
+        dev = await devServer('npx', APPS[app].dev(port), dir, base);
         record(`${app}: the same call on the development server, under StrictMode's double mount`, true, await callIn(app, base, browser));
       } catch (e) {
         record(`${app}: the same call on the development server, under StrictMode's double mount`, false, e.message.slice(0, 1500));
