@@ -48,6 +48,9 @@ rm -f pkg/sohbet_rtc_bg.wasm.d.ts
 # The classes' typings declare [Symbol.dispose]: name the lib that has it, so an app compiling
 # with skipLibCheck false and an ES2022 lib still type-checks (tests/e2e/consumers.mjs).
 sed -i '1i /// <reference lib="esnext.disposable" />' pkg/sohbet_rtc.d.ts
+# The loader's typings (InitInput, the raw exports, initSync, the default init) describe
+# functions the package does not export (index.js has its own `ready`): not shipped.
+sed -i '/^export type InitInput/,$d' pkg/sohbet_rtc.d.ts
 # The entry and the glue it imports ship as one ES module, index.js (esbuild; the glue's exports
 # nothing imports, such as initSync, are left out); sohbet_rtc.d.ts stays for the classes' types.
 if [[ -d js ]]; then

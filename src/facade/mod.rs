@@ -122,7 +122,15 @@ impl WebRtcService {
 impl WebRtcService {
     /// Over the app's socket object (`{on, off, send}`, e.g. its `websocketService`).
     #[wasm_bindgen(constructor)]
-    pub fn new(socket: JsValue, config: JsValue) -> Result<WebRtcService, JsValue> {
+    pub fn new(
+        // The package's SignalingClient, or the app's own socket (index.d.ts's VoiceSocket).
+        #[wasm_bindgen(unchecked_param_type = "SignalingClient | { \
+            on(kind: string, handler: (message: { type: string; payload: unknown }) => void): void; \
+            off(kind: string, handler: (message: { type: string; payload: unknown }) => void): void; \
+            send(kind: string, payload: unknown): unknown }")]
+        socket: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Partial<WebRTCConfig>")] config: JsValue,
+    ) -> Result<WebRtcService, JsValue> {
         let transport = AppSocketTransport::new(&socket).map_err(|e| crate::error::js_error(&e))?;
         Ok(WebRtcService::build(Rc::new(transport), &config))
     }
@@ -130,13 +138,19 @@ impl WebRtcService {
     /// Over the package's own `SignalingClient`: the call shares its connection and receives
     /// the messages it decodes as they are (no JSON between them).
     #[wasm_bindgen(js_name = overClient)]
-    pub fn over_client(client: &SignalingClient, config: JsValue) -> WebRtcService {
+    pub fn over_client(
+        client: &SignalingClient,
+        #[wasm_bindgen(unchecked_param_type = "Partial<WebRTCConfig>")] config: JsValue,
+    ) -> WebRtcService {
         WebRtcService::build(Rc::new(client.transport()), &config)
     }
 
     /// Replaces the ICE configuration (`{ iceServers }`) for later joins.
     #[wasm_bindgen(js_name = setConfig)]
-    pub fn set_config(&self, config: JsValue) {
+    pub fn set_config(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Partial<WebRTCConfig>")] config: JsValue,
+    ) {
         self.service.set_config(ServiceConfig::from_js(&config));
     }
 
@@ -146,7 +160,7 @@ impl WebRtcService {
         self.service.set_local_stream(stream);
     }
 
-    #[wasm_bindgen(js_name = joinChannel)]
+    #[wasm_bindgen(js_name = joinChannel, unchecked_return_type = "Promise<void>")]
     pub fn join_channel(&self, channel_id: f64, user_id: f64, audio_only: Option<bool>) -> Promise {
         // Like the original: an existing call is left synchronously, before anything awaits.
         self.service.leave();
@@ -183,7 +197,7 @@ impl WebRtcService {
         self.service.toggle_mute()
     }
 
-    #[wasm_bindgen(js_name = toggleVideo)]
+    #[wasm_bindgen(js_name = toggleVideo, unchecked_return_type = "Promise<boolean>")]
     pub fn toggle_video(&self) -> Promise {
         let service = self.service.clone();
         future_to_promise(async move {

@@ -23,6 +23,38 @@ use super::events::{Emitter, SfuEvent, Shared};
 use super::session::{left, Engine, Inbox, Input, Reply, SessionConfig};
 use crate::media::AudioGraph;
 
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of `new SfuClient(options)`. */
+export interface SfuClientOptions {
+  /** ICE servers for every SFU connection (e.g. your TURN). */
+  iceServers?: RTCIceServer[];
+  /** Also use the ICE servers LiveKit sends in its JoinResponse (false). */
+  useServerIceServers?: boolean;
+  /** `/rtc/v1` single peer connection (true); false selects the dual-PC `/rtc` path. */
+  singlePeerConnection?: boolean;
+}
+
+/** `SfuClient.stats()`: state, recovery counters and what is still open. */
+export interface SfuClientStats {
+  state: string;
+  ownSid: string;
+  ownIdentity: string;
+  reconnectAttempts: number;
+  resumes: number;
+  rejoins: number;
+  lastRecoveryMs: number;
+  socketOpen: boolean;
+  openPeerConnections: number;
+  remoteStreams: number;
+  rttMs: number;
+  publishedTrackSid: string | null;
+  graphElements: number;
+  graphNodes: number;
+  graphClosed: boolean;
+}
+"#;
+
 /// A LiveKit SFU voice client for one room.
 #[wasm_bindgen]
 pub struct SfuClient {
@@ -45,7 +77,9 @@ impl SfuClient {
     /// `options.singlePeerConnection` (default true): `/rtc/v1` single-PC signalling; false
     /// selects the classic dual-PC `/rtc` path.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<SfuClient, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "SfuClientOptions")] options: JsValue,
+    ) -> Result<SfuClient, JsValue> {
         let use_server_ice = flag(&options, "useServerIceServers", false);
         let single_pc = flag(&options, "singlePeerConnection", true);
         let ice_servers = Reflect::get(&options, &"iceServers".into())
@@ -87,6 +121,7 @@ impl SfuClient {
 
     /// Joins the room of `token` on the LiveKit server at `url`. Resolves once the
     /// JoinResponse arrived; rejects with `{code}` on failure.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn connect(&self, url: String, token: String) -> Result<Promise, JsValue> {
         if self.commands.borrow().is_some() {
             return Err(SfuError::Browser("already connected; leave first".into()).into());
@@ -114,6 +149,7 @@ impl SfuClient {
     }
 
     /// Publishes a microphone track. Resolves with the server track sid.
+    #[wasm_bindgen(unchecked_return_type = "Promise<string>")]
     pub fn publish(&self, track: MediaStreamTrack) -> Promise {
         let (promise, reply) = Reply::new();
         if let Err(Input::Publish(_, reply)) = self.try_send(Input::Publish(track, reply)) {
@@ -144,6 +180,7 @@ impl SfuClient {
 
     /// Leaves the room: LeaveRequest, close 1000, both PCs closed, remote audio released.
     /// Idempotent; resolves when everything is released.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn leave(&self) -> Promise {
         let (promise, done) = Reply::new();
         // Without a session (never connected, left, or ended) only the graph is left to close.
@@ -155,11 +192,13 @@ impl SfuClient {
     }
 
     /// The remote participants as `VoiceParticipant` objects (never the local user).
+    #[wasm_bindgen(unchecked_return_type = "VoiceParticipant[]")]
     pub fn participants(&self) -> JsValue {
         self.shared.borrow().participants_js()
     }
 
     /// State, reconnect statistics and what is still open (for tests and diagnostics).
+    #[wasm_bindgen(unchecked_return_type = "SfuClientStats")]
     pub fn stats(&self) -> JsValue {
         self.shared.borrow().stats_js(&self.graph.borrow())
     }

@@ -82,7 +82,11 @@ impl SignalingClient {
 
     /// Sends `{type, payload}`; `payload` may be an object or a JSON string. Returns false
     /// (and sends nothing) when the socket is not open or the frame is refused.
-    pub fn send(&self, kind: String, payload: JsValue) -> bool {
+    pub fn send(
+        &self,
+        kind: String,
+        #[wasm_bindgen(unchecked_param_type = "unknown")] payload: JsValue,
+    ) -> bool {
         let payload_json = match payload.as_string() {
             Some(s) => s,
             None => match js_sys::JSON::stringify(&payload) {
@@ -105,7 +109,9 @@ impl SignalingClient {
     pub fn on(
         &self,
         kind: String,
-        #[wasm_bindgen(unchecked_param_type = "(message: { type: string; payload: any }) => void")]
+        #[wasm_bindgen(
+            unchecked_param_type = "(message: { type: string; payload: unknown }) => void"
+        )]
         handler: Function,
     ) {
         let kind = JsValue::from(kind);
@@ -125,7 +131,9 @@ impl SignalingClient {
     pub fn off(
         &self,
         kind: String,
-        #[wasm_bindgen(unchecked_param_type = "(message: { type: string; payload: any }) => void")]
+        #[wasm_bindgen(
+            unchecked_param_type = "(message: { type: string; payload: unknown }) => void"
+        )]
         handler: Function,
     ) {
         let kind = JsValue::from(kind);
