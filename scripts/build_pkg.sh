@@ -6,12 +6,12 @@
 # bundled with wasm-bindgen's glue into one module by esbuild, its TypeScript types, and terser on
 # the shipped JavaScript (like any published bundle; the types and README stay readable).
 # docs/ARCHITECTURE.md ("Size budget") explains each step.
-# Skips the work when pkg/ is newer than every source file.
+# Skips the work when pkg/ is newer than every source file (and these scripts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-newest_src=$(find src js Cargo.toml Cargo.lock -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -1)
+newest_src=$(find src js scripts Cargo.toml Cargo.lock LICENSE -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -1)
 if [[ -f pkg/.built ]] && [[ "${FORCE:-0}" != 1 ]] && \
    awk -v a="$(stat -c %Y pkg/.built)" -v b="${newest_src%.*}" 'BEGIN{exit !(a>=b)}'; then
   echo "[build_pkg] pkg/ is up to date"; exit 0
@@ -64,6 +64,7 @@ for f in pkg/sohbet_rtc.js pkg/index.js; do
   # shellcheck disable=SC2086 # the flags are a word list
   terser "$f" $SOHBET_TERSER_FLAGS -o "$f.min" && mv "$f.min" "$f"
 done
+cp LICENSE pkg/
 node -e '
 const fs = require("fs");
 const ver = /^version = "(.*)"/m.exec(fs.readFileSync("Cargo.toml", "utf8"))[1];
@@ -75,6 +76,12 @@ const pkg = {
   license: "MIT", files,
   main: hasShim ? "index.js" : "sohbet_rtc.js", module: hasShim ? "index.js" : "sohbet_rtc.js",
   types: hasShim ? "index.d.ts" : "sohbet_rtc.d.ts",
+  // Only the entry, its wasm (for bundlers that copy it by name) and package.json resolve.
+  exports: {
+    ".": hasShim ? { types: "./index.d.ts", default: "./index.js" } : { types: "./sohbet_rtc.d.ts", default: "./sohbet_rtc.js" },
+    "./sohbet_rtc_bg.wasm": "./sohbet_rtc_bg.wasm",
+    "./package.json": "./package.json",
+  },
   sideEffects: false,
 };
 fs.writeFileSync("pkg/package.json", JSON.stringify(pkg, null, 2) + "\n");

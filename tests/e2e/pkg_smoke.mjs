@@ -157,6 +157,12 @@ function main() {
     pkgJson.main === 'index.js' && pkgJson.module === 'index.js' && pkgJson.types === 'index.d.ts' && pkgJson.type === 'module',
     `main=${pkgJson.main} module=${pkgJson.module} types=${pkgJson.types} type=${pkgJson.type} sideEffects=${pkgJson.sideEffects}`);
 
+  const exp = pkgJson.exports ?? {};
+  record('package.json has an exports map: the entry with its types, the wasm, package.json',
+    exp['.']?.types === './index.d.ts' && exp['.']?.default === './index.js'
+      && exp['./sohbet_rtc_bg.wasm'] === './sohbet_rtc_bg.wasm' && exp['./package.json'] === './package.json',
+    JSON.stringify(exp));
+
   // No `any` in the shipped typings (comments aside): every parameter and result is typed.
   const anys = [];
   for (const f of fs.readdirSync(PKG).filter((n) => n.endsWith('.d.ts'))) {
@@ -173,7 +179,7 @@ function main() {
     const info = packed[0];
     const files = info.files.map((f) => f.path);
     // index.js holds the entry and wasm-bindgen's glue in one module (bundled by esbuild).
-    const need = ['package.json', 'index.js', 'index.d.ts', 'sohbet_rtc.d.ts', 'sohbet_rtc_bg.wasm'];
+    const need = ['package.json', 'index.js', 'index.d.ts', 'sohbet_rtc.d.ts', 'sohbet_rtc_bg.wasm', 'LICENSE', 'README.md'];
     const lacking = need.filter((f) => !files.includes(f));
     record('npm pack includes the entry (with the glue), the types and the wasm', lacking.length === 0,
       lacking.length ? `missing ${lacking.join(', ')}` : `${info.filename}: ${files.length} files, ${(info.size / 1024).toFixed(0)} KiB packed, ${(info.unpackedSize / 1024).toFixed(0)} KiB unpacked`);
