@@ -31,13 +31,15 @@ function run(cmd, args, cwd) {
   return r.stdout;
 }
 
-/** Copies the app's sources into the cached work directory (keeping its node_modules). */
+/** Copies the app's sources and the shared call component into the cached work directory
+ * (keeping its node_modules). */
 function prepare(app) {
   const src = path.join(ROOT, 'tests/consumers', APPS[app].src ?? app);
   const dir = path.join(CACHE, APPS[app].src ?? app);
   fs.mkdirSync(dir, { recursive: true });
-  for (const old of ['src', 'app', 'dist', '.next']) fs.rmSync(path.join(dir, old), { recursive: true, force: true });
+  for (const old of ['src', 'app', 'shared', 'dist', '.next']) fs.rmSync(path.join(dir, old), { recursive: true, force: true });
   fs.cpSync(src, dir, { recursive: true });
+  fs.cpSync(path.join(ROOT, 'tests/consumers/shared'), path.join(dir, 'shared'), { recursive: true });
   return dir;
 }
 

@@ -1,7 +1,8 @@
 'use client';
-// The consumer app: joins the call named in the URL (?ws=&token=&user=&channel=) through the
-// package's drop-in singletons, the way the Sohbet app does, lists the participants and shows
-// how loud each remote stream is at this page (for the test driving it).
+// The consumer apps' call component (copied into each app by tests/e2e/consumers.mjs): joins
+// the call named in the URL (?ws=&token=&user=&channel=) through the package's drop-in
+// singletons, the way the Sohbet app does, lists the participants and shows how loud each
+// remote stream is at this page (for the test driving it).
 import { useEffect, useState } from 'react';
 import { webrtcService, type VoiceParticipant } from 'sohbet-rtc';
 import { listen, loudness } from './meter';
