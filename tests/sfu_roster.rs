@@ -8,6 +8,15 @@ use sohbet_rtc::sfu::ping::{PingAction, PingClock};
 use sohbet_rtc::sfu::roster::Roster;
 use sohbet_rtc::sfu::tracks::{user_id_of, TrackMap};
 
+/// The user ids the roster lists, in order.
+fn listed_ids(roster: &Roster) -> Vec<u64> {
+    roster
+        .voice_participants()
+        .iter()
+        .map(|p| p.user_id)
+        .collect()
+}
+
 fn person(sid: &str, identity: &str, version: u32, mic_muted: Option<bool>) -> ParticipantInfo {
     ParticipantInfo {
         sid: sid.into(),
@@ -73,12 +82,7 @@ fn disconnected_removes_the_participant() {
     gone.state = lk::participant_info::State::Disconnected as i32;
     assert!(roster.apply(&[gone]));
     assert!(roster.get("2").is_none());
-    let ids: Vec<u64> = roster
-        .voice_participants()
-        .iter()
-        .map(|p| p.user_id)
-        .collect();
-    assert_eq!(ids, vec![3]);
+    assert_eq!(listed_ids(&roster), vec![3]);
 }
 
 #[test]
@@ -90,12 +94,7 @@ fn only_identities_that_are_user_ids_a_js_number_holds_are_listed() {
         person("PA_c", "9007199254740991", 1, None),
         person("PA_d", "bot", 1, None),
     ]);
-    let ids: Vec<u64> = roster
-        .voice_participants()
-        .iter()
-        .map(|p| p.user_id)
-        .collect();
-    assert_eq!(ids, vec![9_007_199_254_740_991]);
+    assert_eq!(listed_ids(&roster), vec![9_007_199_254_740_991]);
 }
 
 #[test]

@@ -223,13 +223,15 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             let mesh_wanted = call.controller.mesh_wanted() && p.mode != Some(CallMode::Sfu);
             // A new client (it advertised the hybrid) is offered to at once; anyone else may
             // be an old client, which offers first: wait for it on the old schedule.
-            for (index, entry) in (0u32..).zip(&p.participants).filter(|_| mesh_wanted) {
-                let role = LegacyRole::Joiner { index };
-                let delay = match entry.supports_sfu {
-                    Some(true) => 0,
-                    _ => legacy_offer_delay_ms(call.user_id, entry.user_id, role),
-                };
-                offer_later(shared, generation, entry.user_id, delay);
+            if mesh_wanted {
+                for (index, entry) in (0u32..).zip(&p.participants) {
+                    let role = LegacyRole::Joiner { index };
+                    let delay = match entry.supports_sfu {
+                        Some(true) => 0,
+                        _ => legacy_offer_delay_ms(call.user_id, entry.user_id, role),
+                    };
+                    offer_later(shared, generation, entry.user_id, delay);
+                }
             }
             changed
         }

@@ -215,6 +215,10 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String, hold: bool) {
             .local
             .as_ref()
             .and_then(|local| local.audio_tracks().into_iter().next());
+        let (ice_servers, use_server_ice) = {
+            let config = shared.config.borrow();
+            (config.ice_servers.clone(), config.use_server_ice)
+        };
         let params = SfuLinkParams {
             url,
             token,
@@ -222,8 +226,8 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String, hold: bool) {
             muted,
             held: hold,
             peers: call.participants.ids().len(),
-            ice_servers: shared.config.borrow().ice_servers.clone(),
-            use_server_ice: shared.config.borrow().use_server_ice,
+            ice_servers,
+            use_server_ice,
         };
         match SfuLink::start(params, call.graph.clone(), sink) {
             Ok(link) => {

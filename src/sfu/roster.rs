@@ -178,9 +178,8 @@ impl Roster {
         self.by_identity.clear();
     }
 
-    /// The app-facing list, ordered by identity. Identities that are not numbers are skipped,
-    /// because the app's `userId` is a number.
-    /// The participants whose identity is a user id (others are not app users).
+    /// The app-facing list, ordered by identity: only participants whose identity is a user id
+    /// (the app's `userId` is a number; anything else is not an app user).
     pub fn voice_participants(&self) -> Vec<Participant> {
         // A plain loop: no FilterMap/from-iterator instances for one call site.
         let mut list = Vec::with_capacity(self.by_identity.len());

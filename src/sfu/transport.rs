@@ -223,6 +223,7 @@ impl Drop for PeerTransport {
 /// for none) followed by the server's.
 fn ice_configuration(app_ice: &JsValue, ice_servers: &[IceServer]) -> RtcConfiguration {
     let config = RtcConfiguration::new();
+    // `Array.from`: a copy, so the server's entries never land in the app's own array.
     let servers = if Array::is_array(app_ice) {
         Array::from(app_ice)
     } else {

@@ -7,12 +7,12 @@
 // voice socket and one peer connection. Servers run on free loopback ports and are stopped by
 // PID. npm installs are kept in ~/.cache/sohbet-rtc/consumers so reruns are quick. Needs pkg/
 // (bash scripts/build_pkg.sh). Prints `e2e: N passed, M failed`.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, launch } from './harness.mjs';
+import { ROOT, launch, freePort, run } from './harness.mjs';
 
 const HTTP = (process.env.SOHBET_HTTP_URL ?? 'http://127.0.0.1:18080').replace(/\/+$/, '');
 const WS = process.env.SOHBET_WS_URL ?? 'ws://127.0.0.1:18081';
@@ -23,12 +23,6 @@ let passed = 0; let failed = 0;
 function record(name, ok, note) {
   if (ok) passed++; else failed++;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${note ? ` — ${note}` : ''}`);
-}
-
-function run(cmd, args, cwd) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).slice(-2000)}`);
-  return r.stdout;
 }
 
 /** Copies the app's sources and the shared call component into the cached work directory
@@ -173,14 +167,6 @@ async function devServer(cmd, args, dir, url) {
 /** Stops a dev server and everything it started (its process group), by PID. */
 function stop(proc) {
   try { process.kill(-proc.pid, 'SIGKILL'); } catch { /* already gone */ }
-}
-
-async function freePort() {
-  const srv = http.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function main() {

@@ -68,6 +68,22 @@ export async function runAll(tests, only) {
   return failed;
 }
 
+/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+/** Runs a command to completion; throws with its output's tail unless it exits 0. */
+export function run(cmd, args, cwd) {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).slice(-2000)}`);
+  return r.stdout;
+}
+
 const tcpFree = (port) => new Promise((resolve) => {
   const srv = net.createServer();
   srv.once('error', () => resolve(false));

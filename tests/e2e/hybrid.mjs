@@ -8,21 +8,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import dgram from 'node:dgram';
-import net from 'node:net';
 import path from 'node:path';
-import { ROOT, launch, PrivateLivekit, freeLivekitPort } from './harness.mjs';
+import { ROOT, launch, PrivateLivekit, freeLivekitPort, freePort } from './harness.mjs';
 
 const COOLDOWN_MS = 3000;
 const TIMEOUT_MS = 20000;
 const results = {};
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-  });
-}
 
 class RefServer {
   constructor(livekitUrl) { this.livekitUrl = livekitUrl; this.proc = null; }
