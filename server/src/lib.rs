@@ -101,7 +101,10 @@ pub fn http_router(state: AppState) -> Router {
         .route("/api/dev/login", post(dev::login))
         .route("/api/dev/drop-connections", post(dev::drop_connections))
         .route("/metrics", get(metrics::metrics))
-        .route("/ws", get(ws::upgrade));
+        // The voice socket on this port too, so a page reaches it on its own origin: `/ws`,
+        // and `/ws/` for a client given the base URL `…/ws` (it opens `<base>/?token=`).
+        .route("/ws", get(ws::upgrade))
+        .route("/ws/", get(ws::upgrade));
     if let Some(dir) = &state.config().static_dir {
         router = router
             .fallback_service(ServeDir::new(dir))

@@ -279,6 +279,28 @@ async fn pings_are_answered_with_pongs_and_the_socket_keeps_working() {
 }
 
 #[tokio::test]
+async fn the_http_port_serves_the_voice_socket_at_ws_for_same_origin_pages() {
+    let srv = start_server().await;
+    let base = srv.http_url().replacen("http://", "ws://", 1);
+    let a = login(&srv, "ayse").await;
+    let b = login(&srv, "burak").await;
+    // `/ws?token=`, and `/ws/?token=`: what a client given the base URL `…/ws` opens.
+    let mut a = Client::open_url(&format!("{base}/ws?token={}", a.token), a).await;
+    let mut b = Client::open_url(&format!("{base}/ws/?token={}", b.token), b).await;
+    a.join(4).await;
+    let listed = b.join(4).await.participants;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].user_id, a.id());
+    a.expect("voice:user-joined").await;
+    b.send_json(offer(4, b.id(), a.id())).await;
+    assert!(matches!(a.expect("voice:offer").await, Message::Offer(_)));
+    match tokio_tungstenite::connect_async(format!("{base}/ws/?token=not.a.jwt")).await {
+        Err(tungstenite::Error::Http(res)) => assert_eq!(res.status(), 401),
+        other => panic!("expected HTTP 401, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[tokio::test]
 async fn upgrade_without_a_valid_token_is_refused_with_401() {
     let srv = start_server().await;
     for url in [

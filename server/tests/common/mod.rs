@@ -94,6 +94,11 @@ impl Client {
     /// Opens another socket for an existing user.
     pub async fn open(srv: &RunningServer, user: User) -> Client {
         let url = format!("{}/?token={}", srv.ws_url(), user.token);
+        Client::open_url(&url, user).await
+    }
+
+    /// Opens a socket for `user` at a full URL (its token already in it).
+    pub async fn open_url(url: &str, user: User) -> Client {
         let (ws, _) = connect_async(url).await.expect("WebSocket upgrade");
         Client { user, ws }
     }
