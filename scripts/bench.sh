@@ -15,9 +15,11 @@ which=("$@"); ((${#which[@]})) || which=(size server p2p sfu hybrid)
 want() { [[ " ${which[*]} " == *" $1 "* ]]; }
 
 if want p2p || want sfu; then
+  export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 SOHBET_LIVEKIT_PORT=17880
+  # A taken port stops the run before the build (and is never measured against).
+  require_free_stack_ports $SOHBET_HTTP_PORT $SOHBET_WS_PORT $SOHBET_LIVEKIT_PORT
   cargo build -p sohbet-server --release --quiet
   export SERVER_BIN=${CARGO_TARGET_DIR:-target}/release/sohbet-server
-  export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 SOHBET_LIVEKIT_PORT=17880
   start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/bench-ref-server.log"
   start_cpp_ref_server "$ART/bench-ref-server-cpp.log"
   start_livekit $SOHBET_LIVEKIT_PORT "$ART/bench-livekit.log"

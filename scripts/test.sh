@@ -12,6 +12,10 @@ ART=.artifacts; mkdir -p "$ART"
 export PID_FILE="$ART/test-pids"
 source scripts/servers.sh
 trap stop_servers EXIT
+# The servers' ports (livekit-server also takes the next two), checked now: a taken port stops
+# the run in its first second, not after the long tiers, and never gets tested against.
+REF_HTTP_PORT=18080 REF_WS_PORT=18081 LK_PORT=17880
+require_free_stack_ports $REF_HTTP_PORT $REF_WS_PORT $LK_PORT
 T0=$(date +%s)
 step() { printf '\n=== %s (t=%ss) ===\n' "$*" "$(( $(date +%s) - T0 ))"; }
 
@@ -30,7 +34,7 @@ step "start servers"
 cargo build -p sohbet-server --quiet
 export SERVER_BIN=${CARGO_TARGET_DIR:-target}/debug/sohbet-server
 # (SOHBET_LIVEKIT_PORT, not LIVEKIT_PORT: livekit-server reads LIVEKIT_<KEY> variables as config.)
-export SOHBET_HTTP_PORT=18080 SOHBET_WS_PORT=18081 SOHBET_LIVEKIT_PORT=17880
+export SOHBET_HTTP_PORT=$REF_HTTP_PORT SOHBET_WS_PORT=$REF_WS_PORT SOHBET_LIVEKIT_PORT=$LK_PORT
 start_ref_server $SOHBET_HTTP_PORT $SOHBET_WS_PORT "$ART/ref-server.log"
 # The same server in its C++-compatible mode, for the browser tests of mixed rooms (issue 16).
 start_cpp_ref_server "$ART/ref-server-cpp.log"
