@@ -1,16 +1,20 @@
 // sohbet-rtc demo page: dev login, channel list, join/leave exactly like khave.tsx (REST join, then
 // webrtcService.joinChannel; leaveChannel, then REST leave), mute/deafen/video, the participant list
-// with khave's accessibility hooks, speaking and level meters, quality, mode and status.
+// with khave's accessibility hooks, speaking and level meters, quality, status, the call's mode
+// (onModeChange: p2p | migrating | sfu) and each migration between the mesh and the SFU as it
+// finishes (onMigration), with its duration.
 //
-// Query parameters: ?ws=<socket base URL> (default ws(s)://<host>:8081), ?api=<REST base> (default
-// this origin), ?tone=<Hz> (use an oscillator instead of the microphone; 0 = silence), ?socket=app
-// (the page brings its own websocketService and hands it over with configure({socket}), P17).
+// Query parameters: ?ws=<socket base URL> (default ws(s)://<this host>/ws: the reference server's
+// voice socket on its HTTP port, so the page works on whatever port it is served from; or the
+// dedicated voice port scripts/demo.sh prints), ?api=<REST base> (default this origin), ?tone=<Hz>
+// (use an oscillator instead of the microphone; 0 = silence), ?socket=app (the page brings its
+// own websocketService and hands it over with configure({socket}), P17).
 import { webrtcService, websocketService } from '/pkg/index.js';
 import { createAppSocket } from './app_socket.js';
 
 const params = new URLSearchParams(location.search);
 const API = (params.get('api') || location.origin).replace(/\/+$/, '');
-const WS = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:8081`;
+const WS = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 const TONE = params.has('tone') ? Number(params.get('tone')) : null;
 const SPEAKING_LEVEL = 0.02;
 const APP_SOCKET = params.get('socket') === 'app';
@@ -24,12 +28,16 @@ const ui = {
   callPanel: $('call-panel'), callTitle: $('call-title'), mode: $('mode'), quality: $('quality'),
   qualityText: $('quality-text'), mute: $('mute-button'), deafen: $('deafen-button'), video: $('video-button'),
   leave: $('leave-button'), participants: $('participants'), localVideo: $('local-video'), error: $('error'),
-  announcer: $('announcer'),
+  announcer: $('announcer'), migrations: $('migrations'),
 };
 
 const state = {
   token: null, user: null, channels: [], channel: null, joining: false,
   isMuted: false, isDeafened: false, isVideoEnabled: false, participants: [], selfLevel: 0,
+  // The channel whose REST session this page holds (from the REST join to the REST leave).
+  sessionChannelId: null,
+  // The call's mode, every mode it was told (onModeChange) and the migrations of this call.
+  mode: 'p2p', modes: [], migrations: [],
 };
 let toneSource = null; // { ctx, stream }
 let selfMeter = null; // { ctx, analyser, timer }
@@ -48,12 +56,12 @@ function announce(text) {
   while (ui.announcer.childElementCount > 6) ui.announcer.firstElementChild.remove();
 }
 
-async function api(method, path, body) {
+async function api(method, path, body, { keepalive = false } = {}) {
   const headers = { 'Content-Type': 'application/json' };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   let res;
   try {
-    res = await fetch(`${API}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    res = await fetch(`${API}${path}`, { method, headers, body: body ? JSON.stringify(body) : undefined, keepalive });
   } catch (e) {
     return { status: 0, error: `Network error: ${e.message}` };
   }
@@ -171,15 +179,23 @@ async function join(channel) {
       toneSource = toneStream(TONE);
       webrtcService.setLocalStream(toneSource.stream);
     }
+    clearMigrations();
     const r = await api('POST', `/api/voice/channels/${channel.id}/join`);
     if (!r.data) { showError(`Join failed: ${r.error}`); return; }
-    await webrtcService.joinChannel(channel.id, state.user.id, true);
+    state.sessionChannelId = channel.id;
+    try {
+      await webrtcService.joinChannel(channel.id, state.user.id, true);
+    } catch (e) {
+      await endSession(); // no call, no session: it would count as a user in the channel
+      throw e;
+    }
     state.channel = channel;
     state.isMuted = false;
     state.isVideoEnabled = false;
     state.isDeafened = webrtcService.isDeafenedStatus();
     ui.callPanel.hidden = false;
     ui.callTitle.textContent = `In call: ${channel.name}`;
+    renderMode(webrtcService.getCurrentMode());
     startSelfMeter();
     renderControls();
     renderParticipants(webrtcService.getParticipants());
@@ -192,13 +208,19 @@ async function join(channel) {
   }
 }
 
+// Ends this page's REST session (one per user: the server replaces a user's session on a new
+// join, and this ends it on leave, on a failed join and when the page goes away).
+async function endSession({ keepalive = false } = {}) {
+  const id = state.sessionChannelId;
+  if (id === null) return;
+  state.sessionChannelId = null;
+  const r = await api('DELETE', `/api/voice/channels/${id}/leave`, undefined, { keepalive });
+  if (r.error && r.status !== 404) showError(`Leave: ${r.error}`);
+}
+
 async function leave() {
-  const channel = state.channel;
   webrtcService.leaveChannel();
-  if (channel) {
-    const r = await api('DELETE', `/api/voice/channels/${channel.id}/leave`);
-    if (r.error && r.status !== 404) showError(`Leave: ${r.error}`);
-  }
+  await endSession();
   stopSelfMeter();
   toneSource?.ctx.close().catch(() => {});
   toneSource = null;
@@ -326,7 +348,49 @@ function renderParticipants(list) {
   for (const [id, row] of rows) {
     if (!seen.has(id)) { row.li.remove(); rows.delete(id); }
   }
-  ui.mode.textContent = webrtcService.getCurrentMode();
+}
+
+// ---------------------------------------------------------------------------------------------
+// the call's mode and its migrations between the mesh and the SFU
+
+const DIRECTIONS = { 'p2p-to-sfu': 'p2p → sfu', 'sfu-to-p2p': 'sfu → p2p' };
+
+function renderMode(mode) {
+  state.mode = mode;
+  ui.mode.textContent = mode;
+  ui.mode.className = `badge mode-${mode}`;
+  ui.mode.setAttribute('aria-label', `Call mode: ${mode}`);
+}
+
+function clearMigrations() {
+  state.migrations = [];
+  state.modes = [];
+  ui.migrations.replaceChildren(el('li', { class: 'none muted-text' }, 'none yet'));
+}
+
+// A migration under way: shown until onMigration reports how it ended.
+function showPendingMigration(from) {
+  if (from === 'migrating') return; // a correction of the one under way: still pending
+  ui.migrations.querySelector('.none')?.remove();
+  ui.migrations.querySelector('.pending')?.remove();
+  const to = from === 'sfu' ? 'p2p' : 'sfu';
+  ui.migrations.append(el('li', { class: 'pending', 'aria-busy': 'true' }, `${from} → ${to}: migrating…`));
+}
+
+function migrationText(m) {
+  const attempts = m.attempts > 1 ? ` · ${m.attempts} SFU attempts` : '';
+  return `${DIRECTIONS[m.direction] ?? m.direction} · ${m.strategy} · ${m.outcome}`
+    + `${m.reason ? ` (${m.reason})` : ''} in ${Math.round(m.durationMs)} ms${attempts}`;
+}
+
+function showMigration(m) {
+  state.migrations.push(m);
+  ui.migrations.querySelector('.none')?.remove();
+  ui.migrations.querySelector('.pending')?.remove();
+  ui.migrations.append(el('li', {
+    class: m.outcome === 'completed' ? 'done' : 'failed',
+    'data-direction': m.direction, 'data-outcome': m.outcome, 'data-duration-ms': String(m.durationMs),
+  }, migrationText(m)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -379,14 +443,29 @@ webrtcService.onConnectionQuality((q) => {
 });
 webrtcService.onStatus((text) => {
   ui.status.textContent = text;
-  ui.mode.textContent = webrtcService.getCurrentMode();
+});
+webrtcService.onModeChange((mode) => {
+  const from = state.mode;
+  state.modes.push(mode);
+  renderMode(mode);
+  if (mode === 'migrating') showPendingMigration(from);
+  announce(`Call mode: ${mode}`);
+  scheduleRefresh(); // the channel list shows each channel's mode
+});
+webrtcService.onMigration((m) => {
+  showMigration(m);
+  announce(`Migration ${migrationText(m)}`);
 });
 webrtcService.onError((err) => {
   showError(`${err.message}${err.code ? ` (${err.code})` : ''}`);
 });
 
+// A reload or a closed tab ends the call and the REST session too: otherwise each reload left a
+// session behind until it expired (the next login is a new dev user), and 3 users showed
+// "6 sessions". keepalive lets the request outlive the page.
 window.addEventListener('pagehide', () => {
   if (state.channel) webrtcService.leaveChannel();
+  endSession({ keepalive: true });
 });
 
 // for tests and the console
