@@ -14,10 +14,10 @@ if [[ -n "$SOHBET_SIZE_TOOLCHAIN" ]] && \
    [[ -d "$(rustup run "$SOHBET_SIZE_TOOLCHAIN" rustc --print sysroot 2>/dev/null)/lib/rustlib/src" ]]; then
   RUSTUP_TOOLCHAIN=$SOHBET_SIZE_TOOLCHAIN CARGO_PROFILE_RELEASE_STRIP=false \
     RUSTFLAGS="$SOHBET_SIZE_RUSTFLAGS" \
-    cargo build --quiet --release --target wasm32-unknown-unknown --lib \
+    cargo build --quiet --release --target wasm32-unknown-unknown --lib --no-default-features \
     -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
 else
-  CARGO_PROFILE_RELEASE_STRIP=false cargo build --quiet --release --target wasm32-unknown-unknown --lib
+  CARGO_PROFILE_RELEASE_STRIP=false cargo build --quiet --release --target wasm32-unknown-unknown --lib --no-default-features
 fi
 out="$CARGO_TARGET_DIR/breakdown"; rm -rf "$out"; mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --keep-debug "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/sohbet_rtc.wasm"

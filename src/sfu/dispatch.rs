@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
-use super::events::SfuEvent;
+use super::events::{update, SfuEvent};
 use super::messages::{JoinResponse, LeaveRequest};
 use super::ping::PingClock;
 use super::proto::{self, ProtoError, ReconnectReason, Response};
@@ -80,7 +80,7 @@ impl Engine {
                 self.verify_until = Some(now_ms() + super::session::VERIFY_MS);
                 // After a dual-PC resume: ICE-restart the publisher if it carries our mic.
                 let restart =
-                    !self.config.single_pc && self.mic.as_ref().is_some_and(|m| m.sid.is_some());
+                    !self.config.single_pc() && self.mic.as_ref().is_some_and(|m| m.sid.is_some());
                 Then::Negotiate {
                     run: restart,
                     ice_restart: true,
@@ -101,17 +101,16 @@ impl Engine {
         self.roster = Roster::new(&me.identity);
         self.roster.apply(&join.other_participants);
         self.ping = PingClock::new(join.ping_interval, join.ping_timeout, now_ms() as i64);
-        {
-            let mut shared = self.shared.borrow_mut();
+        update(&self.shared, |shared| {
             shared.own_sid = me.sid.clone();
             shared.own_identity = me.identity.clone();
-        }
+        });
         if self.subscriber.is_none() && self.publisher.is_none() {
             if let Err(e) = self.create_transports(&join.ice_servers) {
                 self.fail(e);
                 return Then::Nothing;
             }
-        } else if self.config.single_pc
+        } else if self.config.single_pc()
             && self.config.use_server_ice
             && !join.ice_servers.is_empty()
         {
@@ -132,7 +131,7 @@ impl Engine {
         self.emit_participants();
         // Dual-PC: publish the microphone we started with, or again after a rejoin, on the new
         // publisher PC (in single-PC mode the join request already carried it).
-        let publish = !self.config.single_pc && self.offer_mic();
+        let publish = !self.config.single_pc() && self.offer_mic();
         if !rejoin && !publish {
             return Then::Nothing;
         }
@@ -173,7 +172,7 @@ impl Engine {
                         .map(|t| take(&mut t.sid))
                         .unwrap_or_default();
                     mic.sid = Some(sid.clone());
-                    self.shared.borrow_mut().published_track_sid = Some(sid.clone());
+                    update(&self.shared, |s| s.published_track_sid = Some(sid.clone()));
                     if let Some((_, waiter)) = mic.waiter.take() {
                         waiter.resolve(&JsValue::from_str(&sid));
                     }
@@ -312,8 +311,9 @@ impl Engine {
     }
 
     fn emit_participants(&self) {
-        let list = self.snapshot_participants();
-        self.shared.borrow_mut().participants = list;
+        update(&self.shared, |s| {
+            s.participants = self.snapshot_participants()
+        });
         self.emitter.emit(SfuEvent::Participants);
     }
 
@@ -331,12 +331,17 @@ impl Engine {
     /// Local levels for `audioLevel` (the server's SpeakersChanged drives `isSpeaking`).
     pub(super) fn refresh_levels(&mut self) {
         if matches!(self.phase, Phase::Connected) && !self.streams.is_empty() {
-            self.shared.borrow_mut().participants = self.snapshot_participants();
+            update(&self.shared, |s| {
+                s.participants = self.snapshot_participants()
+            });
         }
     }
 
     pub(super) fn publish_snapshot(&self) {
-        let mut shared = self.shared.borrow_mut();
+        update(&self.shared, |shared| self.fill_snapshot(shared));
+    }
+
+    fn fill_snapshot(&self, shared: &mut super::events::Shared) {
         shared.state = match self.phase {
             Phase::Joining { rejoin: false, .. } => "connecting",
             Phase::Connected => "connected",

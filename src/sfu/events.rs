@@ -6,17 +6,15 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::Object;
-use wasm_bindgen::JsValue;
 use web_sys::MediaStream;
 
 use super::error::SfuError;
 use super::roster::Participant;
-use crate::browser::object::voice_participant;
-use crate::media::AudioGraph;
 
-/// Everything the engine reports, in the order it happened.
+/// Everything the engine reports, in the order it happened. (The call reads fewer fields than
+/// the `SfuClient` class, which the npm package leaves out.)
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "sfu-client"), allow(dead_code))]
 pub enum SfuEvent {
     /// The JoinResponse arrived: the session is up.
     Connected,
@@ -73,9 +71,13 @@ impl Emitter {
     }
 }
 
-/// `obj[key] = value` through the crate's one `Reflect.set` call site.
-fn set(obj: &Object, key: &str, value: JsValue) {
-    crate::browser::object::set(obj, key, &value);
+/// Updates the snapshot the standalone `SfuClient` class reads. Nothing else reads it, so
+/// without the `sfu-client` feature (the npm package) the update is left out of the build.
+pub fn update(shared: &RefCell<Shared>, f: impl FnOnce(&mut Shared)) {
+    #[cfg(feature = "sfu-client")]
+    f(&mut shared.borrow_mut());
+    #[cfg(not(feature = "sfu-client"))]
+    let _ = (shared, f);
 }
 
 /// The snapshot the JS wrapper reads.
@@ -94,44 +96,4 @@ pub struct Shared {
     pub open_peer_connections: u32,
     pub published_track_sid: Option<String>,
     pub rtt_ms: i64,
-}
-
-impl Shared {
-    /// The participants as `VoiceParticipant` JS objects (with `stream` when known).
-    pub fn participants_js(&self) -> JsValue {
-        let out = js_sys::Array::new();
-        for p in &self.participants {
-            let stream = self.streams.iter().find(|(id, _)| *id == p.user_id);
-            out.push(&voice_participant(p, stream.map(|(_, s)| s)));
-        }
-        out.into()
-    }
-
-    /// Statistics and leak indicators (with those of the audio `graph`) as a plain JS object.
-    pub fn stats_js(&self, graph: &AudioGraph) -> JsValue {
-        let obj = Object::new();
-        let set = |k: &str, v: JsValue| set(&obj, k, v);
-        set("state", self.state.into());
-        set("ownSid", self.own_sid.as_str().into());
-        set("ownIdentity", self.own_identity.as_str().into());
-        set("reconnectAttempts", self.reconnect_attempts.into());
-        set("resumes", self.resumes.into());
-        set("rejoins", self.rejoins.into());
-        set("lastRecoveryMs", self.last_recovery_ms.into());
-        set("socketOpen", self.socket_open.into());
-        set("openPeerConnections", self.open_peer_connections.into());
-        set("remoteStreams", (self.streams.len() as u32).into());
-        set("rttMs", (self.rtt_ms as f64).into());
-        set(
-            "publishedTrackSid",
-            self.published_track_sid
-                .as_deref()
-                .map(JsValue::from_str)
-                .unwrap_or(JsValue::NULL),
-        );
-        set("graphElements", (graph.element_count() as u32).into());
-        set("graphNodes", (graph.node_count() as u32).into());
-        set("graphClosed", graph.is_closed().into());
-        obj.into()
-    }
 }

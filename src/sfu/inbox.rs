@@ -10,6 +10,7 @@ use std::task::{Poll, Waker};
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
+#[cfg(feature = "sfu-client")]
 use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
@@ -22,6 +23,8 @@ pub enum Input {
     Socket(SocketEvent),
     Pc(PcEvent),
     Tick,
+    /// Publish a track (the `SfuClient` class; a call's microphone rides in the join).
+    #[cfg(feature = "sfu-client")]
     Publish(MediaStreamTrack, Reply),
     SetMuted(bool),
     /// Leave; the reply resolves once everything (the audio graph too) is released.

@@ -14,13 +14,14 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
 use super::events::{Emitter, SfuEvent, Shared};
 use super::session::{left, Engine, Inbox, Input, Reply, SessionConfig};
+use crate::browser::object::voice_participant;
 use crate::media::AudioGraph;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -287,5 +288,51 @@ impl Drop for SfuClient {
         // Our handle on the session's queue goes; the remote audio stops with the graph.
         self.commands.take();
         self.graph.borrow_mut().close();
+    }
+}
+
+/// `obj[key] = value` through the crate's one `Reflect.set` call site.
+fn set(obj: &Object, key: &str, value: JsValue) {
+    crate::browser::object::set(obj, key, &value);
+}
+
+/// What the class reads of the engine's snapshot.
+impl Shared {
+    /// The participants as `VoiceParticipant` JS objects (with `stream` when known).
+    pub fn participants_js(&self) -> JsValue {
+        let out = js_sys::Array::new();
+        for p in &self.participants {
+            let stream = self.streams.iter().find(|(id, _)| *id == p.user_id);
+            out.push(&voice_participant(p, stream.map(|(_, s)| s)));
+        }
+        out.into()
+    }
+
+    /// Statistics and leak indicators (with those of the audio `graph`) as a plain JS object.
+    pub fn stats_js(&self, graph: &AudioGraph) -> JsValue {
+        let obj = Object::new();
+        let set = |k: &str, v: JsValue| set(&obj, k, v);
+        set("state", self.state.into());
+        set("ownSid", self.own_sid.as_str().into());
+        set("ownIdentity", self.own_identity.as_str().into());
+        set("reconnectAttempts", self.reconnect_attempts.into());
+        set("resumes", self.resumes.into());
+        set("rejoins", self.rejoins.into());
+        set("lastRecoveryMs", self.last_recovery_ms.into());
+        set("socketOpen", self.socket_open.into());
+        set("openPeerConnections", self.open_peer_connections.into());
+        set("remoteStreams", (self.streams.len() as u32).into());
+        set("rttMs", (self.rtt_ms as f64).into());
+        set(
+            "publishedTrackSid",
+            self.published_track_sid
+                .as_deref()
+                .map(JsValue::from_str)
+                .unwrap_or(JsValue::NULL),
+        );
+        set("graphElements", (graph.element_count() as u32).into());
+        set("graphNodes", (graph.node_count() as u32).into());
+        set("graphClosed", graph.is_closed().into());
+        obj.into()
     }
 }

@@ -1,5 +1,6 @@
 //! The SFU (LiveKit) client: pure protobuf codec and track/participant mapping, plus (in the
-//! browser) the signal client and the publisher/subscriber transports.
+//! browser) the signal client and the publisher/subscriber transports. The JS class `SfuClient`
+//! (`js`) is built with the `sfu-client` feature only (not in the npm package).
 
 pub mod error;
 pub mod messages;
@@ -14,7 +15,7 @@ mod dispatch;
 pub(crate) mod events;
 #[cfg(target_arch = "wasm32")]
 mod inbox;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "sfu-client"))]
 pub mod js;
 #[cfg(target_arch = "wasm32")]
 mod negotiate;
@@ -28,5 +29,5 @@ mod steps;
 pub(crate) mod transport;
 
 pub use error::SfuError;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "sfu-client"))]
 pub use js::SfuClient;

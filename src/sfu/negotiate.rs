@@ -4,12 +4,15 @@
 //! restarts, receive slots for `MediaSectionsRequirement`, mute, and the creation and
 //! release of the peer connections.
 
+#[cfg(feature = "sfu-client")]
 use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
 use super::messages::{IceServer, MediaSectionsRequirement};
 use super::proto::{self, ReconnectReason};
-use super::session::{Cont, Engine, Mic, Pending, Phase, Purpose, Reply, Then};
+use super::session::{Cont, Engine, Pending, Phase, Purpose, Then};
+#[cfg(feature = "sfu-client")]
+use super::session::{Mic, Reply};
 use super::socket::SignalSocket;
 use super::transport::PeerTransport;
 use crate::browser::now_ms;
@@ -29,7 +32,7 @@ impl Engine {
     }
 
     fn start_join(&mut self, rejoin: bool) -> Result<Pending, SfuError> {
-        if self.config.single_pc {
+        if self.config.single_pc() {
             let publisher = PeerTransport::new(false, &self.config.ice_servers, &[], &self.inbox)?;
             if let Some(mic) = &self.mic {
                 publisher.add_send_track(&mic.track);
@@ -136,6 +139,7 @@ impl Engine {
     }
 
     /// Publishes the microphone: AddTrackRequest + send-only transceiver, then the offer.
+    #[cfg(feature = "sfu-client")]
     pub(super) fn publish(&mut self, track: MediaStreamTrack, waiter: Reply) -> Then {
         if !matches!(self.phase, Phase::Connected) {
             waiter.reject(SfuError::NotConnected);

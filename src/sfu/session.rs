@@ -14,7 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamTrack};
 
 use super::error::SfuError;
-use super::events::{Emitter, SfuEvent, Shared};
+use super::events::{update, Emitter, SfuEvent, Shared};
 use super::ping::PingClock;
 use super::proto::{self, ReconnectReason};
 use super::roster::Roster;
@@ -41,6 +41,7 @@ pub struct SessionConfig {
     /// Also use the JoinResponse's ICE servers (LiveKit's TURN/STUN).
     pub use_server_ice: bool,
     /// Single-PC `/rtc/v1` mode (our offer rides in the join request) instead of dual-PC.
+    /// Read it with [`SessionConfig::single_pc`].
     pub single_pc: bool,
     /// The engine closes the audio graph when it ends (a standalone client); a call's graph
     /// outlives its SFU session, which only detaches its SFU-bus voices.
@@ -50,6 +51,15 @@ pub struct SessionConfig {
     /// Receive-only audio slots in the first single-PC offer: the server puts the room's
     /// existing audio there in its first answer (more are asked for on demand).
     pub audio_slots: u32,
+}
+
+impl SessionConfig {
+    /// Whether the session uses one peer connection. Only the standalone `SfuClient` (feature
+    /// `sfu-client`) asks for two; without it the answer is a constant and the two-connection
+    /// code is left out of the build.
+    pub fn single_pc(&self) -> bool {
+        self.single_pc || !cfg!(feature = "sfu-client")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -211,6 +221,7 @@ impl Engine {
             Input::Socket(event) => return self.on_socket(&event),
             Input::Pc(event) => return self.on_pc(event),
             Input::Tick => return self.on_tick(tick.unwrap_or_else(now_ms)),
+            #[cfg(feature = "sfu-client")]
             Input::Publish(track, waiter) => return self.publish(track, waiter),
             Input::SetMuted(muted) => self.set_muted(muted),
             Input::Leave(done) => {
@@ -238,10 +249,10 @@ impl Engine {
             socket.close(1000);
         }
         self.episode_attempts += 1;
-        self.shared.borrow_mut().reconnect_attempts += 1;
+        update(&self.shared, |s| s.reconnect_attempts += 1);
         if self.episode_attempts == 1 && !self.own_sid.is_empty() {
             self.reconnecting("resume", 1);
-            if self.config.single_pc {
+            if self.config.single_pc() {
                 // The resume request carries an ICE-restart offer (see `offer_ready`).
                 if let Some(publisher) = &self.publisher {
                     let offer = publisher.create_offer(true);
@@ -295,15 +306,14 @@ impl Engine {
         let Some(mode) = mode else { return };
         if let Some(since) = self.outage_since.take() {
             let ms = now_ms() - since;
-            {
-                let mut shared = self.shared.borrow_mut();
+            update(&self.shared, |shared| {
                 shared.last_recovery_ms = ms;
                 if mode == "resume" {
                     shared.resumes += 1;
                 } else {
                     shared.rejoins += 1;
                 }
-            }
+            });
             self.emitter.emit(SfuEvent::Reconnected {
                 mode,
                 attempts: self.episode_attempts,

@@ -14,16 +14,22 @@ export const ROOT = path.resolve(HERE, '../..');
 export const HTTP = process.env.SOHBET_HTTP_URL ?? 'http://127.0.0.1:18080';
 export const LIVEKIT = process.env.SOHBET_LIVEKIT_URL ?? 'ws://127.0.0.1:17880';
 
+// A build of the crate with its default features (the standalone SfuClient class, which the npm
+// package leaves out): tests/e2e/pkg (dev), or tests/e2e/pkg-release with SFU_E2E_PKG=pkg-release
+// (the SFU benchmark).
 export function buildPkg() {
   if (process.env.SFU_E2E_SKIP_BUILD === '1') return;
-  const r = spawnSync('wasm-pack', ['build', '--dev', '--target', 'web', '--out-dir', 'tests/e2e/pkg',
-    '--out-name', 'sohbet_rtc', '--no-pack'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const release = process.env.SFU_E2E_PKG === 'pkg-release';
+  const r = spawnSync('wasm-pack', ['build', release ? '--release' : '--dev', '--target', 'web', '--out-dir',
+    `tests/e2e/${release ? 'pkg-release' : 'pkg'}`, '--out-name', 'sohbet_rtc', '--no-pack'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error('wasm-pack build failed');
 }
 
-export async function launch() {
+/** System Chromium with the project's test flags; `{ autoplayPolicy: true }` drops the
+ * autoplay override, so the browser's real policy (a user gesture before audio plays) applies. */
+export async function launch({ autoplayPolicy = false } = {}) {
   const flags = JSON.parse(fs.readFileSync(path.join(ROOT, 'webdriver.json'), 'utf8'))['goog:chromeOptions'];
-  const args = flags.args.filter((a) => !a.startsWith('--headless'));
+  const args = flags.args.filter((a) => !a.startsWith('--headless') && !(autoplayPolicy && a.startsWith('--autoplay-policy')));
   return chromium.launch({ executablePath: flags.binary ?? '/usr/bin/chromium', headless: true, args });
 }
 
