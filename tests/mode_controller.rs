@@ -4,7 +4,7 @@
 
 use sohbet_rtc::mode::controller::{
     Command, ControllerConfig, Direction, Input, ModeController, Outcome, Strategy, Transport,
-    STATUS_CONNECTED, STATUS_DIRECT, STATUS_UPGRADING,
+    STATUS_CONNECTED, STATUS_DIRECT, STATUS_OPTIMIZING, STATUS_UPGRADING,
 };
 use sohbet_rtc::signal::CallMode;
 
@@ -126,23 +126,69 @@ fn hard_upgrade_closes_the_mesh_then_connects_and_acks_once_published() {
 }
 
 #[test]
-fn hard_downgrade_closes_the_sfu_builds_the_mesh_and_acks() {
+fn hard_downgrade_closes_the_sfu_builds_the_mesh_and_acks_once_every_voice_flows_on_it() {
     let mut c = on_sfu();
     let out = c.handle(to_p2p(), 5_000);
     assert_eq!(
-        &out[..7],
-        &[
+        out,
+        vec![
             Command::SetMode(CallMode::Migrating),
+            Command::Status(STATUS_OPTIMIZING),
             Command::CloseSfu,
             Command::BuildMesh,
             Command::RouteAll(Transport::Mesh),
-            Command::SetMode(CallMode::P2p),
-            Command::Status(STATUS_CONNECTED),
-            ack(true, None),
         ]
     );
-    assert_eq!(report(&out).map(|m| m.direction), Some(Direction::ToP2p));
     assert!(c.mesh_wanted() && !c.sfu_wanted());
+    assert_eq!(c.mode(), CallMode::Migrating);
+    let flowing = |ids: &[u64], expected: &[u64]| Input::Tick {
+        flowing: ids.to_vec(),
+        expected: expected.to_vec(),
+    };
+    // One voice is back, the other not yet: still migrating, nothing acked.
+    let partly = c.handle(flowing(&[2], &[1, 2]), 5_400);
+    assert!(report(&partly).is_none() && !partly.contains(&ack(true, None)));
+    let done = c.handle(flowing(&[1, 2], &[1, 2]), 5_700);
+    let m = report(&done).expect("a report when every voice flows");
+    assert_eq!((m.direction, m.duration_ms), (Direction::ToP2p, 700));
+    assert_eq!(m.voice_switch_ms, vec![(2, 400), (1, 700)]);
+    assert!(done.contains(&ack(true, None)) && done.contains(&Command::Status(STATUS_CONNECTED)));
+    assert!(
+        !done.contains(&Command::CloseSfu),
+        "the SFU was closed when the cut began"
+    );
+    assert_eq!(c.mode(), CallMode::P2p);
+    assert!(
+        c.handle(tick(), 5_700 + 60_000).is_empty(),
+        "no SFU left to close later"
+    );
+}
+
+#[test]
+fn a_mode_change_to_sfu_during_a_hard_return_connects_a_new_sfu_session() {
+    let mut c = on_sfu();
+    c.handle(to_p2p(), 5_000);
+    let out = c.handle(to_sfu(Some("hard")), 5_200);
+    assert!(out.contains(&connect()), "{out:?}");
+    assert!(c.sfu_wanted());
+    assert_eq!(c.mode(), CallMode::Migrating);
+}
+
+#[test]
+fn hard_downgrade_ends_at_its_deadline_when_a_voice_never_returns() {
+    let mut c = on_sfu();
+    c.handle(to_p2p(), 5_000);
+    let deadline = 5_000 + ControllerConfig::default().switch_deadline_ms;
+    let out = c.handle(
+        Input::Tick {
+            flowing: vec![1],
+            expected: vec![1, 2],
+        },
+        deadline,
+    );
+    assert_eq!(report(&out).map(|m| m.duration_ms), Some(deadline - 5_000));
+    assert!(out.contains(&ack(true, None)));
+    assert_eq!(c.mode(), CallMode::P2p);
 }
 
 #[test]

@@ -340,6 +340,8 @@ impl ModeController {
     pub fn sfu_wanted(&self) -> bool {
         match &self.state {
             State::P2p { warm, close_sfu_at } => warm.is_some() || close_sfu_at.is_some(),
+            // A hard return closed the SFU when it began.
+            State::Downgrading { strategy, .. } => *strategy != Strategy::Hard,
             _ => true,
         }
     }

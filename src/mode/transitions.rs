@@ -63,6 +63,15 @@ impl ModeController {
                 commands
             }
             (State::Sfu { .. }, CallMode::P2p) => self.downgrade(strategy, now),
+            // The server turned round mid-way down a hard return: the SFU is gone, so this is
+            // an upgrade like any other.
+            (
+                State::Downgrading {
+                    strategy: Strategy::Hard,
+                    ..
+                },
+                CallMode::Sfu,
+            ) => self.upgrade(strategy, sfu, None, false, now),
             // The server turned round mid-way down: back to the SFU, the mesh stays a while.
             (State::Downgrading { strategy, .. }, CallMode::Sfu) => {
                 let strategy = *strategy;
@@ -140,39 +149,24 @@ impl ModeController {
     /// still up from the grace period: whoever joined on the SFU has no mesh connection yet,
     /// and the voices already on the mesh simply cross at the next tick.
     fn downgrade(&mut self, strategy: Strategy, now: u64) -> Vec<Command> {
-        let report = |duration_ms| {
-            Command::Report(Migration {
-                strategy,
-                direction: Direction::ToP2p,
-                outcome: Outcome::Completed,
-                duration_ms,
-                attempts: 0,
-                voice_switch_ms: Vec::new(),
-            })
-        };
-        if strategy == Strategy::Hard {
-            let mut commands = vec![Command::SetMode(CallMode::Migrating)];
-            self.state = State::P2p {
-                warm: None,
-                close_sfu_at: None,
-            };
-            commands.push(Command::CloseSfu);
-            commands.push(Command::BuildMesh);
-            commands.extend([
-                Command::RouteAll(Transport::Mesh),
-                Command::SetMode(CallMode::P2p),
-                Command::Status(STATUS_CONNECTED),
-                ack(true, None),
-                report(0),
-            ]);
-            return commands;
-        }
         self.state = State::Downgrading {
             strategy,
             since: now,
             deadline: now + self.cfg.switch_deadline_ms,
             switch: Switch::default(),
         };
+        if strategy == Strategy::Hard {
+            // A cut: the SFU goes at once and every voice plays from the mesh as it connects.
+            // Like a gradual return, the migration ends (ack and report, with its real
+            // duration) once every voice flows on the mesh, or at the deadline.
+            return vec![
+                Command::SetMode(CallMode::Migrating),
+                Command::Status(STATUS_OPTIMIZING),
+                Command::CloseSfu,
+                Command::BuildMesh,
+                Command::RouteAll(Transport::Mesh),
+            ];
+        }
         vec![
             Command::SetMode(CallMode::Migrating),
             Command::Status(STATUS_OPTIMIZING),
@@ -370,7 +364,8 @@ impl ModeController {
         }
     }
 
-    /// The gradual return is over (all voices across, its deadline, or the SFU gone).
+    /// The return is over (all voices across, its deadline, or the SFU gone; a hard return
+    /// closed the SFU at its start).
     fn finish_downgrade(&mut self, now: u64, sfu_gone: bool) -> Vec<Command> {
         let State::Downgrading {
             strategy,
@@ -381,6 +376,8 @@ impl ModeController {
         else {
             return Vec::new();
         };
+        // A hard return closed the SFU when it began.
+        let hard = *strategy == Strategy::Hard;
         let migration = Migration {
             strategy: *strategy,
             direction: Direction::ToP2p,
@@ -391,10 +388,10 @@ impl ModeController {
         };
         self.state = State::P2p {
             warm: None,
-            close_sfu_at: (!sfu_gone).then_some(now + self.cfg.grace_ms),
+            close_sfu_at: (!sfu_gone && !hard).then_some(now + self.cfg.grace_ms),
         };
         let mut commands = vec![Command::RouteAll(Transport::Mesh)];
-        if sfu_gone {
+        if sfu_gone && !hard {
             commands.push(Command::CloseSfu);
         }
         commands.extend([
