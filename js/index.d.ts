@@ -1,7 +1,7 @@
 // Types of the sohbet-rtc npm entry (js/index.js): the drop-in `webrtcService` and
 // `websocketService` singletons (compat-spec §1 and §2.1) plus the wasm-bindgen classes.
 
-export { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js';
+export { WebRtcService, SignalingClient } from './sohbet_rtc.js';
 
 // Defined by index.js on SignalingClient's prototype (over `send`).
 declare module './sohbet_rtc.js' {
@@ -13,10 +13,39 @@ declare module './sohbet_rtc.js' {
 
 // VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError and CallState are declared once, next to
 // the Rust code that produces them (src/facade/convert.rs), and re-exported here.
-import type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, CallState, MigrationEvent } from './sohbet_rtc.js';
-export type { VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, CallState, MigrationEvent };
+import type {
+  VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, VoiceErrorCode, CallState, MigrationEvent,
+  ConnectionState, LogLevel,
+} from './sohbet_rtc.js';
+export type {
+  VoiceParticipant, WebRTCConfig, ConnectionQuality, VoiceError, VoiceErrorCode, CallState, MigrationEvent,
+  ConnectionState, LogLevel,
+};
 
 export type CallMode = CallState['mode'];
+
+/** A JS `Error` the library rejects with: its `code` is one of {@link VoiceErrorCode}. */
+export interface VoiceCallError extends Error {
+  code: VoiceErrorCode;
+}
+
+/** The events of `webrtcService.on(type, handler)`: each handler's arguments. */
+export interface VoiceEventMap {
+  participants: [participants: VoiceParticipant[]];
+  remoteStream: [userId: number, stream: MediaStream];
+  quality: [quality: ConnectionQuality];
+  status: [status: string];
+  mode: [mode: CallMode];
+  migration: [migration: MigrationEvent];
+  /** A problem that does not end the call (malformed signalling, a refused frame…). */
+  error: [error: VoiceError];
+  /** Only changes are reported. */
+  connectionState: [state: ConnectionState];
+  /** false: the browser blocks the call's audio until `startAudio()` runs from a click. */
+  audioPlayback: [canPlay: boolean];
+}
+
+export type VoiceEvent = keyof VoiceEventMap;
 
 /** The part of the app's websocketService the voice engine needs (P17: share ONE socket). */
 export interface VoiceSocket {
@@ -65,6 +94,13 @@ export interface WebRTCServiceApi {
   /** A migration between the mesh and the SFU finished (single slot). */
   onMigration(callback: (migration: MigrationEvent) => void): void;
   onError(callback: (error: VoiceError) => void): void;
+  /** Any number of listeners per event; returns the function that removes this one. */
+  on<K extends VoiceEvent>(type: K, handler: (...args: VoiceEventMap[K]) => void): () => void;
+  getConnectionState(): ConnectionState;
+  /** False while the browser's autoplay policy keeps the call silent. */
+  canPlayAudio(): boolean;
+  /** Starts the call's audio: call it from a user gesture (a click handler). */
+  startAudio(): Promise<void>;
   setLocalStream(stream: MediaStream | null): void;
   configure(options: ConfigureOptions): void;
   /** Leaves the call and releases the wasm service. */
@@ -122,6 +158,8 @@ export interface WebSocketServiceApi {
 export declare const webrtcService: WebRTCServiceApi;
 export declare const websocketService: WebSocketServiceApi;
 export declare function configure(options: ConfigureOptions): void;
+/** How much the library logs to the console (default 'warn': warnings and errors only). */
+export declare function setLogLevel(level: LogLevel): void;
 /** Initialises the wasm module once (optional: it happens on first need anyway). */
 export declare function ready(moduleOrPath?: string | URL | Request | Response | BufferSource | WebAssembly.Module): Promise<void>;
 export default webrtcService;

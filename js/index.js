@@ -10,9 +10,9 @@
 //
 // Sync methods called before the wasm service exists behave like the original outside a call.
 
-import init, { WebRtcService, SignalingClient, SfuClient } from './sohbet_rtc.js';
+import init, { WebRtcService, SignalingClient, setLogLevel as wasmLogLevel } from './sohbet_rtc.js';
 
-export { WebRtcService, SignalingClient, SfuClient };
+export { WebRtcService, SignalingClient };
 
 // The chat helpers of the app's websocketService shape, over `this.send`: installed on
 // SignalingClient's prototype (so an app may re-export the class; a line of JS each instead of
@@ -31,6 +31,23 @@ const CORE_KEY = Symbol.for('sohbet-rtc.core.v1');
 const DEFAULT_WS_PORT = 8081;
 
 let initPromise = null;
+let initialised = false;
+
+// The console filter ('debug' | 'info' | 'warn' | 'error' | 'off'); quiet by default.
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'off'];
+let logLevel = 'warn';
+
+/**
+ * How much the library logs to the console: 'debug', 'info', 'warn' (default: warnings and
+ * errors only), 'error' or 'off'. Applies to the wasm core too (now, or once it is loaded).
+ */
+export function setLogLevel(level) {
+  if (!LOG_LEVELS.includes(level)) {
+    throw withCode(new TypeError(`setLogLevel: expected one of ${LOG_LEVELS.join(', ')}`), 'service/invalid-argument');
+  }
+  logLevel = level;
+  if (initialised) wasmLogLevel(level);
+}
 
 /**
  * Initialises the wasm module (once; concurrent callers share the promise). `moduleOrPath` is
@@ -40,7 +57,10 @@ let initPromise = null;
 export function ready(moduleOrPath) {
   if (!initPromise) {
     const arg = moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath };
-    initPromise = init(arg).then(() => undefined);
+    initPromise = init(arg).then(() => {
+      initialised = true;
+      wasmLogLevel(logLevel);
+    });
     initPromise.catch(() => {
       initPromise = null; // a failed load (offline, 404) may be retried
     });
@@ -48,8 +68,13 @@ export function ready(moduleOrPath) {
   return initPromise;
 }
 
+/** console.debug/info/warn/error (LOG_LEVELS[level]) when `level` is shown. */
+function log(level, ...args) {
+  if (typeof console !== 'undefined' && LOG_LEVELS.indexOf(logLevel) <= level) console[LOG_LEVELS[level]]('sohbet-rtc:', ...args);
+}
+
 function warn(message, error) {
-  if (typeof console !== 'undefined') console.error(`sohbet-rtc: ${message}`, error);
+  log(3, message, error);
 }
 
 function withCode(error, code) {
@@ -98,6 +123,7 @@ function createSocketCore(core) {
   let token = null;
 
   const notifyConnection = (open) => {
+    log(1, 'signalling socket', open ? 'open' : 'closed');
     for (const listener of [...connectionListeners]) {
       try { listener(open); } catch (e) { warn('error in connection listener', e); }
     }
@@ -204,9 +230,13 @@ function createSocketCore(core) {
 // webrtcService: §1.2 over the wasm WebRtcService, created on the first joinChannel.
 
 function createVoiceCore(core) {
-  // The app's callbacks, keyed by the wasm service's event types (onEvent's first argument).
+  // The app's single-slot callbacks (on…), keyed by the wasm service's event types (onEvent's
+  // first argument), and the `on(type, handler)` listeners of every event type.
   const slots = { participants: null, remoteStream: null, quality: null, status: null, mode: null, migration: null, error: null };
+  const listeners = new Map();
   const volumes = new Map();
+  let connectionState = 'disconnected';
+  let canPlay = true;
   let deafened = false;
   let localStream; // undefined = never set; null = cleared
   let service = null;
@@ -217,11 +247,23 @@ function createVoiceCore(core) {
   // Single-slot registration: a function replaces the previous one, anything else clears it.
   const setSlot = (slot) => (cb) => { slots[slot] = typeof cb === 'function' ? cb : null; };
 
-  const call = (slot, ...args) => {
-    const cb = slots[slot];
-    if (!cb) return;
-    try { cb(...args); } catch (e) { warn(`error in ${slot} callback`, e); }
+  const call = (type, ...args) => {
+    // Only changes are reported (the wasm side may repeat a value).
+    if (type === 'connectionState') {
+      if (args[0] === connectionState) return;
+      connectionState = args[0];
+    } else if (type === 'audioPlayback') {
+      if (args[0] === canPlay) return;
+      canPlay = args[0];
+    }
+    // The call's events are its log: the frequent ones at debug, the rest at info.
+    log(['participants', 'quality', 'remoteStream'].includes(type) ? 0 : 1, type, ...args);
+    for (const cb of [slots[type], ...(listeners.get(type) ?? [])]) {
+      if (!cb) continue;
+      try { cb(...args); } catch (e) { warn(`error in ${type} callback`, e); }
+    }
   };
+
 
   const wasmConfig = () => {
     const config = {};
@@ -240,6 +282,7 @@ function createVoiceCore(core) {
     servicePromise = null;
     // free() leaves the call and drops the listener (the socket stays: it is the app's).
     try { old.free(); } catch { /* already freed */ }
+    call('connectionState', 'disconnected');
   };
 
   const ensureService = () => {
@@ -357,6 +400,33 @@ function createVoiceCore(core) {
     onError: setSlot('error'),
     getCurrentMode() {
       return service ? service.state().mode : 'p2p';
+    },
+    /**
+     * Several listeners per event (beside the single-slot on… setters): 'participants',
+     * 'remoteStream', 'quality', 'status', 'mode', 'migration', 'error', 'connectionState',
+     * 'audioPlayback'. Returns the unsubscribe function.
+     */
+    on(type, handler) {
+      if (typeof handler !== 'function') return () => {};
+      let set = listeners.get(type);
+      if (!set) listeners.set(type, (set = new Set()));
+      // A wrapper per registration: the same function registered twice is two listeners,
+      // each removed by its own unsubscribe.
+      const entry = (...args) => handler(...args);
+      set.add(entry);
+      return () => { set.delete(entry); };
+    },
+    /** 'connecting' | 'connected' | 'reconnecting' | 'migrating' | 'disconnected'. */
+    getConnectionState() {
+      return service ? service.state().connectionState : 'disconnected';
+    },
+    /** False while the browser's autoplay policy keeps the call silent: call startAudio() from a click. */
+    canPlayAudio() {
+      return service ? service.state().canPlayAudio : true;
+    },
+    /** Starts the call's audio; call it from a user gesture (a click). */
+    startAudio() {
+      return service ? service.startAudio() : Promise.resolve();
     },
     /** Use this MediaStream instead of getUserMedia for later joins (null: capture again). */
     setLocalStream(stream) {

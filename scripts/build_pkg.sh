@@ -7,6 +7,11 @@
 # the shipped JavaScript (like any published bundle; the types and README stay readable).
 # docs/ARCHITECTURE.md ("Size budget") explains each step.
 # Skips the work when pkg/ is newer than every source file (and these scripts).
+# The package is built without default features: no standalone `SfuClient` class (feature
+# `sfu-client`; apps reach the SFU through webrtcService).
+# Source maps: index.js.map and react.js.map (the readable entry, hook and glue) ship beside
+# the minified JS. SOHBET_WASM_NAMES=1 keeps the Rust function names in the wasm (a debugging
+# build: stack traces name the functions; bigger, so not for release, and FORCE=1 to rebuild).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -29,15 +34,20 @@ if [[ -n "$SOHBET_SIZE_TOOLCHAIN" ]] && \
   RUSTUP_TOOLCHAIN=$SOHBET_SIZE_TOOLCHAIN CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}/pkg-nightly \
     RUSTFLAGS="$SOHBET_SIZE_RUSTFLAGS" \
     wasm-pack build . --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack -- \
-    -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
+    --no-default-features -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
 else
   echo "[build_pkg] stable toolchain (install $SOHBET_SIZE_TOOLCHAIN for the smaller build)"
-  wasm-pack build --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack
+  wasm-pack build --release --target web --out-dir pkg --out-name sohbet_rtc --no-pack -- --no-default-features
 fi
 WASM=pkg/sohbet_rtc_bg.wasm
 before=$(stat -c %s "$WASM")
+WASM_OPT_FLAGS=$SOHBET_WASM_OPT_FLAGS
+if [[ "${SOHBET_WASM_NAMES:-0}" == 1 ]]; then
+  WASM_OPT_FLAGS="${WASM_OPT_FLAGS/--strip-debug/} -g"
+  echo "[build_pkg] keeping the wasm's function names (SOHBET_WASM_NAMES=1)"
+fi
 # shellcheck disable=SC2086 # the flags are a word list
-wasm-opt $SOHBET_WASM_OPT_FLAGS "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
+wasm-opt $WASM_OPT_FLAGS "$WASM" -o "$WASM.opt" && mv "$WASM.opt" "$WASM"
 echo "[build_pkg] wasm-opt: $before -> $(stat -c %s "$WASM") bytes"
 # Similar functions side by side, for the compressor's window (same code; wasm-opt moves them).
 node scripts/order_functions.mjs "$WASM"
@@ -53,16 +63,21 @@ sed -i '1i /// <reference lib="esnext.disposable" />' pkg/sohbet_rtc.d.ts
 sed -i '/^export type InitInput/,$d' pkg/sohbet_rtc.d.ts
 # The entry and the glue it imports ship as one ES module, index.js (esbuild; the glue's exports
 # nothing imports, such as initSync, are left out); sohbet_rtc.d.ts stays for the classes' types.
+rm -f pkg/*.map  # maps of an earlier build would be taken as input maps below
 if [[ -d js ]]; then
   cp js/* pkg/
-  esbuild pkg/index.js --bundle --format=esm --target=es2020 --log-level=warning \
+  esbuild pkg/index.js --bundle --format=esm --target=es2020 --log-level=warning --sourcemap \
     --outfile=pkg/index.js --allow-overwrite
   rm pkg/sohbet_rtc.js
 fi
-for f in pkg/sohbet_rtc.js pkg/index.js; do
+for f in pkg/sohbet_rtc.js pkg/index.js pkg/react.js; do
   [[ -f $f ]] || continue
+  name=$(basename "$f")
+  # The map of the step before (esbuild's), if any, is the input map: the result maps to js/.
+  input=""; [[ -f $f.map ]] && input="content='$f.map',"
   # shellcheck disable=SC2086 # the flags are a word list
-  terser "$f" $SOHBET_TERSER_FLAGS -o "$f.min" && mv "$f.min" "$f"
+  terser "$f" $SOHBET_TERSER_FLAGS --source-map "${input}url='$name.map',includeSources" \
+    -o "$f.min" && mv "$f.min" "$f" && mv "$f.min.map" "$f.map"
 done
 cp LICENSE pkg/
 node -e '
@@ -76,13 +91,18 @@ const pkg = {
   license: "MIT", files,
   main: hasShim ? "index.js" : "sohbet_rtc.js", module: hasShim ? "index.js" : "sohbet_rtc.js",
   types: hasShim ? "index.d.ts" : "sohbet_rtc.d.ts",
-  // Only the entry, its wasm (for bundlers that copy it by name) and package.json resolve.
+  // Only the entry, the React hook, the wasm (for bundlers that copy it by name) and
+  // package.json resolve.
   exports: {
     ".": hasShim ? { types: "./index.d.ts", default: "./index.js" } : { types: "./sohbet_rtc.d.ts", default: "./sohbet_rtc.js" },
+    "./react": { types: "./react.d.ts", default: "./react.js" },
     "./sohbet_rtc_bg.wasm": "./sohbet_rtc_bg.wasm",
     "./package.json": "./package.json",
   },
   sideEffects: false,
+  // The hook (sohbet-rtc/react) needs React; the rest of the package does not.
+  peerDependencies: { react: ">=18" },
+  peerDependenciesMeta: { react: { optional: true } },
 };
 fs.writeFileSync("pkg/package.json", JSON.stringify(pkg, null, 2) + "\n");
 '

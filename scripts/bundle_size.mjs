@@ -32,8 +32,8 @@ const brotli = (buf) => zlib.brotliCompressSync(buf, {
 const wasm = fs.readFileSync(path.join(dir, 'sohbet_rtc_bg.wasm'));
 // Every shipped JavaScript file, each compressed on its own as a server would send it (minified by
 // scripts/build_pkg.sh): index.js, the drop-in entry joined with the wasm-bindgen glue (a build
-// that still ships the glue as sohbet_rtc.js beside it counts both).
-const jsFiles = ['sohbet_rtc.js', 'index.js'].filter((f) => fs.existsSync(path.join(dir, f)));
+// that still ships the glue as sohbet_rtc.js beside it counts both), and react.js, the hook.
+const jsFiles = ['sohbet_rtc.js', 'index.js', 'react.js'].filter((f) => fs.existsSync(path.join(dir, f)));
 const js = jsFiles.map((f) => fs.readFileSync(path.join(dir, f)));
 const sum = (f) => js.reduce((a, b) => a + f(b), 0);
 const glue = { length: sum((b) => b.length), gzip: sum(gzip) };

@@ -12,7 +12,7 @@
 /// (`Display`, not `std::error::Error`, as the supertrait: a `dyn std::error::Error` would
 /// carry every error's `Debug` formatting into the wasm.)
 pub trait JsErrorCode: std::fmt::Display {
-    /// The stable, namespaced code, e.g. `"signal/not-open"` or `"media_permission_denied"`.
+    /// The stable, namespaced code, e.g. `"signal/not-open"` or `"media/permission-denied"`.
     fn code(&self) -> &'static str;
 }
 

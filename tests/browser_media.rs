@@ -234,7 +234,7 @@ async fn close_twice_is_harmless_removes_everything_and_refuses_new_streams() {
     let counts = (graph.is_closed(), tally(&graph));
     assert_eq!(counts, (true, (0, 0, before)), "close frees all");
     let refused = graph.attach(2, Bus::P2p, &tone.stream);
-    assert_eq!(refused.map_err(|e| e.code()), Err("media_graph_closed"));
+    assert_eq!(refused.map_err(|e| e.code()), Err("media/graph-closed"));
     sleep_ms(100).await;
     assert_eq!(graph.context().state(), AudioContextState::Closed);
 }

@@ -40,11 +40,41 @@ export interface WebRTCConfig {
   useServerIceServers?: boolean;
 }
 
+/**
+ * Every error code the library sets (`error.code` of a rejected promise, `VoiceError.code`),
+ * one scheme: `<layer>/<what>`. `server/<code>` relays a voice:error from the server.
+ */
+export type VoiceErrorCode =
+  | 'media/audio-node' | 'media/capture-failed' | 'media/device-busy' | 'media/dom'
+  | 'media/graph-closed' | 'media/no-audio-context' | 'media/not-found'
+  | 'media/permission-denied' | 'media/stats' | 'media/unsupported'
+  | 'signal/bad-socket' | 'signal/bad-type' | 'signal/closed' | 'signal/connect-failed'
+  | 'signal/encode' | 'signal/frame-too-large' | 'signal/insecure-url' | 'signal/invalid-json'
+  | 'signal/invalid-payload' | 'signal/missing-field' | 'signal/no-object' | 'signal/no-token'
+  | 'signal/not-open' | 'signal/send-failed' | 'signal/unknown-type'
+  | 'p2p/bad-candidate' | 'p2p/bad-sdp' | 'p2p/frame-too-large' | 'p2p/ice-failed'
+  | 'p2p/negotiation' | 'p2p/offer-timeout' | 'p2p/peer-connection' | 'p2p/unexpected-answer'
+  | 'p2p/unknown-peer' | 'p2p/wrong-channel' | 'p2p/wrong-target'
+  | 'sfu/browser' | 'sfu/closed' | 'sfu/disconnected' | 'sfu/empty-frame'
+  | 'sfu/frame-too-large' | 'sfu/join-timeout' | 'sfu/malformed-frame' | 'sfu/not-connected'
+  | 'sfu/publish-timeout' | 'sfu/reconnect-failed' | 'sfu/signal-closed' | 'sfu/text-frame'
+  | 'sfu/unexpected-message' | 'sfu/unreachable'
+  | 'service/invalid-argument' | 'service/join-aborted' | 'service/not-connected'
+  | 'mode/down-not-below-up' | 'mode/prewarm-out-of-range' | 'mode/zero-up-threshold'
+  | 'wasm/init-failed'
+  | `server/${string}`;
+
 /** The `code`/`message` pair passed to onError callbacks and set on rejected Errors. */
 export interface VoiceError {
-  code: string;
+  code: VoiceErrorCode;
   message: string;
 }
+
+/** Where the call stands, for a UI (beside the free-text status). */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'migrating' | 'disconnected';
+
+/** How much the library logs to the console (`setLogLevel`; default 'warn'). */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'off';
 
 export type ConnectionQuality = 'good' | 'medium' | 'poor';
 
@@ -57,6 +87,9 @@ export interface CallState {
   videoEnabled: boolean;
   deafened: boolean;
   mode: CallMode;
+  connectionState: ConnectionState;
+  /** False while the browser's autoplay policy keeps the call silent (until `startAudio()`). */
+  canPlayAudio: boolean;
 }
 
 /** One finished migration between the mesh and the SFU (feeds H-M1 metrics). */

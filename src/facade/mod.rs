@@ -28,15 +28,18 @@ use wasm_bindgen::prelude::*;
 use web_sys::MediaStream;
 
 use crate::browser::object::set;
-use crate::service::{CallService, ServiceConfig, ServiceEvent};
+use crate::service::{CallService, ConnectionState, ServiceConfig, ServiceEvent};
 use crate::signal::transport::{AppSocketTransport, SharedTransport, SignalingClient};
 
-/// The event listener and the participant-notification coalescing flag.
+/// The event listener, the participant-notification coalescing flag and the last reported
+/// connection state.
 #[derive(Default)]
 struct Slots {
     listener: RefCell<Option<Function>>,
     /// A participant notification is already queued (coalesces bursts into one call).
     participants_queued: Cell<bool>,
+    /// The connection state the listener last heard (`None`: nothing reported yet).
+    connection: Cell<Option<ConnectionState>>,
 }
 
 /// Drop-in replacement for the original `webrtcService`.
@@ -58,12 +61,22 @@ fn emit(slots: &Slots, kind: &str, a: JsValue, b: Option<JsValue>) {
         None => listener.call2(&JsValue::NULL, &kind, &a),
     };
     if let Err(e) = result {
-        web_sys::console::warn_2(&JsValue::from_str("sohbet-rtc: a callback threw"), &e);
+        crate::browser::log::warn("a callback threw", &e);
     }
 }
 
 fn dispatch(service: &Weak<CallService>, slots: &Rc<Slots>, event: ServiceEvent) {
+    // Any event may follow a change of the connection state: report it first, once.
+    if let Some(state) = service.upgrade().map(|s| s.connection_state()) {
+        if slots.connection.replace(Some(state)) != Some(state) {
+            emit(slots, "connectionState", state.as_str().into(), None);
+        }
+    }
     match event {
+        ServiceEvent::Connection => {}
+        ServiceEvent::AudioPlayback(can_play) => {
+            emit(slots, "audioPlayback", can_play.into(), None)
+        }
         ServiceEvent::ParticipantsChanged => {
             if slots.participants_queued.replace(true) {
                 return;
@@ -214,7 +227,8 @@ impl WebRtcService {
         self.service.toggle_deafen()
     }
 
-    /// The call's toggles and mode in one fresh object, `{muted, videoEnabled, deafened, mode}`
+    /// The call's toggles and mode in one fresh object, `{muted, videoEnabled, deafened, mode,
+    /// connectionState, canPlayAudio}`
     /// (the singleton's `isMutedStatus`, `isVideoEnabledStatus`, `isDeafenedStatus` and
     /// `getCurrentMode` read it). `mode` is 'p2p', 'migrating' or 'sfu'.
     #[wasm_bindgen(unchecked_return_type = "CallState")]
@@ -225,7 +239,17 @@ impl WebRtcService {
         set(&state, "videoEnabled", &service.is_video_enabled().into());
         set(&state, "deafened", &service.is_deafened().into());
         set(&state, "mode", &service.mode().as_str().into());
+        let connection = service.connection_state().as_str();
+        set(&state, "connectionState", &connection.into());
+        set(&state, "canPlayAudio", &service.can_play_audio().into());
         state
+    }
+
+    /// Starts the call's audio (`AudioContext.resume()`); call it from a user gesture, when
+    /// `state().canPlayAudio` is false. Resolves once audio plays (at once outside a call).
+    #[wasm_bindgen(js_name = startAudio, unchecked_return_type = "Promise<void>")]
+    pub fn start_audio(&self) -> Promise {
+        self.service.start_audio()
     }
 
     #[wasm_bindgen(js_name = setParticipantVolume)]
@@ -259,12 +283,20 @@ impl WebRtcService {
             unchecked_param_type = "((...event: ['participants', VoiceParticipant[]] \
             | ['remoteStream', number, MediaStream] | ['quality', ConnectionQuality] \
             | ['status', string] | ['mode', CallMode] | ['migration', MigrationEvent] \
-            | ['error', VoiceError]) => void) | null"
+            | ['error', VoiceError] | ['connectionState', ConnectionState] \
+            | ['audioPlayback', boolean]) => void) | null"
         )]
         listener: JsValue,
     ) {
         *self.slots.listener.borrow_mut() = convert::function(&listener);
     }
+}
+
+/// Sets how much the library logs to the console: 'debug', 'info', 'warn' (the default:
+/// warnings and errors only), 'error' or 'off'. Returns false for an unknown level.
+#[wasm_bindgen(js_name = setLogLevel)]
+pub fn set_log_level(#[wasm_bindgen(unchecked_param_type = "LogLevel")] level: &str) -> bool {
+    crate::browser::log::set_level(level)
 }
 
 impl Drop for WebRtcService {

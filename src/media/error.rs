@@ -53,16 +53,16 @@ impl crate::error::JsErrorCode for MediaError {
     /// A stable machine-readable code for the JS boundary and logs.
     fn code(&self) -> &'static str {
         match self {
-            MediaError::PermissionDenied(_) => "media_permission_denied",
-            MediaError::NotFound(_) => "media_not_found",
-            MediaError::DeviceBusy(_) => "media_device_busy",
-            MediaError::Unsupported => "media_unsupported",
-            MediaError::Capture(_) => "media_capture_failed",
-            MediaError::NoAudioContext(_) => "media_no_audio_context",
-            MediaError::Closed => "media_graph_closed",
-            MediaError::AudioNode(_) => "media_audio_node",
-            MediaError::Dom(_) => "media_dom",
-            MediaError::Stats(_) => "media_stats",
+            MediaError::PermissionDenied(_) => "media/permission-denied",
+            MediaError::NotFound(_) => "media/not-found",
+            MediaError::DeviceBusy(_) => "media/device-busy",
+            MediaError::Unsupported => "media/unsupported",
+            MediaError::Capture(_) => "media/capture-failed",
+            MediaError::NoAudioContext(_) => "media/no-audio-context",
+            MediaError::Closed => "media/graph-closed",
+            MediaError::AudioNode(_) => "media/audio-node",
+            MediaError::Dom(_) => "media/dom",
+            MediaError::Stats(_) => "media/stats",
         }
     }
 }
@@ -122,7 +122,7 @@ mod tests {
     fn permission_refusals_map_to_permission_denied() {
         for name in ["NotAllowedError", "SecurityError"] {
             let err = MediaError::from_capture_name(name, "denied");
-            assert_eq!(err.code(), "media_permission_denied");
+            assert_eq!(err.code(), "media/permission-denied");
             assert!(err.is_capture_error());
         }
     }
@@ -131,15 +131,15 @@ mod tests {
     fn missing_and_busy_devices_have_their_own_codes() {
         assert_eq!(
             MediaError::from_capture_name("NotFoundError", "").code(),
-            "media_not_found"
+            "media/not-found"
         );
         assert_eq!(
             MediaError::from_capture_name("NotReadableError", "in use").code(),
-            "media_device_busy"
+            "media/device-busy"
         );
         assert_eq!(
             MediaError::from_capture_name("WeirdError", "x").code(),
-            "media_capture_failed"
+            "media/capture-failed"
         );
     }
 

@@ -16,11 +16,14 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::MediaStream;
 
+use super::connection::{CallFacts, ConnectionState};
 use super::events::{ServiceConfig, ServiceError, ServiceEvent};
 use super::participants::{Participant, ParticipantList};
 use super::sfu_link::SfuLink;
 use crate::browser::Timeout;
-use crate::media::{AudioGraph, LevelMonitor, LocalMedia, MediaError, QualityMonitor};
+use crate::media::{
+    AudioGraph, AutoplayUnlock, LevelMonitor, LocalMedia, MediaError, QualityMonitor,
+};
 use crate::mode::controller::ModeController;
 use crate::p2p::mesh::Mesh;
 use crate::signal::transport::{SharedTransport, Subscription, TransportEvent};
@@ -33,6 +36,8 @@ pub(crate) struct Call {
     pub channel_id: ChannelId,
     pub user_id: UserId,
     pub graph: Rc<RefCell<AudioGraph>>,
+    /// Resumes the graph's context on the next user gesture; reports playability.
+    pub autoplay: Option<AutoplayUnlock>,
     pub local: Option<LocalMedia>,
     pub mesh: Option<Mesh>,
     pub participants: ParticipantList,
@@ -188,6 +193,14 @@ impl CallService {
         }
         self.leave();
         let mut graph = AudioGraph::new().map_err(ServiceError::Audio)?;
+        let weak = Rc::downgrade(&self.shared);
+        let autoplay = AutoplayUnlock::install(graph.context(), move |can_play| {
+            if let Some(shared) = weak.upgrade() {
+                shared.emit(ServiceEvent::AudioPlayback(can_play));
+            }
+        })
+        .ok();
+        self.shared.emit(ServiceEvent::Connection);
         let mut st = self.shared.state.borrow_mut();
         st.generation += 1;
         st.muted = false;
@@ -200,6 +213,7 @@ impl CallService {
             channel_id,
             user_id,
             graph: Rc::new(RefCell::new(graph)),
+            autoplay,
             local: None,
             mesh: None,
             participants: ParticipantList::new(user_id),
@@ -249,6 +263,7 @@ impl CallService {
         match shared.transport.send(&join) {
             Ok(()) => {
                 shared.emit(ServiceEvent::Status("Connected".into()));
+                super::playback::check_playback(shared);
                 Ok(())
             }
             Err(e) => {
@@ -299,6 +314,7 @@ impl CallService {
         if let Some(call) = call {
             release(call);
         }
+        self.shared.emit(ServiceEvent::Connection);
     }
     /// leaveChannel: idempotent; sends voice:leave, closes every peer, stops local tracks,
     /// closes the graph, drops timers and subscriptions, then notifies an empty list.
@@ -374,6 +390,16 @@ impl CallService {
             .map_or(crate::signal::CallMode::P2p, |c| c.controller.mode())
     }
 
+    /// Where the call stands (connecting, connected, reconnecting, migrating, disconnected).
+    pub fn connection_state(&self) -> ConnectionState {
+        let st = self.shared.state.borrow();
+        ConnectionState::of(st.call.as_ref().map(|c| CallFacts {
+            joined: c.joined,
+            lost_socket: c.lost_socket,
+            mode: c.controller.mode(),
+        }))
+    }
+
     /// The live peer connections (for tests and diagnostics).
     pub fn peer_connections(&self) -> Vec<(UserId, web_sys::RtcPeerConnection)> {
         let st = self.shared.state.borrow();
@@ -398,6 +424,7 @@ pub(crate) fn release(mut call: Call) {
     call.subscription = None;
     call.mode_timer = None;
     call.sfu = None;
+    call.autoplay = None;
     if let Some(mesh) = call.mesh.take() {
         mesh.close();
     }

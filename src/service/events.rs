@@ -33,6 +33,11 @@ pub enum ServiceEvent {
     /// A migration between the mesh and the SFU finished (H-M1: strategy, direction, outcome,
     /// duration).
     Migration(Migration),
+    /// Whether the call's audio can play now (false: the browser's autoplay policy holds the
+    /// AudioContext until a user gesture; `startAudio()` from a click releases it).
+    AudioPlayback(bool),
+    /// The call's connection state may have changed (the facade reads it and reports changes).
+    Connection,
     /// Something went wrong but the call continues (malformed signalling, a send failure…).
     Error { code: String, message: String },
 }

@@ -1,12 +1,13 @@
 //! The call service: owns one voice call at a time — local media, the audio graph, the P2P
 //! mesh, the participants — and routes commands down and events up (compat-spec §1.2).
 //!
-//! [`participants`] and [`pacer`] are pure and tested natively. The browser half is `wasm32` only:
+//! [`connection`], [`participants`] and [`pacer`] are pure and tested natively. The browser half is `wasm32` only:
 //! [`events`] (what the service emits, how commands fail, configuration), [`call`] (join,
-//! leave, snapshots), `controls` (mute, deafen, video, volumes) and `inbound` (what arrives
+//! leave, snapshots), `controls` (mute, deafen, video, volumes), `playback` (autoplay: canPlayAudio, startAudio) and `inbound` (what arrives
 //! from the transport and the mesh). The service never references the facade above it: it reports
 //! through the sink the facade installs.
 
+pub mod connection;
 pub mod pacer;
 pub mod participants;
 
@@ -21,8 +22,11 @@ mod inbound;
 #[cfg(target_arch = "wasm32")]
 mod mode;
 #[cfg(target_arch = "wasm32")]
+mod playback;
+#[cfg(target_arch = "wasm32")]
 mod sfu_link;
 
+pub use connection::ConnectionState;
 pub use participants::{Participant, ParticipantList};
 
 #[cfg(target_arch = "wasm32")]

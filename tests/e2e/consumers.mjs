@@ -147,6 +147,97 @@ async function callIn(app, base, browser) {
   }
 }
 
+// What the page's calls play: an analyser on every node connected to an AudioContext's
+// destination, and every context's state on the console (read without evaluating in the page).
+const TAP_OUTPUT = () => {
+  const feeds = [];
+  const connect = AudioNode.prototype.connect;
+  AudioNode.prototype.connect = function (target, ...rest) {
+    if (target instanceof AudioDestinationNode && !feeds.some((f) => f.node === this)) {
+      const analyser = this.context.createAnalyser();
+      analyser.fftSize = 2048;
+      connect.call(this, analyser);
+      feeds.push({ node: this, analyser });
+      const ctx = this.context;
+      console.log(`sohbet-ctx ${ctx.state}`);
+      ctx.addEventListener('statechange', () => console.log(`sohbet-ctx ${ctx.state}`));
+    }
+    return connect.call(this, target, ...rest);
+  };
+  window.callOutputDb = () => {
+    const buf = new Float32Array(2048);
+    let best = -200;
+    for (const { analyser } of feeds) {
+      analyser.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const v of buf) sum += v * v;
+      best = Math.max(best, 10 * Math.log10(sum / buf.length + 1e-12));
+    }
+    return best;
+  };
+};
+
+/**
+ * The browser's real autoplay policy: a page that joins on load (no user gesture) with a stream
+ * of its own (no microphone capture, which would lift Chromium's hold) is told its audio is
+ * blocked, plays nothing, and a click on its "enable audio" button (startAudio) makes the other
+ * user audible. Nothing is evaluated in the blocked page before the click: an evaluation counts
+ * as a user gesture.
+ */
+async function autoplayIn(app, base, browser) {
+  const channel = 70000 + Math.floor(Math.random() * 20000);
+  const [a, b] = [await login(`${app}p${channel}`), await login(`${app}q${channel}`)];
+  const strict = await launch({ autoplayPolicy: true });
+  const contexts = [];
+  try {
+    const url = ({ token, user }, extra = {}) => `${base}/?${new URLSearchParams({ ws: WS, token, user: String(user.id), channel: String(channel), ...extra })}`;
+    const partner = await browser.newContext();
+    contexts.push(partner);
+    await (await partner.newPage()).goto(url(b));
+    const blocked = await strict.newContext();
+    contexts.push(blocked);
+    await blocked.addInitScript(TAP_OUTPUT);
+    const page = await blocked.newPage();
+    const lines = [];
+    page.on('console', (m) => lines.push(m.text()));
+    const states = () => lines.filter((l) => l.startsWith('sohbet-state ')).map((l) => JSON.parse(l.slice(13)));
+    // Without a microphone capture (which lifts Chromium's hold): a stream of the page's own.
+    await page.goto(url(a, { mic: 'none' }));
+    const until = async (what, ok, ms) => {
+      const deadline = Date.now() + ms;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`${what} not seen within ${ms} ms; console: ${lines.slice(-12).join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const t0 = Date.now();
+    await until('the call connected, listing the partner, with playback blocked', () => states().some((s) =>
+      s.connectionState === 'connected' && !s.canPlayAudio && s.participants.includes(b.user.id)), 30000);
+    const blockedMs = Date.now() - t0;
+    // Still blocked a second later: nothing resumes the context without a gesture.
+    await new Promise((r) => setTimeout(r, 1000));
+    const ctxStates = lines.filter((l) => l.startsWith('sohbet-ctx ')).map((l) => l.slice(11));
+    if (ctxStates.length === 0 || ctxStates.includes('running')) throw new Error(`the call's AudioContext ran before any gesture: ${ctxStates}`);
+    const last = states().at(-1);
+    if (last.canPlayAudio) throw new Error(`playback became allowed without a gesture: ${JSON.stringify(last)}`);
+    const t1 = Date.now();
+    await page.click('#start-audio');
+    await until('playback allowed after the click', () => states().at(-1)?.canPlayAudio === true, 10000);
+    let db = -200;
+    const deadline = Date.now() + 15000;
+    while ((db = await page.evaluate(() => window.callOutputDb())) <= HEARD_DB) {
+      if (Date.now() > deadline) throw new Error(`the partner is not audible after the click (${db.toFixed(1)} dBFS)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const audibleMs = Date.now() - t1;
+    if (await page.$('#start-audio')) throw new Error('the "enable audio" button is still shown');
+    return `blocked (AudioContext ${ctxStates.join(' → ')}) ${blockedMs} ms after load; the partner audible at ${db.toFixed(0)} dBFS ${audibleMs} ms after the click`;
+  } finally {
+    for (const c of contexts) await c.close().catch(() => {});
+    await strict.close();
+  }
+}
+
 /** Starts `cmd args` in `dir` (an app's server) and waits until `url` answers; returns it. */
 async function devServer(cmd, args, dir, url) {
   const proc = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -176,7 +267,9 @@ async function main() {
   let browser = null;
   try {
     browser = await launch();
-    for (const app of Object.keys(APPS)) {
+    // CONSUMERS_ONLY=vite (a comma list) runs some of the apps (development runs).
+    const only = process.env.CONSUMERS_ONLY?.split(',');
+    for (const app of Object.keys(APPS).filter((a) => !only || only.includes(a))) {
       let dir;
       try {
         dir = prepare(app);
@@ -209,6 +302,10 @@ async function main() {
           statics = await serve(path.join(dir, APPS[app].out), port);
         }
         record(`${app}: two browser contexts hold a call through the reference server (production build)`, true, await callIn(app, base, browser));
+        if (app === 'vite') {
+          const what = `${app}: the browser's real autoplay policy: blocked on a join without a gesture, audible after a click on startAudio`;
+          try { record(what, true, await autoplayIn(app, base, browser)); } catch (e) { record(what, false, e.message.slice(0, 1500)); }
+        }
       } catch (e) {
         record(`${app}: two browser contexts hold a call through the reference server (production build)`, false, e.message.slice(0, 1500));
       } finally {

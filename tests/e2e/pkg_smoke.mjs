@@ -62,15 +62,18 @@ const { webrtcService: w, websocketService: ws } = m;
 const V = ['joinChannel', 'leaveChannel', 'getLocalStream', 'toggleMute', 'toggleVideo', 'toggleDeafen',
   'isMutedStatus', 'isVideoEnabledStatus', 'isDeafenedStatus', 'setParticipantVolume', 'getParticipantVolume',
   'getParticipants', 'onParticipantUpdate', 'onRemoteStream', 'onConnectionQuality'];
-const X = ['getCurrentMode', 'onStatus', 'onError', 'setLocalStream', 'configure', 'dispose'];
+const X = ['getCurrentMode', 'onStatus', 'onError', 'setLocalStream', 'configure', 'dispose', 'on', 'getConnectionState',
+  'canPlayAudio', 'startAudio'];
 const S = ['connect', 'send', 'on', 'off', 'onConnectionChange', 'isConnected', 'disconnect', 'sendChatMessage', 'sendTypingIndicator'];
 const missing = (o, names) => names.filter((n) => typeof o?.[n] !== 'function');
 check('webrtcService has every compat-spec §1.2 method', w && missing(w, V).length === 0, 'missing: ' + (missing(w, V).join(', ') || 'none'));
-check('webrtcService has the extras (getCurrentMode, onStatus, onError, setLocalStream, configure)', missing(w, X).length === 0, 'missing: ' + (missing(w, X).join(', ') || 'none'));
+check('webrtcService has the extras (mode, status, errors, events, connection state, audio playback)', missing(w, X).length === 0, 'missing: ' + (missing(w, X).join(', ') || 'none'));
 check('websocketService has every §2.1 method', ws && missing(ws, S).length === 0, 'missing: ' + (missing(ws, S).join(', ') || 'none'));
-check('default export is webrtcService; ready() and the classes are exported',
-  m.default === w && typeof m.ready === 'function' && typeof m.configure === 'function'
-  && ['WebRtcService', 'SignalingClient', 'SfuClient'].every((c) => typeof m[c] === 'function'));
+check('default export is webrtcService; ready(), configure(), setLogLevel() and the classes are exported',
+  m.default === w && typeof m.ready === 'function' && typeof m.configure === 'function' && typeof m.setLogLevel === 'function'
+  && ['WebRtcService', 'SignalingClient'].every((c) => typeof m[c] === 'function'));
+check('the subpath sohbet-rtc/react resolves through the exports map (loading it needs React)',
+  import.meta.resolve('sohbet-rtc/react').endsWith('/node_modules/sohbet-rtc/react.js'));
 
 try {
   const a = w.getParticipants(); const b = w.getParticipants();
@@ -91,6 +94,28 @@ try {
   check('volumes: default 1, a stored 0 reads 0 (P9), clamped to 1', v0 === 1 && vz === 0 && vc === 1, [v0, vz, vc].join(' / '));
   check('setParticipantVolume fires the (single-slot) participant callback with a new []',
     first === 0 && calls.length === 2 && calls.every((l) => Array.isArray(l) && l.length === 0) && calls[0] !== calls[1]);
+  // on(type, handler): any number of listeners beside the single slot, each with its own
+  // unsubscribe (the same function twice is two listeners).
+  const heard = [];
+  const listener = (list) => heard.push(list);
+  const off1 = w.on('participants', listener);
+  const off2 = w.on('participants', listener);
+  w.setParticipantVolume(43, 0.5);
+  off1();
+  w.setParticipantVolume(43, 0.6);
+  off2();
+  w.setParticipantVolume(43, 0.7);
+  const offBad = w.on('participants', 'not a function');
+  check('on(type, handler) adds listeners beside the slot and returns their unsubscribe',
+    heard.length === 3 && calls.length === 5 && typeof offBad === 'function', 'listener calls ' + heard.length + ', slot calls ' + calls.length);
+  check('outside a call: getConnectionState() disconnected, canPlayAudio() true',
+    w.getConnectionState() === 'disconnected' && w.canPlayAudio() === true);
+  await w.startAudio();
+  check('startAudio() resolves outside a call', true);
+  let levelError = null;
+  try { m.setLogLevel('loud'); } catch (e) { levelError = e; }
+  m.setLogLevel('warn');
+  check('setLogLevel refuses an unknown level with a coded error', levelError?.code === 'service/invalid-argument', levelError?.message);
   w.leaveChannel(); w.leaveChannel();
   const tv = await w.toggleVideo();
   check('leaveChannel() is a no-op outside a call; toggleVideo() resolves false', tv === false);
@@ -151,10 +176,24 @@ function main() {
     `main=${pkgJson.main} module=${pkgJson.module} types=${pkgJson.types} type=${pkgJson.type} sideEffects=${pkgJson.sideEffects}`);
 
   const exp = pkgJson.exports ?? {};
-  record('package.json has an exports map: the entry with its types, the wasm, package.json',
+  record('package.json has an exports map: the entry and the React hook with their types, the wasm, package.json',
     exp['.']?.types === './index.d.ts' && exp['.']?.default === './index.js'
+      && exp['./react']?.types === './react.d.ts' && exp['./react']?.default === './react.js'
       && exp['./sohbet_rtc_bg.wasm'] === './sohbet_rtc_bg.wasm' && exp['./package.json'] === './package.json',
     JSON.stringify(exp));
+  record('React is an optional peer dependency (only the hook needs it)',
+    pkgJson.peerDependencies?.react !== undefined && pkgJson.peerDependenciesMeta?.react?.optional === true,
+    JSON.stringify([pkgJson.peerDependencies, pkgJson.peerDependenciesMeta]));
+
+  // Source maps: each shipped script names its map, and the map leads back to the readable sources.
+  const maps = ['index.js', 'react.js'].map((f) => {
+    const js = fs.readFileSync(path.join(PKG, f), 'utf8');
+    const map = fs.existsSync(path.join(PKG, `${f}.map`)) ? JSON.parse(fs.readFileSync(path.join(PKG, `${f}.map`), 'utf8')) : null;
+    return { f, linked: js.trimEnd().endsWith(`//# sourceMappingURL=${f}.map`), sources: map?.sources ?? [], content: (map?.sourcesContent ?? []).filter(Boolean).length };
+  });
+  record('index.js and react.js ship source maps back to js/ (with the sources inside)',
+    maps.every((m) => m.linked && m.content === m.sources.length && m.sources.some((s) => s.endsWith(m.f))),
+    maps.map((m) => `${m.f}: ${m.sources.join(', ')}`).join('; '));
 
   // No `any` in the shipped typings (comments aside): every parameter and result is typed.
   const anys = [];
@@ -172,7 +211,8 @@ function main() {
     const info = packed[0];
     const files = info.files.map((f) => f.path);
     // index.js holds the entry and wasm-bindgen's glue in one module (bundled by esbuild).
-    const need = ['package.json', 'index.js', 'index.d.ts', 'sohbet_rtc.d.ts', 'sohbet_rtc_bg.wasm', 'LICENSE', 'README.md'];
+    const need = ['package.json', 'index.js', 'index.d.ts', 'sohbet_rtc.d.ts', 'sohbet_rtc_bg.wasm', 'LICENSE', 'README.md',
+      'react.js', 'react.d.ts', 'index.js.map', 'react.js.map'];
     const lacking = need.filter((f) => !files.includes(f));
     record('npm pack includes the entry (with the glue), the types and the wasm', lacking.length === 0,
       lacking.length ? `missing ${lacking.join(', ')}` : `${info.filename}: ${files.length} files, ${(info.size / 1024).toFixed(0)} KiB packed, ${(info.unpackedSize / 1024).toFixed(0)} KiB unpacked`);

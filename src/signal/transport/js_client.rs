@@ -31,6 +31,7 @@ use super::hub::Subscription;
 use super::ws_client::WsClient;
 use super::{envelope_text, SignalTransport, TransportEvent};
 use crate::browser::object::set;
+use crate::error::JsErrorCode;
 use crate::signal::codec::{decode_payload, Decoded};
 use crate::signal::to_json;
 
@@ -222,8 +223,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
         }
         TransportEvent::Reconnected => return,
         TransportEvent::DecodeError(e) => {
-            let text = format!("sohbet-rtc: {e}");
-            web_sys::console::warn_1(&JsValue::from_str(&text));
+            crate::browser::log::warn(&e.to_string(), &JsValue::from_str(e.code()));
             return;
         }
         TransportEvent::Message(msg) => msg.type_name(),
@@ -251,8 +251,7 @@ fn dispatch(handlers: &Map, connection: &Map, event: &TransportEvent) {
 fn call_all(list: &JsValue, arg: &JsValue, what: &str, kind: &str) {
     for f in Array::from(list).iter() {
         if let Err(e) = f.unchecked_ref::<Function>().call1(&JsValue::NULL, arg) {
-            let text = format!("sohbet-rtc: error in {what}{kind}");
-            web_sys::console::error_2(&JsValue::from_str(&text), &e);
+            crate::browser::log::error(&format!("error in {what}{kind}"), &e);
         }
     }
 }
