@@ -251,23 +251,32 @@ fn gradual_down_is_forced_through_at_its_deadline() {
 }
 
 #[test]
-fn opportunistic_prewarm_holds_the_microphone_and_the_switch_is_only_a_release_and_routing() {
+fn opportunistic_prewarm_holds_the_microphone_acks_once_published_and_the_switch_is_only_a_release_and_routing(
+) {
     let mut c = ModeController::default();
     let warm = c.handle(change(CallMode::P2p, true, "opportunistic"), 0);
     assert_eq!(
         warm,
-        vec![
-            Command::ConnectSfu {
-                url: "ws://sfu".into(),
-                token: "tok".into(),
-                hold: true
-            },
-            ack_ok(),
-        ]
+        vec![Command::ConnectSfu {
+            url: "ws://sfu".into(),
+            token: "tok".into(),
+            hold: true
+        }],
+        "the ack waits for the warm session (the server holds a switch until then)"
     );
     assert_eq!(c.mode(), CallMode::P2p);
     assert!(c.sfu_wanted() && c.mesh_wanted());
-    c.handle(Input::SfuPublished, 400);
+    assert!(
+        c.handle(change(CallMode::P2p, true, "opportunistic"), 200)
+            .is_empty(),
+        "a repeated pre-warm while warming up is answered by the publication"
+    );
+    assert_eq!(c.handle(Input::SfuPublished, 400), vec![ack_ok()]);
+    assert_eq!(
+        c.handle(change(CallMode::P2p, true, "opportunistic"), 600),
+        vec![ack_ok()],
+        "a repeat once warm is acked at once"
+    );
     let up = c.handle(change(CallMode::Sfu, true, "opportunistic"), 5_000);
     assert!(up.contains(&Command::HoldSfu(false)), "{up:?}");
     assert!(!up
@@ -291,7 +300,7 @@ fn a_cancelled_prewarm_closes_the_warm_session() {
 }
 
 #[test]
-fn a_warm_session_that_fails_is_dropped_quietly() {
+fn a_warm_session_that_fails_is_dropped_and_its_prewarm_answered_with_a_failure() {
     let mut c = ModeController::default();
     c.handle(change(CallMode::P2p, true, "opportunistic"), 0);
     let out = c.handle(
@@ -302,8 +311,14 @@ fn a_warm_session_that_fails_is_dropped_quietly() {
     );
     assert_eq!(
         out,
-        vec![Command::CloseSfu],
-        "no ack, no status: the call never left the mesh"
+        vec![
+            Command::CloseSfu,
+            Command::Ack {
+                success: false,
+                error: Some("sfu/signal-closed".into())
+            }
+        ],
+        "no status (the call never left the mesh); the pre-warm is answered so no switch waits for it"
     );
     assert_eq!(c.mode(), CallMode::P2p);
     // Without a warm session the switch connects as gradual does.

@@ -60,6 +60,11 @@ pub(crate) struct Room {
     pub(crate) degraded: bool,
     /// The policy pre-warms the SFU (opportunistic strategy): members sent the pre-warm.
     pub(crate) prewarmed: Option<BTreeSet<UserId>>,
+    /// Members that answered their pre-warm (acked once their SFU session was up, or refused).
+    pub(crate) warm_answered: BTreeSet<UserId>,
+    /// A switch to the SFU the policy decided, held (since then, ms) until every capable
+    /// member of the pre-warmed room answered its pre-warm, so the switch is routing only.
+    pub(crate) held_upgrade: Option<u64>,
 }
 
 impl Room {
@@ -71,6 +76,8 @@ impl Room {
             migration: None,
             degraded: false,
             prewarmed: None,
+            warm_answered: BTreeSet::new(),
+            held_upgrade: None,
         }
     }
 

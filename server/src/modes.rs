@@ -59,9 +59,21 @@ impl Hub {
         };
         let decisions = room.policy.on_participants(fed, now);
         for decision in self.record(channel_id, &decisions) {
+            if decision == CallMode::Sfu && self.hold_for_warmth(st, channel_id, now) {
+                continue;
+            }
+            if let Some(room) = st.rooms.get_mut(&channel_id) {
+                room.held_upgrade = None;
+            }
             effects.extend(self.start_migration(st, channel_id, decision, now));
         }
         effects.extend(self.prewarm(st, channel_id, &decisions));
+        if self.held_upgrade_due(st, channel_id, now) {
+            if let Some(room) = st.rooms.get_mut(&channel_id) {
+                room.held_upgrade = None;
+            }
+            effects.extend(self.start_migration(st, channel_id, CallMode::Sfu, now));
+        }
         let actions = st
             .rooms
             .get_mut(&channel_id)
@@ -77,6 +89,33 @@ impl Hub {
             room.degraded = over;
         }
         effects
+    }
+
+    /// Opportunistic strategy: a switch to the SFU decided while some capable member has not
+    /// answered its pre-warm (typically the joiner who made the count) waits, so that member's
+    /// SFU session comes up first — its voice reaches the others over the mesh meanwhile — and
+    /// the switch itself is routing only. Returns whether the switch is held (then or already).
+    fn hold_for_warmth(&self, st: &mut HubState, channel_id: ChannelId, now: u64) -> bool {
+        let opportunistic =
+            self.channel_strategy(st, channel_id) == crate::migration::Strategy::Opportunistic;
+        let Some(room) = st.rooms.get_mut(&channel_id) else {
+            return false;
+        };
+        if !opportunistic || room.prewarmed.is_none() || all_warm(room) {
+            return false;
+        }
+        room.held_upgrade.get_or_insert(now);
+        tracing::info!(channel = channel_id, "switch to the SFU held for pre-warms");
+        true
+    }
+
+    /// A held switch goes ahead once every capable member answered its pre-warm, or after
+    /// [`WARM_WAIT_MS`] (a member that cannot warm up does not hold the channel back).
+    fn held_upgrade_due(&self, st: &HubState, channel_id: ChannelId, now: u64) -> bool {
+        st.rooms.get(&channel_id).is_some_and(|room| {
+            room.held_upgrade
+                .is_some_and(|since| all_warm(room) || now >= since + WARM_WAIT_MS)
+        })
     }
 
     /// Opportunistic strategy: the policy's pre-warm (count ≥ `prewarm_at`) is sent to every
@@ -113,6 +152,9 @@ impl Hub {
         }
         if room.advertised_mode() == CallMode::Sfu {
             room.prewarmed = None;
+        }
+        if room.prewarmed.is_none() {
+            room.warm_answered.clear();
         }
         if let Some(sent) = room.prewarmed.as_mut() {
             let users: Vec<_> = room
@@ -371,6 +413,16 @@ impl Hub {
     pub fn sfu_reachable(&self) -> bool {
         self.sfu_reachable_now()
     }
+}
+
+/// How long a switch to the SFU waits for pre-warms to be answered.
+pub(crate) const WARM_WAIT_MS: u64 = 3_000;
+
+/// Every capable member answered its pre-warm.
+fn all_warm(room: &crate::hub::Room) -> bool {
+    room.members
+        .iter()
+        .all(|(u, m)| !m.supports_sfu || room.warm_answered.contains(u))
 }
 
 /// The channel is in SFU mode or migrating there.

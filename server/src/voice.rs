@@ -359,6 +359,16 @@ impl Hub {
                 let error = ack.error.clone().unwrap_or_else(|| "unspecified".into());
                 self.leave_sfu(st, channel_id, FailReason::SfuFailed { error }, now)
             }
+            // The answer to a pre-warm (its SFU session is up, or it failed): a switch held
+            // for it may go ahead.
+            None if room
+                .prewarmed
+                .as_ref()
+                .is_some_and(|sent| sent.contains(&user.id)) =>
+            {
+                room.warm_answered.insert(user.id);
+                self.reevaluate(st, channel_id, now)
+            }
             None => Vec::new(),
         };
         self.emit(st, channel_id, effects);

@@ -58,3 +58,69 @@ async fn hard_channels_send_nothing_at_six() {
         c.expect_silence().await;
     }
 }
+
+/// Seven warm members (each acked its pre-warm); returns them.
+async fn seven_warm(srv: &sohbet_server::RunningServer, channel: u64) -> Vec<Client> {
+    let mut clients = join_many(srv, channel, 6).await;
+    for c in clients.iter_mut() {
+        c.expect_mode_change().await;
+        c.ack(channel, true, None).await;
+    }
+    let mut seventh = Client::new(srv, "seventh").await;
+    seventh.join(channel).await;
+    for c in clients.iter_mut() {
+        c.expect("voice:user-joined").await;
+    }
+    seventh.expect_mode_change().await;
+    seventh.ack(channel, true, None).await;
+    clients.push(seventh);
+    clients
+}
+
+#[tokio::test]
+async fn the_switch_at_eight_waits_until_the_joiner_answered_its_prewarm() {
+    let (srv, _sfu) = start_with_sfu(|cfg| cfg.strategy = "opportunistic".parse().unwrap()).await;
+    let mut clients = seven_warm(&srv, 5).await;
+    let mut eighth = Client::new(&srv, "eighth").await;
+    assert_eq!(eighth.join(5).await.mode, Some(CallMode::P2p));
+    let warm = eighth.expect_mode_change().await;
+    assert_eq!(warm.new_mode, CallMode::P2p, "the joiner is pre-warmed first");
+    assert!(warm.sfu_token.is_some());
+    for c in clients.iter_mut() {
+        c.expect("voice:user-joined").await;
+        c.expect_silence().await; // no switch while the joiner warms up
+    }
+    eighth.ack(5, true, None).await;
+    let up = eighth.expect_mode_change().await;
+    assert_eq!(up.new_mode, CallMode::Sfu);
+    for c in clients.iter_mut() {
+        let up = c.expect_mode_change().await;
+        assert_eq!(
+            (up.new_mode, up.strategy.as_deref()),
+            (CallMode::Sfu, Some("opportunistic"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_joiner_that_never_answers_its_prewarm_holds_the_switch_only_for_the_wait() {
+    let (srv, _sfu) = start_with_sfu(|cfg| cfg.strategy = "opportunistic".parse().unwrap()).await;
+    let mut clients = seven_warm(&srv, 6).await;
+    let mut eighth = Client::new(&srv, "eighth").await;
+    eighth.join(6).await;
+    eighth.expect_mode_change().await; // the pre-warm, never answered
+    let held = std::time::Instant::now();
+    for c in clients.iter_mut() {
+        c.expect("voice:user-joined").await;
+    }
+    let up = eighth.expect_mode_change().await;
+    let waited = held.elapsed().as_millis() as u64;
+    assert_eq!(up.new_mode, CallMode::Sfu);
+    assert!(
+        waited >= 2_500,
+        "held for the pre-warm wait (3 s), not less: {waited} ms"
+    );
+    for c in clients.iter_mut() {
+        assert_eq!(c.expect_mode_change().await.new_mode, CallMode::Sfu);
+    }
+}

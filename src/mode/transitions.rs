@@ -20,22 +20,26 @@ impl ModeController {
         match (&mut self.state, new_mode) {
             (_, CallMode::Migrating) => Vec::new(),
             // Opportunistic pre-warm (credentials) or its cancellation (none), else a repeat.
+            // A pre-warm is acked once its session is published (`on_published`): the server
+            // holds a switch to the SFU until its members are warm.
             (State::P2p { warm, .. }, CallMode::P2p) => {
                 let mut commands = Vec::new();
-                match (sfu, warm.is_some()) {
-                    (Some((url, token)), false) if strategy == Strategy::Opportunistic => {
+                match (sfu, warm.as_ref().map(|w| w.published)) {
+                    (Some((url, token)), None) if strategy == Strategy::Opportunistic => {
                         *warm = Some(Warm {
                             url: url.clone(),
                             token: token.clone(),
                             published: false,
                         });
-                        commands.push(Command::ConnectSfu {
+                        return vec![Command::ConnectSfu {
                             url,
                             token,
                             hold: true,
-                        });
+                        }];
                     }
-                    (None, true) => {
+                    // A repeat while warming up: the ack follows the publication.
+                    (Some(_), Some(false)) => return commands,
+                    (None, Some(_)) => {
                         *warm = None;
                         commands.push(Command::CloseSfu);
                     }
@@ -178,9 +182,9 @@ impl ModeController {
         match &mut self.state {
             State::P2p {
                 warm: Some(warm), ..
-            } => {
+            } if !warm.published => {
                 warm.published = true;
-                Vec::new()
+                vec![ack(true, None)]
             }
             State::Upgrading {
                 strategy: Strategy::Hard,
@@ -234,12 +238,18 @@ impl ModeController {
         let attempts = self.cfg.attempts;
         match &mut self.state {
             State::P2p { warm, close_sfu_at } => {
+                let warming = warm.as_ref().is_some_and(|w| !w.published);
                 let had = warm.take().is_some() | close_sfu_at.take().is_some();
-                if had {
+                let mut commands = if had {
                     vec![Command::CloseSfu]
                 } else {
                     Vec::new()
+                };
+                // A pre-warm that never came up is answered too: the server need not wait.
+                if warming {
+                    commands.push(ack(false, Some(&reason)));
                 }
+                commands
             }
             State::Upgrading {
                 attempt,
