@@ -84,7 +84,11 @@ async fn the_switch_at_eight_waits_until_the_joiner_answered_its_prewarm() {
     let mut eighth = Client::new(&srv, "eighth").await;
     assert_eq!(eighth.join(5).await.mode, Some(CallMode::P2p));
     let warm = eighth.expect_mode_change().await;
-    assert_eq!(warm.new_mode, CallMode::P2p, "the joiner is pre-warmed first");
+    assert_eq!(
+        warm.new_mode,
+        CallMode::P2p,
+        "the joiner is pre-warmed first"
+    );
     assert!(warm.sfu_token.is_some());
     for c in clients.iter_mut() {
         c.expect("voice:user-joined").await;

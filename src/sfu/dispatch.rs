@@ -176,7 +176,13 @@ impl Engine {
                     if let Some((_, waiter)) = mic.waiter.take() {
                         waiter.resolve(&JsValue::from_str(&sid));
                     }
-                    self.emitter.emit(SfuEvent::Published);
+                    // Reported once the publishing connection carries media too: others
+                    // receive the microphone only from then on.
+                    if self.publisher_up {
+                        self.emitter.emit(SfuEvent::Published);
+                    } else {
+                        self.announce_published = true;
+                    }
                 }
             }
             Response::Mute(mute)
@@ -238,6 +244,12 @@ impl Engine {
             PcEvent::Candidate { subscriber, json } => self.send(&proto::trickle(json, subscriber)),
             PcEvent::Track(event) => self.on_track(event, 0),
             PcEvent::State { subscriber, state } => {
+                if !subscriber && state == RtcPeerConnectionState::Connected {
+                    self.publisher_up = true;
+                    if std::mem::take(&mut self.announce_published) {
+                        self.emitter.emit(SfuEvent::Published);
+                    }
+                }
                 if state == RtcPeerConnectionState::Failed && matches!(self.phase, Phase::Connected)
                 {
                     return Then::Recover(if subscriber {

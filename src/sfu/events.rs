@@ -18,7 +18,7 @@ use super::roster::Participant;
 pub enum SfuEvent {
     /// The JoinResponse arrived: the session is up.
     Connected,
-    /// The server confirmed our microphone track.
+    /// The server confirmed our microphone track and its connection carries media.
     Published,
     /// The remote roster changed (read it from [`Shared`]).
     Participants,

@@ -44,6 +44,7 @@ impl Engine {
             publisher.add_receive_slots("video", 1);
             let offer = publisher.create_offer(false);
             self.publisher = Some(publisher);
+            self.publisher_up = false;
             return Ok(Some((offer, Cont::OfferCreated(Purpose::Join(rejoin)))));
         }
         // Without server ICE servers nothing in the JoinResponse shapes the PCs: build
@@ -236,6 +237,8 @@ impl Engine {
         // Dropping a `PeerTransport` detaches its listeners and closes the PC.
         self.subscriber = None;
         self.publisher = None;
+        self.publisher_up = false;
+        self.announce_published = false;
         let mut graph = self.graph.borrow_mut();
         for (user, _) in self.streams.values() {
             graph.detach(*user, Bus::Sfu);

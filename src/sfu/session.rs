@@ -90,6 +90,10 @@ pub struct Engine {
     pub(super) ping: PingClock,
     pub(super) subscriber: Option<PeerTransport>,
     pub(super) publisher: Option<PeerTransport>,
+    /// The publishing connection has been connected (media can flow).
+    pub(super) publisher_up: bool,
+    /// The microphone's TrackPublished came before that: report it once connected.
+    pub(super) announce_published: bool,
     pub(super) offer_id: u32,
     /// An offer was requested while another awaited its answer.
     pub(super) renegotiate: bool,
@@ -146,6 +150,8 @@ impl Engine {
             ping: PingClock::new(5, 15, 0),
             subscriber: None,
             publisher: None,
+            publisher_up: false,
+            announce_published: false,
             offer_id: 0,
             renegotiate: false,
             pending_ice_restart: false,
