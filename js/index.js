@@ -264,7 +264,6 @@ function createVoiceCore(core) {
     }
   };
 
-
   const wasmConfig = () => {
     const config = {};
     if (Array.isArray(core.options.iceServers)) config.iceServers = core.options.iceServers;
