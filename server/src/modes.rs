@@ -62,16 +62,10 @@ impl Hub {
             if decision == CallMode::Sfu && self.hold_for_warmth(st, channel_id, now) {
                 continue;
             }
-            if let Some(room) = st.rooms.get_mut(&channel_id) {
-                room.held_upgrade = None;
-            }
             effects.extend(self.start_migration(st, channel_id, decision, now));
         }
         effects.extend(self.prewarm(st, channel_id, &decisions));
         if self.held_upgrade_due(st, channel_id, now) {
-            if let Some(room) = st.rooms.get_mut(&channel_id) {
-                room.held_upgrade = None;
-            }
             effects.extend(self.start_migration(st, channel_id, CallMode::Sfu, now));
         }
         let actions = st
@@ -185,6 +179,8 @@ impl Hub {
         let Some(room) = st.rooms.get_mut(&channel_id) else {
             return Vec::new();
         };
+        // Any migration supersedes a switch held for pre-warms.
+        room.held_upgrade = None;
         if let Some(mut old) = room.migration.take() {
             old.supersede(now);
             self.finished(st, channel_id, &old);

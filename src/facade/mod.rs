@@ -12,11 +12,11 @@
 //! Events reach one listener, `onEvent((type, ...args) => …)`: `('participants', list)`,
 //! `('remoteStream', userId, stream)`, `('quality', quality)`, `('status', text)`,
 //! `('mode', mode)`, `('migration', migration)`, `('connectionState', state)` (on change),
-//! `('audioPlayback', canPlay)` and `('error', {code, message})`. The app-facing callbacks of compat-spec §1.2
-//! (`onParticipantUpdate`, `onRemoteStream`, `onConnectionQuality`) and the extras (`onStatus`,
-//! `onError`) are single-slot setters (a new registration replaces the old one; StrictMode
-//! registers twice) on the `webrtcService` singleton of js/index.js, which routes this one
-//! listener to them.
+//! `('audioPlayback', canPlay)` and `('error', {code, message})`. The app-facing callbacks of
+//! compat-spec §1.2 (`onParticipantUpdate`, `onRemoteStream`, `onConnectionQuality`) and the
+//! extras (`onStatus`, `onError`) are single-slot setters (a new registration replaces the old
+//! one; StrictMode registers twice) on the `webrtcService` singleton of js/index.js, which
+//! routes this one listener to them, and to its `on(type, handler)` listeners.
 
 mod convert;
 

@@ -1,11 +1,12 @@
 //! The call service: owns one voice call at a time — local media, the audio graph, the P2P
 //! mesh, the participants — and routes commands down and events up (compat-spec §1.2).
 //!
-//! [`connection`], [`participants`] and [`pacer`] are pure and tested natively. The browser half is `wasm32` only:
-//! [`events`] (what the service emits, how commands fail, configuration), [`call`] (join,
-//! leave, snapshots), `controls` (mute, deafen, video, volumes), `playback` (autoplay: canPlayAudio, startAudio) and `inbound` (what arrives
-//! from the transport and the mesh). The service never references the facade above it: it reports
-//! through the sink the facade installs.
+//! [`connection`], [`participants`] and [`pacer`] are pure and tested natively. The browser
+//! half is `wasm32` only: [`events`] (what the service emits, how commands fail,
+//! configuration), [`call`] (join, leave, snapshots), `controls` (mute, deafen, video,
+//! volumes), `playback` (autoplay: canPlayAudio, startAudio) and `inbound` (what arrives
+//! from the transport and the mesh). The service never references the facade above it: it
+//! reports through the sink the facade installs.
 
 pub mod connection;
 pub mod pacer;

@@ -31,11 +31,9 @@ const PLAYBACK_CHECK_MS: u32 = 300;
 
 fn can_play(shared: &Shared) -> bool {
     let st = shared.state.borrow();
-    st.call.as_ref().is_none_or(|c| {
-        c.autoplay
-            .as_ref()
-            .is_none_or(crate::media::AutoplayUnlock::can_play)
-    })
+    st.call
+        .as_ref()
+        .is_none_or(|c| c.graph.borrow().is_running())
 }
 
 /// After voice:join: asks the call's AudioContext to run and, if the browser still holds it

@@ -291,11 +291,6 @@ impl Drop for SfuClient {
     }
 }
 
-/// `obj[key] = value` through the crate's one `Reflect.set` call site.
-fn set(obj: &Object, key: &str, value: JsValue) {
-    crate::browser::object::set(obj, key, &value);
-}
-
 /// What the class reads of the engine's snapshot.
 impl Shared {
     /// The participants as `VoiceParticipant` JS objects (with `stream` when known).
@@ -311,7 +306,7 @@ impl Shared {
     /// Statistics and leak indicators (with those of the audio `graph`) as a plain JS object.
     pub fn stats_js(&self, graph: &AudioGraph) -> JsValue {
         let obj = Object::new();
-        let set = |k: &str, v: JsValue| set(&obj, k, v);
+        let set = |k: &str, v: JsValue| crate::browser::object::set(&obj, k, &v);
         set("state", self.state.into());
         set("ownSid", self.own_sid.as_str().into());
         set("ownIdentity", self.own_identity.as_str().into());
