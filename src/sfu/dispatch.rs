@@ -33,6 +33,9 @@ impl Engine {
             }
             SocketEvent::Frame(gen, ref bytes) if gen == current => {
                 self.ping.on_message(now_ms() as i64);
+                for frame in std::mem::take(&mut self.held_candidates) {
+                    self.send(&frame);
+                }
                 match proto::decode_response(bytes) {
                     // By reference: the message is dropped here once, not in every branch.
                     Ok(mut message) => self.on_message(&mut message),
@@ -241,7 +244,17 @@ impl Engine {
 
     pub(super) fn on_pc(&mut self, event: PcEvent) -> Then {
         match event {
-            PcEvent::Candidate { subscriber, json } => self.send(&proto::trickle(json, subscriber)),
+            PcEvent::Candidate { subscriber, json } => {
+                let frame = proto::trickle(json, subscriber);
+                match &self.socket {
+                    Some(socket) if socket.is_open() => {
+                        socket.send(&frame);
+                    }
+                    // Gathered before the join socket opened (single-PC: the offer is made
+                    // first): sent with the server's first frame, never dropped.
+                    _ => self.held_candidates.push(frame),
+                }
+            }
             PcEvent::Track(event) => self.on_track(event, 0),
             PcEvent::State { subscriber, state } => {
                 if !subscriber && state == RtcPeerConnectionState::Connected {

@@ -245,6 +245,7 @@ impl Engine {
         }
         self.streams.clear();
         self.pending_tracks.clear();
+        self.held_candidates.clear();
         if let Some(mic) = &mut self.mic {
             mic.sid = None;
         }

@@ -103,6 +103,8 @@ pub struct Engine {
     pub(super) mic: Option<Mic>,
     pub(super) streams: VecMap<String, (u64, MediaStream)>,
     pub(super) pending_tracks: Vec<(u32, web_sys::RtcTrackEvent)>,
+    /// Trickle frames of candidates gathered while the signal socket was not open yet.
+    pub(super) held_candidates: Vec<Vec<u8>>,
     pub(super) graph: Rc<RefCell<AudioGraph>>,
     pub(super) emitter: Emitter,
     pub(super) shared: Rc<RefCell<Shared>>,
@@ -159,6 +161,7 @@ impl Engine {
             mic,
             streams: VecMap::new(),
             pending_tracks: Vec::new(),
+            held_candidates: Vec::new(),
             graph,
             emitter,
             shared,

@@ -8,8 +8,8 @@ use js_sys::{Array, Promise, JSON};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit, RtcIceServer, RtcOfferOptions,
-    RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
+    MediaStreamTrack, RtcBundlePolicy, RtcConfiguration, RtcIceCandidateInit, RtcIceServer,
+    RtcOfferOptions, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState,
     RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescription,
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
@@ -223,6 +223,10 @@ impl Drop for PeerTransport {
 /// for none) followed by the server's.
 fn ice_configuration(app_ice: &JsValue, ice_servers: &[IceServer]) -> RtcConfiguration {
     let config = RtcConfiguration::new();
+    // One ICE transport for every m-line from the start. Without it Chromium gathers and
+    // trickles candidates for each transceiver until the answer bundles them (with a call's
+    // receive slots: 13 transports, ~100 candidate frames, a socket and STUN checks each).
+    config.set_bundle_policy(RtcBundlePolicy::MaxBundle);
     // `Array.from`: a copy, so the server's entries never land in the app's own array.
     let servers = if Array::is_array(app_ice) {
         Array::from(app_ice)

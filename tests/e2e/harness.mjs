@@ -111,13 +111,14 @@ export async function freeLivekitPort() {
 }
 
 // A private livekit-server (same settings as scripts/servers.sh) that tests may kill/restart.
+// LK_LOG=debug (or info) makes it log each participant's signalling to .artifacts/.
 export class PrivateLivekit {
   constructor(port) { this.port = port; this.proc = null; }
   get url() { return `ws://127.0.0.1:${this.port}`; }
   async start() {
     const p = this.port;
     const cfg = `port: ${p}\nrtc:\n  tcp_port: ${p + 1}\n  udp_port: ${p + 2}\n  use_external_ip: false\n`
-      + `  enable_loopback_candidate: true\n  stun_servers: ["127.0.0.1:3478"]\nlogging:\n  level: warn\n`;
+      + `  enable_loopback_candidate: true\n  stun_servers: ["127.0.0.1:3478"]\nlogging:\n  level: ${process.env.LK_LOG ?? "warn"}\n`;
     const bin = process.env.LIVEKIT_SERVER_BIN
       ?? path.join(process.env.HOME, '.cache/sohbet-rtc/bin/livekit-server-v1.13.5');
     const logPath = path.join(ROOT, '.artifacts', `e2e-private-livekit-${p}.log`);

@@ -68,6 +68,9 @@ export function tone(freq) {
 //   is the newest open one whose access_token names the client's identity (resumes and refreshed
 //   tokens keep the identity). Closing it with 4000 is what a network drop looks like to the
 //   page; dispatching a MessageEvent on it feeds a frame through the client's real onmessage path.
+//   The frames each socket sent are kept (`socket.sentFrames`).
+// - Peer connections: every RTCPeerConnection the page creates is recorded with the ICE
+//   candidates it gathered, so a test can check that each one reached the server.
 const destinationFeeds = [];
 const connect = AudioNode.prototype.connect;
 AudioNode.prototype.connect = function (target, ...rest) {
@@ -82,9 +85,26 @@ const sockets = [];
 window.WebSocket = class extends WebSocket {
   constructor(...args) {
     super(...args);
+    this.sentFrames = [];
     sockets.push(this);
   }
+  send(data) {
+    // A copy: the client may send a view into wasm memory, which is reused afterwards.
+    this.sentFrames.push(typeof data === 'string' ? data : data.slice(0));
+    return super.send(data);
+  }
 };
+const peerConnections = [];
+window.RTCPeerConnection = class extends RTCPeerConnection {
+  constructor(...args) {
+    super(...args);
+    this.gathered = [];
+    this.addEventListener('icecandidate', (e) => { if (e.candidate) this.gathered.push(e.candidate); });
+    peerConnections.push(this);
+  }
+};
+/** Every RTCPeerConnection the page has created, each with the candidates it `gathered`. */
+export const pagePeerConnections = () => peerConnections;
 
 /** The LiveKit identity (`sub`) in a signal URL's access_token, or null. */
 export function tokenIdentity(url) {

@@ -27,6 +27,29 @@ const tests = [
     return `alice heard bob after ${ta.toFixed(0)} ms, bob heard alice after ${tb.toFixed(0)} ms`;
   }, channel())],
 
+  ['every ICE candidate our client gathers reaches the server, on one bundled transport', async (page) => page.evaluate(async (ch) => {
+    const E = window.E2E;
+    function fail(m) { throw new Error(m); }
+    // In single-PC mode the join offer is made before the signal socket opens: candidates
+    // gathered meanwhile must be held and sent, not dropped.
+    const pcsBefore = E.pagePeerConnections().length;
+    const a = await E.ourClient('alice', ch, E.VOICES[0]);
+    const b = await E.ourClient('bob', ch, E.VOICES[1]);
+    await E.waitFor('alice hears bob', () => a.out.hears(b.freq), 20000);
+    await E.sleep(500);
+    const pcs = E.pagePeerConnections().slice(pcsBefore);
+    const sent = E.pageSockets().filter((s) => E.tokenIdentity(s.url) === String(a.user.id) || E.tokenIdentity(s.url) === String(b.user.id))
+      .flatMap((s) => s.sentFrames).map((f) => (typeof f === 'string' ? f : new TextDecoder('latin1').decode(f))).join('\n');
+    const gathered = pcs.flatMap((pc) => pc.gathered);
+    if (gathered.length === 0) fail('no candidates gathered');
+    const lost = gathered.filter((c) => !sent.includes(c.candidate));
+    if (lost.length) fail(`${lost.length} of ${gathered.length} candidates never sent: ${lost[0].candidate}`);
+    const unbundled = pcs.filter((pc) => new Set(pc.gathered.map((c) => c.sdpMid)).size > 1);
+    if (unbundled.length) fail(`a connection gathered candidates for ${new Set(unbundled[0].gathered.map((c) => c.sdpMid)).size} transports`);
+    await a.client.leave(); await b.client.leave();
+    return `${gathered.length} candidates over ${pcs.length} connections, all sent, one transport each`;
+  }, channel())],
+
   ['speaking, mute, unmute and leave propagate; after leave nothing is left open', async (page) => page.evaluate(async (ch) => {
     const E = window.E2E;
     function fail(m) { throw new Error(m); }
