@@ -26,10 +26,8 @@ export SOHBET_WASM_FEATURES="--enable-bulk-memory --enable-bulk-memory-opt --ena
 # A function with a single caller is inlined only when it is tiny (10 instructions): by default -Oz
 # inlines every such function, which saves raw bytes (4 KB here) but costs compressed ones, since
 # separate functions keep their small local indices and repeat each other's byte patterns
-# (-1.8 KB gzip, -1.3 KB brotli; any limit from 5 to 20 gives about the same). For the same reason
-# local-cse is skipped: the locals it adds for repeated subexpressions save 1 KB raw but cost
-# 0.45 KB gzip.
-export SOHBET_WASM_OPT_FLAGS="-Oz --converge --one-caller-inline-max-function-size=10 --skip-pass=local-cse \
+# (-1.8 KB gzip, -1.3 KB brotli; any limit from 5 to 20 gives about the same).
+export SOHBET_WASM_OPT_FLAGS="-Oz --converge --one-caller-inline-max-function-size=10 \
   --ignore-implicit-traps --low-memory-unused --zero-filled-memory \
   --strip-debug --strip-producers --strip-target-features $SOHBET_WASM_FEATURES"
 # terser for the shipped JS (an ES module: top-level names are private; three compress passes).
