@@ -6,7 +6,7 @@ use livekit_protocol as lk;
 use sohbet_rtc::sfu::messages::{ParticipantInfo, SpeakerInfo, TrackInfo};
 use sohbet_rtc::sfu::ping::{PingAction, PingClock};
 use sohbet_rtc::sfu::roster::Roster;
-use sohbet_rtc::sfu::tracks::{user_id_of, TrackMap};
+use sohbet_rtc::sfu::tracks::{unpack_stream_id, user_id_of};
 
 /// The user ids the roster lists, in order.
 fn listed_ids(roster: &Roster) -> Vec<u64> {
@@ -125,26 +125,12 @@ fn speakers_changed_marks_speaking_and_level() {
 }
 
 #[test]
-fn packed_stream_ids_resolve_to_participant_and_track() {
-    let map = TrackMap::new();
-    let owner = map
-        .resolve("PA_abc|TR_xyz", "random-id", None)
-        .expect("owner");
-    assert_eq!(owner.participant_sid, "PA_abc");
-    assert_eq!(owner.track_sid.as_deref(), Some("TR_xyz"));
-}
-
-#[test]
-fn the_mid_table_resolves_tracks_when_the_stream_id_does_not() {
-    let mut map = TrackMap::new();
-    map.update(vec![("3".to_string(), "TR_mid".to_string())]);
-    let owner = map
-        .resolve("PA_abc|camera", "browser-id", Some("3"))
-        .expect("owner");
-    assert_eq!(owner.track_sid.as_deref(), Some("TR_mid"));
-    assert!(map
-        .resolve("not-a-livekit-stream", "x", Some("3"))
-        .is_none());
+fn packed_stream_ids_name_the_publishing_participant() {
+    assert_eq!(
+        unpack_stream_id("PA_abc|TR_xyz"),
+        ("PA_abc", Some("TR_xyz"))
+    );
+    assert_eq!(unpack_stream_id("PA_abc"), ("PA_abc", None));
 }
 
 #[test]

@@ -49,7 +49,7 @@ impl Timeout {
         let fired = Rc::new(Cell::new(false));
         let flag = fired.clone();
         let mut f = Some(f);
-        // `FnMut(JsValue)` (called with no argument): the crate's one closure signature.
+        // Called by setTimeout with no argument.
         let closure = Closure::<dyn FnMut(JsValue)>::new(move |_| {
             flag.set(true);
             if let Some(f) = f.take() {

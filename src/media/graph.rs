@@ -18,7 +18,6 @@ use web_sys::{
 };
 
 use super::error::{describe, MediaError};
-pub use super::nodes::ELEMENT_MARKER;
 use super::nodes::{
     analyser_node, connect, disconnect, gain_node, hidden_element, mean_level, remove_element,
 };

@@ -25,8 +25,7 @@ pub(crate) fn analyser_node(ctx: &AudioContext, fft_size: u32) -> Result<Analyse
     node.set_fft_size(fft_size);
     // No smoothing across reads: levels are read every 50 ms, and the default (0.8) made each
     // read average with the last, so a level took ~1.5 s to fall after a voice stopped. The
-    // speaking detector's hold time is what bridges the pauses between syllables. (Set through
-    // the crate's one property setter: the typed setter is an import of its own, 270 B gzip.)
+    // speaking detector's hold time is what bridges the pauses between syllables.
     crate::browser::object::set(
         node.unchecked_ref(),
         "smoothingTimeConstant",

@@ -217,18 +217,8 @@ fn connection_state(pc: &RtcPeerConnection) -> String {
         .unwrap_or_else(|| "closed".to_string())
 }
 
-/// Sums `packetsLost` / `packetsReceived` over the connection's inbound-rtp audio streams.
-/// `Ok(None)` when there is no inbound audio stream yet.
-pub async fn inbound_audio_counters(
-    pc: &RtcPeerConnection,
-) -> Result<Option<LossCounters>, MediaError> {
-    let report = JsFuture::from(pc.get_stats())
-        .await
-        .map_err(|e| MediaError::Stats(describe(&e)))?;
-    audio_counters(&report)
-}
-
-/// [`inbound_audio_counters`] of a `getStats()` result.
+/// Sums `packetsLost` / `packetsReceived` over the inbound-rtp audio streams of a `getStats()`
+/// result; `Ok(None)` when there is no inbound audio stream yet.
 fn audio_counters(report: &JsValue) -> Result<Option<LossCounters>, MediaError> {
     // getStats() resolves with an RTCStatsReport: any object passes (no `instanceof` import).
     if !report.is_object() {

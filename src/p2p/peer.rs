@@ -100,8 +100,7 @@ impl PeerInner {
             return;
         };
         let senders = self.pc.get_senders();
-        // getTracks() holds tracks and getSenders() senders: unchecked casts (an `instanceof`
-        // check per type is an import and a glue function each).
+        // getTracks() holds only tracks and getSenders() only senders: unchecked casts.
         for track in stream.get_tracks().iter() {
             let track: MediaStreamTrack = track.unchecked_into();
             let carried = senders.iter().any(|s| {

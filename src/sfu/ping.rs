@@ -73,9 +73,4 @@ impl PingClock {
     pub fn rtt_ms(&self) -> i64 {
         self.rtt_ms
     }
-
-    /// The ping interval in ms.
-    pub fn interval_ms(&self) -> i64 {
-        self.interval_ms
-    }
 }

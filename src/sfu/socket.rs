@@ -1,8 +1,7 @@
 //! `SignalSocket`: the LiveKit signal WebSocket (binary protobuf frames). It owns the socket
 //! and its three listener closures, forwards everything as [`SocketEvent`]s tagged with a
-//! generation number, and clears the listeners and closes the socket on drop. The listeners are
-//! `FnMut(JsValue)` closures, the crate's one listener type (each distinct closure signature
-//! costs its own wasm-bindgen adapter, invoke shim and glue), cast to the event type inside.
+//! generation number, and clears the listeners and closes the socket on drop. The listeners
+//! take the event as a `JsValue` and cast it to its type inside.
 
 use js_sys::{ArrayBuffer, Uint8Array};
 use wasm_bindgen::closure::Closure;

@@ -78,8 +78,8 @@ impl PeerTransport {
             let state = pc_for_state.connection_state();
             let _ = tx.send(Input::Pc(PcEvent::State { subscriber, state }));
         });
-        // Server-created data channels (subscriber PC) open without us: no `ondatachannel`
-        // listener (one that ignored them was the same as none, and cost a closure).
+        // Server-created data channels (subscriber PC) open without us and carry nothing the
+        // client reads: no `ondatachannel` listener.
         pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
