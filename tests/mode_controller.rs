@@ -54,6 +54,7 @@ fn connect() -> Command {
 fn tick() -> Input {
     Input::Tick {
         flowing: vec![],
+        quiet: vec![],
         expected: vec![],
     }
 }
@@ -143,6 +144,7 @@ fn hard_downgrade_closes_the_sfu_builds_the_mesh_and_acks_once_every_voice_flows
     assert_eq!(c.mode(), CallMode::Migrating);
     let flowing = |ids: &[u64], expected: &[u64]| Input::Tick {
         flowing: ids.to_vec(),
+        quiet: vec![],
         expected: expected.to_vec(),
     };
     // One voice is back, the other not yet: still migrating, nothing acked.
@@ -182,6 +184,7 @@ fn hard_downgrade_ends_at_its_deadline_when_a_voice_never_returns() {
     let out = c.handle(
         Input::Tick {
             flowing: vec![1],
+            quiet: vec![],
             expected: vec![1, 2],
         },
         deadline,

@@ -5,7 +5,7 @@
 
 use sohbet_rtc::mode::controller::{
     Command, ControllerConfig, Direction, Input, ModeController, Outcome, Strategy, Transport,
-    STATUS_CONNECTED, STATUS_OPTIMIZING,
+    QUIET_CROSS_MS, STATUS_CONNECTED, STATUS_OPTIMIZING,
 };
 use sohbet_rtc::signal::CallMode;
 
@@ -20,8 +20,13 @@ fn change(mode: CallMode, creds: bool, strategy: &str) -> Input {
 }
 
 fn tick(flowing: &[u64], expected: &[u64]) -> Input {
+    quiet_tick(flowing, &[], expected)
+}
+
+fn quiet_tick(flowing: &[u64], quiet: &[u64], expected: &[u64]) -> Input {
     Input::Tick {
         flowing: flowing.to_vec(),
+        quiet: quiet.to_vec(),
         expected: expected.to_vec(),
     }
 }
@@ -341,4 +346,42 @@ fn a_rollback_mid_gradual_switch_routes_back_and_reports_it() {
     );
     assert!(!out.contains(&Command::CloseMesh));
     assert!(matches!(&report(&out).outcome, Outcome::RolledBack { reason } if reason == "timeout"));
+}
+
+#[test]
+fn a_voice_silent_on_both_transports_moves_only_after_staying_quiet() {
+    let mut c = ModeController::default();
+    c.handle(change(CallMode::Sfu, true, "gradual"), 0);
+    c.handle(Input::SfuPublished, 100);
+    // Voice 1 is heard on the SFU; voice 2 arrives there but is silent on both sides.
+    assert_eq!(
+        c.handle(quiet_tick(&[1], &[2], &[1, 2]), 200),
+        vec![route(1, Transport::Sfu)]
+    );
+    // A dropout of its mesh copy (one quiet tick), then heard on the mesh again: it stays.
+    assert_eq!(c.handle(quiet_tick(&[], &[], &[1, 2]), 250), vec![]);
+    assert_eq!(c.handle(quiet_tick(&[], &[2], &[1, 2]), 300), vec![]);
+    assert_eq!(
+        c.handle(quiet_tick(&[], &[2], &[1, 2]), 300 + QUIET_CROSS_MS - 50),
+        vec![],
+        "quiet for less than QUIET_CROSS_MS"
+    );
+    let out = c.handle(quiet_tick(&[], &[2], &[1, 2]), 300 + QUIET_CROSS_MS);
+    assert_eq!(out[0], route(2, Transport::Sfu));
+    assert_eq!(
+        c.mode(),
+        CallMode::Sfu,
+        "every voice across: the switch is done"
+    );
+}
+
+#[test]
+fn a_quiet_voice_that_is_heard_on_the_new_transport_moves_at_once() {
+    let mut c = ModeController::default();
+    c.handle(change(CallMode::Sfu, true, "gradual"), 0);
+    assert_eq!(c.handle(quiet_tick(&[], &[1], &[1]), 100), vec![]);
+    assert_eq!(
+        c.handle(quiet_tick(&[1], &[], &[1]), 150),
+        vec![route(1, Transport::Sfu)]
+    );
 }

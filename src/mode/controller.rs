@@ -35,6 +35,13 @@ pub const STATUS_CONNECTED: &str = "Connected";
 pub const STATUS_DIRECT: &str = "Connection issue, using direct mode";
 pub const STATUS_OPTIMIZING: &str = "Optimizing connection...";
 
+/// How long a voice must stay silent on both transports before a gradual switch moves it
+/// without having heard it on the new one. A voice that is heard there moves at once; a silent
+/// one (not speaking, muted, turned down) moves without anyone hearing it, but a dropout of its
+/// old copy under load lasts far less than this, so it never moves a voice to a copy that does
+/// not play yet.
+pub const QUIET_CROSS_MS: u64 = 300;
+
 /// How a migration is carried out (chosen by the server, carried in voice:mode-change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
@@ -144,10 +151,13 @@ pub enum Input {
     SfuPublished,
     /// The SFU session failed or ended without us asking.
     SfuFailed { reason: String },
-    /// Time passes. `flowing`: the participants whose voice flows on the transport being moved
-    /// to ([`ModeController::target`]); `expected`: everyone in the call now.
+    /// Time passes. `flowing`: the participants whose voice is heard on the transport being
+    /// moved to ([`ModeController::target`]); `quiet`: those whose voice arrives there but is
+    /// silent on both transports (they move once quiet for [`QUIET_CROSS_MS`]); `expected`:
+    /// everyone in the call now.
     Tick {
         flowing: Vec<UserId>,
+        quiet: Vec<UserId>,
         expected: Vec<UserId>,
     },
     /// The call's signalling was reset (socket rejoin): forget any SFU state.
@@ -224,20 +234,41 @@ pub(super) struct Warm {
     pub(super) published: bool,
 }
 
-/// A gradual switch in progress: who is across, when each crossed.
+/// A gradual switch in progress: who is across, when each crossed, and since when each voice
+/// not yet across has been quiet (all times since the switch began).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Switch {
     pub(super) crossed: Vec<(UserId, u64)>,
+    quiet_since: Vec<(UserId, u64)>,
 }
 
 impl Switch {
-    /// Routes the newly flowing voices; returns their commands.
-    pub(super) fn cross(&mut self, flowing: &[UserId], to: Transport, at: u64) -> Vec<Command> {
+    /// Routes the voices now heard on `to`, and those quiet for [`QUIET_CROSS_MS`]; returns
+    /// their commands. A voice missing from `quiet` has its quiet time started again.
+    pub(super) fn cross(
+        &mut self,
+        flowing: &[UserId],
+        quiet: &[UserId],
+        to: Transport,
+        at: u64,
+    ) -> Vec<Command> {
+        // Quiet times carry over only for voices still quiet.
+        let before = std::mem::take(&mut self.quiet_since);
         let mut commands = Vec::new();
-        for &user_id in flowing {
-            if !self.crossed.iter().any(|(u, _)| *u == user_id) {
+        for &user_id in flowing.iter().chain(quiet) {
+            if self.crossed.iter().any(|(u, _)| *u == user_id) {
+                continue;
+            }
+            let heard = flowing.contains(&user_id);
+            let since = before
+                .iter()
+                .find(|(u, _)| *u == user_id)
+                .map_or(at, |(_, since)| *since);
+            if heard || at.saturating_sub(since) >= QUIET_CROSS_MS {
                 self.crossed.push((user_id, at));
                 commands.push(Command::RouteVoice { user_id, to });
+            } else {
+                self.quiet_since.push((user_id, since));
             }
         }
         commands
@@ -375,7 +406,11 @@ impl ModeController {
             Input::SfuConnected => Vec::new(),
             Input::SfuPublished => self.on_published(now_ms),
             Input::SfuFailed { reason } => self.on_sfu_failed(reason, now_ms),
-            Input::Tick { flowing, expected } => self.on_tick(&flowing, &expected, now_ms),
+            Input::Tick {
+                flowing,
+                quiet,
+                expected,
+            } => self.on_tick(&flowing, &quiet, &expected, now_ms),
             Input::Reset => {
                 let was_on_sfu = self.sfu_wanted();
                 let mesh_up = self.mesh_wanted();

@@ -299,6 +299,7 @@ impl ModeController {
     pub(super) fn on_tick(
         &mut self,
         flowing: &[UserId],
+        quiet: &[UserId],
         expected: &[UserId],
         now: u64,
     ) -> Vec<Command> {
@@ -353,7 +354,7 @@ impl ModeController {
                 ..
             } if *strategy != Strategy::Hard => {
                 let at = now.saturating_sub(*since);
-                let mut commands = switch.cross(flowing, Transport::Sfu, at);
+                let mut commands = switch.cross(flowing, quiet, Transport::Sfu, at);
                 if *published && switch.all_across(expected) {
                     commands.extend(self.finish_upgrade(now));
                 }
@@ -364,7 +365,7 @@ impl ModeController {
             }
             State::Downgrading { since, switch, .. } => {
                 let at = now.saturating_sub(*since);
-                let mut commands = switch.cross(flowing, Transport::Mesh, at);
+                let mut commands = switch.cross(flowing, quiet, Transport::Mesh, at);
                 if switch.all_across(expected) {
                     commands.extend(self.finish_downgrade(now, false));
                 }

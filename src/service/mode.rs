@@ -55,8 +55,9 @@ pub(crate) fn on_mode_message(shared: &Rc<Shared>, msg: &Message) {
 }
 
 /// One clock tick: retries, deadlines, grace periods, and which voices flow on the transport a
-/// gradual switch moves to. A voice flows there when its copy is heard, or when it is attached
-/// and silent on both sides (a silent voice can move without anyone hearing it).
+/// gradual switch moves to. A voice flows there when its copy is heard; it is quiet when it is
+/// attached there and silent on both sides (a silent voice can move without anyone hearing
+/// it, once it has been quiet for a while: see `QUIET_CROSS_MS`).
 pub(crate) fn tick(shared: &Rc<Shared>) {
     let input = {
         let Ok(st) = shared.state.try_borrow() else {
@@ -68,7 +69,7 @@ pub(crate) fn tick(shared: &Rc<Shared>) {
             return;
         }
         let expected = call.participants.ids();
-        let mut flowing = Vec::new();
+        let (mut flowing, mut quiet) = (Vec::new(), Vec::new());
         if let (Some(target), Ok(graph)) = (target, call.graph.try_borrow()) {
             let (to, from) = match target {
                 Transport::Sfu => (Bus::Sfu, Bus::P2p),
@@ -79,12 +80,18 @@ pub(crate) fn tick(shared: &Rc<Shared>) {
                     continue;
                 };
                 let here = graph.voice_level(id, from).unwrap_or(0.0);
-                if there >= FLOWING_LEVEL || here < FLOWING_LEVEL {
+                if there >= FLOWING_LEVEL {
                     flowing.push(id);
+                } else if here < FLOWING_LEVEL {
+                    quiet.push(id);
                 }
             }
         }
-        Input::Tick { flowing, expected }
+        Input::Tick {
+            flowing,
+            quiet,
+            expected,
+        }
     };
     drive(shared, input);
 }
