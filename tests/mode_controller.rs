@@ -51,6 +51,9 @@ fn connect() -> Command {
     }
 }
 
+/// The default grace period of [`ControllerConfig`].
+const GRACE: u64 = 3_000;
+
 fn tick() -> Input {
     Input::Tick {
         flowing: vec![],
@@ -364,6 +367,62 @@ fn the_sfu_failing_under_a_settled_call_returns_it_to_the_mesh_and_reports_it() 
 }
 
 #[test]
+fn a_rolled_back_client_keeps_its_sfu_session_for_the_grace_period() {
+    // Others may still hear it through the SFU until the same rollback reaches them.
+    let mut c = on_sfu();
+    let out = c.handle(
+        Input::Rollback {
+            reason: "ack-failed".into(),
+        },
+        30_000,
+    );
+    assert!(!out.contains(&Command::CloseSfu), "{out:?}");
+    assert!(out.contains(&Command::RouteAll(Transport::Mesh)));
+    assert_eq!(c.handle(tick(), 30_000 + GRACE - 1), vec![]);
+    assert_eq!(c.handle(tick(), 30_000 + GRACE), vec![Command::CloseSfu]);
+}
+
+#[test]
+fn a_failed_sfu_session_closes_at_once() {
+    let mut c = on_sfu();
+    let out = c.handle(
+        Input::SfuFailed {
+            reason: "sfu/unreachable".into(),
+        },
+        30_000,
+    );
+    assert_eq!(out.first(), Some(&Command::CloseSfu));
+}
+
+#[test]
+fn a_pre_warm_during_the_grace_period_replaces_the_lingering_session() {
+    let mut c = on_sfu();
+    c.handle(
+        Input::Rollback {
+            reason: "ack-failed".into(),
+        },
+        30_000,
+    );
+    let warm = c.handle(
+        Input::ModeChange {
+            new_mode: CallMode::P2p,
+            sfu: Some(("ws://sfu".into(), "tok".into())),
+            strategy: Some("opportunistic".into()),
+        },
+        30_500,
+    );
+    assert!(matches!(
+        warm.as_slice(),
+        [Command::ConnectSfu { hold: true, .. }]
+    ));
+    assert_eq!(
+        c.handle(tick(), 30_000 + GRACE),
+        vec![],
+        "the warm session is not closed at the end of the old grace period"
+    );
+}
+
+#[test]
 fn rollback_returns_to_the_mesh_from_every_state() {
     for (name, build) in [
         ("upgrading", upgrading as fn() -> ModeController),
@@ -377,15 +436,14 @@ fn rollback_returns_to_the_mesh_from_every_state() {
             30_000,
         );
         assert_eq!(
-            &out[..5],
+            &out[..4],
             &[
-                Command::CloseSfu,
                 Command::BuildMesh,
                 Command::RouteAll(Transport::Mesh),
                 Command::SetMode(CallMode::P2p),
                 Command::Status(STATUS_DIRECT),
             ],
-            "{name}"
+            "{name}: the SFU session lingers for the grace period"
         );
         let m = report(&out).expect("a report");
         assert!(matches!(&m.outcome, Outcome::RolledBack { reason } if reason == "timeout"));
@@ -401,7 +459,7 @@ fn rollback_returns_to_the_mesh_from_every_state() {
 fn a_mode_change_to_p2p_mid_migration_rolls_back_and_acks() {
     let mut c = upgrading();
     let out = c.handle(to_p2p(), 400);
-    assert!(out.starts_with(&[Command::CloseSfu, Command::BuildMesh]));
+    assert!(out.starts_with(&[Command::BuildMesh]));
     assert_eq!(out.last(), Some(&ack(true, None)));
     // The attempt's late success changes nothing.
     assert_eq!(c.handle(Input::SfuPublished, 450), vec![]);

@@ -22,10 +22,12 @@ impl ModeController {
             // Opportunistic pre-warm (credentials) or its cancellation (none), else a repeat.
             // A pre-warm is acked once its session is published (`on_published`): the server
             // holds a switch to the SFU until its members are warm.
-            (State::P2p { warm, .. }, CallMode::P2p) => {
+            (State::P2p { warm, close_sfu_at }, CallMode::P2p) => {
                 let mut commands = Vec::new();
                 match (sfu, warm.as_ref().map(|w| w.published)) {
                     (Some((url, token)), None) if strategy == Strategy::Opportunistic => {
+                        // The new session replaces one still lingering after a switch back.
+                        *close_sfu_at = None;
                         *warm = Some(Warm {
                             url: url.clone(),
                             token: token.clone(),
@@ -428,13 +430,22 @@ impl ModeController {
             // The SFU failed or was rolled back under a settled call: a move back to the mesh.
             State::Sfu { strategy, .. } => (*strategy, Direction::ToP2p, now, 0),
         };
+        // Rolled back by the server: the others may still hear this client through the SFU
+        // until they move back themselves (under load the same rollback reaches some of them
+        // seconds later), so its session stays for the grace period, as after a gradual
+        // return. A failed session closes at once.
+        let linger = matches!(outcome, Outcome::RolledBack { .. });
         self.state = State::P2p {
             warm: None,
-            close_sfu_at: None,
+            close_sfu_at: linger.then(|| now + self.cfg.grace_ms),
         };
         // The mesh is completed either way: whoever joined on the SFU has no connection yet
         // (a mesh still up from a gradual switch only gains the missing ones).
-        let mut commands = vec![Command::CloseSfu, Command::BuildMesh];
+        let mut commands = if linger {
+            vec![Command::BuildMesh]
+        } else {
+            vec![Command::CloseSfu, Command::BuildMesh]
+        };
         commands.extend([
             Command::RouteAll(Transport::Mesh),
             Command::SetMode(CallMode::P2p),
