@@ -366,16 +366,20 @@ fn the_sfu_failing_under_a_settled_call_returns_it_to_the_mesh_and_reports_it() 
     );
 }
 
+/// A call settled on the SFU that the server rolled back at t=30000, and what it did.
+fn rolled_back_on_sfu() -> (ModeController, Vec<Command>) {
+    let mut c = on_sfu();
+    let rollback = Input::Rollback {
+        reason: "ack-failed".into(),
+    };
+    let out = c.handle(rollback, 30_000);
+    (c, out)
+}
+
 #[test]
 fn a_rolled_back_client_keeps_its_sfu_session_for_the_grace_period() {
     // Others may still hear it through the SFU until the same rollback reaches them.
-    let mut c = on_sfu();
-    let out = c.handle(
-        Input::Rollback {
-            reason: "ack-failed".into(),
-        },
-        30_000,
-    );
+    let (mut c, out) = rolled_back_on_sfu();
     assert!(!out.contains(&Command::CloseSfu), "{out:?}");
     assert!(out.contains(&Command::RouteAll(Transport::Mesh)));
     assert_eq!(c.handle(tick(), 30_000 + GRACE - 1), vec![]);
@@ -383,26 +387,8 @@ fn a_rolled_back_client_keeps_its_sfu_session_for_the_grace_period() {
 }
 
 #[test]
-fn a_failed_sfu_session_closes_at_once() {
-    let mut c = on_sfu();
-    let out = c.handle(
-        Input::SfuFailed {
-            reason: "sfu/unreachable".into(),
-        },
-        30_000,
-    );
-    assert_eq!(out.first(), Some(&Command::CloseSfu));
-}
-
-#[test]
 fn a_pre_warm_during_the_grace_period_replaces_the_lingering_session() {
-    let mut c = on_sfu();
-    c.handle(
-        Input::Rollback {
-            reason: "ack-failed".into(),
-        },
-        30_000,
-    );
+    let (mut c, _) = rolled_back_on_sfu();
     let warm = c.handle(
         Input::ModeChange {
             new_mode: CallMode::P2p,
