@@ -246,13 +246,14 @@ impl Engine {
         match event {
             PcEvent::Candidate { subscriber, json } => {
                 let frame = proto::trickle(json, subscriber);
-                match &self.socket {
-                    Some(socket) if socket.is_open() => {
-                        socket.send(&frame);
-                    }
-                    // Gathered before the join socket opened (single-PC: the offer is made
-                    // first): sent with the server's first frame, never dropped.
-                    _ => self.held_candidates.push(frame),
+                // Gathered before the join socket opened (single-PC: the offer is made first):
+                // sent with the server's first frame, never dropped.
+                if !self
+                    .socket
+                    .as_ref()
+                    .is_some_and(|socket| socket.send(&frame))
+                {
+                    self.held_candidates.push(frame);
                 }
             }
             PcEvent::Track(event) => self.on_track(event, 0),
