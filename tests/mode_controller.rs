@@ -51,9 +51,6 @@ fn connect() -> Command {
     }
 }
 
-/// The default grace period of [`ControllerConfig`].
-const GRACE: u64 = 3_000;
-
 fn tick() -> Input {
     Input::Tick {
         flowing: vec![],
@@ -380,15 +377,17 @@ fn rolled_back_on_sfu() -> (ModeController, Vec<Command>) {
 fn a_rolled_back_client_keeps_its_sfu_session_for_the_grace_period() {
     // Others may still hear it through the SFU until the same rollback reaches them.
     let (mut c, out) = rolled_back_on_sfu();
+    let grace = ControllerConfig::default().grace_ms;
     assert!(!out.contains(&Command::CloseSfu), "{out:?}");
     assert!(out.contains(&Command::RouteAll(Transport::Mesh)));
-    assert_eq!(c.handle(tick(), 30_000 + GRACE - 1), vec![]);
-    assert_eq!(c.handle(tick(), 30_000 + GRACE), vec![Command::CloseSfu]);
+    assert_eq!(c.handle(tick(), 30_000 + grace - 1), vec![]);
+    assert_eq!(c.handle(tick(), 30_000 + grace), vec![Command::CloseSfu]);
 }
 
 #[test]
 fn a_pre_warm_during_the_grace_period_replaces_the_lingering_session() {
     let (mut c, _) = rolled_back_on_sfu();
+    let grace = ControllerConfig::default().grace_ms;
     let warm = c.handle(
         Input::ModeChange {
             new_mode: CallMode::P2p,
@@ -402,7 +401,7 @@ fn a_pre_warm_during_the_grace_period_replaces_the_lingering_session() {
         [Command::ConnectSfu { hold: true, .. }]
     ));
     assert_eq!(
-        c.handle(tick(), 30_000 + GRACE),
+        c.handle(tick(), 30_000 + grace),
         vec![],
         "the warm session is not closed at the end of the old grace period"
     );
