@@ -47,7 +47,6 @@ fn connect() -> Command {
     Command::ConnectSfu {
         url: "ws://sfu".into(),
         token: "tok".into(),
-        hold: false,
     }
 }
 
@@ -396,10 +395,7 @@ fn a_pre_warm_during_the_grace_period_replaces_the_lingering_session() {
         },
         30_500,
     );
-    assert!(matches!(
-        warm.as_slice(),
-        [Command::ConnectSfu { hold: true, .. }]
-    ));
+    assert!(matches!(warm.as_slice(), [Command::ConnectSfu { .. }]));
     assert_eq!(
         c.handle(tick(), 30_000 + grace),
         vec![],

@@ -1,6 +1,6 @@
 //! The ModeController's gap-free strategies: gradual (the new transport comes up beside the
 //! old one, each voice crosses once it flows there, the old one stays as a fallback for a grace
-//! period) and opportunistic (the SFU pre-warmed with the microphone held), in both directions,
+//! period) and opportunistic (the SFU pre-warmed beside the mesh), in both directions,
 //! with failures that route back to a mesh that never stopped.
 
 use sohbet_rtc::mode::controller::{
@@ -73,7 +73,6 @@ fn gradual_up_keeps_the_mesh_and_moves_each_voice_once_it_flows_on_the_sfu() {
             Command::ConnectSfu {
                 url: "ws://sfu".into(),
                 token: "tok".into(),
-                hold: false
             },
         ],
         "no CloseMesh: the mesh keeps playing"
@@ -256,8 +255,7 @@ fn gradual_down_is_forced_through_at_its_deadline() {
 }
 
 #[test]
-fn opportunistic_prewarm_holds_the_microphone_acks_once_published_and_the_switch_is_only_a_release_and_routing(
-) {
+fn opportunistic_prewarm_is_acked_once_every_voice_arrived_and_the_switch_is_only_routing() {
     let mut c = ModeController::default();
     let warm = c.handle(change(CallMode::P2p, true, "opportunistic"), 0);
     assert_eq!(
@@ -265,7 +263,6 @@ fn opportunistic_prewarm_holds_the_microphone_acks_once_published_and_the_switch
         vec![Command::ConnectSfu {
             url: "ws://sfu".into(),
             token: "tok".into(),
-            hold: true
         }],
         "the ack waits for the warm session (the server holds a switch until then)"
     );
@@ -276,17 +273,45 @@ fn opportunistic_prewarm_holds_the_microphone_acks_once_published_and_the_switch
             .is_empty(),
         "a repeated pre-warm while warming up is answered by the publication"
     );
-    assert_eq!(c.handle(Input::SfuPublished, 400), vec![ack_ok()]);
+    assert_eq!(
+        c.measured(),
+        None,
+        "nothing to measure before the publication"
+    );
+    assert!(c.handle(Input::SfuPublished, 400).is_empty());
+    assert_eq!(c.measured(), Some(Transport::Sfu));
+    assert!(
+        c.handle(quiet_tick(&[1], &[], &[1, 2, 3]), 450).is_empty(),
+        "voices 2 and 3 have not arrived on the warm session"
+    );
+    assert!(
+        c.handle(change(CallMode::P2p, true, "opportunistic"), 480)
+            .is_empty(),
+        "a repeat before every voice arrived is answered with the first"
+    );
+    assert_eq!(
+        c.handle(quiet_tick(&[1, 2], &[3], &[1, 2, 3]), 500),
+        vec![ack_ok()],
+        "heard (1, 2) or attached and silent on both transports (3): every voice is there"
+    );
+    assert_eq!(c.measured(), None);
+    assert!(c
+        .handle(quiet_tick(&[1, 2], &[3], &[1, 2, 3]), 550)
+        .is_empty());
     assert_eq!(
         c.handle(change(CallMode::P2p, true, "opportunistic"), 600),
         vec![ack_ok()],
         "a repeat once warm is acked at once"
     );
     let up = c.handle(change(CallMode::Sfu, true, "opportunistic"), 5_000);
-    assert!(up.contains(&Command::HoldSfu(false)), "{up:?}");
-    assert!(!up
-        .iter()
-        .any(|c| matches!(c, Command::ConnectSfu { .. } | Command::CloseSfu)));
+    assert_eq!(
+        up,
+        vec![
+            Command::SetMode(CallMode::Migrating),
+            Command::Status(STATUS_OPTIMIZING)
+        ],
+        "the warm session already carries every voice: nothing to connect, close or release"
+    );
     let done = c.handle(tick(&[1, 2], &[1, 2]), 5_040);
     assert!(done.contains(&ack_ok()));
     assert_eq!(report(&done).duration_ms, 40);
@@ -328,9 +353,7 @@ fn a_warm_session_that_fails_is_dropped_and_its_prewarm_answered_with_a_failure(
     assert_eq!(c.mode(), CallMode::P2p);
     // Without a warm session the switch connects as gradual does.
     let up = c.handle(change(CallMode::Sfu, true, "opportunistic"), 1_000);
-    assert!(up
-        .iter()
-        .any(|c| matches!(c, Command::ConnectSfu { hold: false, .. })));
+    assert!(up.iter().any(|c| matches!(c, Command::ConnectSfu { .. })));
 }
 
 #[test]
@@ -384,4 +407,25 @@ fn a_quiet_voice_that_is_heard_on_the_new_transport_moves_at_once() {
         c.handle(quiet_tick(&[1], &[], &[1]), 150),
         vec![route(1, Transport::Sfu)]
     );
+}
+
+#[test]
+fn a_prewarm_whose_voices_never_all_arrive_is_acked_after_the_wait_so_no_switch_waits_forever() {
+    let mut c = ModeController::default();
+    let wait = ControllerConfig::default().warm_ready_ms;
+    c.handle(change(CallMode::P2p, true, "opportunistic"), 0);
+    c.handle(Input::SfuPublished, 100);
+    assert!(c.handle(tick(&[1], &[1, 2]), 100 + wait - 1).is_empty());
+    assert_eq!(c.handle(tick(&[1], &[1, 2]), 100 + wait), vec![ack_ok()]);
+    // The switch then waits for the missing voice like a gradual one.
+    c.handle(change(CallMode::Sfu, true, "opportunistic"), 4_000);
+    let routed = c.handle(tick(&[1], &[1, 2]), 4_050);
+    assert_eq!(
+        routed,
+        vec![Command::RouteVoice {
+            user_id: 1,
+            to: Transport::Sfu
+        }]
+    );
+    assert_eq!(c.mode(), CallMode::Migrating);
 }

@@ -411,8 +411,10 @@ impl Hub {
     }
 }
 
-/// How long a switch to the SFU waits for pre-warms to be answered.
-pub(crate) const WARM_WAIT_MS: u64 = 3_000;
+/// How long a switch to the SFU waits for pre-warms to be answered. A client answers once its
+/// warm session publishes and receives every voice, or 3 s after it published; its join and
+/// publication take about a second more, and it is on the mesh meanwhile.
+pub(crate) const WARM_WAIT_MS: u64 = 5_000;
 
 /// Every capable member answered its pre-warm.
 fn all_warm(room: &crate::hub::Room) -> bool {

@@ -2,8 +2,8 @@
 //! the server says so (compat-spec §6, H1–H3, H6, H7). Inputs are the server's mode messages,
 //! what the transports report (SFU connected, microphone published, SFU failed) and clock ticks
 //! that say which voices already flow on the transport being moved to; outputs are
-//! [`Command`]s for the call service to carry out in order (close or build the mesh, connect,
-//! hold or close the SFU, route voices, acknowledge, set the mode, show a status, report the
+//! [`Command`]s for the call service to carry out in order (close or build the mesh, connect
+//! or close the SFU, route voices, acknowledge, set the mode, show a status, report the
 //! migration). No clock, no I/O, no web-sys: time comes in as `now_ms`, and every transition is
 //! tested natively (`tests/mode_controller.rs`, `tests/mode_controller_gradual.rs`).
 //!
@@ -17,8 +17,10 @@
 //!   beside the SFU; the SFU closes after its grace period). A failure before the switch ends
 //!   routes everything back to the mesh that never stopped: nobody hears it.
 //! - **opportunistic**: a mode-change to p2p that carries SFU credentials is a *pre-warm*: the
-//!   SFU session is opened with our microphone held (published, muted), so the later switch
-//!   is a release of the hold plus routing; one without credentials cancels it.
+//!   SFU session is opened, publishing our microphone and receiving every warm voice while the
+//!   mesh still plays. It is acked once every voice arrived there (the server holds its switch
+//!   until the members answered), so the switch is routing only; one without credentials
+//!   cancels it.
 //! - A failed SFU attempt is retried ([`ControllerConfig::attempts`] in all, back-off 1 s then
 //!   2 s); after the last one the call goes back to the mesh by itself, acks `success:false`
 //!   and says "Connection issue, using direct mode". The SFU failing while the call is on it
@@ -176,14 +178,8 @@ pub enum Command {
     /// Complete the mesh: connect to every listed participant that has no connection yet
     /// (connections that exist are kept).
     BuildMesh,
-    /// Start an SFU session with the microphone (`hold`: published but muted, a pre-warm).
-    ConnectSfu {
-        url: String,
-        token: String,
-        hold: bool,
-    },
-    /// Hold or release our microphone on the warm SFU session.
-    HoldSfu(bool),
+    /// Start an SFU session publishing the microphone (its voices play once routed there).
+    ConnectSfu { url: String, token: String },
     /// End the SFU session (and its audio).
     CloseSfu,
     /// Play every voice from this transport (cross-faded).
@@ -212,6 +208,9 @@ pub struct ControllerConfig {
     pub switch_deadline_ms: u64,
     /// How long the old transport stays up after a gradual switch (the fallback).
     pub grace_ms: u64,
+    /// A pre-warm is answered once every voice arrived on the warm session, or this long
+    /// after our microphone was published there (a member that cannot warm up holds nobody).
+    pub warm_ready_ms: u64,
 }
 
 impl Default for ControllerConfig {
@@ -222,6 +221,7 @@ impl Default for ControllerConfig {
             attempt_timeout_ms: 12_000,
             switch_deadline_ms: 10_000,
             grace_ms: 3_000,
+            warm_ready_ms: 3_000,
         }
     }
 }
@@ -231,7 +231,10 @@ impl Default for ControllerConfig {
 pub(super) struct Warm {
     pub(super) url: String,
     pub(super) token: String,
-    pub(super) published: bool,
+    /// When our microphone was published on the warm session.
+    pub(super) published_at: Option<u64>,
+    /// The pre-warm was answered.
+    pub(super) acked: bool,
 }
 
 /// A gradual switch in progress: who is across, when each crossed, and since when each voice
@@ -374,6 +377,23 @@ impl ModeController {
             // A hard return closed the SFU when it began.
             State::Downgrading { strategy, .. } => *strategy != Strategy::Hard,
             _ => true,
+        }
+    }
+
+    /// The transport whose voices the service reports in [`Input::Tick`]: the target of a
+    /// switch, or the SFU while a published pre-warm waits for every voice to arrive there.
+    pub fn measured(&self) -> Option<Transport> {
+        match &self.state {
+            State::P2p {
+                warm:
+                    Some(Warm {
+                        published_at: Some(_),
+                        acked: false,
+                        ..
+                    }),
+                ..
+            } => Some(Transport::Sfu),
+            _ => self.target(),
         }
     }
 

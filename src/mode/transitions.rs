@@ -20,24 +20,21 @@ impl ModeController {
         match (&mut self.state, new_mode) {
             (_, CallMode::Migrating) => Vec::new(),
             // Opportunistic pre-warm (credentials) or its cancellation (none), else a repeat.
-            // A pre-warm is acked once its session is published (`on_published`): the server
-            // holds a switch to the SFU until its members are warm.
+            // A pre-warm is acked once its session is published and carries every voice
+            // (`on_tick`): the server holds a switch to the SFU until its members are warm.
             (State::P2p { warm, close_sfu_at }, CallMode::P2p) => {
                 let mut commands = Vec::new();
-                match (sfu, warm.as_ref().map(|w| w.published)) {
+                match (sfu, warm.as_ref().map(|w| w.acked)) {
                     (Some((url, token)), None) if strategy == Strategy::Opportunistic => {
                         // The new session replaces one still lingering after a switch back.
                         *close_sfu_at = None;
                         *warm = Some(Warm {
                             url: url.clone(),
                             token: token.clone(),
-                            published: false,
+                            published_at: None,
+                            acked: false,
                         });
-                        return vec![Command::ConnectSfu {
-                            url,
-                            token,
-                            hold: true,
-                        }];
+                        return vec![Command::ConnectSfu { url, token }];
                     }
                     // A repeat while warming up: the ack follows the publication.
                     (Some(_), Some(false)) => return commands,
@@ -121,13 +118,11 @@ impl ModeController {
             commands.push(Command::CloseMesh);
             commands.push(Command::RouteAll(Transport::Sfu));
         }
-        if reuse_warm {
-            commands.push(Command::HoldSfu(false));
-        } else {
+        // A warm session already carries every voice: the switch is routing only.
+        if !reuse_warm {
             commands.push(Command::ConnectSfu {
                 url: url.clone(),
                 token: token.clone(),
-                hold: false,
             });
         }
         let deadline = now
@@ -144,7 +139,7 @@ impl ModeController {
             token,
             retry_at: None,
             deadline,
-            published: warm.is_some_and(|w| w.published) && reuse_warm,
+            published: warm.is_some_and(|w| w.published_at.is_some()) && reuse_warm,
             mesh_up: !hard,
             switch: Switch::default(),
         };
@@ -184,9 +179,9 @@ impl ModeController {
         match &mut self.state {
             State::P2p {
                 warm: Some(warm), ..
-            } if !warm.published => {
-                warm.published = true;
-                vec![ack(true, None)]
+            } if warm.published_at.is_none() => {
+                warm.published_at = Some(now);
+                Vec::new()
             }
             State::Upgrading {
                 strategy: Strategy::Hard,
@@ -240,7 +235,7 @@ impl ModeController {
         let attempts = self.cfg.attempts;
         match &mut self.state {
             State::P2p { warm, close_sfu_at } => {
-                let warming = warm.as_ref().is_some_and(|w| !w.published);
+                let warming = warm.as_ref().is_some_and(|w| !w.acked);
                 let had = warm.take().is_some() | close_sfu_at.take().is_some();
                 let mut commands = if had {
                     vec![Command::CloseSfu]
@@ -311,6 +306,24 @@ impl ModeController {
                 *close_sfu_at = None;
                 vec![Command::CloseSfu]
             }
+            State::P2p {
+                warm:
+                    Some(Warm {
+                        published_at: Some(at),
+                        acked: acked @ false,
+                        ..
+                    }),
+                ..
+            } => {
+                let arrived = expected
+                    .iter()
+                    .all(|u| flowing.contains(u) || quiet.contains(u));
+                if !arrived && now < *at + self.cfg.warm_ready_ms {
+                    return Vec::new();
+                }
+                *acked = true;
+                vec![ack(true, None)]
+            }
             State::Sfu {
                 close_mesh_at,
                 mesh_up,
@@ -337,7 +350,6 @@ impl ModeController {
                 vec![Command::ConnectSfu {
                     url: url.clone(),
                     token: token.clone(),
-                    hold: false,
                 }]
             }
             State::Upgrading {

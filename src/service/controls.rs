@@ -26,7 +26,7 @@ impl CallService {
             if let Some(mesh) = call.mesh.as_ref() {
                 mesh.set_audio_muted(muted);
             }
-            if let Some(sfu) = call.sfu.as_mut() {
+            if let Some(sfu) = call.sfu.as_ref() {
                 sfu.set_muted(muted);
             }
             let channel_id = call.channel_id;

@@ -52,6 +52,9 @@ pub(crate) fn on_mode_message(shared: &Rc<Shared>, msg: &Message) {
         _ => return,
     };
     drive(shared, input);
+    // A switch whose voices already flow on the target (a warm session) routes them now,
+    // not at the next tick.
+    tick(shared);
 }
 
 /// One clock tick: retries, deadlines, grace periods, and which voices flow on the transport a
@@ -64,7 +67,7 @@ pub(crate) fn tick(shared: &Rc<Shared>) {
             return;
         };
         let Some(call) = st.call.as_ref() else { return };
-        let target = call.controller.target();
+        let target = call.controller.measured();
         if !call.controller.sfu_wanted() && target.is_none() {
             return;
         }
@@ -115,15 +118,8 @@ fn execute(shared: &Rc<Shared>, command: Command) {
         Command::Report(migration) => shared.emit(ServiceEvent::Migration(migration)),
         Command::CloseMesh => close_mesh(shared),
         Command::BuildMesh => build_mesh(shared),
-        Command::ConnectSfu { url, token, hold } => connect_sfu(shared, url, token, hold),
+        Command::ConnectSfu { url, token } => connect_sfu(shared, url, token),
         Command::CloseSfu => close_sfu(shared),
-        Command::HoldSfu(held) => {
-            if let Some(call) = shared.state.borrow_mut().call.as_mut() {
-                if let Some(sfu) = call.sfu.as_mut() {
-                    sfu.set_held(held);
-                }
-            }
-        }
         Command::RouteAll(to) => with_graph(shared, |g| g.route_all(bus(to), CROSSFADE_MS)),
         Command::RouteVoice { user_id, to } => {
             with_graph(shared, |g| g.route_user(user_id, bus(to), CROSSFADE_MS))
@@ -202,7 +198,7 @@ fn build_mesh(shared: &Rc<Shared>) {
     }
 }
 
-fn connect_sfu(shared: &Rc<Shared>, url: String, token: String, hold: bool) {
+fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
     let weak = Rc::downgrade(shared);
     let sink = Rc::new(move |event: SfuEvent| {
         let weak = weak.clone();
@@ -231,7 +227,6 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String, hold: bool) {
             token,
             mic: mic.as_ref(),
             muted,
-            held: hold,
             peers: call.participants.ids().len(),
             ice_servers,
             use_server_ice,

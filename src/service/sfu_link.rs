@@ -1,7 +1,6 @@
 //! The call's SFU backend: one LiveKit session engine publishing its own copy of the call's
 //! microphone and playing through the call's `AudioGraph` on the SFU bus (one AudioContext per
-//! call, H6). The copy lets the SFU side be held (published but silent: a pre-warm) or muted
-//! without touching what the mesh sends. Its [`SfuEvent`]s reach the call service as Rust
+//! call, H6). The copy lets the SFU side be muted without touching what the mesh sends. Its [`SfuEvent`]s reach the call service as Rust
 //! values; dropping the link leaves the room (LeaveRequest, sockets and peer connections
 //! closed, SFU-bus voices detached), stops the copy and leaves the graph to the call.
 
@@ -20,8 +19,6 @@ pub(crate) struct SfuLink {
     inbox: Inbox,
     emitter: Emitter,
     mic: Option<MediaStreamTrack>,
-    muted: bool,
-    held: bool,
 }
 
 /// What a call's SFU session is started with.
@@ -31,9 +28,8 @@ pub(crate) struct SfuLinkParams<'a> {
     pub token: String,
     /// The call's microphone; the session publishes its own copy.
     pub mic: Option<&'a MediaStreamTrack>,
-    /// The copy is silent while the user is muted or the link is held (a pre-warm).
+    /// The copy is silent while the user is muted.
     pub muted: bool,
-    pub held: bool,
     /// Participants already in the call: one receive slot each.
     pub peers: usize,
     /// The app's `RTCIceServer[]` (or undefined), and whether LiveKit's own are added.
@@ -59,17 +55,16 @@ impl SfuLink {
             token,
             mic,
             muted,
-            held,
             peers,
             ice_servers,
             use_server_ice,
         } = params;
-        // The JS `clone()`: an independent track on the same source, so holding or muting the
-        // SFU side never silences what the mesh sends.
+        // The JS `clone()`: an independent track on the same source, so muting the SFU side
+        // never silences what the mesh sends.
         #[allow(clippy::disallowed_methods)]
         let mic = mic.map(MediaStreamTrack::clone);
         if let Some(track) = &mic {
-            track.set_enabled(!(muted || held));
+            track.set_enabled(!muted);
         }
         let emitter = Emitter::default();
         emitter.set(Some(sink));
@@ -92,26 +87,13 @@ impl SfuLink {
             inbox,
             emitter,
             mic,
-            muted,
-            held,
         })
     }
 
-    /// The user muted or unmuted the call.
-    pub fn set_muted(&mut self, muted: bool) {
-        self.muted = muted;
-        self.apply();
-    }
-
-    /// Holds (pre-warm) or releases the published microphone.
-    pub fn set_held(&mut self, held: bool) {
-        self.held = held;
-        self.apply();
-    }
-
-    /// track.enabled + MuteTrackRequest, through the engine.
-    fn apply(&self) {
-        let _ = self.inbox.send(Input::SetMuted(self.muted || self.held));
+    /// The user muted or unmuted the call: track.enabled + MuteTrackRequest, through the
+    /// engine.
+    pub fn set_muted(&self, muted: bool) {
+        let _ = self.inbox.send(Input::SetMuted(muted));
     }
 }
 

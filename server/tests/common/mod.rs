@@ -20,8 +20,9 @@ use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
 /// The user-JWT secret of test servers (so tests can also forge bad tokens).
 pub const TEST_JWT_SECRET: &str = "test-jwt-secret";
-/// How long a test waits for an expected frame before failing.
-pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a test waits for an expected frame before failing (longer than the server's
+/// longest deliberate wait, the 5 s pre-warm hold).
+pub const RECV_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long a test listens to prove that nothing arrives.
 pub const QUIET: Duration = Duration::from_millis(250);
 
