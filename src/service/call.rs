@@ -1,6 +1,6 @@
-//! [`CallService`]: owns one voice call at a time — the local media, the audio graph, the P2P
-//! mesh, the participant list, the level and quality monitors and the transport subscription —
-//! and carries out the commands of compat-spec §1.2. Inbound traffic is handled in `inbound.rs`.
+//! [`CallService`]: owns one voice call at a time — the local media, the audio graph, the two
+//! transports (`transports.rs`), the participant list, the level and quality monitors and the
+//! transport subscription — and carries out the commands of compat-spec §1.2. Inbound traffic is handled in `inbound.rs`.
 //!
 //! Races are closed with a generation token (P11): every join and leave bumps it, and a join
 //! that resumes after awaiting the microphone or the socket checks it and, if stale, stops what
@@ -19,13 +19,12 @@ use web_sys::MediaStream;
 use super::connection::{CallFacts, ConnectionState};
 use super::events::{ServiceConfig, ServiceError, ServiceEvent};
 use super::participants::{Participant, ParticipantList};
-use super::sfu_link::SfuLink;
+use super::transports::Transports;
 use crate::browser::Timeout;
 use crate::media::{
     AudioGraph, AutoplayUnlock, LevelMonitor, LocalMedia, MediaError, QualityMonitor,
 };
 use crate::mode::controller::ModeController;
-use crate::p2p::mesh::Mesh;
 use crate::signal::transport::{SharedTransport, Subscription, TransportEvent};
 use crate::signal::{ChannelId, ChannelRef, Message, UserId};
 
@@ -39,9 +38,9 @@ pub(crate) struct Call {
     /// Resumes the graph's context on the next user gesture; reports playability.
     pub autoplay: Option<AutoplayUnlock>,
     pub local: Option<LocalMedia>,
-    pub mesh: Option<Mesh>,
+    /// The mesh, the SFU link and the remote streams (all their bookkeeping lives there).
+    pub transports: Transports,
     pub participants: ParticipantList,
-    pub streams: VecMap<UserId, MediaStream>,
     pub subscription: Option<Subscription>,
     pub levels: Option<LevelMonitor>,
     pub quality: Option<QualityMonitor>,
@@ -51,8 +50,6 @@ pub(crate) struct Call {
     pub lost_socket: bool,
     /// Carries the call between the mesh and the SFU (the server says when).
     pub controller: ModeController,
-    /// The SFU session, while the controller wants one.
-    pub sfu: Option<SfuLink>,
     /// The controller's clock.
     pub mode_timer: Option<crate::browser::Interval>,
     /// When our next relay frame may leave (spaced for the C++ server).
@@ -209,22 +206,21 @@ impl CallService {
         for (id, volume) in &st.volumes {
             graph.set_volume(*id, *volume);
         }
+        let graph = Rc::new(RefCell::new(graph));
         st.call = Some(Call {
             channel_id,
             user_id,
-            graph: Rc::new(RefCell::new(graph)),
+            transports: Transports::new(graph.clone()),
+            graph,
             autoplay,
             local: None,
-            mesh: None,
             participants: ParticipantList::new(user_id),
-            streams: VecMap::new(),
             subscription: None,
             levels: None,
             quality: None,
             joined: false,
             lost_socket: false,
             controller: ModeController::default(),
-            sfu: None,
             mode_timer: None,
             pacer: Default::default(),
         });
@@ -361,7 +357,7 @@ impl CallService {
         };
         call.participants
             .iter()
-            .map(|p| (p.clone(), call.streams.get(&p.user_id).cloned()))
+            .map(|p| (p.clone(), call.transports.stream(p.user_id).cloned()))
             .collect()
     }
 
@@ -405,8 +401,7 @@ impl CallService {
         let st = self.shared.state.borrow();
         st.call
             .as_ref()
-            .and_then(|c| c.mesh.as_ref())
-            .map(Mesh::connections)
+            .map(|c| c.transports.peer_connections())
             .unwrap_or_default()
     }
 }
@@ -423,15 +418,11 @@ pub(crate) fn release(mut call: Call) {
     call.quality = None;
     call.subscription = None;
     call.mode_timer = None;
-    call.sfu = None;
+    call.transports.close();
     call.autoplay = None;
-    if let Some(mesh) = call.mesh.take() {
-        mesh.close();
-    }
     if let Some(mut local) = call.local.take() {
         local.stop();
     }
-    call.streams.clear();
     if let Ok(mut graph) = call.graph.try_borrow_mut() {
         graph.close();
     }

@@ -23,12 +23,7 @@ impl CallService {
                 return false;
             };
             local.set_audio_enabled(!muted);
-            if let Some(mesh) = call.mesh.as_ref() {
-                mesh.set_audio_muted(muted);
-            }
-            if let Some(sfu) = call.sfu.as_ref() {
-                sfu.set_muted(muted);
-            }
+            call.transports.set_muted(muted);
             let channel_id = call.channel_id;
             st.muted = muted;
             Message::Mute(Mute { channel_id, muted })
@@ -149,9 +144,7 @@ fn video_toggled(
                 if let Err(e) = added {
                     return Err(ServiceError::Camera(e));
                 }
-                if let Some(mesh) = call.mesh.as_ref() {
-                    mesh.refresh_tracks();
-                }
+                call.transports.refresh_tracks();
                 let channel_id = call.channel_id;
                 st.video_enabled = enabled;
                 Message::VideoToggle(VideoToggle {

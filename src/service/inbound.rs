@@ -52,7 +52,7 @@ pub(crate) fn start_call(
             }
         }),
     );
-    call.mesh = Some(mesh);
+    call.transports.set_mesh(mesh);
     call.local = Some(local);
     let sub_weak = weak.clone();
     call.subscription = Some(shared.transport.subscribe(Box::new(move |event| {
@@ -78,7 +78,7 @@ pub(crate) fn start_call(
                 .upgrade()
                 .and_then(|s| {
                     let st = s.state.try_borrow().ok()?;
-                    Some(st.call.as_ref()?.mesh.as_ref()?.connections())
+                    Some(st.call.as_ref()?.transports.peer_connections())
                 })
                 .unwrap_or_default()
         },
@@ -165,15 +165,7 @@ fn rejoin(shared: &Rc<Shared>) {
             return;
         }
         call.lost_socket = false;
-        if let Some(mesh) = call.mesh.as_ref() {
-            for id in call.participants.ids() {
-                mesh.remove_peer(id);
-                if let Ok(mut graph) = call.graph.try_borrow_mut() {
-                    graph.detach_user(id);
-                }
-            }
-        }
-        call.streams.clear();
+        call.transports.forget_all(&call.participants.ids());
         call.participants.clear();
         report_levels_afresh(call);
         let client_version = shared.config.borrow().client_version.clone();
@@ -251,13 +243,7 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
             changed
         }
         Message::UserLeft(u) if same_channel(u.channel_id) => {
-            if let Some(mesh) = call.mesh.as_ref() {
-                mesh.remove_peer(u.user_id);
-            }
-            call.streams.remove(&u.user_id);
-            if let Ok(mut graph) = call.graph.try_borrow_mut() {
-                graph.detach_user(u.user_id);
-            }
+            call.transports.drop_user(u.user_id);
             call.participants.remove(u.user_id)
         }
         Message::UserMuted(m) if same_channel(m.channel_id) => {
@@ -271,7 +257,11 @@ fn on_message(shared: &Rc<Shared>, msg: &Message) {
         // mesh rebuild comes after a mode-change or rollback, which the server sends to all
         // before it relays any new offer, so nothing needed is dropped here.
         Message::Offer(_) | Message::Answer(_) | Message::IceCandidate(_) => {
-            if let Some(mesh) = call.mesh.as_ref().filter(|_| call.controller.mesh_wanted()) {
+            if let Some(mesh) = call
+                .transports
+                .mesh()
+                .filter(|_| call.controller.mesh_wanted())
+            {
                 mesh.handle_signal(msg);
             }
             false
@@ -312,19 +302,13 @@ fn on_mesh_event(shared: &Rc<Shared>, event: MeshEvent) {
         } => {
             let mut st = shared.state.borrow_mut();
             let Some(call) = st.call.as_mut() else { return };
-            if track.kind() == "audio" {
-                let attached = match call.graph.try_borrow_mut() {
-                    Ok(mut graph) => graph.attach(user_id, Bus::P2p, &stream),
-                    Err(_) => Ok(()),
-                };
-                if let Err(e) = attached {
-                    shared.emit(ServiceEvent::coded(&e));
-                }
-                if let Ok(graph) = call.graph.try_borrow() {
-                    graph.resume();
-                }
+            let audio = track.kind() == "audio";
+            let played = call
+                .transports
+                .remote_stream(user_id, &stream, Bus::P2p, audio);
+            if let Err(e) = played {
+                shared.emit(ServiceEvent::coded(&e));
             }
-            call.streams.insert(user_id, Clone::clone(&stream));
             let known = call.participants.contains(user_id);
             shared.emit(ServiceEvent::RemoteStream { user_id, stream });
             if known {
@@ -380,7 +364,7 @@ fn offer_later(shared: &Rc<Shared>, generation: u64, user_id: UserId, delay_ms: 
             .call
             .as_ref()
             .filter(|c| c.participants.contains(user_id) && c.controller.mesh_wanted())
-            .and_then(|c| c.mesh.as_ref())
+            .and_then(|c| c.transports.mesh())
             .map(|mesh| mesh.connect(user_id));
         drop(st);
         if let Some(Err(e)) = offered {

@@ -151,25 +151,9 @@ fn with_graph(shared: &Rc<Shared>, f: impl FnOnce(&mut crate::media::AudioGraph)
 
 /// Closes every mesh connection and its audio (the mesh itself stays, empty, for later).
 fn close_mesh(shared: &Rc<Shared>) {
-    let mut st = shared.state.borrow_mut();
-    let Some(call) = st.call.as_mut() else { return };
-    let Some(mesh) = call.mesh.as_ref() else {
-        return;
-    };
-    for id in mesh.peer_ids() {
-        mesh.remove_peer(id);
-        let on_sfu = match call.graph.try_borrow_mut() {
-            Ok(mut graph) => {
-                graph.detach(id, Bus::P2p);
-                graph.is_attached(id, Bus::Sfu)
-            }
-            Err(_) => false,
-        };
-        if !on_sfu {
-            call.streams.remove(&id);
-        }
+    if let Some(call) = shared.state.borrow_mut().call.as_mut() {
+        call.transports.close_mesh();
     }
-    drop(st);
     shared.emit(ServiceEvent::ParticipantsChanged);
 }
 
@@ -180,7 +164,7 @@ fn close_mesh(shared: &Rc<Shared>) {
 fn build_mesh(shared: &Rc<Shared>) {
     let st = shared.state.borrow();
     let Some(call) = st.call.as_ref() else { return };
-    let Some(mesh) = call.mesh.as_ref() else {
+    let Some(mesh) = call.transports.mesh() else {
         return;
     };
     let mut errors = Vec::new();
@@ -213,7 +197,6 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
         let mut st = shared.state.borrow_mut();
         let muted = st.muted;
         let Some(call) = st.call.as_mut() else { return };
-        call.sfu = None;
         let mic = call
             .local
             .as_ref()
@@ -231,13 +214,9 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
             ice_servers,
             use_server_ice,
         };
-        match SfuLink::start(params, call.graph.clone(), sink) {
-            Ok(link) => {
-                call.sfu = Some(link);
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        let graph = call.graph.clone();
+        call.transports
+            .start_sfu(|| SfuLink::start(params, graph, sink))
     };
     if let Err(e) = started {
         shared.emit(ServiceEvent::coded(&e));
@@ -253,24 +232,9 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
 
 /// Drops the SFU link (it leaves the room and detaches its voices) and forgets its streams.
 fn close_sfu(shared: &Rc<Shared>) {
-    let link = {
-        let mut st = shared.state.borrow_mut();
-        let Some(call) = st.call.as_mut() else { return };
-        let Some(link) = call.sfu.take() else { return };
-        let ids: Vec<u64> = call.participants.ids();
-        if let Ok(mut graph) = call.graph.try_borrow_mut() {
-            for id in &ids {
-                graph.detach(*id, Bus::Sfu);
-            }
-        }
-        for id in ids {
-            if call.mesh.as_ref().is_none_or(|m| !m.has_peer(id)) {
-                call.streams.remove(&id);
-            }
-        }
-        link
-    };
-    drop(link);
+    if let Some(call) = shared.state.borrow_mut().call.as_mut() {
+        call.transports.close_sfu(&call.participants.ids());
+    }
     shared.emit(ServiceEvent::ParticipantsChanged);
 }
 
@@ -281,7 +245,7 @@ fn on_sfu_event(shared: &Rc<Shared>, event: SfuEvent) {
         .borrow()
         .call
         .as_ref()
-        .is_some_and(|c| c.sfu.is_some());
+        .is_some_and(|c| c.transports.has_sfu());
     if !live {
         return; // the last words of a session the call already dropped
     }
@@ -292,10 +256,10 @@ fn on_sfu_event(shared: &Rc<Shared>, event: SfuEvent) {
             let known = {
                 let mut st = shared.state.borrow_mut();
                 let Some(call) = st.call.as_mut() else { return };
-                if let Ok(graph) = call.graph.try_borrow() {
-                    graph.resume();
-                }
-                call.streams.insert(user_id, Clone::clone(&stream));
+                // The SFU engine plays it on the SFU bus itself.
+                let _ = call
+                    .transports
+                    .remote_stream(user_id, &stream, Bus::Sfu, false);
                 call.participants.contains(user_id)
             };
             shared.emit(ServiceEvent::RemoteStream { user_id, stream });
@@ -304,11 +268,8 @@ fn on_sfu_event(shared: &Rc<Shared>, event: SfuEvent) {
             }
         }
         SfuEvent::TrackRemoved { user_id } => {
-            let mut st = shared.state.borrow_mut();
-            if let Some(call) = st.call.as_mut() {
-                if call.mesh.as_ref().is_none_or(|m| !m.has_peer(user_id)) {
-                    call.streams.remove(&user_id);
-                }
+            if let Some(call) = shared.state.borrow_mut().call.as_mut() {
+                call.transports.stream_ended(user_id, Bus::Sfu);
             }
         }
         SfuEvent::Quality(label) => {
