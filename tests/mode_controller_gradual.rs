@@ -298,10 +298,18 @@ fn opportunistic_prewarm_is_acked_once_every_voice_arrived_and_the_switch_is_onl
     assert!(c
         .handle(quiet_tick(&[1, 2], &[3], &[1, 2, 3]), 550)
         .is_empty());
+    // Someone joined: the server asks again, and the answer waits for the joiner's voice.
+    assert!(c
+        .handle(change(CallMode::P2p, true, "opportunistic"), 600)
+        .is_empty());
+    assert_eq!(c.measured(), Some(Transport::Sfu));
+    assert!(c
+        .handle(quiet_tick(&[1, 2, 3], &[], &[1, 2, 3, 4]), 650)
+        .is_empty());
     assert_eq!(
-        c.handle(change(CallMode::P2p, true, "opportunistic"), 600),
+        c.handle(quiet_tick(&[1, 2, 3, 4], &[], &[1, 2, 3, 4]), 700),
         vec![ack_ok()],
-        "a repeat once warm is acked at once"
+        "the joiner's voice arrived"
     );
     let up = c.handle(change(CallMode::Sfu, true, "opportunistic"), 5_000);
     assert_eq!(
@@ -312,7 +320,7 @@ fn opportunistic_prewarm_is_acked_once_every_voice_arrived_and_the_switch_is_onl
         ],
         "the warm session already carries every voice: nothing to connect, close or release"
     );
-    let done = c.handle(tick(&[1, 2], &[1, 2]), 5_040);
+    let done = c.handle(tick(&[1, 2, 3, 4], &[1, 2, 3, 4]), 5_040);
     assert!(done.contains(&ack_ok()));
     assert_eq!(report(&done).duration_ms, 40);
     assert_eq!(c.mode(), CallMode::Sfu);
@@ -417,9 +425,13 @@ fn a_prewarm_whose_voices_never_all_arrive_is_acked_after_the_wait_so_no_switch_
     c.handle(Input::SfuPublished, 100);
     assert!(c.handle(tick(&[1], &[1, 2]), 100 + wait - 1).is_empty());
     assert_eq!(c.handle(tick(&[1], &[1, 2]), 100 + wait), vec![ack_ok()]);
+    // A repeat waits again, from when it came.
+    c.handle(change(CallMode::P2p, true, "opportunistic"), 3_500);
+    assert!(c.handle(tick(&[1], &[1, 2]), 3_500 + wait - 1).is_empty());
+    assert_eq!(c.handle(tick(&[1], &[1, 2]), 3_500 + wait), vec![ack_ok()]);
     // The switch then waits for the missing voice like a gradual one.
-    c.handle(change(CallMode::Sfu, true, "opportunistic"), 4_000);
-    let routed = c.handle(tick(&[1], &[1, 2]), 4_050);
+    c.handle(change(CallMode::Sfu, true, "opportunistic"), 7_000);
+    let routed = c.handle(tick(&[1], &[1, 2]), 7_050);
     assert_eq!(
         routed,
         vec![Command::RouteVoice {

@@ -114,7 +114,9 @@ impl Hub {
 
     /// Opportunistic strategy: the policy's pre-warm (count ≥ `prewarm_at`) is sent to every
     /// capable member (joiners of a pre-warmed room too), its cancellation (count back at
-    /// `p2p_down_at`) to those who got it. Any other strategy, or a channel on (or moving to)
+    /// `p2p_down_at`) to those who got it. A joiner makes the members already warm cold again
+    /// (their SFU sessions do not carry its voice yet): they are sent the pre-warm again and
+    /// must answer it again, once the joiner's voice arrived there. Any other strategy, or a channel on (or moving to)
     /// the SFU, sends nothing: the SFU is warm there already.
     fn prewarm(
         &self,
@@ -151,14 +153,23 @@ impl Hub {
             room.warm_answered.clear();
         }
         if let Some(sent) = room.prewarmed.as_mut() {
-            let users: Vec<_> = room
+            let joiners: Vec<_> = room
                 .members
                 .iter()
                 .filter(|(u, m)| m.supports_sfu && !sent.contains(*u))
                 .map(|(u, _)| *u)
                 .collect();
-            sent.extend(users.iter().copied());
-            if !users.is_empty() {
+            if !joiners.is_empty() {
+                let mut users: Vec<_> = sent
+                    .iter()
+                    .filter(|u| room.members.contains_key(u))
+                    .copied()
+                    .collect();
+                for user in &users {
+                    room.warm_answered.remove(user);
+                }
+                sent.extend(joiners.iter().copied());
+                users.extend(joiners);
                 effects.push(Effect::Prewarm { users, on: true });
             }
         }

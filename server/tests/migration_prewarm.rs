@@ -1,7 +1,9 @@
 //! The opportunistic strategy's pre-warm, over real sockets against the real server: from the
 //! 6th member every capable member (later joiners too) gets voice:mode-change p2p carrying its
 //! own SFU credentials — the client opens the SFU beside the mesh — and falling back
-//! to 5 sends the same without credentials (cancel). Other strategies send nothing at 6.
+//! to 5 sends the same without credentials (cancel). A joiner of a pre-warmed channel makes
+//! the warm members answer again (their sessions must carry its voice too). Other strategies
+//! send nothing at 6.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -32,6 +34,11 @@ async fn opportunistic_channels_prewarm_at_six_joiners_included_and_cancel_at_fi
     );
     for c in clients.iter_mut() {
         c.expect("voice:user-joined").await;
+        let again = c.expect_mode_change().await;
+        assert!(
+            again.new_mode == CallMode::P2p && again.sfu_token.is_some(),
+            "warm members are asked again after a join: {again:?}"
+        );
     }
     seventh.leave(3).await;
     for c in clients.iter_mut() {
@@ -59,7 +66,7 @@ async fn hard_channels_send_nothing_at_six() {
     }
 }
 
-/// Seven warm members (each acked its pre-warm); returns them.
+/// Seven warm members (each acked its pre-warm, the first six twice); returns them.
 async fn seven_warm(srv: &sohbet_server::RunningServer, channel: u64) -> Vec<Client> {
     let mut clients = join_many(srv, channel, 6).await;
     for c in clients.iter_mut() {
@@ -70,6 +77,8 @@ async fn seven_warm(srv: &sohbet_server::RunningServer, channel: u64) -> Vec<Cli
     seventh.join(channel).await;
     for c in clients.iter_mut() {
         c.expect("voice:user-joined").await;
+        c.expect_mode_change().await;
+        c.ack(channel, true, None).await;
     }
     seventh.expect_mode_change().await;
     seventh.ack(channel, true, None).await;
@@ -92,9 +101,19 @@ async fn the_switch_at_eight_waits_until_the_joiner_answered_its_prewarm() {
     assert!(warm.sfu_token.is_some());
     for c in clients.iter_mut() {
         c.expect("voice:user-joined").await;
-        c.expect_silence().await; // no switch while the joiner warms up
+        let again = c.expect_mode_change().await;
+        assert_eq!(again.new_mode, CallMode::P2p, "asked again, no switch yet");
     }
     eighth.ack(5, true, None).await;
+    // Six of the seven answered again: the switch still waits for the last one.
+    let (last, answered) = clients.split_last_mut().expect("seven");
+    for c in answered.iter_mut() {
+        c.ack(5, true, None).await;
+    }
+    for c in answered.iter_mut() {
+        c.expect_silence().await;
+    }
+    last.ack(5, true, None).await;
     let up = eighth.expect_mode_change().await;
     assert_eq!(up.new_mode, CallMode::Sfu);
     for c in clients.iter_mut() {
@@ -116,6 +135,8 @@ async fn a_joiner_that_never_answers_its_prewarm_holds_the_switch_only_for_the_w
     let held = std::time::Instant::now();
     for c in clients.iter_mut() {
         c.expect("voice:user-joined").await;
+        c.expect_mode_change().await;
+        c.ack(6, true, None).await;
     }
     let up = eighth.expect_mode_change().await;
     let waited = held.elapsed().as_millis() as u64;

@@ -209,7 +209,8 @@ pub struct ControllerConfig {
     /// How long the old transport stays up after a gradual switch (the fallback).
     pub grace_ms: u64,
     /// A pre-warm is answered once every voice arrived on the warm session, or this long
-    /// after our microphone was published there (a member that cannot warm up holds nobody).
+    /// after our microphone was published there or the pre-warm was repeated (a member that
+    /// cannot warm up holds nobody).
     pub warm_ready_ms: u64,
 }
 
@@ -231,9 +232,10 @@ impl Default for ControllerConfig {
 pub(super) struct Warm {
     pub(super) url: String,
     pub(super) token: String,
-    /// When our microphone was published on the warm session.
-    pub(super) published_at: Option<u64>,
-    /// The pre-warm was answered.
+    /// Once our microphone is published on the warm session: when the pending pre-warm is
+    /// acked even if some voice has not arrived.
+    pub(super) ready_by: Option<u64>,
+    /// The latest pre-warm was answered.
     pub(super) acked: bool,
 }
 
@@ -387,7 +389,7 @@ impl ModeController {
             State::P2p {
                 warm:
                     Some(Warm {
-                        published_at: Some(_),
+                        ready_by: Some(_),
                         acked: false,
                         ..
                     }),

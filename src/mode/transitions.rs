@@ -21,23 +21,32 @@ impl ModeController {
             (_, CallMode::Migrating) => Vec::new(),
             // Opportunistic pre-warm (credentials) or its cancellation (none), else a repeat.
             // A pre-warm is acked once its session is published and carries every voice
-            // (`on_tick`): the server holds a switch to the SFU until its members are warm.
+            // (`on_tick`): the server holds a switch to the SFU until its members are warm, and
+            // asks warm members again when someone joins (then the joiner's voice must arrive).
             (State::P2p { warm, close_sfu_at }, CallMode::P2p) => {
                 let mut commands = Vec::new();
-                match (sfu, warm.as_ref().map(|w| w.acked)) {
+                let ready_ms = self.cfg.warm_ready_ms;
+                match (sfu, warm.as_mut()) {
                     (Some((url, token)), None) if strategy == Strategy::Opportunistic => {
                         // The new session replaces one still lingering after a switch back.
                         *close_sfu_at = None;
                         *warm = Some(Warm {
                             url: url.clone(),
                             token: token.clone(),
-                            published_at: None,
+                            ready_by: None,
                             acked: false,
                         });
                         return vec![Command::ConnectSfu { url, token }];
                     }
-                    // A repeat while warming up: the ack follows the publication.
-                    (Some(_), Some(false)) => return commands,
+                    // A repeat: answered once every voice of the call (the joiner's too) has
+                    // arrived; while warming up, that waits for the publication as before.
+                    (Some(_), Some(warm)) => {
+                        if warm.acked {
+                            warm.acked = false;
+                            warm.ready_by = Some(now + ready_ms);
+                        }
+                        return commands;
+                    }
                     (None, Some(_)) => {
                         *warm = None;
                         commands.push(Command::CloseSfu);
@@ -139,7 +148,7 @@ impl ModeController {
             token,
             retry_at: None,
             deadline,
-            published: warm.is_some_and(|w| w.published_at.is_some()) && reuse_warm,
+            published: warm.is_some_and(|w| w.ready_by.is_some()) && reuse_warm,
             mesh_up: !hard,
             switch: Switch::default(),
         };
@@ -179,8 +188,8 @@ impl ModeController {
         match &mut self.state {
             State::P2p {
                 warm: Some(warm), ..
-            } if warm.published_at.is_none() => {
-                warm.published_at = Some(now);
+            } if warm.ready_by.is_none() => {
+                warm.ready_by = Some(now + self.cfg.warm_ready_ms);
                 Vec::new()
             }
             State::Upgrading {
@@ -309,7 +318,7 @@ impl ModeController {
             State::P2p {
                 warm:
                     Some(Warm {
-                        published_at: Some(at),
+                        ready_by: Some(by),
                         acked: acked @ false,
                         ..
                     }),
@@ -318,7 +327,7 @@ impl ModeController {
                 let arrived = expected
                     .iter()
                     .all(|u| flowing.contains(u) || quiet.contains(u));
-                if !arrived && now < *at + self.cfg.warm_ready_ms {
+                if !arrived && now < *by {
                     return Vec::new();
                 }
                 *acked = true;
