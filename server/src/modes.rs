@@ -116,8 +116,8 @@ impl Hub {
     /// capable member (joiners of a pre-warmed room too), its cancellation (count back at
     /// `p2p_down_at`) to those who got it. A joiner makes the members already warm cold again
     /// (their SFU sessions do not carry its voice yet): they are sent the pre-warm again and
-    /// must answer it again, once the joiner's voice arrived there. Any other strategy, or a channel on (or moving to)
-    /// the SFU, sends nothing: the SFU is warm there already.
+    /// must answer it again, once the joiner's voice arrived there. Any other strategy, or a
+    /// channel on (or moving to) the SFU, sends nothing: the SFU is warm there already.
     fn prewarm(
         &self,
         st: &mut HubState,

@@ -35,6 +35,14 @@ pub enum Bus {
 }
 
 impl Bus {
+    /// The other transport's bus.
+    pub fn other(self) -> Bus {
+        match self {
+            Bus::P2p => Bus::Sfu,
+            Bus::Sfu => Bus::P2p,
+        }
+    }
+
     fn index(self) -> usize {
         match self {
             Bus::P2p => 0,

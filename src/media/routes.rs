@@ -37,11 +37,7 @@ impl AudioGraph {
 
     /// 1 when `user_id`'s copy on `bus` is the one to hear, else 0.
     pub(super) fn route_gain(&self, user_id: u64, bus: Bus) -> f32 {
-        let other = match bus {
-            Bus::P2p => Bus::Sfu,
-            Bus::Sfu => Bus::P2p,
-        };
-        if self.routed_bus(user_id) == bus || !self.voices.contains_key(&(user_id, other)) {
+        if self.routed_bus(user_id) == bus || !self.voices.contains_key(&(user_id, bus.other())) {
             1.0
         } else {
             0.0

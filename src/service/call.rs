@@ -1,6 +1,7 @@
 //! [`CallService`]: owns one voice call at a time — the local media, the audio graph, the two
 //! transports (`transports.rs`), the participant list, the level and quality monitors and the
-//! transport subscription — and carries out the commands of compat-spec §1.2. Inbound traffic is handled in `inbound.rs`.
+//! transport subscription — and carries out the commands of compat-spec §1.2. Inbound traffic
+//! is handled in `inbound.rs`.
 //!
 //! Races are closed with a generation token (P11): every join and leave bumps it, and a join
 //! that resumes after awaiting the microphone or the socket checks it and, if stale, stops what

@@ -1,5 +1,6 @@
 //! The call service: owns one voice call at a time — local media, the audio graph, the P2P
-//! mesh and the SFU link, the participants — and routes commands down and events up (compat-spec §1.2).
+//! mesh and the SFU link, the participants — and routes commands down and events up
+//! (compat-spec §1.2).
 //!
 //! [`connection`], [`participants`] and [`pacer`] are pure and tested natively. The browser
 //! half is `wasm32` only: [`events`] (what the service emits, how commands fail,

@@ -74,10 +74,7 @@ pub(crate) fn tick(shared: &Rc<Shared>) {
         let expected = call.participants.ids();
         let (mut flowing, mut quiet) = (Vec::new(), Vec::new());
         if let (Some(target), Ok(graph)) = (target, call.graph.try_borrow()) {
-            let (to, from) = match target {
-                Transport::Sfu => (Bus::Sfu, Bus::P2p),
-                Transport::Mesh => (Bus::P2p, Bus::Sfu),
-            };
+            let (to, from) = (bus(target), bus(target).other());
             for &id in &expected {
                 let Some(there) = graph.voice_level(id, to) else {
                     continue;
@@ -214,9 +211,8 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
             ice_servers,
             use_server_ice,
         };
-        let graph = call.graph.clone();
         call.transports
-            .start_sfu(|| SfuLink::start(params, graph, sink))
+            .start_sfu(|graph| SfuLink::start(params, graph, sink))
     };
     if let Err(e) = started {
         shared.emit(ServiceEvent::coded(&e));

@@ -1,8 +1,10 @@
 //! The call's SFU backend: one LiveKit session engine publishing its own copy of the call's
 //! microphone and playing through the call's `AudioGraph` on the SFU bus (one AudioContext per
-//! call, H6). The copy lets the SFU side be muted without touching what the mesh sends. Its [`SfuEvent`]s reach the call service as Rust
-//! values; dropping the link leaves the room (LeaveRequest, sockets and peer connections
-//! closed, SFU-bus voices detached), stops the copy and leaves the graph to the call.
+//! call, H6). The copy is the link's own: the engine mutes it and the link stops it when it
+//! ends, never touching the microphone the mesh sends. Its [`SfuEvent`]s reach the call
+//! service as Rust values; dropping the link leaves the room (LeaveRequest, sockets and peer
+//! connections closed, SFU-bus voices detached), stops the copy and leaves the graph to the
+//! call.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -59,8 +61,8 @@ impl SfuLink {
             ice_servers,
             use_server_ice,
         } = params;
-        // The JS `clone()`: an independent track on the same source, so muting the SFU side
-        // never silences what the mesh sends.
+        // The JS `clone()`: an independent track on the same source, so muting or stopping the
+        // SFU side never silences what the mesh sends.
         #[allow(clippy::disallowed_methods)]
         let mic = mic.map(MediaStreamTrack::clone);
         if let Some(track) = &mic {

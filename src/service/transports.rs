@@ -25,13 +25,6 @@ pub(crate) struct Transports {
     streams: VecMap<UserId, MediaStream>,
 }
 
-fn other(bus: Bus) -> Bus {
-    match bus {
-        Bus::P2p => Bus::Sfu,
-        Bus::Sfu => Bus::P2p,
-    }
-}
-
 impl Transports {
     pub fn new(graph: Rc<RefCell<AudioGraph>>) -> Transports {
         Transports {
@@ -55,11 +48,14 @@ impl Transports {
         self.sfu.is_some()
     }
 
-    /// Starts an SFU link in place of any earlier one (which is dropped first: it leaves the
-    /// room before the new one joins).
-    pub fn start_sfu<E>(&mut self, start: impl FnOnce() -> Result<SfuLink, E>) -> Result<(), E> {
+    /// Starts an SFU link playing through the call's graph, in place of any earlier one (which
+    /// is dropped first: it leaves the room before the new one joins).
+    pub fn start_sfu<E>(
+        &mut self,
+        start: impl FnOnce(Rc<RefCell<AudioGraph>>) -> Result<SfuLink, E>,
+    ) -> Result<(), E> {
         self.sfu = None;
-        self.sfu = Some(start()?);
+        self.sfu = Some(start(self.graph.clone())?);
         Ok(())
     }
 
@@ -96,7 +92,7 @@ impl Transports {
             .try_borrow_mut()
             .map(|mut graph| {
                 graph.detach(user_id, bus);
-                graph.is_attached(user_id, other(bus))
+                graph.is_attached(user_id, bus.other())
             })
             .unwrap_or(false);
         if !elsewhere {
