@@ -173,6 +173,10 @@ async function roundTrip(page, env, strategy) {
     if (c.some((x) => x.mode() !== 'p2p')) throw new Error(`modes at 7: ${c.map((x) => x.mode())}`);
     // Receiver 0 turns voice 1 down to nothing: it must stay silent through both switches.
     c[0].service.setParticipantVolume(c[1].user.id, 0);
+    // Gaps are tracked for the voices heard at the reset: wait until the turned-down voice is
+    // gone from receiver 0's output (a loaded page renders the change late), or it would be
+    // counted as a voice that fell silent.
+    await H.waitFor('voice 1 silent at receiver 0', async () => !(await c[0].out.hears(c[1].freq)), 5000, 50);
     await H.sleep(300);
     await H.resetGaps(c);
     H.resetRamps();
