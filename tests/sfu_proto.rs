@@ -382,7 +382,6 @@ fn read_quality(q: lk::ConnectionQualityInfo) -> ours::ConnectionQualityInfo {
     ours::ConnectionQualityInfo {
         participant_sid: q.participant_sid,
         quality: q.quality,
-        score: q.score,
     }
 }
 

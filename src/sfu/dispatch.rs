@@ -108,7 +108,8 @@ impl Engine {
             shared.own_sid = me.sid.clone();
             shared.own_identity = me.identity.clone();
         });
-        if self.subscriber.is_none() && self.publisher.is_none() {
+        // Dual-PC builds both connections now (single-PC made its one with the join offer).
+        if !self.config.single_pc() && self.subscriber.is_none() && self.publisher.is_none() {
             if let Err(e) = self.create_transports(&join.ice_servers) {
                 self.fail(e);
                 return Then::Nothing;
@@ -148,6 +149,8 @@ impl Engine {
     fn on_connected(&mut self, message: &mut Response) -> Then {
         use std::mem::take;
         match message {
+            // Dual-PC: the subscriber answers the server's offers (single-PC never gets one).
+            #[cfg(feature = "sfu-client")]
             Response::Offer(offer) => return Then::AnswerOffer(take(&mut offer.sdp), offer.id),
             Response::Answer(answer) => {
                 if answer.id != 0 && answer.id != self.offer_id {
@@ -193,12 +196,16 @@ impl Engine {
             {
                 self.set_muted(mute.muted);
             }
+            // Others' speaking and quality feed the `SfuClient` roster only: a call measures
+            // speaking from its own audio graph and reports its own quality.
+            #[cfg(feature = "sfu-client")]
             Response::SpeakersChanged(speakers)
                 if self.roster.apply_speakers(&speakers.speakers) =>
             {
                 self.emit_participants();
             }
             Response::ConnectionQuality(quality) => {
+                #[cfg(feature = "sfu-client")]
                 self.roster.apply_quality(&quality.updates);
                 if let Some(own) = quality
                     .updates

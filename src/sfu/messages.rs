@@ -18,6 +18,21 @@ pub struct SignalResponse {
     pub message: Option<Response>,
 }
 
+/// What the client reads of a participant's tracks: the `SfuClient` roster shows each one's
+/// microphone and camera; a call (without that feature) only needs who is in the room and maps
+/// media by stream id, so the bodies are skipped.
+#[cfg(feature = "sfu-client")]
+pub type Tracks = TrackInfo;
+#[cfg(not(feature = "sfu-client"))]
+pub type Tracks = ();
+
+/// The body of `SpeakersChanged`: others' speaking feeds only the `SfuClient` roster (a call
+/// measures speaking from its own audio graph), so without that feature it is skipped.
+#[cfg(feature = "sfu-client")]
+pub type Speakers = SpeakersChanged;
+#[cfg(not(feature = "sfu-client"))]
+pub type Speakers = ();
+
 /// The `SignalResponse` oneof. The variants from `RoomUpdate` on are messages this client
 /// does not act on: they are recognised (so that a frame carrying one replaces an earlier
 /// variant, as with the full protocol) and their bodies are skipped.
@@ -40,7 +55,7 @@ pub enum Response {
     #[prost(message, tag = "9")]
     Mute(MuteTrackRequest),
     #[prost(message, tag = "10")]
-    SpeakersChanged(SpeakersChanged),
+    SpeakersChanged(Speakers),
     #[prost(message, tag = "12")]
     ConnectionQuality(ConnectionQualityUpdate),
     #[prost(string, tag = "16")]
@@ -148,7 +163,7 @@ pub struct ParticipantInfo {
     #[prost(int32, tag = "3")]
     pub state: i32,
     #[prost(message, repeated, tag = "4")]
-    pub tracks: Vec<TrackInfo>,
+    pub tracks: Vec<Tracks>,
     #[prost(string, tag = "9")]
     pub name: String,
     #[prost(uint32, tag = "10")]
@@ -256,8 +271,6 @@ pub struct ConnectionQualityInfo {
     /// `ConnectionQuality`: poor 0, good 1, excellent 2, lost 3.
     #[prost(int32, tag = "2")]
     pub quality: i32,
-    #[prost(float, tag = "3")]
-    pub score: f32,
 }
 
 #[derive(Clone, PartialEq, Eq, prost::Message)]

@@ -39,6 +39,23 @@ pub struct Roster {
     by_identity: VecMap<String, RemoteEntry>,
 }
 
+/// A participant's microphone (its track sid, muted?) and whether an unmuted camera is on.
+#[cfg(feature = "sfu-client")]
+fn media_of(tracks: &[super::messages::TrackInfo]) -> (Option<String>, bool, bool) {
+    let mic = tracks.iter().find(|t| {
+        t.r#type == lk::TrackType::Audio as i32
+            && t.source != lk::TrackSource::ScreenShareAudio as i32
+    });
+    let has_video = tracks
+        .iter()
+        .any(|t| t.r#type == lk::TrackType::Video as i32 && !t.muted);
+    (
+        mic.map(|t| t.sid.clone()),
+        mic.is_some_and(|t| t.muted),
+        has_video,
+    )
+}
+
 impl Roster {
     /// A roster that ignores entries for our own identity.
     pub fn new(own_identity: &str) -> Self {
@@ -74,24 +91,20 @@ impl Roster {
                 }
                 continue;
             }
-            let mic = info.tracks.iter().find(|t| {
-                t.r#type == lk::TrackType::Audio as i32
-                    && t.source != lk::TrackSource::ScreenShareAudio as i32
-            });
-            let has_video = info
-                .tracks
-                .iter()
-                .any(|t| t.r#type == lk::TrackType::Video as i32 && !t.muted);
-            let mic_muted = mic.map(|t| t.muted).unwrap_or(false);
+            #[cfg(feature = "sfu-client")]
+            let (mic_sid, mic_muted, has_video) = media_of(&info.tracks);
+            // Without `sfu-client` the tracks are not decoded (see `messages::Tracks`).
+            #[cfg(not(feature = "sfu-client"))]
+            let (mic_sid, mic_muted, has_video) = (None, false, false);
             // A muted (or absent) microphone is never "speaking", whatever the last
             // SpeakersChanged said (the server sends no stop delta for a muted track).
-            let silent = mic_muted || mic.is_none();
+            let silent = mic_muted || mic_sid.is_none();
             let entry = RemoteEntry {
                 sid: info.sid.clone(),
                 identity: info.identity.clone(),
                 name: info.name.clone(),
                 version: info.version,
-                mic_sid: mic.map(|t| t.sid.clone()),
+                mic_sid,
                 mic_muted,
                 has_video,
                 speaking: !silent && previous.map(|p| p.speaking).unwrap_or(false),

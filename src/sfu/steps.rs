@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 use web_sys::RtcSdpType;
 
 use super::error::SfuError;
-use super::proto::{self, ReconnectReason};
+use super::proto::ReconnectReason;
 use super::session::Engine;
 use super::transport::PeerTransport;
 
@@ -28,7 +28,9 @@ pub(super) enum Then {
         ice_restart: bool,
         recovered: Option<&'static str>,
     },
-    /// Answer a server offer (sdp, offer id) on the subscriber PC.
+    /// Answer a server offer (sdp, offer id) on the subscriber PC (dual-PC only: in single-PC
+    /// mode the client is always the offerer).
+    #[cfg(feature = "sfu-client")]
     AnswerOffer(String, u32),
     /// Apply the server's answer to our publisher offer.
     AcceptAnswer(String),
@@ -45,10 +47,13 @@ pub(super) enum Cont {
     /// Our offer (sdp) is the local description: use it for `Purpose`.
     OfferSet(Purpose, String),
     /// The server's offer is the subscriber's remote description: create the answer (id).
+    #[cfg(feature = "sfu-client")]
     OfferApplied(u32),
     /// The subscriber's answer was created: set it as local description.
+    #[cfg(feature = "sfu-client")]
     AnswerCreated(u32),
     /// The subscriber's answer (sdp) is the local description: send it, flush candidates.
+    #[cfg(feature = "sfu-client")]
     AnswerSet(u32, String),
     /// The server's answer is the publisher's remote description: flush candidates.
     AnswerApplied,
@@ -101,6 +106,7 @@ impl Engine {
                 }
                 offer
             }
+            #[cfg(feature = "sfu-client")]
             Then::AnswerOffer(ref sdp, id) => {
                 let sub = self.subscriber.as_ref()?;
                 let applied = sub.set_remote(RtcSdpType::Offer, sdp);
@@ -148,10 +154,12 @@ impl Engine {
                 Ok(_) => self.offer_ready(purpose, sdp),
                 Err(e) => self.offer_failed(purpose, e),
             },
+            #[cfg(feature = "sfu-client")]
             Cont::OfferApplied(id) => match (outcome, &self.subscriber) {
                 (Ok(_), Some(sub)) => Some((sub.create_answer(), Cont::AnswerCreated(id))),
                 (outcome, _) => self.answered(outcome.map(|_| None)),
             },
+            #[cfg(feature = "sfu-client")]
             Cont::AnswerCreated(id) => match (outcome, &self.subscriber) {
                 (Ok(answer), Some(sub)) => {
                     let (set, sdp) = sub.set_local(&answer);
@@ -159,6 +167,7 @@ impl Engine {
                 }
                 (outcome, _) => self.answered(outcome.map(|_| None)),
             },
+            #[cfg(feature = "sfu-client")]
             Cont::AnswerSet(id, ref sdp) => {
                 self.answered(outcome.map(|_| Some((sdp.as_str(), id))))
             }
@@ -185,9 +194,10 @@ impl Engine {
 
     /// The end of answering a server offer: send the answer (sdp, id) or report the error,
     /// then apply the buffered candidates (after the answer, so it is not delayed).
+    #[cfg(feature = "sfu-client")]
     fn answered(&mut self, answer: Result<Option<(&str, u32)>, SfuError>) -> Pending {
         match answer {
-            Ok(Some((sdp, id))) => self.send(&proto::session_description("answer", sdp, id)),
+            Ok(Some((sdp, id))) => self.send(&super::proto::session_description("answer", sdp, id)),
             Ok(None) => {}
             Err(e) => self.emitter.error(e),
         }

@@ -148,6 +148,7 @@ impl PeerTransport {
     }
 
     /// `createAnswer` (subscriber side, after the server's offer is set).
+    #[cfg(feature = "sfu-client")]
     pub fn create_answer(&self) -> Promise {
         self.pc.create_answer()
     }
