@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use prost::Message as _;
 use sohbet_rtc::error::JsErrorCode;
 use sohbet_rtc::sfu::messages as ours;
-use sohbet_rtc::sfu::proto::{self, ProtoError, ReconnectReason, Response};
+use sohbet_rtc::sfu::proto::{self, ProtoError, Publication, ReconnectReason, Response};
 
 /// Encodes a server frame with the full prost codec (the library has no encoder for these).
 fn encode_full(message: Full) -> Vec<u8> {
@@ -91,14 +91,24 @@ fn the_leave_request_says_client_initiated_disconnect() {
 }
 
 #[test]
-fn the_mic_add_track_request_uses_the_browser_track_id_as_cid() {
-    match decode_request(&proto::add_mic_track("abc-123", false)) {
-        Some(Request::AddTrack(add)) => {
-            assert_eq!(add.cid, "abc-123");
-            assert_eq!(add.source, lk::TrackSource::Microphone as i32);
-            assert_eq!(add.r#type, lk::TrackType::Audio as i32);
+fn add_track_requests_name_the_browser_track_and_say_microphone_or_camera() {
+    for (camera, kind, source) in [
+        (false, lk::TrackType::Audio, lk::TrackSource::Microphone),
+        (true, lk::TrackType::Video, lk::TrackSource::Camera),
+    ] {
+        let request = Publication {
+            cid: "abc-123",
+            camera,
+            muted: false,
+        };
+        match decode_request(&proto::add_track(request)) {
+            Some(Request::AddTrack(add)) => {
+                assert_eq!(add.cid, "abc-123");
+                assert_eq!(add.source, source as i32);
+                assert_eq!(add.r#type, kind as i32);
+            }
+            other => panic!("expected add_track, got {other:?}"),
         }
-        other => panic!("expected add_track, got {other:?}"),
     }
 }
 
@@ -251,7 +261,11 @@ fn the_single_pc_url_carries_our_offer_and_mic_in_a_padded_join_request() {
         "tok",
         "v=0 sdp",
         1,
-        Some(("mic-1", false)),
+        &[Some(Publication {
+            cid: "mic-1",
+            camera: false,
+            muted: false,
+        })],
         None,
     );
     let (head, param) = url
@@ -285,7 +299,7 @@ fn the_single_pc_resume_url_names_our_session() {
         "t",
         "sdp",
         7,
-        None,
+        &[],
         Some(("PA_me", ReconnectReason::SignalDisconnected)),
     );
     let param = url.split_once("&join_request=").expect("param").1;
@@ -655,10 +669,17 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
             regions: None,
         }),
     );
-    assert_same_bytes(
-        &proto::add_mic_track("cid", true),
-        Request::AddTrack(mic_track_request("cid", true)),
-    );
+    for camera in [false, true] {
+        let request = Publication {
+            cid: "cid",
+            camera,
+            muted: true,
+        };
+        assert_same_bytes(
+            &proto::add_track(request),
+            Request::AddTrack(track_request(request)),
+        );
+    }
     let sd = |kind: &str| lk::SessionDescription {
         r#type: kind.into(),
         sdp: "v=0\r\n".repeat(40),
@@ -692,14 +713,24 @@ fn every_request_is_byte_identical_to_the_full_signal_request_codec() {
     );
 }
 
-/// The microphone AddTrackRequest the client writes by hand, as a full message.
-fn mic_track_request(cid: &str, muted: bool) -> lk::AddTrackRequest {
+/// The AddTrackRequest the client writes by hand for a microphone or camera, as a full
+/// message.
+fn track_request(track: Publication) -> lk::AddTrackRequest {
+    let (name, kind, source) = if track.camera {
+        ("camera", lk::TrackType::Video, lk::TrackSource::Camera)
+    } else {
+        (
+            "microphone",
+            lk::TrackType::Audio,
+            lk::TrackSource::Microphone,
+        )
+    };
     lk::AddTrackRequest {
-        cid: cid.to_string(),
-        name: "microphone".to_string(),
-        r#type: lk::TrackType::Audio as i32,
-        muted,
-        source: lk::TrackSource::Microphone as i32,
+        cid: track.cid.to_string(),
+        name: name.to_string(),
+        r#type: kind as i32,
+        muted: track.muted,
+        source: source as i32,
         ..Default::default()
     }
 }
@@ -707,7 +738,7 @@ fn mic_track_request(cid: &str, muted: bool) -> lk::AddTrackRequest {
 /// What the full prost codec writes for our single-PC join request.
 fn full_join_request(
     offer: &lk::SessionDescription,
-    add_track: Option<&lk::AddTrackRequest>,
+    add_tracks: &[lk::AddTrackRequest],
     resume: Option<(&str, ReconnectReason)>,
 ) -> Vec<u8> {
     lk::JoinRequest {
@@ -721,7 +752,7 @@ fn full_join_request(
             auto_subscribe: true,
             ..Default::default()
         }),
-        add_track_requests: add_track.cloned().into_iter().collect(),
+        add_track_requests: add_tracks.to_vec(),
         publisher_offer: Some(offer.clone()),
         reconnect: resume.is_some(),
         reconnect_reason: resume.map(|(_, r)| r as i32).unwrap_or(0),
@@ -739,17 +770,26 @@ fn the_join_request_is_byte_identical_to_the_full_join_request_codec() {
         id: 1,
         mid_to_track_id: Default::default(),
     };
-    let mic = mic_track_request("mic-1", true);
+    let mic = Publication {
+        cid: "mic-1",
+        camera: false,
+        muted: true,
+    };
+    let camera = Publication {
+        cid: "cam-1",
+        camera: true,
+        muted: false,
+    };
     let resumes = [
         None,
         Some(("PA_me", ReconnectReason::SignalDisconnected)),
         Some(("PA_me", ReconnectReason::PublisherFailed)),
         Some(("", ReconnectReason::SubscriberFailed)),
     ];
-    for add_track in [None, Some(&mic)] {
+    for ours in [&[][..], &[Some(mic), None], &[Some(mic), Some(camera)]] {
+        let full_tracks: Vec<_> = ours.iter().flatten().map(|&t| track_request(t)).collect();
         for resume in resumes {
-            let full = full_join_request(&offer, add_track, resume);
-            let ours = add_track.map(|t| (t.cid.as_str(), t.muted));
+            let full = full_join_request(&offer, &full_tracks, resume);
             assert_eq!(
                 proto::join_request(&offer.sdp, offer.id, ours, resume).encode_to_vec(),
                 full

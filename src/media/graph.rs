@@ -43,7 +43,7 @@ impl Bus {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         match self {
             Bus::P2p => 0,
             Bus::Sfu => 1,

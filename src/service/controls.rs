@@ -137,14 +137,15 @@ fn video_toggled(
         let live = st.generation == generation;
         match st.call.as_mut() {
             Some(call) if live => {
-                if let Some(track) = local.video_track() {
+                let camera = local.video_track();
+                if let Some(track) = &camera {
                     track.set_enabled(enabled && added.is_ok());
                 }
                 call.local = Some(local);
                 if let Err(e) = added {
                     return Err(ServiceError::Camera(e));
                 }
-                call.transports.refresh_tracks();
+                call.transports.refresh_tracks(camera.as_ref());
                 let channel_id = call.channel_id;
                 st.video_enabled = enabled;
                 Message::VideoToggle(VideoToggle {

@@ -10,10 +10,11 @@ use std::rc::Rc;
 use super::call::Shared;
 use super::events::ServiceEvent;
 use super::sfu_link::{SfuLink, SfuLinkParams};
+use super::transports::Reshown;
 use crate::browser::now_ms;
 use crate::error::JsErrorCode;
 use crate::media::quality::Quality;
-use crate::media::Bus;
+use crate::media::{Bus, LocalMedia};
 use crate::mode::controller::{Command, Input, Transport};
 use crate::sfu::events::SfuEvent;
 use crate::signal::{Message, ModeChangeAck};
@@ -148,8 +149,17 @@ fn with_graph(shared: &Rc<Shared>, f: impl FnOnce(&mut crate::media::AudioGraph)
 
 /// Closes every mesh connection and its audio (the mesh itself stays, empty, for later).
 fn close_mesh(shared: &Rc<Shared>) {
-    if let Some(call) = shared.state.borrow_mut().call.as_mut() {
-        call.transports.close_mesh();
+    let reshown = match shared.state.borrow_mut().call.as_mut() {
+        Some(call) => call.transports.close_mesh(),
+        None => Vec::new(),
+    };
+    reshow(shared, reshown);
+}
+
+/// Gives the app the streams of the transport that still carries their users, then the list.
+fn reshow(shared: &Shared, reshown: Reshown) {
+    for (user_id, stream) in reshown {
+        shared.emit(ServiceEvent::RemoteStream { user_id, stream });
     }
     shared.emit(ServiceEvent::ParticipantsChanged);
 }
@@ -198,6 +208,7 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
             .local
             .as_ref()
             .and_then(|local| local.audio_tracks().into_iter().next());
+        let camera = call.local.as_ref().and_then(LocalMedia::video_track);
         let (ice_servers, use_server_ice) = {
             let config = shared.config.borrow();
             (config.ice_servers.clone(), config.use_server_ice)
@@ -206,6 +217,7 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
             url,
             token,
             mic: mic.as_ref(),
+            camera,
             muted,
             peers: call.participants.ids().len(),
             ice_servers,
@@ -228,10 +240,11 @@ fn connect_sfu(shared: &Rc<Shared>, url: String, token: String) {
 
 /// Drops the SFU link (it leaves the room and detaches its voices) and forgets its streams.
 fn close_sfu(shared: &Rc<Shared>) {
-    if let Some(call) = shared.state.borrow_mut().call.as_mut() {
-        call.transports.close_sfu(&call.participants.ids());
-    }
-    shared.emit(ServiceEvent::ParticipantsChanged);
+    let reshown = match shared.state.borrow_mut().call.as_mut() {
+        Some(call) => call.transports.close_sfu(call.participants.ids()),
+        None => Vec::new(),
+    };
+    reshow(shared, reshown);
 }
 
 /// What the SFU session reports, as controller inputs or service events.
@@ -264,8 +277,14 @@ fn on_sfu_event(shared: &Rc<Shared>, event: SfuEvent) {
             }
         }
         SfuEvent::TrackRemoved { user_id } => {
-            if let Some(call) = shared.state.borrow_mut().call.as_mut() {
-                call.transports.stream_ended(user_id, Bus::Sfu);
+            let reshown = shared
+                .state
+                .borrow_mut()
+                .call
+                .as_mut()
+                .and_then(|call| call.transports.stream_ended(user_id, Bus::Sfu));
+            if let Some(stream) = reshown {
+                shared.emit(ServiceEvent::RemoteStream { user_id, stream });
             }
         }
         SfuEvent::Quality(label) => {

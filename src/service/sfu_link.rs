@@ -1,5 +1,5 @@
 //! The call's SFU backend: one LiveKit session engine publishing its own copy of the call's
-//! microphone and playing through the call's `AudioGraph` on the SFU bus (one AudioContext per
+//! microphone (and the call's camera, once opened) and playing through the call's `AudioGraph` on the SFU bus (one AudioContext per
 //! call, H6). The copy is the link's own: the engine mutes it and the link stops it when it
 //! ends, never touching the microphone the mesh sends. Its [`SfuEvent`]s reach the call
 //! service as Rust values; dropping the link leaves the room (LeaveRequest, sockets and peer
@@ -30,6 +30,9 @@ pub(crate) struct SfuLinkParams<'a> {
     pub token: String,
     /// The call's microphone; the session publishes its own copy.
     pub mic: Option<&'a MediaStreamTrack>,
+    /// The call's camera, if it was opened: published as it is (on or off with the call's
+    /// video), never stopped by the link.
+    pub camera: Option<MediaStreamTrack>,
     /// The copy is silent while the user is muted.
     pub muted: bool,
     /// Participants already in the call: one receive slot each.
@@ -56,6 +59,7 @@ impl SfuLink {
             url,
             token,
             mic,
+            camera,
             muted,
             peers,
             ice_servers,
@@ -79,6 +83,7 @@ impl SfuLink {
             single_pc: true,
             owns_graph: false,
             mic: mic.clone(),
+            camera,
             audio_slots: u32::try_from(peers)
                 .unwrap_or(u32::MAX)
                 .saturating_add(SPARE_AUDIO_SLOTS)
@@ -96,6 +101,11 @@ impl SfuLink {
     /// engine.
     pub fn set_muted(&self, muted: bool) {
         let _ = self.inbox.send(Input::SetMuted(muted));
+    }
+
+    /// The call opened its camera: the session publishes it too (once).
+    pub fn add_camera(&self, camera: &MediaStreamTrack) {
+        let _ = self.inbox.send(Input::Camera(Clone::clone(camera)));
     }
 }
 

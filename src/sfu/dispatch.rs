@@ -4,7 +4,7 @@
 
 use livekit_protocol as lk;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{MediaStream, RtcPeerConnectionState, RtcTrackEvent};
+use web_sys::{MediaStream, MediaStreamTrack, RtcPeerConnectionState, RtcTrackEvent};
 
 use super::error::SfuError;
 use super::events::{update, SfuEvent};
@@ -134,8 +134,9 @@ impl Engine {
         self.emitter.emit(SfuEvent::Connected);
         self.emit_participants();
         // Dual-PC: publish the microphone we started with, or again after a rejoin, on the new
-        // publisher PC (in single-PC mode the join request already carried it).
-        let publish = !self.config.single_pc() && self.offer_mic();
+        // publisher PC (in single-PC mode the join request already carried it). Then the
+        // camera, unless the join request carried it (a camera added while joining).
+        let publish = (!self.config.single_pc() && self.offer_mic()) | self.offer_camera();
         if !rejoin && !publish {
             return Then::Nothing;
         }
@@ -284,9 +285,13 @@ impl Engine {
         Then::Nothing
     }
 
+    /// A remote track: its audio plays on the SFU bus, and it joins the stream the owner sees
+    /// for its user (one stream with their audio and video, as on the mesh), replacing an
+    /// earlier track of its kind.
     fn on_track(&mut self, event: RtcTrackEvent, tries: u32) {
         let track = event.track();
-        if track.kind() != "audio" {
+        let kind = track.kind();
+        if kind != "audio" && kind != "video" {
             return;
         }
         // `streams` holds MediaStreams only: the first, if any (no `instanceof` check needed).
@@ -310,13 +315,29 @@ impl Engine {
         let Some(user_id) = user_id_of(&identity).and_then(|id| u64::try_from(id).ok()) else {
             return;
         };
-        if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
-            self.emitter.error(SfuError::Browser(e.to_string()));
+        if kind == "audio" {
+            if let Err(e) = self.graph.borrow_mut().attach(user_id, Bus::Sfu, &stream) {
+                self.emitter.error(SfuError::Browser(e.to_string()));
+            }
         }
         // `Clone::clone`: the inherent `MediaStream::clone` is the JS method that copies tracks.
+        let user_stream = match self.streams.get(&identity) {
+            Some((_, known)) => Clone::clone(known),
+            None => stream,
+        };
+        for old in user_stream.get_tracks().iter() {
+            let old: MediaStreamTrack = old.unchecked_into();
+            if old.kind() == kind && old.id() != track.id() {
+                user_stream.remove_track(&old);
+            }
+        }
+        user_stream.add_track(&track);
         self.streams
-            .insert(identity, (user_id, Clone::clone(&stream)));
-        self.emitter.emit(SfuEvent::Track { user_id, stream });
+            .insert(identity, (user_id, Clone::clone(&user_stream)));
+        self.emitter.emit(SfuEvent::Track {
+            user_id,
+            stream: user_stream,
+        });
     }
 
     pub(super) fn retry_pending_tracks(&mut self) {

@@ -10,7 +10,6 @@ use std::task::{Poll, Waker};
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
-#[cfg(feature = "sfu-client")]
 use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
@@ -27,6 +26,8 @@ pub enum Input {
     #[cfg(feature = "sfu-client")]
     Publish(MediaStreamTrack, Reply),
     SetMuted(bool),
+    /// Publish the call's camera (once; it stays published until the session ends).
+    Camera(MediaStreamTrack),
     /// Leave; the reply resolves once everything (the audio graph too) is released.
     Leave(Reply),
 }

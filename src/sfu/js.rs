@@ -135,6 +135,7 @@ impl SfuClient {
             single_pc: self.single_pc,
             owns_graph: true,
             mic: None,
+            camera: None,
             audio_slots: 3,
         };
         let (promise, joined) = Reply::new();

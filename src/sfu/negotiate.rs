@@ -4,13 +4,12 @@
 //! restarts, receive slots for `MediaSectionsRequirement`, mute, and the creation and
 //! release of the peer connections.
 
-#[cfg(feature = "sfu-client")]
 use web_sys::MediaStreamTrack;
 
 use super::error::SfuError;
 use super::messages::{IceServer, MediaSectionsRequirement};
-use super::proto::{self, ReconnectReason};
-use super::session::{Cont, Engine, Pending, Phase, Purpose, Then};
+use super::proto::{self, Publication, ReconnectReason};
+use super::session::{Camera, Cont, Engine, Pending, Phase, Purpose, Then};
 #[cfg(feature = "sfu-client")]
 use super::session::{Mic, Reply};
 use super::socket::SignalSocket;
@@ -36,6 +35,10 @@ impl Engine {
             let publisher = PeerTransport::new(false, &self.config.ice_servers, &[], &self.inbox)?;
             if let Some(mic) = &self.mic {
                 publisher.add_send_track(&mic.track);
+            }
+            if let Some(camera) = &mut self.camera {
+                publisher.add_send_track(&camera.track);
+                camera.requested = true;
             }
             publisher.add_receive_slots("audio", self.config.audio_slots.max(1));
             // One receive-only video slot too: measured, it makes the server place the room's
@@ -79,7 +82,7 @@ impl Engine {
                     &self.config.token,
                     sdp,
                     self.offer_id,
-                    None,
+                    &[None, None],
                     resume,
                 )
             }
@@ -102,9 +105,14 @@ impl Engine {
         match purpose {
             Purpose::Join(rejoin) => {
                 self.offer_id = 1;
-                let mic = self.mic.as_ref().map(|m| (m.cid.as_str(), m.muted));
+                let mic = self.mic.as_ref().map(|m| Publication {
+                    cid: &m.cid,
+                    camera: false,
+                    muted: m.muted,
+                });
+                let tracks = [mic, self.camera_publication()];
                 let url =
-                    proto::rtc_v1_url(&self.config.url, &self.config.token, sdp, 1, mic, None);
+                    proto::rtc_v1_url(&self.config.url, &self.config.token, sdp, 1, &tracks, None);
                 let joining = Phase::Joining {
                     since: now_ms(),
                     rejoin,
@@ -168,7 +176,11 @@ impl Engine {
         let Some(mic) = self.mic.as_ref() else {
             return false;
         };
-        let frame = proto::add_mic_track(&mic.cid, mic.muted);
+        let frame = proto::add_track(Publication {
+            cid: &mic.cid,
+            camera: false,
+            muted: mic.muted,
+        });
         // `Clone::clone` copies the handle; the inherent `clone()` is the JS one that makes a
         // second, independent track (mute and leave would then miss the published copy).
         let track = Clone::clone(&mic.track);
@@ -177,6 +189,50 @@ impl Engine {
             return false;
         };
         publisher.add_send_track(&track);
+        true
+    }
+
+    /// The camera as the server is told of it. Never muted: the call turns its video off and
+    /// on with `track.enabled` (black frames meanwhile, as on the mesh), and LiveKit would stop
+    /// forwarding a track announced muted until told otherwise.
+    fn camera_publication(&self) -> Option<Publication<'_>> {
+        self.camera.as_ref().map(|camera| Publication {
+            cid: &camera.cid,
+            camera: true,
+            muted: false,
+        })
+    }
+
+    /// The call's camera, to publish: asked for at once when the session is up, else once it
+    /// is (`offer_camera` from the join). A second camera is ignored.
+    pub(super) fn add_camera(&mut self, track: MediaStreamTrack) -> Then {
+        if self.camera.is_some() {
+            return Then::Nothing;
+        }
+        self.camera = Some(Camera::new(track));
+        let run = matches!(self.phase, Phase::Connected) && self.offer_camera();
+        Then::Negotiate {
+            run,
+            ice_restart: false,
+            recovered: None,
+        }
+    }
+
+    /// Sends the camera's AddTrackRequest and adds it to the publisher PC unless the server was
+    /// asked already; true when an offer should follow.
+    pub(super) fn offer_camera(&mut self) -> bool {
+        let (Some(camera), Some(publisher)) = (self.camera.as_mut(), self.publisher.as_mut())
+        else {
+            return false;
+        };
+        if camera.requested {
+            return false;
+        }
+        camera.requested = true;
+        publisher.add_send_track(&camera.track);
+        if let Some(request) = self.camera_publication() {
+            self.send(&proto::add_track(request));
+        }
         true
     }
 
@@ -248,6 +304,9 @@ impl Engine {
         self.held_candidates.clear();
         if let Some(mic) = &mut self.mic {
             mic.sid = None;
+        }
+        if let Some(camera) = &mut self.camera {
+            camera.requested = false;
         }
     }
 }

@@ -171,20 +171,38 @@ pub fn leave_request() -> Vec<u8> {
     }))
 }
 
-/// The AddTrackRequest for a microphone track whose browser id is `cid`.
-fn mic_track(cid: &str, muted: bool) -> AddTrackRequest {
+/// A track we publish: its browser track id (`cid`), whether it is the camera (else the
+/// microphone), and whether it starts muted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Publication<'a> {
+    pub cid: &'a str,
+    pub camera: bool,
+    pub muted: bool,
+}
+
+/// The AddTrackRequest announcing `track` (LiveKit learns its size from the media itself).
+fn add_track_request(track: Publication) -> AddTrackRequest {
+    let (name, kind, source) = if track.camera {
+        ("camera", lk::TrackType::Video, lk::TrackSource::Camera)
+    } else {
+        (
+            "microphone",
+            lk::TrackType::Audio,
+            lk::TrackSource::Microphone,
+        )
+    };
     AddTrackRequest {
-        cid: cid.to_string(),
-        name: "microphone".to_string(),
-        r#type: lk::TrackType::Audio as i32,
-        muted,
-        source: lk::TrackSource::Microphone as i32,
+        cid: track.cid.to_string(),
+        name: name.to_string(),
+        r#type: kind as i32,
+        muted: track.muted,
+        source: source as i32,
     }
 }
 
-/// The AddTrackRequest frame for a microphone track whose browser id is `cid`.
-pub fn add_mic_track(cid: &str, muted: bool) -> Vec<u8> {
-    request(Request::AddTrack(mic_track(cid, muted)))
+/// The AddTrackRequest frame for `track`.
+pub fn add_track(track: Publication) -> Vec<u8> {
+    request(Request::AddTrack(add_track_request(track)))
 }
 
 fn description(kind: &str, sdp: &str, id: u32) -> SessionDescription {
@@ -227,15 +245,12 @@ pub fn mute(track_sid: &str, muted: bool) -> Vec<u8> {
     }))
 }
 
-/// The microphone of a join request: (browser track id, muted).
-pub type Mic<'a> = Option<(&'a str, bool)>;
-
-/// The single-PC `JoinRequest`: JS SDK client info, auto-subscribe, the optional mic track,
-/// our offer, and for a resume the reconnect flag, reason and our participant sid.
+/// The single-PC `JoinRequest`: JS SDK client info, auto-subscribe, the tracks we publish
+/// (the microphone and the camera, each if any), our offer, and for a resume the reconnect flag, reason and our participant sid.
 pub fn join_request(
     offer_sdp: &str,
     offer_id: u32,
-    mic: Mic,
+    tracks: &[Option<Publication>],
     resume: Option<(&str, ReconnectReason)>,
 ) -> JoinRequest {
     let (reconnect, reconnect_reason, participant_sid) = match resume {
@@ -251,9 +266,11 @@ pub fn join_request(
         connection_settings: Some(ConnectionSettings {
             auto_subscribe: true,
         }),
-        add_track_requests: mic
-            .map(|(cid, muted)| mic_track(cid, muted))
-            .into_iter()
+        add_track_requests: tracks
+            .iter()
+            .flatten()
+            .copied()
+            .map(add_track_request)
             .collect(),
         publisher_offer: Some(description("offer", offer_sdp, offer_id)),
         reconnect,
@@ -270,11 +287,11 @@ pub fn rtc_v1_url(
     token: &str,
     offer_sdp: &str,
     offer_id: u32,
-    mic: Mic,
+    tracks: &[Option<Publication>],
     resume: Option<(&str, ReconnectReason)>,
 ) -> String {
     let wrapped = WrappedJoinRequest {
-        join_request: join_request(offer_sdp, offer_id, mic, resume).encode_to_vec(),
+        join_request: join_request(offer_sdp, offer_id, tracks, resume).encode_to_vec(),
     };
     format!(
         "{}&join_request={}",

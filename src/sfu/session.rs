@@ -48,6 +48,9 @@ pub struct SessionConfig {
     pub owns_graph: bool,
     /// Publish this microphone from the start (single-PC: it rides in the join request).
     pub mic: Option<MediaStreamTrack>,
+    /// Publish this camera from the start too (the call's own track: enabling or disabling
+    /// it is the call's business, and the engine never stops it).
+    pub camera: Option<MediaStreamTrack>,
     /// Receive-only audio slots in the first single-PC offer: the server puts the room's
     /// existing audio there in its first answer (more are asked for on demand).
     pub audio_slots: u32,
@@ -79,6 +82,24 @@ pub(super) struct Mic {
     pub waiter: Option<(f64, Reply)>,
 }
 
+/// The camera we publish, and whether the server has been asked to (an AddTrackRequest on its
+/// own or in the join request) for the current publisher connection.
+pub(super) struct Camera {
+    pub track: MediaStreamTrack,
+    pub cid: String,
+    pub requested: bool,
+}
+
+impl Camera {
+    pub fn new(track: MediaStreamTrack) -> Camera {
+        Camera {
+            cid: track.id(),
+            track,
+            requested: false,
+        }
+    }
+}
+
 /// The engine state; owned by the run loop only.
 pub struct Engine {
     pub(super) config: SessionConfig,
@@ -101,6 +122,8 @@ pub struct Engine {
     pub(super) pending_ice_restart: bool,
     pub(super) roster: Roster,
     pub(super) mic: Option<Mic>,
+    pub(super) camera: Option<Camera>,
+    /// Per remote identity: (user id, the stream the owner sees: their audio and video).
     pub(super) streams: VecMap<String, (u64, MediaStream)>,
     pub(super) pending_tracks: Vec<(u32, web_sys::RtcTrackEvent)>,
     /// Trickle frames of candidates gathered while the signal socket was not open yet.
@@ -142,6 +165,7 @@ impl Engine {
             sid: None,
             waiter: None,
         });
+        let camera = config.camera.take().map(Camera::new);
         let mut engine = Engine {
             config,
             inbox: inbox.clone(),
@@ -159,6 +183,7 @@ impl Engine {
             pending_ice_restart: false,
             roster: Roster::new(""),
             mic,
+            camera,
             streams: VecMap::new(),
             pending_tracks: Vec::new(),
             held_candidates: Vec::new(),
@@ -233,6 +258,7 @@ impl Engine {
             #[cfg(feature = "sfu-client")]
             Input::Publish(track, waiter) => return self.publish(track, waiter),
             Input::SetMuted(muted) => self.set_muted(muted),
+            Input::Camera(track) => return self.add_camera(track),
             Input::Leave(done) => {
                 if let Some(socket) = &self.socket {
                     socket.send(&proto::leave_request());
@@ -412,6 +438,7 @@ impl Engine {
         self.roster.clear();
         // Dropping the replies rejects their promises with `sfu/closed`.
         self.mic = None;
+        self.camera = None;
         self.join_waiter = None;
         self._timer = None;
         self.phase = Phase::Closed;

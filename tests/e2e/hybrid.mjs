@@ -645,6 +645,66 @@ const tests = [
     }
   }],
 
+  ['video stays on through a move to the SFU and back, and a camera opened on the SFU is seen by everyone', async (page, env) => {
+    const ch = channel();
+    await channelSettings(page, env, ch, { strategy: 'hard', sfu_up_at: 3, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
+    await page.evaluate(JOIN, { ch, n: 2, offset: 0, ws: env.ws });
+    const r = await page.evaluate(async ({ ch, ws }) => {
+      const H = window.H; const c = window.calls[ch];
+      const [a, b] = c;
+      await H.everyoneHearsEveryone(c, 'the mesh of two');
+      if (!(await a.service.toggleVideo())) throw new Error('toggleVideo did not turn the camera on');
+      const mesh = await H.seesVideo(b, a, 'on the mesh');
+      c.push(await H.voiceClient(`u${ch}_2`, ch, H.VOICES[2], ws));
+      const x = c[2];
+      await H.waitFor('everyone in sfu mode', () => c.every((y) => y.mode() === 'sfu'), 30000)
+        .catch((e) => { throw new Error(`${e.message}: ${c.map((y) => y.mode())}`); });
+      await H.everyoneHearsEveryone(c, 'the three on the SFU');
+      const sfu = [await H.seesVideo(b, a, 'on the SFU'), await H.seesVideo(x, a, 'on the SFU')];
+      if (!a.service.state().videoEnabled) throw new Error('the call lost its video state in the switch');
+      // A camera opened while on the SFU is published there too.
+      if (!(await x.service.toggleVideo())) throw new Error('toggleVideo did not turn the camera on');
+      const added = [await H.seesVideo(a, x, 'after opening it on the SFU'), await H.seesVideo(b, x, 'after opening it on the SFU')];
+      // The third leaves: back on the mesh, the video still shows.
+      await c.splice(2, 1)[0].leave();
+      await H.waitFor('both back in p2p mode', () => c.every((y) => y.mode() === 'p2p'), 30000);
+      await H.everyoneHearsEveryone(c, 'the mesh of two again');
+      const back = await H.seesVideo(b, a, 'on the mesh again');
+      return { mesh, sfu, added, back };
+    }, { ch, ws: env.ws });
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    const f = (v) => `${v.frames} frames/s at ${v.width} px`;
+    return `a's video at b: mesh ${f(r.mesh)}, SFU ${f(r.sfu[0])} (and at the joiner ${f(r.sfu[1])}), mesh again ${f(r.back)}; a camera opened on the SFU: ${r.added.map(f).join(', ')}`;
+  }],
+
+  ['a cancelled pre-warm gives the app back the mesh streams: the video it shows keeps playing', async (page, env) => {
+    const ch = channel();
+    // Pre-warm at 3, up at 4 (never reached), cancelled at 2.
+    await channelSettings(page, env, ch, { strategy: 'opportunistic', sfu_up_at: 4, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
+    await page.evaluate(JOIN, { ch, n: 2, offset: 0, ws: env.ws });
+    const r = await page.evaluate(async ({ ch, ws }) => {
+      const H = window.H; const c = window.calls[ch];
+      const [a, b] = c;
+      await H.everyoneHearsEveryone(c, 'the mesh of two');
+      if (!(await a.service.toggleVideo())) throw new Error('toggleVideo did not turn the camera on');
+      await H.seesVideo(b, a, 'on the mesh');
+      const meshStream = b.streams.get(a.user.id);
+      c.push(await H.voiceClient(`u${ch}_2`, ch, H.VOICES[2], ws));
+      // The warm SFU session delivers a's stream too, and the app is given it.
+      await H.waitFor("b given a's stream from the warm SFU session", () => b.streams.get(a.user.id) !== meshStream, 20000);
+      const warm = await H.seesVideo(b, a, 'from the warm session');
+      await c.splice(2, 1)[0].leave();
+      await H.waitFor("b given a's mesh stream again", () => b.streams.get(a.user.id) === meshStream, 20000);
+      const back = await H.seesVideo(b, a, 'after the pre-warm was cancelled');
+      if (c.some((x) => x.mode() !== 'p2p')) throw new Error(`modes ${c.map((x) => x.mode())}`);
+      const listed = b.service.getParticipants().find((p) => p.userId === a.user.id);
+      if (listed?.stream !== meshStream) throw new Error("b's participant list does not carry a's mesh stream");
+      return { warm, back };
+    }, { ch, ws: env.ws });
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    return `a's video at b from the warm session ${r.warm.frames} frames/s, after the cancel ${r.back.frames} frames/s from the mesh stream`;
+  }],
+
   ['twenty gradual migrations back and forth leak nothing', async (page, env) => {
     const ch = channel();
     // Three people, up at 3, down at 2, no cool-down: every join/leave of the third is a

@@ -219,7 +219,10 @@ export async function voiceClient(name, channel, freq, wsUrl, { mic: ownMic = nu
   service.setLocalStream(mic.stream);
   const log = { modes: [], migrations: [], statuses: [], errors: [], timeline: [] };
   let participants = [];
-  service.onEvent((type, a) => {
+  // The last remote stream the app was given for each user (what it would show in a <video>).
+  const streams = new Map();
+  service.onEvent((type, a, b) => {
+    if (type === 'remoteStream') streams.set(a, b);
     if (type !== 'participants') log.timeline.push([Math.round(performance.now()), type, type === 'remoteStream' ? a : (a?.outcome ?? a?.code ?? a)]);
     if (type === 'mode') log.modes.push(a);
     else if (type === 'migration') log.migrations.push(a);
@@ -232,7 +235,7 @@ export async function voiceClient(name, channel, freq, wsUrl, { mic: ownMic = nu
   const feed = E.destinationFeed(feeds);
   const out = await meter(feed);
   const client = {
-    name, user, freq, service, socket, mic, out, log, token,
+    name, user, freq, service, socket, mic, out, log, token, streams,
     mode: () => service.state().mode,
     participants: () => participants,
     /** Leaves and joins the same channel again (the same service, socket and microphone; a
@@ -253,6 +256,34 @@ export async function voiceClient(name, channel, freq, wsUrl, { mic: ownMic = nu
     },
   };
   return client;
+}
+
+/**
+ * The video frames a <video> element showing `stream` renders in `ms` (requestVideoFrameCallback,
+ * so frames actually decoded and presented) and the frame width it saw.
+ */
+export async function videoFrames(stream, ms = 1500) {
+  if (!stream || stream.getVideoTracks().length === 0) return { frames: 0, width: 0 };
+  const v = document.createElement('video');
+  v.muted = true; v.playsInline = true; v.srcObject = stream;
+  document.body.appendChild(v);
+  let frames = 0; let width = 0;
+  const count = () => { frames++; width = v.videoWidth; v.requestVideoFrameCallback(count); };
+  v.requestVideoFrameCallback(count);
+  await v.play().catch(() => {});
+  await sleep(ms);
+  v.pause(); v.srcObject = null; v.remove();
+  return { frames, width };
+}
+
+/** Waits until `receiver` shows `sender`'s video (frames rendered from its last remote stream). */
+export async function seesVideo(receiver, sender, what, timeoutMs = 20000) {
+  let last = null;
+  await waitFor(`${receiver.name} sees ${sender.name}'s video ${what}`, async () => {
+    last = await videoFrames(receiver.streams.get(sender.user.id), 1000);
+    return last.frames >= 5 && last.width > 0;
+  }, timeoutMs, 100).catch((e) => { throw new Error(`${e.message} (last: ${JSON.stringify(last)})`); });
+  return last;
 }
 
 /**
