@@ -13,7 +13,9 @@
 //! - **gradual** up: the SFU comes up beside the mesh; each voice is routed from the mesh to
 //!   the SFU once its SFU copy flows (the service measures it); when every voice is across and
 //!   our microphone is published the call is on the SFU and acks, and the mesh stays as a
-//!   fallback for a grace period before it closes. Down is the mirror image (the mesh is built
+//!   fallback for a grace period before it closes: a voice whose SFU copy stalls meanwhile
+//!   plays from the mesh again until the SFU carries it (`fallback.rs`). Down is the mirror
+//!   image (the mesh is built
 //!   beside the SFU; the SFU closes after its grace period). A failure before the switch ends
 //!   routes everything back to the mesh that never stopped: nobody hears it.
 //! - **opportunistic**: a mode-change to p2p that carries SFU credentials is a *pre-warm*: the
@@ -29,6 +31,7 @@
 //!   idempotent (a repeated one for the mode we are in is acked again: the first ack may have
 //!   been lost); a mode-change to p2p is accepted at any time, mid-migration too (H2).
 
+use super::fallback::Fallback;
 use crate::signal::messages::{CallMode, UserId};
 
 /// Status texts of compat-spec H7.
@@ -313,6 +316,8 @@ pub(super) enum State {
         /// After a gradual switch: the mesh closes then (until then it is the fallback).
         close_mesh_at: Option<u64>,
         mesh_up: bool,
+        /// Voices playing from the mesh again meanwhile.
+        fallback: Fallback,
     },
     /// Moving back to the mesh, gradually.
     Downgrading {
@@ -383,9 +388,14 @@ impl ModeController {
     }
 
     /// The transport whose voices the service reports in [`Input::Tick`]: the target of a
-    /// switch, or the SFU while a published pre-warm waits for every voice to arrive there.
+    /// switch, the SFU while a published pre-warm waits for every voice to arrive there, and
+    /// the SFU while the mesh is kept as the fallback after a switch.
     pub fn measured(&self) -> Option<Transport> {
         match &self.state {
+            State::Sfu {
+                close_mesh_at: Some(_),
+                ..
+            } => Some(Transport::Sfu),
             State::P2p {
                 warm:
                     Some(Warm {

@@ -6,6 +6,7 @@ use super::controller::{
     ack, Command, Direction, Migration, ModeController, Outcome, State, Strategy, Switch,
     Transport, Warm, STATUS_CONNECTED, STATUS_DIRECT, STATUS_OPTIMIZING, STATUS_UPGRADING,
 };
+use super::fallback::Fallback;
 use crate::signal::messages::{CallMode, UserId};
 
 impl ModeController {
@@ -91,6 +92,7 @@ impl ModeController {
                     strategy,
                     close_mesh_at: Some(now + self.cfg.grace_ms),
                     mesh_up: true,
+                    fallback: Fallback::default(),
                 };
                 vec![
                     Command::RouteAll(Transport::Sfu),
@@ -230,6 +232,7 @@ impl ModeController {
             strategy: *strategy,
             close_mesh_at: mesh_up.then_some(now + self.cfg.grace_ms),
             mesh_up,
+            fallback: Fallback::default(),
         };
         vec![
             Command::RouteAll(Transport::Sfu),
@@ -333,14 +336,25 @@ impl ModeController {
                 *acked = true;
                 vec![ack(true, None)]
             }
+            // The grace period: voices whose SFU copy stalls play from the mesh meanwhile.
             State::Sfu {
-                close_mesh_at,
+                close_mesh_at: close_mesh_at @ Some(_),
                 mesh_up,
+                fallback,
                 ..
-            } if close_mesh_at.is_some_and(|at| now >= at) => {
-                *close_mesh_at = None;
-                *mesh_up = false;
-                vec![Command::CloseMesh]
+            } => {
+                let close_at = close_mesh_at.unwrap_or(now);
+                let mut commands = fallback.update(flowing, quiet, expected, now);
+                if now >= close_at {
+                    if fallback.active() {
+                        commands.push(Command::RouteAll(Transport::Sfu));
+                    }
+                    *fallback = Fallback::default();
+                    *mesh_up = false;
+                    *close_mesh_at = None;
+                    commands.push(Command::CloseMesh);
+                }
+                commands
             }
             State::Upgrading {
                 retry_at,

@@ -4,7 +4,8 @@
 // mesh and the SFU as the server decides. "Hears" is energy at each voice's frequency at each
 // receiver's output, measured every 5.3 ms by an AudioWorklet. Prints `e2e: N passed, M failed`
 // and the migration numbers as `BENCH name=value` lines (medians); `HYBRID_BENCH=N` runs only
-// the round trips (N times each) and the SFU-failure test, for scripts/bench.sh hybrid.
+// the round trips (N times each), the three-person hard cut and the SFU-failure test, for
+// scripts/bench.sh hybrid.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import dgram from 'node:dgram';
@@ -645,6 +646,67 @@ const tests = [
     }
   }],
 
+  ['hard cut with three people: both hear each other across it (the gap of a cut when the machine is not carrying eight)', async (page, env) => {
+    const gaps = [];
+    for (let run = 0; run < 3; run++) {
+      const ch = channel();
+      await channelSettings(page, env, ch, { strategy: 'hard', sfu_up_at: 3, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
+      await page.evaluate(JOIN, { ch, n: 2, offset: 0, ws: env.ws });
+      const gap = await page.evaluate(async ({ ch, ws }) => {
+        const H = window.H; const c = window.calls[ch];
+        await H.everyoneHearsEveryone(c, 'the mesh of two');
+        await H.sleep(300);
+        await H.resetGaps(c);
+        c.push(await H.voiceClient(`u${ch}_2`, ch, H.VOICES[2], ws));
+        await H.waitFor('everyone in sfu mode', () => c.every((y) => y.mode() === 'sfu'), 30000)
+          .catch((e) => { throw new Error(`${e.message}: ${c.map((y) => y.mode())}`); });
+        await H.everyoneHearsEveryone(c, 'the three on the SFU');
+        await H.sleep(300);
+        return H.maxGap(c.slice(0, 2));
+      }, { ch, ws: env.ws });
+      assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+      gaps.push(gap);
+    }
+    (results.migration_gap_ms_hard_up_3_people ??= []).push(...gaps);
+    return `the two present voices' longest silence across the cut: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`;
+  }],
+
+  ['a voice whose SFU copy stalls right after a gradual switch plays from the mesh meanwhile, and the mesh closes after its grace period', async (page, env) => {
+    const ch = channel();
+    await channelSettings(page, env, ch, { strategy: 'gradual', sfu_up_at: 3, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
+    await page.evaluate(JOIN, { ch, n: 2, offset: 0, ws: env.ws });
+    const r = await page.evaluate(async ({ ch, ws }) => {
+      const H = window.H; const c = window.calls[ch];
+      const [a, b] = c;
+      await H.everyoneHearsEveryone(c, 'the mesh of two');
+      const meshStream = a.streams.get(b.user.id);
+      c.push(await H.voiceClient(`u${ch}_2`, ch, H.VOICES[2], ws));
+      await H.waitFor('everyone in sfu mode', () => c.every((y) => y.mode() === 'sfu'), 30000)
+        .catch((e) => { throw new Error(`${e.message}: ${c.map((y) => y.mode())}`); });
+      // Within the mesh's grace period: b's SFU copy goes silent at a (its remote track
+      // disabled), while b keeps talking on the mesh.
+      const sfuStream = a.streams.get(b.user.id);
+      if (!sfuStream || sfuStream === meshStream) throw new Error("a was not given b's SFU stream");
+      const sfuTrack = sfuStream.getAudioTracks()[0];
+      await H.resetGaps([a]);
+      sfuTrack.enabled = false;
+      const since = performance.now() - a.log.timeline.findLast(([, type]) => type === 'migration')[0];
+      await H.sleep(800);
+      const heard = await a.out.hears(b.freq);
+      const gap = (await H.gapMatrix([a, b]))[0][1];
+      if (!heard) throw new Error(`a stopped hearing b when b's SFU copy stalled ${since.toFixed(0)} ms after the switch (no fallback to the mesh)`);
+      if (H.openCounts().peerConnections <= 3) throw new Error('the mesh closed while a voice still needed it');
+      // The SFU copy plays again: b goes back to the SFU, and the mesh closes after its grace.
+      sfuTrack.enabled = true;
+      await H.waitFor('the mesh closed', () => H.openCounts().peerConnections === 3, 15000)
+        .catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(H.openCounts())}`); });
+      await H.everyoneHearsEveryone(c, 'the three on the SFU only');
+      return { gap, since };
+    }, { ch, ws: env.ws });
+    assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
+    return `b's SFU copy stalled at a ${r.since.toFixed(0)} ms after the switch; its longest silence at a: ${r.gap} ms, then heard from the mesh`;
+  }],
+
   ['video stays on through a move to the SFU and back, and a camera opened on the SFU is seen by everyone', async (page, env) => {
     const ch = channel();
     await channelSettings(page, env, ch, { strategy: 'hard', sfu_up_at: 3, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
@@ -805,8 +867,8 @@ async function main() {
   let frozenRetries = 0;
   const repeat = Number(process.env.HYBRID_BENCH ?? 0);
   const selected = repeat > 0
-    ? tests.filter(([name]) => /round trip|^gradual|^opportunistic|^eight clients|killed|speaking indicator/.test(name))
-      .flatMap((t) => (/killed|speaking/.test(t[0]) ? [t] : Array(repeat).fill(t)))
+    ? tests.filter(([name]) => /round trip|^gradual|^opportunistic|^eight clients|^hard cut|killed|speaking indicator/.test(name))
+      .flatMap((t) => (/killed|speaking|^hard cut/.test(t[0]) ? [t] : Array(repeat).fill(t)))
     : tests;
   const lk = new PrivateLivekit(await freeLivekitPort());
   const server = new RefServer(lk.url);
