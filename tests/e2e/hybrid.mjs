@@ -246,6 +246,21 @@ async function roundTrip(page, env, strategy) {
     + `down: gap ${down.gap.toFixed(0)} ms, server ${downRecord?.duration_ms} ms`;
 }
 
+// Two clients (a, b) on the mesh of a new channel with `settings`, a's camera on and seen by b;
+// returns the channel and the frames b saw.
+async function twoWithVideo(page, env, settings) {
+  const ch = channel();
+  await channelSettings(page, env, ch, settings);
+  await page.evaluate(JOIN, { ch, n: 2, offset: 0, ws: env.ws });
+  const mesh = await page.evaluate(async ({ ch }) => {
+    const H = window.H; const [a, b] = window.calls[ch];
+    await H.everyoneHearsEveryone([a, b], 'the mesh of two');
+    if (!(await a.service.toggleVideo())) throw new Error('toggleVideo did not turn the camera on');
+    return H.seesVideo(b, a, 'on the mesh');
+  }, { ch });
+  return { ch, mesh };
+}
+
 const tests = [
   ['gradual: eight clients move to the SFU and back with every pair hearing throughout', async (page, env) => roundTrip(page, env, 'gradual')],
   ['opportunistic: pre-warmed at six, the switch at eight is routing only, and back', async (page, env) => roundTrip(page, env, 'opportunistic')],
@@ -708,15 +723,10 @@ const tests = [
   }],
 
   ['video stays on through a move to the SFU and back, and a camera opened on the SFU is seen by everyone', async (page, env) => {
-    const ch = channel();
-    await channelSettings(page, env, ch, { strategy: 'hard', sfu_up_at: 3, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
-    await page.evaluate(JOIN, { ch, n: 2, offset: 0, ws: env.ws });
+    const { ch, mesh } = await twoWithVideo(page, env, { strategy: 'hard', sfu_up_at: 3, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
     const r = await page.evaluate(async ({ ch, ws }) => {
       const H = window.H; const c = window.calls[ch];
       const [a, b] = c;
-      await H.everyoneHearsEveryone(c, 'the mesh of two');
-      if (!(await a.service.toggleVideo())) throw new Error('toggleVideo did not turn the camera on');
-      const mesh = await H.seesVideo(b, a, 'on the mesh');
       c.push(await H.voiceClient(`u${ch}_2`, ch, H.VOICES[2], ws));
       const x = c[2];
       await H.waitFor('everyone in sfu mode', () => c.every((y) => y.mode() === 'sfu'), 30000)
@@ -732,24 +742,19 @@ const tests = [
       await H.waitFor('both back in p2p mode', () => c.every((y) => y.mode() === 'p2p'), 30000);
       await H.everyoneHearsEveryone(c, 'the mesh of two again');
       const back = await H.seesVideo(b, a, 'on the mesh again');
-      return { mesh, sfu, added, back };
+      return { sfu, added, back };
     }, { ch, ws: env.ws });
     assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
     const f = (v) => `${v.frames} frames/s at ${v.width} px`;
-    return `a's video at b: mesh ${f(r.mesh)}, SFU ${f(r.sfu[0])} (and at the joiner ${f(r.sfu[1])}), mesh again ${f(r.back)}; a camera opened on the SFU: ${r.added.map(f).join(', ')}`;
+    return `a's video at b: mesh ${f(mesh)}, SFU ${f(r.sfu[0])} (and at the joiner ${f(r.sfu[1])}), mesh again ${f(r.back)}; a camera opened on the SFU: ${r.added.map(f).join(', ')}`;
   }],
 
   ['a cancelled pre-warm gives the app back the mesh streams: the video it shows keeps playing', async (page, env) => {
-    const ch = channel();
     // Pre-warm at 3, up at 4 (never reached), cancelled at 2.
-    await channelSettings(page, env, ch, { strategy: 'opportunistic', sfu_up_at: 4, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
-    await page.evaluate(JOIN, { ch, n: 2, offset: 0, ws: env.ws });
+    const { ch } = await twoWithVideo(page, env, { strategy: 'opportunistic', sfu_up_at: 4, p2p_down_at: 2, prewarm_at: 3, cooldown_ms: 0 });
     const r = await page.evaluate(async ({ ch, ws }) => {
       const H = window.H; const c = window.calls[ch];
       const [a, b] = c;
-      await H.everyoneHearsEveryone(c, 'the mesh of two');
-      if (!(await a.service.toggleVideo())) throw new Error('toggleVideo did not turn the camera on');
-      await H.seesVideo(b, a, 'on the mesh');
       const meshStream = b.streams.get(a.user.id);
       c.push(await H.voiceClient(`u${ch}_2`, ch, H.VOICES[2], ws));
       // The warm SFU session delivers a's stream too, and the app is given it.
