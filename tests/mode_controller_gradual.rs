@@ -7,6 +7,7 @@ use sohbet_rtc::mode::controller::{
     Command, ControllerConfig, Direction, Input, ModeController, Outcome, Strategy, Transport,
     QUIET_CROSS_MS, STATUS_CONNECTED, STATUS_OPTIMIZING,
 };
+use sohbet_rtc::mode::fallback::FALLBACK_AFTER_MS;
 use sohbet_rtc::signal::CallMode;
 
 const GRACE: u64 = 3_000;
@@ -390,14 +391,14 @@ fn a_voice_silent_on_both_transports_moves_only_after_staying_quiet() {
         vec![route(1, Transport::Sfu)]
     );
     // A dropout of its mesh copy (one quiet tick), then heard on the mesh again: it stays.
-    assert_eq!(c.handle(quiet_tick(&[], &[], &[1, 2]), 250), vec![]);
-    assert_eq!(c.handle(quiet_tick(&[], &[2], &[1, 2]), 300), vec![]);
+    assert_eq!(c.handle(quiet_tick(&[1], &[], &[1, 2]), 250), vec![]);
+    assert_eq!(c.handle(quiet_tick(&[1], &[2], &[1, 2]), 300), vec![]);
     assert_eq!(
-        c.handle(quiet_tick(&[], &[2], &[1, 2]), 300 + QUIET_CROSS_MS - 50),
+        c.handle(quiet_tick(&[1], &[2], &[1, 2]), 300 + QUIET_CROSS_MS - 50),
         vec![],
         "quiet for less than QUIET_CROSS_MS"
     );
-    let out = c.handle(quiet_tick(&[], &[2], &[1, 2]), 300 + QUIET_CROSS_MS);
+    let out = c.handle(quiet_tick(&[1], &[2], &[1, 2]), 300 + QUIET_CROSS_MS);
     assert_eq!(out[0], route(2, Transport::Sfu));
     assert_eq!(
         c.mode(),
@@ -440,4 +441,28 @@ fn a_prewarm_whose_voices_never_all_arrive_is_acked_after_the_wait_so_no_switch_
         }]
     );
     assert_eq!(c.mode(), CallMode::Migrating);
+}
+
+#[test]
+fn a_voice_that_crossed_while_quiet_goes_back_when_only_its_old_copy_plays() {
+    let mut c = ModeController::default();
+    c.handle(change(CallMode::Sfu, true, "gradual"), 0);
+    // Voice 2 crosses while silent on both sides; voice 1 keeps the switch open.
+    c.handle(quiet_tick(&[], &[2], &[1, 2]), 100);
+    assert_eq!(
+        c.handle(quiet_tick(&[], &[2], &[1, 2]), 100 + QUIET_CROSS_MS),
+        vec![route(2, Transport::Sfu)]
+    );
+    // Then it talks, heard on the mesh only: its SFU copy does not play yet.
+    let t = 500;
+    assert_eq!(c.handle(quiet_tick(&[], &[], &[1, 2]), t), vec![]);
+    assert_eq!(
+        c.handle(quiet_tick(&[], &[], &[1, 2]), t + FALLBACK_AFTER_MS),
+        vec![route(2, Transport::Mesh)]
+    );
+    // Heard on the SFU: across again.
+    assert_eq!(
+        c.handle(quiet_tick(&[2], &[], &[1, 2]), t + FALLBACK_AFTER_MS + 50),
+        vec![route(2, Transport::Sfu)]
+    );
 }

@@ -13,7 +13,7 @@
 //! - **gradual** up: the SFU comes up beside the mesh; each voice is routed from the mesh to
 //!   the SFU once its SFU copy flows (the service measures it); when every voice is across and
 //!   our microphone is published the call is on the SFU and acks, and the mesh stays as a
-//!   fallback for a grace period before it closes: a voice whose SFU copy stalls meanwhile
+//!   fallback for a grace period before it closes. Until then a voice whose SFU copy stalls
 //!   plays from the mesh again until the SFU carries it (`fallback.rs`). Down is the mirror
 //!   image (the mesh is built
 //!   beside the SFU; the SFU closes after its grace period). A failure before the switch ends
@@ -31,7 +31,7 @@
 //!   idempotent (a repeated one for the mode we are in is acked again: the first ack may have
 //!   been lost); a mode-change to p2p is accepted at any time, mid-migration too (H2).
 
-use super::fallback::Fallback;
+use super::fallback::Stalls;
 use crate::signal::messages::{CallMode, UserId};
 
 /// Status texts of compat-spec H7.
@@ -248,11 +248,16 @@ pub(super) struct Warm {
 pub(super) struct Switch {
     pub(super) crossed: Vec<(UserId, u64)>,
     quiet_since: Vec<(UserId, u64)>,
+    /// Crossed voices silent on the new transport while not silent everywhere.
+    stalls: Stalls,
 }
 
 impl Switch {
     /// Routes the voices now heard on `to`, and those quiet for [`QUIET_CROSS_MS`]; returns
-    /// their commands. A voice missing from `quiet` has its quiet time started again.
+    /// their commands. A voice missing from `quiet` has its quiet time started again. A voice
+    /// that crossed but has been silent on `to` while not silent everywhere (it crossed while
+    /// quiet, and its new copy does not play yet) goes back after
+    /// [`super::fallback::FALLBACK_AFTER_MS`], until it is heard on `to`.
     pub(super) fn cross(
         &mut self,
         flowing: &[UserId],
@@ -260,9 +265,19 @@ impl Switch {
         to: Transport,
         at: u64,
     ) -> Vec<Command> {
+        let crossed = self.crossed.iter().map(|(u, _)| *u);
+        let stalled = self.stalls.expired(flowing, quiet, crossed, at);
+        self.crossed.retain(|(u, _)| !stalled.contains(u));
+        let back = match to {
+            Transport::Sfu => Transport::Mesh,
+            Transport::Mesh => Transport::Sfu,
+        };
+        let mut commands = Vec::new();
+        for user_id in stalled {
+            commands.push(Command::RouteVoice { user_id, to: back });
+        }
         // Quiet times carry over only for voices still quiet.
         let before = std::mem::take(&mut self.quiet_since);
-        let mut commands = Vec::new();
         for &user_id in flowing.iter().chain(quiet) {
             if self.crossed.iter().any(|(u, _)| *u == user_id) {
                 continue;
@@ -316,8 +331,10 @@ pub(super) enum State {
         /// After a gradual switch: the mesh closes then (until then it is the fallback).
         close_mesh_at: Option<u64>,
         mesh_up: bool,
-        /// Voices playing from the mesh again meanwhile.
-        fallback: Fallback,
+        /// The switch's voices, still measured while the mesh is kept (times since `since`):
+        /// one whose SFU copy stalls plays from the mesh again until it is heard on the SFU.
+        since: u64,
+        switch: Switch,
     },
     /// Moving back to the mesh, gradually.
     Downgrading {

@@ -1,13 +1,14 @@
-//! The mesh as a per-voice fallback after a gap-free switch to the SFU. While the mesh is kept
-//! for its grace period, the service keeps measuring each voice on the SFU; a voice that stays
-//! silent there for [`FALLBACK_AFTER_MS`] while it is not silent everywhere (heard on the mesh,
-//! or not arrived on the SFU at all) plays from the mesh again, and goes back to the SFU as
-//! soon as its SFU copy is heard. So an SFU copy that stalls right after the switch is not
-//! heard as silence while the mesh is still there. The mesh still closes when its grace period
-//! ends: each side of a mesh connection closes on its own clock, so keeping ours longer would
-//! not keep the other side's. Pure; driven by `ModeController::on_tick`.
+//! When a voice routed to a new transport has stalled there: the rule behind the mesh as a
+//! per-voice fallback. During a gradual or opportunistic switch, and while the old transport
+//! is kept for its grace period afterwards, the service measures every voice on the new
+//! transport; a voice routed there that stays silent for [`FALLBACK_AFTER_MS`] while it is not
+//! silent everywhere (heard on the old transport, or not arrived on the new one) goes back to
+//! the old one until it is heard on the new one (`Switch::cross`). So an SFU copy that stalls,
+//! or a voice that crossed while quiet before its new copy played, is not heard as silence
+//! while the mesh is still there. The mesh still closes when its grace period ends: each side
+//! of a mesh connection closes on its own clock, so keeping ours longer would not keep the
+//! other side's. Pure.
 
-use super::controller::{Command, Transport};
 use crate::signal::messages::UserId;
 
 /// How long a voice must be silent on the SFU (and not silent everywhere) before it plays from
@@ -15,40 +16,26 @@ use crate::signal::messages::UserId;
 /// SFU adds a hop), so speech onsets never flip a voice.
 pub const FALLBACK_AFTER_MS: u64 = 300;
 
-/// Voices heard on the mesh only (since when), and voices playing from the mesh again.
+/// Since when each voice routed to the transport being measured (the SFU after a switch up,
+/// either one during a gradual switch) has been silent there while not silent everywhere.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Fallback {
-    stalled: Vec<(UserId, u64)>,
-    back: Vec<UserId>,
-}
+pub(super) struct Stalls(Vec<(UserId, u64)>);
 
-impl Fallback {
-    /// One tick of the grace period: `flowing` are heard on the SFU, `quiet` are silent on
-    /// both transports. Returns the routes to change.
-    pub(super) fn update(
+impl Stalls {
+    /// Of `candidates` (voices routed to the measured transport), those silent there and not
+    /// silent everywhere for [`FALLBACK_AFTER_MS`] by `now`; the others' clocks run on, or
+    /// restart once they are heard there or silent everywhere.
+    pub(super) fn expired(
         &mut self,
         flowing: &[UserId],
         quiet: &[UserId],
-        expected: &[UserId],
+        candidates: impl Iterator<Item = UserId>,
         now: u64,
-    ) -> Vec<Command> {
-        let before = std::mem::take(&mut self.stalled);
-        let mut commands = Vec::new();
-        // Whoever left is forgotten.
-        self.back.retain(|u| expected.contains(u));
-        for &user_id in expected {
-            let on_mesh = self.back.contains(&user_id);
-            if flowing.contains(&user_id) {
-                if on_mesh {
-                    self.back.retain(|u| *u != user_id);
-                    commands.push(Command::RouteVoice {
-                        user_id,
-                        to: Transport::Sfu,
-                    });
-                }
-                continue;
-            }
-            if on_mesh || quiet.contains(&user_id) {
+    ) -> Vec<UserId> {
+        let before = std::mem::take(&mut self.0);
+        let mut expired = Vec::new();
+        for user_id in candidates {
+            if flowing.contains(&user_id) || quiet.contains(&user_id) {
                 continue;
             }
             let since = before
@@ -56,20 +43,11 @@ impl Fallback {
                 .find(|(u, _)| *u == user_id)
                 .map_or(now, |(_, since)| *since);
             if now.saturating_sub(since) >= FALLBACK_AFTER_MS {
-                self.back.push(user_id);
-                commands.push(Command::RouteVoice {
-                    user_id,
-                    to: Transport::Mesh,
-                });
+                expired.push(user_id);
             } else {
-                self.stalled.push((user_id, since));
+                self.0.push((user_id, since));
             }
         }
-        commands
-    }
-
-    /// True while some voice plays from the mesh.
-    pub(super) fn active(&self) -> bool {
-        !self.back.is_empty()
+        expired
     }
 }

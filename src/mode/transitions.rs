@@ -6,7 +6,6 @@ use super::controller::{
     ack, Command, Direction, Migration, ModeController, Outcome, State, Strategy, Switch,
     Transport, Warm, STATUS_CONNECTED, STATUS_DIRECT, STATUS_OPTIMIZING, STATUS_UPGRADING,
 };
-use super::fallback::Fallback;
 use crate::signal::messages::{CallMode, UserId};
 
 impl ModeController {
@@ -92,7 +91,8 @@ impl ModeController {
                     strategy,
                     close_mesh_at: Some(now + self.cfg.grace_ms),
                     mesh_up: true,
-                    fallback: Fallback::default(),
+                    since: now,
+                    switch: Switch::default(),
                 };
                 vec![
                     Command::RouteAll(Transport::Sfu),
@@ -225,14 +225,15 @@ impl ModeController {
             outcome: Outcome::Completed,
             duration_ms: now.saturating_sub(*since),
             attempts: *attempt,
-            voice_switch_ms: std::mem::take(&mut switch.crossed),
+            voice_switch_ms: switch.crossed.clone(),
         };
         let mesh_up = *mesh_up;
         self.state = State::Sfu {
             strategy: *strategy,
             close_mesh_at: mesh_up.then_some(now + self.cfg.grace_ms),
             mesh_up,
-            fallback: Fallback::default(),
+            since: *since,
+            switch: std::mem::take(switch),
         };
         vec![
             Command::RouteAll(Transport::Sfu),
@@ -336,20 +337,22 @@ impl ModeController {
                 *acked = true;
                 vec![ack(true, None)]
             }
-            // The grace period: voices whose SFU copy stalls play from the mesh meanwhile.
+            // The grace period: the switch goes on (a voice whose SFU copy stalls goes back to
+            // the mesh until heard on the SFU); at its end every voice plays from the SFU.
             State::Sfu {
                 close_mesh_at: close_mesh_at @ Some(_),
                 mesh_up,
-                fallback,
+                since,
+                switch,
                 ..
             } => {
-                let close_at = close_mesh_at.unwrap_or(now);
-                let mut commands = fallback.update(flowing, quiet, expected, now);
-                if now >= close_at {
-                    if fallback.active() {
+                let at = now.saturating_sub(*since);
+                let mut commands = switch.cross(flowing, quiet, Transport::Sfu, at);
+                if close_mesh_at.is_some_and(|at| now >= at) {
+                    if !switch.all_across(expected) {
                         commands.push(Command::RouteAll(Transport::Sfu));
                     }
-                    *fallback = Fallback::default();
+                    *switch = Switch::default();
                     *mesh_up = false;
                     *close_mesh_at = None;
                     commands.push(Command::CloseMesh);
