@@ -3,7 +3,7 @@
 //! closes at the end of its grace period all the same, and a hard switch has no such period.
 
 use sohbet_rtc::mode::controller::{Command, Input, ModeController, Transport};
-use sohbet_rtc::mode::fallback::FALLBACK_AFTER_MS;
+use sohbet_rtc::mode::switch::FALLBACK_AFTER_MS;
 use sohbet_rtc::signal::CallMode;
 
 const GRACE: u64 = 3_000;

@@ -7,7 +7,7 @@ use sohbet_rtc::mode::controller::{
     Command, ControllerConfig, Direction, Input, ModeController, Outcome, Strategy, Transport,
     QUIET_CROSS_MS, STATUS_CONNECTED, STATUS_OPTIMIZING,
 };
-use sohbet_rtc::mode::fallback::FALLBACK_AFTER_MS;
+use sohbet_rtc::mode::switch::FALLBACK_AFTER_MS;
 use sohbet_rtc::signal::CallMode;
 
 const GRACE: u64 = 3_000;

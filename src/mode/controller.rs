@@ -14,7 +14,7 @@
 //!   the SFU once its SFU copy flows (the service measures it); when every voice is across and
 //!   our microphone is published the call is on the SFU and acks, and the mesh stays as a
 //!   fallback for a grace period before it closes. Until then a voice whose SFU copy stalls
-//!   plays from the mesh again until the SFU carries it (`fallback.rs`). Down is the mirror
+//!   plays from the mesh again until the SFU carries it (`switch.rs`). Down is the mirror
 //!   image (the mesh is built
 //!   beside the SFU; the SFU closes after its grace period). A failure before the switch ends
 //!   routes everything back to the mesh that never stopped: nobody hears it.
@@ -31,7 +31,7 @@
 //!   idempotent (a repeated one for the mode we are in is acked again: the first ack may have
 //!   been lost); a mode-change to p2p is accepted at any time, mid-migration too (H2).
 
-use super::fallback::Stalls;
+pub(super) use super::switch::Switch;
 use crate::signal::messages::{CallMode, UserId};
 
 /// Status texts of compat-spec H7.
@@ -240,68 +240,6 @@ pub(super) struct Warm {
     pub(super) ready_by: Option<u64>,
     /// The latest pre-warm was answered.
     pub(super) acked: bool,
-}
-
-/// A gradual switch in progress: who is across, when each crossed, and since when each voice
-/// not yet across has been quiet (all times since the switch began).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Switch {
-    pub(super) crossed: Vec<(UserId, u64)>,
-    quiet_since: Vec<(UserId, u64)>,
-    /// Crossed voices silent on the new transport while not silent everywhere.
-    stalls: Stalls,
-}
-
-impl Switch {
-    /// Routes the voices now heard on `to`, and those quiet for [`QUIET_CROSS_MS`]; returns
-    /// their commands. A voice missing from `quiet` has its quiet time started again. A voice
-    /// that crossed but has been silent on `to` while not silent everywhere (it crossed while
-    /// quiet, and its new copy does not play yet) goes back after
-    /// [`super::fallback::FALLBACK_AFTER_MS`], until it is heard on `to`.
-    pub(super) fn cross(
-        &mut self,
-        flowing: &[UserId],
-        quiet: &[UserId],
-        to: Transport,
-        at: u64,
-    ) -> Vec<Command> {
-        let crossed = self.crossed.iter().map(|(u, _)| *u);
-        let stalled = self.stalls.expired(flowing, quiet, crossed, at);
-        self.crossed.retain(|(u, _)| !stalled.contains(u));
-        let back = match to {
-            Transport::Sfu => Transport::Mesh,
-            Transport::Mesh => Transport::Sfu,
-        };
-        let mut commands = Vec::new();
-        for user_id in stalled {
-            commands.push(Command::RouteVoice { user_id, to: back });
-        }
-        // Quiet times carry over only for voices still quiet.
-        let before = std::mem::take(&mut self.quiet_since);
-        for &user_id in flowing.iter().chain(quiet) {
-            if self.crossed.iter().any(|(u, _)| *u == user_id) {
-                continue;
-            }
-            let heard = flowing.contains(&user_id);
-            let since = before
-                .iter()
-                .find(|(u, _)| *u == user_id)
-                .map_or(at, |(_, since)| *since);
-            if heard || at.saturating_sub(since) >= QUIET_CROSS_MS {
-                self.crossed.push((user_id, at));
-                commands.push(Command::RouteVoice { user_id, to });
-            } else {
-                self.quiet_since.push((user_id, since));
-            }
-        }
-        commands
-    }
-
-    pub(super) fn all_across(&self, expected: &[UserId]) -> bool {
-        expected
-            .iter()
-            .all(|u| self.crossed.iter().any(|(c, _)| c == u))
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

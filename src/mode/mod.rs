@@ -2,6 +2,6 @@
 //! server) and the controller that carries one client's call between the two.
 
 pub mod controller;
-pub mod fallback;
 pub mod policy;
+pub mod switch;
 mod transitions;
