@@ -573,9 +573,15 @@ const tests = [
       await H.sleep(1500);
       await H.resetGaps(c);
     }, { ch });
-    // What keeping the SFU warm costs each client: its SFU connection's traffic over 5 s.
+    // What keeping the SFU warm costs each client: its SFU connection's traffic over 5 s, once
+    // every warm session receives the five other voices.
     const warm = await page.evaluate(async ({ ports }) => {
       const H = window.H;
+      let counts = [];
+      await H.waitFor('every warm session receiving the 5 other voices', async () => {
+        counts = await H.sfuVoicesReceived(ports);
+        return counts.length === 6 && counts.every((n) => n >= 5);
+      }, 20000, 250).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(counts)}`); });
       const a = await H.traffic(ports);
       const t0 = performance.now();
       await H.sleep(5000);

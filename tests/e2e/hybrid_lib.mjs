@@ -105,6 +105,23 @@ export async function traffic(sfuPorts) {
   return out;
 }
 
+/** Per open SFU connection (remote port in `sfuPorts`): how many remote audio streams have
+ * delivered packets. */
+export async function sfuVoicesReceived(sfuPorts) {
+  const counts = [];
+  for (const pc of pcs) {
+    if (pc.signalingState === 'closed') continue;
+    const stats = await pc.getStats();
+    let sfu = false; let voices = 0;
+    for (const t of stats.values()) {
+      if (t.type === 'candidate-pair' && t.nominated && sfuPorts.includes(stats.get(t.remoteCandidateId)?.port)) sfu = true;
+      if (t.type === 'inbound-rtp' && t.kind === 'audio' && t.packetsReceived > 0) voices++;
+    }
+    if (sfu) counts.push(voices);
+  }
+  return counts;
+}
+
 /** The ICE server URLs each open peer connection was configured with. */
 export function openIceServers() {
   return pcs.filter((pc) => pc.signalingState !== 'closed')
