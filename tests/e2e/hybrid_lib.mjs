@@ -87,7 +87,9 @@ window.AudioContext = class extends NativeCtx {
 /**
  * Bytes sent and received so far by the open peer connections, split by where each one's
  * selected candidate pair goes: to livekit-server (remote port in `sfuPorts`) or elsewhere
- * (the mesh). The selected pair's counts: media, RTCP and STUN included.
+ * (the mesh). The transport's counts (media, RTCP and STUN included), which survive ICE
+ * picking another pair; a pair's own counts start again from zero, which made the warm
+ * downlink read anything from 0 to 250 kbps.
  */
 export async function traffic(sfuPorts) {
   const out = { sfu: { sent: 0, received: 0, pcs: 0 }, mesh: { sent: 0, received: 0, pcs: 0 } };
@@ -99,7 +101,7 @@ export async function traffic(sfuPorts) {
       if (!s) continue;
       const remote = stats.get(s.remoteCandidateId);
       const side = sfuPorts.includes(remote?.port) ? out.sfu : out.mesh;
-      side.sent += s.bytesSent; side.received += s.bytesReceived; side.pcs++;
+      side.sent += t.bytesSent; side.received += t.bytesReceived; side.pcs++;
     }
   }
   return out;
