@@ -39,6 +39,18 @@ fn on_sfu(strategy: &str) -> ModeController {
     c
 }
 
+/// A gradual switch finished at `SWITCHED`, then voice 2 stalled on the SFU while heard on
+/// the mesh, long enough to play from the mesh again.
+fn voice_2_back_on_the_mesh() -> ModeController {
+    let mut c = on_sfu("gradual");
+    c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + 100);
+    assert_eq!(
+        c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + 100 + FALLBACK_AFTER_MS),
+        vec![route(2, Transport::Mesh)]
+    );
+    c
+}
+
 #[test]
 fn during_the_grace_period_every_voice_is_still_measured_on_the_sfu() {
     let c = on_sfu("gradual");
@@ -87,9 +99,7 @@ fn a_short_lead_of_the_mesh_copy_or_a_quiet_voice_moves_nothing() {
 
 #[test]
 fn at_the_end_of_its_grace_the_mesh_closes_and_every_voice_plays_from_the_sfu() {
-    let mut c = on_sfu("gradual");
-    c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + 100);
-    c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + 100 + FALLBACK_AFTER_MS);
+    let mut c = voice_2_back_on_the_mesh();
     assert_eq!(
         c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + GRACE),
         vec![Command::RouteAll(Transport::Sfu), Command::CloseMesh]
@@ -104,9 +114,7 @@ fn at_the_end_of_its_grace_the_mesh_closes_and_every_voice_plays_from_the_sfu() 
 
 #[test]
 fn a_voice_back_on_the_sfu_before_the_grace_ends_leaves_a_plain_close() {
-    let mut c = on_sfu("gradual");
-    c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + 100);
-    c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + 100 + FALLBACK_AFTER_MS);
+    let mut c = voice_2_back_on_the_mesh();
     assert_eq!(
         c.handle(tick(&[1, 2], &[], &[1, 2]), SWITCHED + 1_000),
         vec![route(2, Transport::Sfu)]
@@ -119,9 +127,7 @@ fn a_voice_back_on_the_sfu_before_the_grace_ends_leaves_a_plain_close() {
 
 #[test]
 fn a_voice_that_left_is_forgotten() {
-    let mut c = on_sfu("gradual");
-    c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + 100);
-    c.handle(tick(&[1], &[], &[1, 2]), SWITCHED + 100 + FALLBACK_AFTER_MS);
+    let mut c = voice_2_back_on_the_mesh();
     assert!(c.handle(tick(&[1], &[], &[1]), SWITCHED + 1_000).is_empty());
     assert_eq!(
         c.handle(tick(&[1], &[], &[1]), SWITCHED + GRACE),

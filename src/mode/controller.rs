@@ -15,9 +15,9 @@
 //!   our microphone is published the call is on the SFU and acks, and the mesh stays as a
 //!   fallback for a grace period before it closes. Until then a voice whose SFU copy stalls
 //!   plays from the mesh again until the SFU carries it (`switch.rs`). Down is the mirror
-//!   image (the mesh is built
-//!   beside the SFU; the SFU closes after its grace period). A failure before the switch ends
-//!   routes everything back to the mesh that never stopped: nobody hears it.
+//!   image (the mesh is built beside the SFU; the SFU closes after its grace period). A
+//!   failure before the switch ends routes everything back to the mesh that never stopped:
+//!   nobody hears it.
 //! - **opportunistic**: a mode-change to p2p that carries SFU credentials is a *pre-warm*: the
 //!   SFU session is opened, publishing our microphone and receiving every warm voice while the
 //!   mesh still plays. It is acked once every voice arrived there (the server holds its switch

@@ -1,6 +1,6 @@
 //! The per-voice bookkeeping of a gradual or opportunistic switch ([`Switch`]): who is across
-//! and when, since when each voice not yet across has been quiet, and when a voice routed to
-//! the new transport has stalled there ([`Stalls`]).
+//! and when, since when each voice not yet across has been quiet, and since when a voice
+//! routed to the new transport has stalled there ([`Clocks`]).
 //!
 //! The stall rule is the mesh as a per-voice fallback. During the switch, and while the old
 //! transport is kept for its grace period afterwards, the service measures every voice on the
@@ -19,33 +19,28 @@ use crate::signal::messages::UserId;
 /// SFU adds a hop), so speech onsets never flip a voice.
 pub const FALLBACK_AFTER_MS: u64 = 300;
 
-/// Since when each voice routed to the transport being measured (the SFU after a switch up,
-/// either one during a gradual switch) has been silent there while not silent everywhere.
+/// Since when each of some voices has been in a state (quiet on both transports, or stalled
+/// on the new one): a clock per voice, kept only while the voice stays in that state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Stalls(Vec<(UserId, u64)>);
+struct Clocks(Vec<(UserId, u64)>);
 
-impl Stalls {
-    /// Of `candidates` (voices routed to the measured transport), those silent there and not
-    /// silent everywhere for [`FALLBACK_AFTER_MS`] by `now`; the others' clocks run on, or
-    /// restart once they are heard there or silent everywhere.
-    pub(super) fn expired(
+impl Clocks {
+    /// Of `now_in_state` (the voices in the state at `now`), those in it for `limit` ms; the
+    /// clocks of the others run on, and a voice missing from `now_in_state` loses its clock.
+    fn expired(
         &mut self,
-        flowing: &[UserId],
-        quiet: &[UserId],
-        candidates: impl Iterator<Item = UserId>,
+        now_in_state: impl Iterator<Item = UserId>,
         now: u64,
+        limit: u64,
     ) -> Vec<UserId> {
         let before = std::mem::take(&mut self.0);
         let mut expired = Vec::new();
-        for user_id in candidates {
-            if flowing.contains(&user_id) || quiet.contains(&user_id) {
-                continue;
-            }
+        for user_id in now_in_state {
             let since = before
                 .iter()
                 .find(|(u, _)| *u == user_id)
                 .map_or(now, |(_, since)| *since);
-            if now.saturating_sub(since) >= FALLBACK_AFTER_MS {
+            if now.saturating_sub(since) >= limit {
                 expired.push(user_id);
             } else {
                 self.0.push((user_id, since));
@@ -55,22 +50,22 @@ impl Stalls {
     }
 }
 
-/// A gradual switch in progress: who is across, when each crossed, and since when each voice
-/// not yet across has been quiet (all times since the switch began).
+/// A gradual switch in progress: who is across and when, and the clocks of the voices quiet
+/// while not yet across and of those stalled since they crossed (all times since the switch
+/// began).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Switch {
     pub(super) crossed: Vec<(UserId, u64)>,
-    quiet_since: Vec<(UserId, u64)>,
-    /// Crossed voices silent on the new transport while not silent everywhere.
-    stalls: Stalls,
+    quiet: Clocks,
+    stalled: Clocks,
 }
 
 impl Switch {
     /// Routes the voices now heard on `to`, and those quiet for [`QUIET_CROSS_MS`]; returns
     /// their commands. A voice missing from `quiet` has its quiet time started again. A voice
     /// that crossed but has been silent on `to` while not silent everywhere (it crossed while
-    /// quiet, and its new copy does not play yet) goes back after
-    /// [`FALLBACK_AFTER_MS`], until it is heard on `to`.
+    /// quiet, and its new copy does not play yet) goes back after [`FALLBACK_AFTER_MS`],
+    /// until it is heard on `to`.
     pub(super) fn cross(
         &mut self,
         flowing: &[UserId],
@@ -78,8 +73,15 @@ impl Switch {
         to: Transport,
         at: u64,
     ) -> Vec<Command> {
-        let crossed = self.crossed.iter().map(|(u, _)| *u);
-        let stalled = self.stalls.expired(flowing, quiet, crossed, at);
+        let is_crossed =
+            |crossed: &[(UserId, u64)], user: &UserId| crossed.iter().any(|(u, _)| u == user);
+        let heard_or_quiet = |u: &UserId| flowing.contains(u) || quiet.contains(u);
+        let stalled_now = self
+            .crossed
+            .iter()
+            .map(|(u, _)| *u)
+            .filter(|u| !heard_or_quiet(u));
+        let stalled = self.stalled.expired(stalled_now, at, FALLBACK_AFTER_MS);
         self.crossed.retain(|(u, _)| !stalled.contains(u));
         let back = match to {
             Transport::Sfu => Transport::Mesh,
@@ -90,21 +92,15 @@ impl Switch {
             commands.push(Command::RouteVoice { user_id, to: back });
         }
         // Quiet times carry over only for voices still quiet.
-        let before = std::mem::take(&mut self.quiet_since);
-        for &user_id in flowing.iter().chain(quiet) {
-            if self.crossed.iter().any(|(u, _)| *u == user_id) {
-                continue;
-            }
-            let heard = flowing.contains(&user_id);
-            let since = before
-                .iter()
-                .find(|(u, _)| *u == user_id)
-                .map_or(at, |(_, since)| *since);
-            if heard || at.saturating_sub(since) >= QUIET_CROSS_MS {
+        let quiet_now = quiet
+            .iter()
+            .copied()
+            .filter(|u| !flowing.contains(u) && !is_crossed(&self.crossed, u));
+        let quiet_long = self.quiet.expired(quiet_now, at, QUIET_CROSS_MS);
+        for &user_id in flowing.iter().chain(&quiet_long) {
+            if !is_crossed(&self.crossed, &user_id) {
                 self.crossed.push((user_id, at));
                 commands.push(Command::RouteVoice { user_id, to });
-            } else {
-                self.quiet_since.push((user_id, since));
             }
         }
         commands

@@ -284,7 +284,7 @@ fn on_sfu_event(shared: &Rc<Shared>, event: SfuEvent) {
                 .as_mut()
                 .and_then(|call| call.transports.stream_ended(user_id, Bus::Sfu));
             if let Some(stream) = reshown {
-                shared.emit(ServiceEvent::RemoteStream { user_id, stream });
+                reshow(shared, vec![(user_id, stream)]);
             }
         }
         SfuEvent::Quality(label) => {

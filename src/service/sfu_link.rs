@@ -1,7 +1,8 @@
 //! The call's SFU backend: one LiveKit session engine publishing its own copy of the call's
-//! microphone (and the call's camera, once opened) and playing through the call's `AudioGraph` on the SFU bus (one AudioContext per
-//! call, H6). The copy is the link's own: the engine mutes it and the link stops it when it
-//! ends, never touching the microphone the mesh sends. Its [`SfuEvent`]s reach the call
+//! microphone (and the call's camera, once opened) and playing through the call's
+//! `AudioGraph` on the SFU bus (one AudioContext per call, H6). The copy is the link's own:
+//! the engine mutes it and the link stops it when it ends, never touching the microphone the
+//! mesh sends. Its [`SfuEvent`]s reach the call
 //! service as Rust values; dropping the link leaves the room (LeaveRequest, sockets and peer
 //! connections closed, SFU-bus voices detached), stops the copy and leaves the graph to the
 //! call.

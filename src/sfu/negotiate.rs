@@ -105,12 +105,7 @@ impl Engine {
         match purpose {
             Purpose::Join(rejoin) => {
                 self.offer_id = 1;
-                let mic = self.mic.as_ref().map(|m| Publication {
-                    cid: &m.cid,
-                    camera: false,
-                    muted: m.muted,
-                });
-                let tracks = [mic, self.camera_publication()];
+                let tracks = [self.mic_publication(), self.camera_publication()];
                 let url =
                     proto::rtc_v1_url(&self.config.url, &self.config.token, sdp, 1, &tracks, None);
                 let joining = Phase::Joining {
@@ -173,14 +168,10 @@ impl Engine {
     /// Sends the AddTrackRequest and adds the microphone to the publisher PC; true when the
     /// publisher exists and an offer should follow.
     pub(super) fn offer_mic(&mut self) -> bool {
-        let Some(mic) = self.mic.as_ref() else {
+        let (Some(request), Some(mic)) = (self.mic_publication(), self.mic.as_ref()) else {
             return false;
         };
-        let frame = proto::add_track(Publication {
-            cid: &mic.cid,
-            camera: false,
-            muted: mic.muted,
-        });
+        let frame = proto::add_track(request);
         // `Clone::clone` copies the handle; the inherent `clone()` is the JS one that makes a
         // second, independent track (mute and leave would then miss the published copy).
         let track = Clone::clone(&mic.track);
@@ -190,6 +181,15 @@ impl Engine {
         };
         publisher.add_send_track(&track);
         true
+    }
+
+    /// The microphone as the server is told of it.
+    fn mic_publication(&self) -> Option<Publication<'_>> {
+        self.mic.as_ref().map(|mic| Publication {
+            cid: &mic.cid,
+            camera: false,
+            muted: mic.muted,
+        })
     }
 
     /// The camera as the server is told of it. Never muted: the call turns its video off and

@@ -246,7 +246,8 @@ pub fn mute(track_sid: &str, muted: bool) -> Vec<u8> {
 }
 
 /// The single-PC `JoinRequest`: JS SDK client info, auto-subscribe, the tracks we publish
-/// (the microphone and the camera, each if any), our offer, and for a resume the reconnect flag, reason and our participant sid.
+/// (the microphone and the camera, each if any), our offer, and for a resume the reconnect
+/// flag, reason and our participant sid.
 pub fn join_request(
     offer_sdp: &str,
     offer_id: u32,
