@@ -53,8 +53,8 @@ pub(crate) struct Call {
     pub controller: ModeController,
     /// The controller's clock.
     pub mode_timer: Option<crate::browser::Interval>,
-    /// When our next relay frame may leave (spaced for the C++ server).
-    pub pacer: super::pacer::PaceClock,
+    /// Our relay frames waiting for their turn (spaced for the C++ server).
+    pub pacer: super::pacer::Pacer<Message>,
 }
 
 pub(crate) struct State {

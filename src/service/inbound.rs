@@ -16,7 +16,7 @@ use std::rc::Rc;
 
 use super::call::{Call, Shared, State};
 use super::events::ServiceEvent;
-use super::pacer::CPP_FRAME_GAP_MS;
+use super::pacer::{Step, CPP_FRAME_GAP_MS};
 use crate::browser::{after, now_ms};
 use crate::media::{Bus, LevelMonitor, LocalMedia, QualityMonitor};
 use crate::p2p::mesh::{Mesh, MeshConfig, MeshEvent};
@@ -328,25 +328,40 @@ fn on_mesh_event(shared: &Rc<Shared>, event: MeshEvent) {
     }
 }
 
-/// Sends one of our relay frames: at once, or from a timer at its slot when the server needs
-/// frames spaced (`pacer.rs`). A frame of a call that has ended meanwhile is dropped.
+/// Sends one of our relay frames: at once, or queued behind a timer when the server needs
+/// frames spaced (`pacer.rs`). Frames of a call that has ended meanwhile are dropped with it.
 fn send_paced(shared: &Rc<Shared>, msg: Message) {
-    let slot = {
-        let mut st = shared.state.borrow_mut();
-        let generation = st.generation;
-        st.call
-            .as_mut()
-            .and_then(|c| c.pacer.slot(now_ms()))
-            .map(|wait| (wait, generation))
-    };
-    let Some((wait, generation)) = slot else {
+    let mut st = shared.state.borrow_mut();
+    let generation = st.generation;
+    let Some(call) = st.call.as_mut() else {
+        drop(st);
         shared.send(&msg);
         return;
     };
+    let step = call.pacer.push(now_ms(), msg);
+    drop(st);
+    pace(shared, generation, step);
+}
+
+/// Carries out one step of the pacer: sends its frame, and starts its timer.
+fn pace(shared: &Rc<Shared>, generation: u64, step: Step<Message>) {
+    if let Some(msg) = step.send {
+        shared.send(&msg);
+    }
+    let Some(wait) = step.wait_ms else { return };
     let weak = Rc::downgrade(shared);
     after(wait.ceil() as u32, move || {
-        if let Some(shared) = weak.upgrade().filter(|s| s.generation() == generation) {
-            shared.send(&msg);
+        let Some(shared) = weak.upgrade().filter(|s| s.generation() == generation) else {
+            return;
+        };
+        let step = shared
+            .state
+            .borrow_mut()
+            .call
+            .as_mut()
+            .map(|c| c.pacer.fire(now_ms()));
+        if let Some(step) = step {
+            pace(&shared, generation, step);
         }
     });
 }
