@@ -111,6 +111,19 @@ async function records(env, ch) {
   return body.migrations ?? [];
 }
 
+/**
+ * The server's completed migration of a channel to `mode`, waited for up to 10 s: a client is
+ * in the new mode once it switched, the server's record follows the last ack.
+ */
+async function completed(env, ch, mode) {
+  for (let t = 0; t < 50; t++) {
+    const record = (await records(env, ch)).find((m) => m.target_mode === mode && m.outcome === 'completed');
+    if (record) return record;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the server has no completed migration to ${mode} 10 s after every client switched: ${JSON.stringify(await records(env, ch))}`);
+}
+
 /** The server's rollbacks of a channel (of a migration, or of a channel settled on the SFU). */
 async function rollbacks(env, ch) {
   const body = await (await fetch(`${env.http}/api/voice/channels/${ch}/migrations`)).json();
@@ -211,9 +224,7 @@ async function roundTrip(page, env, strategy) {
   }, { ch });
   if (up.muted.heard) throw new Error(`a voice turned down to 0 became audible on the SFU: heard in ${up.muted.hits}/7 reads, levels ${up.muted.levels} dB`);
   if (up.strategies.join() !== strategy) throw new Error(`strategies ${up.strategies}`);
-  const recs = await records(env, ch);
-  const upRecord = recs.find((m) => m.target_mode === 'sfu' && m.outcome === 'completed');
-  if (!upRecord) throw new Error(`server has no completed sfu migration: ${JSON.stringify(recs)}`);
+  const upRecord = await completed(env, ch, 'sfu');
   await new Promise((r) => setTimeout(r, COOLDOWN_MS + 200));
   const down = await page.evaluate(async ({ ch }) => {
     const H = window.H; const c = window.calls[ch];
@@ -292,13 +303,7 @@ async function tabsRoundTrip(page, env, strategy) {
     if (sfu.some((r) => r.listed !== 7)) throw new Error(`participant lists ${sfu.map((r) => r.listed)}`);
     const ms = sfu.slice(0, 7).map((r) => r.migration);
     if (ms.some((m) => !m || m.outcome !== 'completed' || m.direction !== 'p2p-to-sfu' || m.strategy !== strategy)) throw new Error(`migration events ${JSON.stringify(ms)}`);
-    // Clients are on the SFU once they switched; the server's record follows the last ack.
-    let upRecord = null;
-    for (let t = 0; !upRecord && t < 50; t++) {
-      upRecord = (await records(env, ch)).find((m) => m.target_mode === 'sfu' && m.outcome === 'completed');
-      if (!upRecord) await new Promise((r) => setTimeout(r, 200));
-    }
-    if (!upRecord) throw new Error('the server has no completed migration to the SFU 10 s after every client switched');
+    const upRecord = await completed(env, ch, 'sfu');
     await new Promise((r) => setTimeout(r, COOLDOWN_MS + 200));
     const rest = tabs.slice(0, 5);
     await Promise.all(rest.map((t) => t.page.evaluate(({ ch }) => window.calls[ch][0].out.reset(), { ch })));
@@ -403,9 +408,7 @@ const tests = [
       const sfuPcs = H.openCounts().peerConnections;
       return { gap, sfuPcs, durations: c.slice(0, 7).map((x) => x.log.migrations.at(-1).durationMs) };
     }, { ch });
-    const migrations = (await (await fetch(`${env.http}/api/voice/channels/${ch}/migrations`)).json());
-    const upRecord = (migrations.migrations ?? migrations).find?.((m) => m.target_mode === 'sfu' && m.outcome === 'completed');
-    if (!upRecord) throw new Error(`server has no completed sfu migration: ${JSON.stringify(migrations)}`);
+    const upRecord = await completed(env, ch, 'sfu');
     if (up.sfuPcs > 8) throw new Error(`${up.sfuPcs} peer connections open in SFU mode (the mesh was not closed)`);
     await new Promise((r) => setTimeout(r, COOLDOWN_MS + 200));
     const down = await page.evaluate(async ({ ch }) => {
