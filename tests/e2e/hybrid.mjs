@@ -763,6 +763,8 @@ const tests = [
           .catch((e) => { throw new Error(`${e.message}: ${c.map((y) => y.mode())}`); });
         await H.everyoneHearsEveryone(c, 'the three on the SFU');
         await H.sleep(300);
+        if (window.DEBUG_GAPS) for (const x of c) console.log(`timeline ${x.name} ${JSON.stringify(x.log.timeline.slice(-14))}`);
+        if (window.DEBUG_GAPS) console.log(`gaps ${JSON.stringify(await H.gapMatrix(c))}`);
         return H.maxGap(c.slice(0, 2));
       }, { ch, ws: env.ws });
       assertNothingOpen(await page.evaluate(LEAVE_ALL, { ch }));
