@@ -6,8 +6,8 @@
 //! least [`CPP_FRAME_GAP_MS`] apart, in order; against the reference server, at once.
 //!
 //! [`Pacer`] is the pure rule (time comes in as `now`), tested natively. Frames that must wait
-//! queue up behind one timer: each leaves when the timer fires, and the next is due one gap
-//! after that real send. Spacing is measured from when a frame really left, never from when it
+//! queue up behind one timer, which runs exactly while the queue is not empty: each frame
+//! leaves when the timer fires, and the next is due one gap after that real send. Spacing is measured from when a frame really left, never from when it
 //! was planned to: timers that fire late (a busy main thread) would otherwise fire together and
 //! send their frames together, which is exactly what the server loses.
 
@@ -22,10 +22,9 @@ pub struct Pacer<T> {
     gap_ms: f64,
     /// When the next frame may leave (one gap after the last one left).
     next_at: f64,
-    /// Oldest first (a handful of frames at most: a Vec is enough).
+    /// Oldest first (a handful of frames at most: a Vec is enough). While it is not empty a
+    /// timer is running that calls [`Pacer::fire`].
     queue: Vec<T>,
-    /// A timer is running; it calls [`Pacer::fire`].
-    armed: bool,
 }
 
 impl<T> Default for Pacer<T> {
@@ -34,7 +33,6 @@ impl<T> Default for Pacer<T> {
             gap_ms: 0.0,
             next_at: f64::NEG_INFINITY,
             queue: Vec::new(),
-            armed: false,
         }
     }
 }
@@ -56,7 +54,8 @@ impl<T> Pacer<T> {
 
     /// A frame is ready at `now`.
     pub fn push(&mut self, now: f64, frame: T) -> Step<T> {
-        if self.queue.is_empty() && !self.armed && now >= self.next_at {
+        let idle = self.queue.is_empty();
+        if idle && now >= self.next_at {
             self.next_at = now + self.gap_ms;
             return Step {
                 send: Some(frame),
@@ -64,31 +63,25 @@ impl<T> Pacer<T> {
             };
         }
         self.queue.push(frame);
+        // The first frame to wait starts the timer; later ones wait behind it.
         Step {
             send: None,
-            wait_ms: self.arm(now),
+            wait_ms: idle.then(|| self.wait(now)),
         }
     }
 
     /// The timer started by an earlier step fired at `now`: the next frame leaves if its
     /// slot has come (timers may fire a little early), and the timer runs again if more wait.
     pub fn fire(&mut self, now: f64) -> Step<T> {
-        self.armed = false;
         let send = if now >= self.next_at && !self.queue.is_empty() {
+            self.next_at = now + self.gap_ms;
             Some(self.queue.remove(0))
         } else {
             None
         };
-        if send.is_some() {
-            self.next_at = now + self.gap_ms;
-        }
         Step {
             send,
-            wait_ms: if self.queue.is_empty() {
-                None
-            } else {
-                self.arm(now)
-            },
+            wait_ms: (!self.queue.is_empty()).then(|| self.wait(now)),
         }
     }
 
@@ -97,12 +90,9 @@ impl<T> Pacer<T> {
         self.queue.len()
     }
 
-    fn arm(&mut self, now: f64) -> Option<f64> {
-        if self.armed {
-            return None;
-        }
-        self.armed = true;
-        Some((self.next_at - now).max(0.0))
+    /// How long the timer waits for the next frame's turn.
+    fn wait(&self, now: f64) -> f64 {
+        (self.next_at - now).max(0.0)
     }
 }
 
@@ -123,7 +113,7 @@ mod tests {
             let next_ready = pending.front().map(|&(at, _)| at);
             let (now, step) = match (next_ready, timer) {
                 (Some(r), t) if t.is_none_or(|t| r <= t) => {
-                    let (at, id) = pending.pop_front().unwrap_or((r, 0));
+                    let (at, id) = pending.pop_front().expect("a frame is ready");
                     (at, pacer.push(at, id))
                 }
                 (_, Some(t)) => {

@@ -105,6 +105,12 @@ const JOIN = async ({ ch, n, offset, ws }) => {
   return list.length;
 };
 
+/** Loads the suite's page (the package and the helpers of hybrid_lib.mjs) into `page`. */
+async function loadSuitePage(page, env) {
+  await page.goto(`${env.http}/tests/e2e/hybrid.html?pkg=${process.env.SFU_E2E_PKG ?? 'pkg'}`);
+  await page.waitForFunction(() => window.E2E_READY === true, null, { timeout: 30000 });
+}
+
 /** The server's finished migrations of a channel. */
 async function records(env, ch) {
   const body = await (await fetch(`${env.http}/api/voice/channels/${ch}/migrations`)).json();
@@ -264,7 +270,7 @@ async function roundTrip(page, env, strategy) {
 const TAB = async ({ ch }) => {
   const c = window.calls[ch][0];
   const r = await c.out.report();
-  return { id: c.user.id, voice: window.H.VOICES.indexOf(c.freq), mode: c.mode(), heard: r.heard, gaps: r.maxGapMs, listed: c.participants().length, migration: c.log.migrations.at(-1) ?? null };
+  return { voice: window.H.VOICES.indexOf(c.freq), mode: c.mode(), heard: r.heard, gaps: r.maxGapMs, listed: c.participants().length, migration: c.log.migrations.at(-1) ?? null };
 };
 async function tabsRoundTrip(page, env, strategy) {
   const ch = channel();
@@ -289,8 +295,7 @@ async function tabsRoundTrip(page, env, strategy) {
     for (let k = 0; k < 8; k++) {
       const context = await env.browser.newContext();
       const tab = await context.newPage();
-      await tab.goto(`${env.http}/tests/e2e/hybrid.html?pkg=${process.env.SFU_E2E_PKG ?? 'pkg'}`);
-      await tab.waitForFunction(() => window.E2E_READY === true, null, { timeout: 30000 });
+      await loadSuitePage(tab, env);
       tabs.push({ context, page: tab });
     }
     for (let k = 0; k < 7; k++) await tabs[k].page.evaluate(JOIN, { ch, n: 1, offset: k, ws: env.ws });
@@ -986,8 +991,7 @@ async function main() {
       page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
       const profiler = process.env.HYBRID_PROFILE ? await startProfile(context, page) : null;
       try {
-        await page.goto(`${server.httpUrl}/tests/e2e/hybrid.html?pkg=${process.env.SFU_E2E_PKG ?? 'pkg'}`);
-        await page.waitForFunction(() => window.E2E_READY === true, null, { timeout: 30000 });
+        await loadSuitePage(page, env);
         const note = await fn(page, env);
         passed++;
         const { maxMs } = await page.evaluate(() => window.H.stalls());
